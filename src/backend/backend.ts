@@ -1,0 +1,59 @@
+// The Backend interface: the primitive kernels every backend implements, on flat row-major
+// typed arrays that the backend itself allocated. Kernels write into `out` and never allocate
+// their results, so a backend whose memory is a WebAssembly heap can run them without copies.
+// Not for: autograd, shapes checking or anything user-facing; the tensor layer does that.
+
+import type { DType, TypedArray } from '../core/dtype.js';
+import type { Shape } from '../core/shape.js';
+import type { ConvGeometry } from './geometry.js';
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh';
+/** greater and equal give 1 or 0. */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'greater' | 'equal';
+export type ReduceOp = 'sum' | 'max';
+
+export interface MatmulArgs {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  /** a is stored (k, m) per batch instead of (m, k). */
+  transA: boolean;
+  /** b is stored (n, k) per batch instead of (k, n). */
+  transB: boolean;
+  /** Elements between consecutive batches of a and b; 0 repeats one matrix for every batch. */
+  strideA: number;
+  strideB: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  alloc(dtype: DType, size: number): TypedArray;
+  /** Gives storage back; the array must not be used afterwards. */
+  free(data: TypedArray): void;
+
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
+  /** out has shape `outShape`; a and b broadcast to it. */
+  binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;
+  /** Reduces `axes` (sorted, distinct) of x; out has x's shape with those axes removed. */
+  reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
+  argMax(x: Float32Array, shape: Shape, axis: number, out: Int32Array): void;
+  /** out (batch, m, n) = op(a) @ op(b). */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, args: MatmulArgs): void;
+
+  /** NHWC input, filter (kh, kw, inC, outC), NHWC output. */
+  conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void;
+  /** Pooling windows ignore padding (max over real pixels, average over real pixels, as Keras). */
+  maxPool(x: Float32Array, out: Float32Array, g: ConvGeometry): void;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, g: ConvGeometry): void;
+  avgPool(x: Float32Array, out: Float32Array, g: ConvGeometry): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, g: ConvGeometry): void;
+
+  transpose(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void;
+  /** x viewed as (outer, size, inner); out = x[:, indices, :]. Indices are in range. */
+  gather(x: TypedArray, outer: number, size: number, inner: number, indices: Int32Array, out: TypedArray): void;
+  /** The adjoint of gather: out (outer, size, inner) = 0, then out[:, indices[j], :] += g[:, j, :]. */
+  scatterAdd(g: Float32Array, outer: number, size: number, inner: number, indices: Int32Array, out: Float32Array): void;
+}

@@ -1,0 +1,11 @@
+// Errors a user can cause and fix (bad file, bad flag, bad shape). The CLI prints their message
+// as one line with no stack trace; anything else is a bug in tsgrad and keeps its stack.
+
+export class TsgradError extends Error {
+  override name = 'TsgradError';
+}
+
+/** Throws a TsgradError with `message` unless `cond` holds. */
+export function check(cond: unknown, message: string | (() => string)): asserts cond {
+  if (!cond) throw new TsgradError(typeof message === 'string' ? message : message());
+}

@@ -1,0 +1,50 @@
+// Composite activations built from primitives: softmax, log-softmax, clip. A softmax output
+// remembers its logits so that cross-entropy can use the exact log-softmax (as Keras does).
+
+import { noGrad } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+const logitsOfSoftmax = new WeakMap<Tensor, { logits: Tensor; axis: number }>();
+
+/** The row maxima, as a constant: shifting by them changes nothing mathematically, so no gradient flows. */
+function shiftBy(x: Tensor, axis: number): Tensor {
+  return noGrad(() => x.max(axis, true));
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const e = x.sub(shiftBy(x, axis)).exp();
+  const y = e.div(e.sum(axis, true));
+  logitsOfSoftmax.set(y, { logits: x, axis });
+  return y;
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const shifted = x.sub(shiftBy(x, axis));
+  return shifted.sub(shifted.exp().sum(axis, true).log());
+}
+
+/** The logits a softmax output was computed from, if `probs` came straight from softmax(). */
+export function logitsOf(probs: Tensor): { logits: Tensor; axis: number } | undefined {
+  return logitsOfSoftmax.get(probs);
+}
+
+/** Limits x to [lo, hi]; the gradient is 1 inside and 0 outside. */
+export function clip(x: Tensor, lo: number, hi: number): Tensor {
+  return x.add(x.neg().add(lo).relu()).sub(x.sub(hi).relu());
+}
+
+export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax';
+
+export function activate(name: ActivationName, x: Tensor): Tensor {
+  switch (name) {
+    case 'linear': return x;
+    case 'relu': return x.relu();
+    case 'sigmoid': return x.sigmoid();
+    case 'tanh': return x.tanh();
+    case 'softmax': return softmax(x);
+    default: {
+      const unknown: never = name;
+      throw new Error(`unknown activation ${unknown}`);
+    }
+  }
+}

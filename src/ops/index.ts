@@ -1,0 +1,5 @@
+// Composite differentiable ops, built from the primitives.
+
+export * from './activations.js';
+export * from './losses.js';
+export { conv2d, maxPool, avgPool, matmul, gather, transpose, reshape, sum, max, argMax } from '../tensor/ops.js';

@@ -1,0 +1,26 @@
+// The closed set of primitive ops. Every graph node carries one of these; the backward rules in
+// src/autograd switch over `kind` exhaustively, so adding an op without its gradient fails to compile.
+
+import type { BinaryOp, UnaryOp } from '../backend/backend.js';
+import type { ConvGeometry } from '../backend/geometry.js';
+
+export type Op =
+  | { kind: UnaryOp }
+  | { kind: BinaryOp }
+  | { kind: 'sum'; axes: number[] }
+  | { kind: 'max'; axes: number[] }
+  | { kind: 'argMax'; axis: number }
+  | { kind: 'matmul'; transA: boolean; transB: boolean }
+  | { kind: 'conv2d'; g: ConvGeometry }
+  | { kind: 'conv2dBackpropInput'; g: ConvGeometry }
+  | { kind: 'conv2dBackpropFilter'; g: ConvGeometry }
+  | { kind: 'maxPool'; g: ConvGeometry }
+  | { kind: 'maxPoolGrad'; g: ConvGeometry }
+  | { kind: 'avgPool'; g: ConvGeometry }
+  | { kind: 'avgPoolGrad'; g: ConvGeometry }
+  | { kind: 'reshape' }
+  | { kind: 'transpose'; perm: number[] }
+  | { kind: 'gather'; axis: number }
+  | { kind: 'scatterAdd'; axis: number; size: number };
+
+export type OpKind = Op['kind'];

@@ -1,0 +1,233 @@
+// The primitive ops: each checks its arguments, runs one backend kernel into fresh storage and,
+// while autograd records, remembers its inputs in a graph node. Their gradients are in
+// src/autograd/rules.ts; composite ops built from these are in src/ops.
+
+import type { BinaryOp, UnaryOp } from '../backend/backend.js';
+import { windowGeometry, type ConvGeometry, type Padding } from '../backend/geometry.js';
+import type { DType } from '../core/dtype.js';
+import { check } from '../core/errors.js';
+import {
+  broadcastShapes, formatShape, inferReshape, normalizeAxes, reducedShape, sameShape, sizeOf, type Shape,
+} from '../core/shape.js';
+import { getBackend, isRecording } from './engine.js';
+import type { Op } from './op.js';
+import { Tensor, scalar } from './tensor.js';
+
+/** Allocates the result and records the node when any input needs a gradient. */
+function output(op: Op, inputs: Tensor[], shape: Shape, dtype: DType = 'float32'): Tensor {
+  const data = getBackend().alloc(dtype, sizeOf(shape));
+  const tracked = isRecording() && inputs.some((t) => t.requiresGrad);
+  const t = new Tensor(data, [...shape], dtype, tracked ? { op, inputs } : null);
+  t.requiresGrad = tracked;
+  return t;
+}
+
+function float(t: Tensor, what: string): Float32Array {
+  check(t.dtype === 'float32', `${what} needs a float32 tensor, got ${t.dtype}`);
+  return t.data as Float32Array;
+}
+
+export function unary(op: UnaryOp, x: Tensor): Tensor {
+  const y = output({ kind: op }, [x], x.shape);
+  getBackend().unary(op, float(x, op), y.data as Float32Array);
+  return y;
+}
+
+export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
+  const ta = typeof a === 'number' ? scalar(a) : a;
+  const tb = typeof b === 'number' ? scalar(b) : b;
+  check(ta.dtype === tb.dtype, `${op} needs operands of one dtype, got ${ta.dtype} and ${tb.dtype}`);
+  const shape = broadcastShapes(ta.shape, tb.shape);
+  const compare = op === 'greater' || op === 'equal';
+  const y = output({ kind: op }, [ta, tb], shape, compare ? 'float32' : ta.dtype);
+  if (compare && ta.dtype !== 'float32') {
+    // Comparisons of int32 tensors still answer in float32 0/1.
+    const tmp = getBackend().alloc(ta.dtype, y.size);
+    getBackend().binary(op, ta.data, ta.shape, tb.data, tb.shape, tmp, shape);
+    y.data.set(tmp);
+  } else {
+    getBackend().binary(op, ta.data, ta.shape, tb.data, tb.shape, y.data, shape);
+  }
+  return y;
+}
+
+function reduction(kind: 'sum' | 'max', x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  const ax = normalizeAxes(axes, x.rank);
+  check(kind === 'sum' || ax.every((a) => x.shape[a] > 0), 'max over an empty axis');
+  const y = output({ kind, axes: ax }, [x], reducedShape(x.shape, ax, false));
+  getBackend().reduce(kind, float(x, kind), x.shape, ax, y.data as Float32Array);
+  return keepDims ? reshape(y, reducedShape(x.shape, ax, true)) : y;
+}
+
+export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  return reduction('sum', x, axes, keepDims);
+}
+
+export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  return reduction('max', x, axes, keepDims);
+}
+
+/** Index of the largest value along `axis` (int32, no gradient). */
+export function argMax(x: Tensor, axis = -1): Tensor {
+  const [a] = normalizeAxes(axis, x.rank);
+  const y = output({ kind: 'argMax', axis: a }, [x], reducedShape(x.shape, [a], false), 'int32');
+  getBackend().argMax(float(x, 'argMax'), x.shape, a, y.data as Int32Array);
+  return y;
+}
+
+/**
+ * (..., m, k) @ (..., k, n) -> (..., m, n). Batch axes must match, or one side is a plain matrix
+ * shared by every batch. transA/transB read a stored (..., k, m) or (..., n, k) operand transposed.
+ */
+export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  check(a.rank >= 2 && b.rank >= 2, `matmul needs matrices, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  const [m, k] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
+  const [kb, n] = transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : [b.shape[b.rank - 2], b.shape[b.rank - 1]];
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  check(k === kb && (batchA.length === 0 || batchB.length === 0 || sameShape(batchA, batchB)),
+    `matmul shapes do not fit: ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} @ ${formatShape(b.shape)}${transB ? 'ᵀ' : ''}`);
+  const batchShape = batchA.length ? batchA : batchB;
+  const y = output({ kind: 'matmul', transA, transB }, [a, b], [...batchShape, m, n]);
+  getBackend().matmul(float(a, 'matmul'), float(b, 'matmul'), y.data as Float32Array, {
+    batch: sizeOf(batchShape), m, k, n, transA, transB,
+    strideA: batchA.length ? m * k : 0,
+    strideB: batchB.length ? k * n : 0,
+  });
+  return y;
+}
+
+export interface WindowOptions {
+  strides?: number | [number, number];
+  padding?: Padding;
+}
+
+function pair(v: number | [number, number] | undefined, fallback: number): [number, number] {
+  return v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : v;
+}
+
+/** 2-D cross-correlation: x (N, H, W, C) with filter (kh, kw, C, F) -> (N, OH, OW, F). */
+export function conv2d(x: Tensor, w: Tensor, opts: WindowOptions = {}): Tensor {
+  check(w.rank === 4, `conv2d filter must be (kh, kw, in, out), got ${formatShape(w.shape)}`);
+  const g = windowGeometry(x.shape, w.shape[0], w.shape[1], w.shape[3], pair(opts.strides, 1), opts.padding ?? 'valid');
+  check(w.shape[2] === g.inC, `conv2d filter ${formatShape(w.shape)} expects ${w.shape[2]} input channels, input has ${g.inC}`);
+  return conv2dWith(x, w, g);
+}
+
+/** conv2d with a precomputed geometry (used by the backward rules). */
+export function conv2dWith(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const y = output({ kind: 'conv2d', g }, [x, w], [g.batch, g.outH, g.outW, g.outC]);
+  getBackend().conv2d(float(x, 'conv2d'), float(w, 'conv2d'), y.data as Float32Array, g);
+  return y;
+}
+
+/** The gradient of conv2d with respect to its input, given dy and the filter. */
+export function conv2dBackpropInput(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const dx = output({ kind: 'conv2dBackpropInput', g }, [dy, w], [g.batch, g.inH, g.inW, g.inC]);
+  getBackend().conv2dBackpropInput(float(dy, 'conv2d'), float(w, 'conv2d'), dx.data as Float32Array, g);
+  return dx;
+}
+
+/** The gradient of conv2d with respect to its filter, given the input and dy. */
+export function conv2dBackpropFilter(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const dw = output({ kind: 'conv2dBackpropFilter', g }, [x, dy], [g.kH, g.kW, g.inC, g.outC]);
+  getBackend().conv2dBackpropFilter(float(x, 'conv2d'), float(dy, 'conv2d'), dw.data as Float32Array, g);
+  return dw;
+}
+
+export interface PoolOptions extends WindowOptions {
+  poolSize?: number | [number, number];
+}
+
+function poolGeometry(x: Tensor, opts: PoolOptions): ConvGeometry {
+  const [kH, kW] = pair(opts.poolSize, 2);
+  return windowGeometry(x.shape, kH, kW, undefined, pair(opts.strides ?? [kH, kW], 1), opts.padding ?? 'valid');
+}
+
+function poolShape(g: ConvGeometry): number[] {
+  return [g.batch, g.outH, g.outW, g.inC];
+}
+
+export function maxPool(x: Tensor, opts: PoolOptions = {}): Tensor {
+  const g = poolGeometry(x, opts);
+  const y = output({ kind: 'maxPool', g }, [x], poolShape(g));
+  getBackend().maxPool(float(x, 'maxPool'), y.data as Float32Array, g);
+  return y;
+}
+
+export function maxPoolGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const dx = output({ kind: 'maxPoolGrad', g }, [x, dy], x.shape);
+  getBackend().maxPoolGrad(float(x, 'maxPool'), float(dy, 'maxPool'), dx.data as Float32Array, g);
+  return dx;
+}
+
+export function avgPool(x: Tensor, opts: PoolOptions = {}): Tensor {
+  return avgPoolWith(x, poolGeometry(x, opts));
+}
+
+export function avgPoolWith(x: Tensor, g: ConvGeometry): Tensor {
+  const y = output({ kind: 'avgPool', g }, [x], poolShape(g));
+  getBackend().avgPool(float(x, 'avgPool'), y.data as Float32Array, g);
+  return y;
+}
+
+export function avgPoolGrad(dy: Tensor, g: ConvGeometry): Tensor {
+  const dx = output({ kind: 'avgPoolGrad', g }, [dy], [g.batch, g.inH, g.inW, g.inC]);
+  getBackend().avgPoolGrad(float(dy, 'avgPool'), dx.data as Float32Array, g);
+  return dx;
+}
+
+/** Same data, new shape (one axis may be -1). Shares storage: no copy. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const target = inferReshape(x.size, shape);
+  const tracked = isRecording() && x.requiresGrad;
+  const y = new Tensor(x.data, target, x.dtype, tracked ? { op: { kind: 'reshape' }, inputs: [x] } : null);
+  y.requiresGrad = tracked;
+  return y;
+}
+
+/** Permutes axes; the default reverses them. */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const p = perm ? [...perm] : [...x.shape.keys()].reverse();
+  check(p.length === x.rank && [...p].sort((i, j) => i - j).every((v, i) => v === i),
+    `transpose needs a permutation of 0..${x.rank - 1}, got [${p.join(', ')}]`);
+  const y = output({ kind: 'transpose', perm: p }, [x], p.map((i) => x.shape[i]), x.dtype);
+  getBackend().transpose(x.data, x.shape, p, y.data);
+  return y;
+}
+
+function checkIndices(indices: Tensor, size: number): Int32Array {
+  check(indices.dtype === 'int32', `indices must be int32, got ${indices.dtype}`);
+  const idx = indices.data as Int32Array;
+  for (let i = 0; i < idx.length; i++) {
+    check(idx[i] >= 0 && idx[i] < size, () => `index ${idx[i]} is out of range [0, ${size})`);
+  }
+  return idx;
+}
+
+function around(shape: Shape, axis: number) {
+  return { outer: sizeOf(shape.slice(0, axis)), size: shape[axis], inner: sizeOf(shape.slice(axis + 1)) };
+}
+
+/** Slices of x along `axis` picked by int32 `indices` (any shape): as tf.gather. */
+export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
+  const [a] = normalizeAxes(axis, x.rank);
+  const { outer, size, inner } = around(x.shape, a);
+  const idx = checkIndices(indices, size);
+  const y = output({ kind: 'gather', axis: a }, [x, indices],
+    [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype);
+  getBackend().gather(x.data, outer, size, inner, idx, y.data);
+  return y;
+}
+
+/** The adjoint of gather: a tensor with `size` slices along `axis`, summing the slices of g sent to each. */
+export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
+  const shape = [...g.shape.slice(0, axis), size, ...g.shape.slice(axis + indices.rank)];
+  const { outer, inner } = around(shape, axis);
+  const idx = checkIndices(indices, size);
+  const y = output({ kind: 'scatterAdd', axis, size }, [g, indices], shape);
+  getBackend().scatterAdd(float(g, 'scatterAdd'), outer, size, inner, idx, y.data as Float32Array);
+  return y;
+}

@@ -1,0 +1,59 @@
+// Test helpers: random tensors and a finite-difference gradient check.
+
+import assert from 'node:assert/strict';
+import { backward } from '../src/autograd/index.js';
+import { Rng } from '../src/core/rng.js';
+import { randomUniform, tensor, variable, type Tensor } from '../src/tensor/tensor.js';
+
+export function rand(shape: number[], seed: number, low = -1, high = 1): Tensor {
+  return randomUniform(shape, new Rng(seed), low, high);
+}
+
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5, what = ''): void {
+  assert.equal(actual.length, expected.length, `${what} length`);
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    if (!(err <= tol * (1 + Math.abs(expected[i])))) {
+      assert.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+/**
+ * Checks backward() of f against central finite differences of L = sum(f(xs) * r) for a random r,
+ * with L summed in float64 so the only float32 error is in f itself.
+ */
+export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], { eps = 1e-2, tol = 1e-2, seed = 7 } = {}): void {
+  const leaves = inputs.map((t) => (t.dtype === 'float32' ? variable(t) : t));
+  const y = f(...leaves);
+  const r = rand([...y.shape], seed);
+  backward(y, r);
+  const loss = () => {
+    const out = f(...inputs).data;
+    let s = 0;
+    for (let i = 0; i < out.length; i++) s += out[i] * r.data[i];
+    return s;
+  };
+  inputs.forEach((x, k) => {
+    if (x.dtype !== 'float32') return;
+    const analytic = leaves[k].grad?.data ?? new Float32Array(x.size);
+    const numeric = new Float64Array(x.size);
+    for (let i = 0; i < x.size; i++) {
+      const saved = x.data[i];
+      x.data[i] = saved + eps;
+      const up = loss();
+      x.data[i] = saved - eps;
+      const down = loss();
+      x.data[i] = saved;
+      numeric[i] = (up - down) / (2 * eps);
+    }
+    const scale = Math.max(1, ...Array.from(numeric, Math.abs));
+    for (let i = 0; i < x.size; i++) {
+      if (Math.abs(analytic[i] - numeric[i]) > tol * scale) {
+        assert.fail(`input ${k}[${i}]: analytic ${analytic[i]} vs numeric ${numeric[i]}`);
+      }
+    }
+  });
+}
+
+export { tensor };
