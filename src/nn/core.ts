@@ -1,0 +1,116 @@
+// The core layers: Dense, Flatten, Activation, Dropout.
+
+import { check } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import type { Shape } from '../core/shape.js';
+import { activate, type ActivationName } from '../ops/activations.js';
+import { randomUniform, type Tensor } from '../tensor/tensor.js';
+import type { InitializerName } from './initializers.js';
+import { Layer, type BaseLayerConfig } from './layer.js';
+
+export interface DenseConfig extends BaseLayerConfig {
+  units: number;
+  activation?: ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName;
+  biasInitializer?: InitializerName;
+}
+
+/** y = activation(x @ kernel + bias) on the last axis. */
+export class Dense extends Layer<DenseConfig> {
+  readonly className = 'Dense';
+  kernel!: Tensor; // (in, units)
+  bias: Tensor | null = null; // (units)
+
+  constructor(config: DenseConfig) {
+    check(Number.isInteger(config.units) && config.units > 0, `Dense units must be a positive integer, got ${config.units}`);
+    super(config);
+  }
+
+  override build(inputShape: Shape, rng: Rng): void {
+    const c = this.getConfig();
+    this.kernel = this.addWeight('kernel', [inputShape[inputShape.length - 1], c.units], c.kernelInitializer!, rng);
+    if (c.useBias) this.bias = this.addWeight('bias', [c.units], c.biasInitializer!, rng);
+    this.built = true;
+  }
+
+  call(x: Tensor): Tensor {
+    // (..., in) -> (N, in) @ (in, units) -> (..., units)
+    const flat = x.reshape([-1, x.shape[x.rank - 1]]);
+    let y = flat.matmul(this.kernel);
+    if (this.bias) y = y.add(this.bias);
+    return activate(this.config.activation ?? 'linear', y.reshape([...x.shape.slice(0, -1), this.config.units]));
+  }
+
+  getConfig(): DenseConfig {
+    const c = this.config;
+    return {
+      ...this.base(), units: c.units, activation: c.activation ?? 'linear', useBias: c.useBias ?? true,
+      kernelInitializer: c.kernelInitializer ?? 'glorotUniform', biasInitializer: c.biasInitializer ?? 'zeros',
+    };
+  }
+}
+
+export type FlattenConfig = BaseLayerConfig;
+
+/** (N, ...) -> (N, product of the rest). */
+export class Flatten extends Layer<FlattenConfig> {
+  readonly className = 'Flatten';
+
+  call(x: Tensor): Tensor {
+    return x.reshape([x.shape[0], -1]);
+  }
+
+  getConfig(): FlattenConfig {
+    return this.base();
+  }
+}
+
+export interface ActivationConfig extends BaseLayerConfig {
+  activation: ActivationName;
+}
+
+export class Activation extends Layer<ActivationConfig> {
+  readonly className = 'Activation';
+
+  call(x: Tensor): Tensor {
+    return activate(this.config.activation, x);
+  }
+
+  getConfig(): ActivationConfig {
+    return { ...this.base(), activation: this.config.activation };
+  }
+}
+
+export interface DropoutConfig extends BaseLayerConfig {
+  rate: number;
+  /** Fixes this layer's masks independently of the model seed. */
+  seed?: number;
+}
+
+/** While training, zeroes each input with probability `rate` and scales the rest by 1/(1-rate). */
+export class Dropout extends Layer<DropoutConfig> {
+  readonly className = 'Dropout';
+  private rng = new Rng(0);
+
+  constructor(config: DropoutConfig) {
+    check(config.rate >= 0 && config.rate < 1, `Dropout rate must be in [0, 1), got ${config.rate}`);
+    super(config);
+  }
+
+  override build(_inputShape: Shape, rng: Rng): void {
+    this.rng = this.config.seed === undefined ? rng.fork() : new Rng(this.config.seed);
+    this.built = true;
+  }
+
+  call(x: Tensor, training: boolean): Tensor {
+    const rate = this.config.rate;
+    if (!training || rate === 0) return x;
+    const keep = randomUniform(x.shape, this.rng).greater(rate);
+    return x.mul(keep).mul(1 / (1 - rate));
+  }
+
+  getConfig(): DropoutConfig {
+    return { ...this.base(), rate: this.config.rate, ...(this.config.seed !== undefined ? { seed: this.config.seed } : {}) };
+  }
+}

@@ -1,0 +1,51 @@
+// The Layer base class, kept thin as Keras's: build(inputShape) creates weights, call(x) computes,
+// getConfig() returns a plain object from which the layer can be rebuilt.
+
+import type { Rng } from '../core/rng.js';
+import type { Shape } from '../core/shape.js';
+import { variable, type Tensor } from '../tensor/tensor.js';
+import { initialize, type InitializerName } from './initializers.js';
+
+/** Options every layer accepts. */
+export interface BaseLayerConfig {
+  name?: string;
+  /** The shape of one example (no batch axis); needed on the first layer of a model. */
+  inputShape?: number[];
+}
+
+export interface Weight {
+  /** `kernel`, `bias`, ...: unique within the layer. */
+  name: string;
+  value: Tensor;
+}
+
+export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
+  abstract readonly className: string;
+  name: string;
+  readonly weights: Weight[] = [];
+  built = false;
+
+  constructor(readonly config: C) {
+    this.name = config.name ?? '';
+  }
+
+  /** Creates the weights for inputs of `inputShape` (batch axis first). */
+  build(_inputShape: Shape, _rng: Rng): void {
+    this.built = true;
+  }
+
+  abstract call(x: Tensor, training: boolean): Tensor;
+
+  /** The full config with defaults filled in, as Keras's get_config. */
+  abstract getConfig(): C;
+
+  protected addWeight(name: string, shape: Shape, init: InitializerName, rng: Rng): Tensor {
+    const value = variable(initialize(init, shape, rng));
+    this.weights.push({ name, value });
+    return value;
+  }
+
+  protected base(): BaseLayerConfig {
+    return { name: this.name, ...(this.config.inputShape ? { inputShape: [...this.config.inputShape] } : {}) };
+  }
+}

@@ -1,0 +1,50 @@
+// Every layer type, its Keras-style serialised form ({className, config}) and the factory
+// functions users call (`dense({units: 10})`, as tf.layers). The union is closed: rebuilding a
+// layer from its config is one exhaustive switch.
+
+import { check } from '../core/errors.js';
+import { Activation, Dense, Dropout, Flatten, type ActivationConfig, type DenseConfig, type DropoutConfig, type FlattenConfig } from './core.js';
+import { Conv2D, type Conv2DConfig } from './convolutional.js';
+import { AveragePooling2D, MaxPooling2D, type Pooling2DConfig } from './pooling.js';
+
+export type AnyLayer = Dense | Conv2D | MaxPooling2D | AveragePooling2D | Flatten | Dropout | Activation;
+
+export type LayerConfig =
+  | { className: 'Dense'; config: DenseConfig }
+  | { className: 'Conv2D'; config: Conv2DConfig }
+  | { className: 'MaxPooling2D'; config: Pooling2DConfig }
+  | { className: 'AveragePooling2D'; config: Pooling2DConfig }
+  | { className: 'Flatten'; config: FlattenConfig }
+  | { className: 'Dropout'; config: DropoutConfig }
+  | { className: 'Activation'; config: ActivationConfig };
+
+export const LAYER_CLASS_NAMES = ['Dense', 'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'Flatten', 'Dropout', 'Activation'] as const;
+
+export function serializeLayer(layer: AnyLayer): LayerConfig {
+  return { className: layer.className, config: layer.getConfig() } as LayerConfig;
+}
+
+export function layerFromConfig(c: LayerConfig): AnyLayer {
+  switch (c.className) {
+    case 'Dense': return new Dense(c.config);
+    case 'Conv2D': return new Conv2D(c.config);
+    case 'MaxPooling2D': return new MaxPooling2D(c.config);
+    case 'AveragePooling2D': return new AveragePooling2D(c.config);
+    case 'Flatten': return new Flatten(c.config);
+    case 'Dropout': return new Dropout(c.config);
+    case 'Activation': return new Activation(c.config);
+    default: {
+      const unknown: never = c;
+      const name = (unknown as { className?: unknown }).className;
+      check(false, `unknown layer type ${JSON.stringify(name)} (tsgrad has ${LAYER_CLASS_NAMES.join(', ')})`);
+    }
+  }
+}
+
+export const dense = (config: DenseConfig) => new Dense(config);
+export const conv2d = (config: Conv2DConfig) => new Conv2D(config);
+export const maxPooling2d = (config: Pooling2DConfig = {}) => new MaxPooling2D(config);
+export const averagePooling2d = (config: Pooling2DConfig = {}) => new AveragePooling2D(config);
+export const flatten = (config: FlattenConfig = {}) => new Flatten(config);
+export const dropout = (config: DropoutConfig) => new Dropout(config);
+export const activation = (config: ActivationConfig) => new Activation(config);

@@ -1,0 +1,138 @@
+// LayerStack: layers applied one after another, with weights, shapes and a Keras-style summary.
+// The training methods (compile, fit, evaluate, predict) are added by src/train's Sequential.
+
+import { check } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { formatShape } from '../core/shape.js';
+import { noGrad } from '../tensor/engine.js';
+import { zeros, type Tensor } from '../tensor/tensor.js';
+import { layerFromConfig, serializeLayer, type AnyLayer, type LayerConfig } from './layers.js';
+
+export interface StackConfig {
+  name: string;
+  layers: LayerConfig[];
+}
+
+export interface NamedWeight {
+  /** `<layer name>/<weight name>`, e.g. `conv2d_1/kernel`. */
+  name: string;
+  value: Tensor;
+}
+
+export class LayerStack {
+  readonly layers: AnyLayer[];
+  readonly name: string;
+  /** Output shape of each layer for a batch of one (filled by build). */
+  private shapes: number[][] = [];
+
+  constructor(layers: AnyLayer[], opts: { name?: string } = {}) {
+    check(layers.length > 0, 'a model needs at least one layer');
+    this.layers = layers;
+    this.name = opts.name ?? 'sequential';
+    // Keras-style names, numbered within this model so that checkpoints do not depend on history.
+    const used = new Set(layers.map((l) => l.name).filter(Boolean));
+    const counts = new Map<string, number>();
+    for (const layer of layers) {
+      if (layer.name) continue;
+      const base = snake(layer.className);
+      let name: string;
+      do {
+        const n = counts.get(base) ?? 0;
+        counts.set(base, n + 1);
+        name = n === 0 ? base : `${base}_${n}`;
+      } while (used.has(name));
+      used.add(name);
+      layer.name = name;
+    }
+    check(used.size === layers.length, 'layer names must be unique within a model');
+  }
+
+  get built(): boolean {
+    return this.layers.every((l) => l.built);
+  }
+
+  get inputShape(): number[] {
+    const shape = this.layers[0].config.inputShape;
+    check(shape, 'the first layer needs an inputShape, e.g. conv2d({..., inputShape: [28, 28, 1]})');
+    return shape;
+  }
+
+  /** Creates every layer's weights from `seed`, tracing shapes through a batch of one. */
+  build(seed = 0): void {
+    if (this.built) return;
+    const rng = new Rng(seed);
+    this.shapes = [];
+    noGrad(() => {
+      let x = zeros([1, ...this.inputShape]);
+      for (const layer of this.layers) {
+        layer.build(x.shape, rng);
+        x = layer.call(x, false);
+        this.shapes.push([...x.shape]);
+      }
+    });
+  }
+
+  call(x: Tensor, training = false): Tensor {
+    check(this.built, 'the model is not built yet: call build() or compile() first');
+    const expected = this.inputShape;
+    check(x.rank === expected.length + 1 && expected.every((d, i) => d === x.shape[i + 1]),
+      () => `model "${this.name}" expects inputs of shape [batch, ${expected.join(', ')}], got ${formatShape(x.shape)}`);
+    for (const layer of this.layers) x = layer.call(x, training);
+    return x;
+  }
+
+  /** Output shape of the model for a batch of one. */
+  get outputShape(): number[] {
+    check(this.built, 'the model is not built yet');
+    return this.shapes[this.shapes.length - 1];
+  }
+
+  get weights(): NamedWeight[] {
+    return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, value: w.value })));
+  }
+
+  get trainableWeights(): Tensor[] {
+    return this.weights.map((w) => w.value);
+  }
+
+  countParams(): number {
+    return this.weights.reduce((n, w) => n + w.value.size, 0);
+  }
+
+  getConfig(): StackConfig {
+    return { name: this.name, layers: this.layers.map(serializeLayer) };
+  }
+
+  /** A Keras-style table of layers, output shapes and parameter counts. */
+  summary(print: (line: string) => void = console.log): void {
+    this.build();
+    const widths = [32, 26, 12];
+    const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' ').trimEnd();
+    const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b + 1, -1));
+    print(`Model: "${this.name}"`);
+    print(rule('_'));
+    print(row(['Layer (type)', 'Output Shape', 'Param #']));
+    print(rule('='));
+    this.layers.forEach((layer, i) => {
+      const params = layer.weights.reduce((n, w) => n + w.value.size, 0);
+      const shape = `(None, ${this.shapes[i].slice(1).join(', ')})`;
+      print(row([`${layer.name} (${layer.className})`, shape, params.toLocaleString('en-US')]));
+      print(i === this.layers.length - 1 ? rule('=') : '');
+    });
+    const total = this.countParams();
+    print(`Total params: ${total.toLocaleString('en-US')} (${(total * 4 / 1024).toFixed(2)} KB)`);
+    print(`Trainable params: ${total.toLocaleString('en-US')}`);
+    print('Non-trainable params: 0');
+    print(rule('_'));
+  }
+}
+
+export function stackLayersFromConfig(config: StackConfig): AnyLayer[] {
+  check(Array.isArray(config?.layers), 'model config has no layers list');
+  return config.layers.map(layerFromConfig);
+}
+
+function snake(className: string): string {
+  return className.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+

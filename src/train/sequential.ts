@@ -1,0 +1,216 @@
+// Sequential: a LayerStack that can be compiled, trained, evaluated and used for prediction,
+// with the Keras / TensorFlow.js API. The loop owns every temporary tensor: users never dispose.
+
+import { backward } from '../autograd/backward.js';
+import { check, TsgradError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { formatShape } from '../core/shape.js';
+import type { AnyLayer } from '../nn/layers.js';
+import { LayerStack } from '../nn/stack.js';
+import { lossByName, type LossName } from '../ops/losses.js';
+import { Adam, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
+import { noGrad } from '../tensor/engine.js';
+import { gather } from '../tensor/ops.js';
+import { Tensor, tensor } from '../tensor/tensor.js';
+import type { Callback, History, Logs } from './callbacks.js';
+import { countCorrect, type MetricName } from './metrics.js';
+
+export interface CompileArgs {
+  optimizer: Optimizer | 'adam' | 'sgd';
+  loss: LossName;
+  metrics?: MetricName[];
+}
+
+export interface TrainingConfig {
+  optimizer: OptimizerConfig;
+  loss: LossName;
+  metrics: MetricName[];
+}
+
+export interface FitArgs {
+  epochs?: number;
+  batchSize?: number;
+  /** Fraction of the examples, taken from the end before shuffling, kept for validation (as Keras). */
+  validationSplit?: number;
+  validationData?: [Tensor, Tensor];
+  shuffle?: boolean;
+  callbacks?: Callback[];
+}
+
+export interface EvaluateResult {
+  loss: number;
+  accuracy?: number;
+}
+
+export class Sequential extends LayerStack {
+  optimizer: Optimizer | null = null;
+  private lossName: LossName | null = null;
+  private metrics: MetricName[] = [];
+  /** Set by a callback to end fit() after the current epoch (as Keras). */
+  stopTraining = false;
+  readonly seed: number;
+  /** Drives shuffling; its state is part of a run's state. */
+  readonly rng: Rng;
+
+  constructor(layers: AnyLayer[], opts: { name?: string; seed?: number } = {}) {
+    super(layers, opts);
+    this.seed = opts.seed ?? 0;
+    this.rng = new Rng(this.seed + 1);
+  }
+
+  override build(seed = this.seed): void {
+    super.build(seed);
+  }
+
+  compile(args: CompileArgs): void {
+    this.build();
+    this.optimizer = args.optimizer === 'adam' ? new Adam() : args.optimizer === 'sgd' ? new SGD() : args.optimizer;
+    this.lossName = args.loss;
+    this.metrics = args.metrics ?? [];
+  }
+
+  get trainingConfig(): TrainingConfig | null {
+    if (!this.optimizer || !this.lossName) return null;
+    return { optimizer: this.optimizer.getConfig(), loss: this.lossName, metrics: this.metrics };
+  }
+
+  private compiled() {
+    check(this.optimizer && this.lossName, 'compile() the model before fit() or evaluate()');
+    return { optimizer: this.optimizer, loss: lossByName(this.lossName) };
+  }
+
+  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    const { optimizer, loss } = this.compiled();
+    const epochs = positiveInt('epochs', args.epochs ?? 1);
+    const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
+    checkPair(x, y);
+    let [trainX, trainY] = [x, y];
+    let validation = args.validationData;
+    if (args.validationSplit) {
+      const split = args.validationSplit;
+      check(split > 0 && split < 1, `validationSplit must be in (0, 1), got ${split}`);
+      const nTrain = Math.floor(x.shape[0] * (1 - split));
+      check(nTrain > 0 && nTrain < x.shape[0], `validationSplit ${split} leaves no examples on one side`);
+      [trainX, trainY] = [rows(x, 0, nTrain), rows(y, 0, nTrain)];
+      validation = [rows(x, nTrain, x.shape[0]), rows(y, nTrain, x.shape[0])];
+    }
+    if (validation) checkPair(...validation);
+    const n = trainX.shape[0];
+    const steps = Math.ceil(n / batchSize);
+    const callbacks = args.callbacks ?? [];
+    const emit = async <K extends keyof Callback>(event: K, ...a: Parameters<NonNullable<Callback[K]>>) => {
+      for (const c of callbacks) await (c[event] as ((...p: unknown[]) => unknown) | undefined)?.apply(c, a);
+    };
+    const history: History = { epoch: [], history: {} };
+    const params = this.trainableWeights;
+    this.stopTraining = false;
+    await emit('onTrainBegin', { epochs, steps, samples: n, validationSamples: validation?.[0].shape[0] ?? 0 });
+    let logs: Logs = {};
+    for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
+      await emit('onEpochBegin', epoch);
+      const order = args.shuffle === false ? null : this.rng.permutation(n);
+      let lossSum = 0, correct = 0, seen = 0, lastYield = Date.now();
+      for (let step = 0; step < steps; step++) {
+        const idx = batchIndices(order, step * batchSize, Math.min(n, (step + 1) * batchSize));
+        const xb = gather(trainX, idx);
+        const yb = gather(trainY, idx);
+        const pred = this.call(xb, true);
+        const l = loss(yb, pred);
+        backward(l);
+        optimizer.step(params);
+        const size = idx.size;
+        lossSum += l.item() * size;
+        if (this.metrics.includes('accuracy')) correct += countCorrect(yb, pred);
+        seen += size;
+        await emit('onBatchEnd', step, this.logsOf(lossSum / seen, correct / seen));
+        // Let timers and I/O run (progress redraws, servers) without slowing the loop.
+        if (Date.now() - lastYield > 50) {
+          await new Promise((r) => setImmediate(r));
+          lastYield = Date.now();
+        }
+      }
+      logs = this.logsOf(lossSum / seen, correct / seen);
+      if (validation) {
+        const v = this.evaluate(validation[0], validation[1], { batchSize });
+        logs.val_loss = v.loss;
+        if (v.accuracy !== undefined) logs.val_accuracy = v.accuracy;
+      }
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+      await emit('onEpochEnd', epoch, logs);
+    }
+    await emit('onTrainEnd', logs);
+    return history;
+  }
+
+  private logsOf(loss: number, accuracy: number): Logs {
+    return this.metrics.includes('accuracy') ? { loss, accuracy } : { loss };
+  }
+
+  /** Mean loss (and metrics) over all examples, in batches, without recording gradients. */
+  evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): EvaluateResult {
+    const { loss } = this.compiled();
+    checkPair(x, y);
+    const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
+    const n = x.shape[0];
+    check(n > 0, 'evaluate() needs at least one example');
+    let lossSum = 0, correct = 0;
+    noGrad(() => {
+      for (let start = 0; start < n; start += batchSize) {
+        const end = Math.min(n, start + batchSize);
+        const yb = rows(y, start, end);
+        const pred = this.call(rows(x, start, end), false);
+        lossSum += loss(yb, pred).item() * (end - start);
+        correct += countCorrect(yb, pred);
+      }
+    });
+    return this.metrics.includes('accuracy') ? { loss: lossSum / n, accuracy: correct / n } : { loss: lossSum / n };
+  }
+
+  /** The model's outputs for every example, computed in batches. */
+  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+    this.build();
+    const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
+    const n = x.shape[0];
+    return noGrad(() => {
+      const parts: Tensor[] = [];
+      for (let start = 0; start < n; start += batchSize) parts.push(this.call(rows(x, start, Math.min(n, start + batchSize)), false));
+      const rowShape = this.outputShape.slice(1);
+      const out = new Float32Array(n * rowShape.reduce((p, d) => p * d, 1));
+      let offset = 0;
+      for (const p of parts) {
+        out.set(p.data, offset);
+        offset += p.size;
+      }
+      return tensor(out, [n, ...rowShape]);
+    });
+  }
+}
+
+/** The factory users call, as tf.sequential: `sequential([conv2d({...}), ...])`. */
+export function sequential(layers: AnyLayer[], opts: { name?: string; seed?: number } = {}): Sequential {
+  return new Sequential(layers, opts);
+}
+
+function positiveInt(name: string, v: number): number {
+  check(Number.isInteger(v) && v > 0, `${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+function checkPair(x: Tensor, y: Tensor): void {
+  if (!(x instanceof Tensor) || !(y instanceof Tensor)) throw new TsgradError('inputs and targets must be tensors');
+  check(x.shape[0] === y.shape[0],
+    `inputs ${formatShape(x.shape)} and targets ${formatShape(y.shape)} have different numbers of examples`);
+}
+
+/** Examples start..end-1 of t, as a view when they are contiguous. */
+function rows(t: Tensor, start: number, end: number): Tensor {
+  const per = t.size / t.shape[0];
+  return new Tensor(t.data.subarray(start * per, end * per), [end - start, ...t.shape.slice(1)], t.dtype);
+}
+
+function batchIndices(order: Int32Array | null, start: number, end: number): Tensor {
+  const idx = new Int32Array(end - start);
+  for (let i = 0; i < idx.length; i++) idx[i] = order ? order[start + i] : start + i;
+  return tensor(idx, [idx.length], 'int32');
+}
