@@ -13,7 +13,8 @@ function logProbs(yPred: Tensor, fromLogits: boolean): Tensor {
   if (fromLogits) return logSoftmax(yPred);
   const known = logitsOf(yPred);
   if (known && (known.axis === -1 || known.axis === yPred.rank - 1)) return logSoftmax(known.logits);
-  return clip(yPred, EPSILON, 1 - EPSILON).log();
+  // Keras rescales each row to sum to 1 before clipping, so the gradient reaches every entry.
+  return clip(yPred.div(yPred.sum(-1, true)), EPSILON, 1 - EPSILON).log();
 }
 
 /** yTrue: int32 class indices (N); yPred: (N, C). */

@@ -14,6 +14,7 @@ import { gather } from '../tensor/ops.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
 import type { Callback, History, Logs } from './callbacks.js';
 import { countCorrect, type MetricName } from './metrics.js';
+import { saveModel } from './persist.js';
 
 export interface CompileArgs {
   optimizer: Optimizer | 'adam' | 'sgd';
@@ -165,6 +166,11 @@ export class Sequential extends LayerStack {
       }
     });
     return this.metrics.includes('accuracy') ? { loss: lossSum / n, accuracy: correct / n } : { loss: lossSum / n };
+  }
+
+  /** Writes a checkpoint folder (model.json + weights.safetensors); loadModel() reads it back. */
+  save(dir: string): void {
+    saveModel(this, dir);
   }
 
   /** The model's outputs for every example, computed in batches. */

@@ -1,0 +1,38 @@
+// Shared pieces of the `tsgrad` commands: number parsing for flags, the error boundary that turns
+// a user's mistake into one line on stderr, and loading a model for evaluation.
+
+import { InvalidArgumentError } from 'commander';
+import { TsgradError } from '../core/errors.js';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer.');
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+/** Runs a command; a TsgradError becomes `tsgrad: message` and exit code 1, with no stack trace. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (e instanceof TsgradError) {
+        process.stderr.write(`tsgrad: ${e.message}\n`);
+        process.exit(1);
+      }
+      throw e;
+    }
+  };
+}

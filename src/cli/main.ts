@@ -1,0 +1,17 @@
+// The `tsgrad` command: train, evaluate and predict with the MNIST models.
+
+import { Command } from 'commander';
+import { evaluateCommand } from './evaluate.js';
+import { predictCommand } from './predict.js';
+import { trainCommand } from './train.js';
+
+const program = new Command('tsgrad')
+  .description('tsgrad: deep learning in TypeScript, from MNIST to a language model')
+  .version('0.1.0')
+  .showSuggestionAfterError(true);
+
+program.addCommand(trainCommand());
+program.addCommand(evaluateCommand());
+program.addCommand(predictCommand());
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,41 @@
+// `tsgrad predict CHECKPOINT IMAGE.png...`: the three most likely digits for each image, which is
+// first made to look like an MNIST digit (see src/io/image.ts).
+
+import { Command } from 'commander';
+import { loadMnistImage } from '../io/image.js';
+import { tensor } from '../tensor/tensor.js';
+import { loadModel } from '../train/persist.js';
+import { action } from './common.js';
+
+export function predictCommand(): Command {
+  return new Command('predict')
+    .description('classify PNG images of handwritten digits with a checkpoint')
+    .argument('<checkpoint>', 'checkpoint folder written by tsgrad train')
+    .argument('<images...>', 'PNG files of any size and colour')
+    .option('--json', 'print one JSON object per image')
+    .action(action((checkpoint: string, images: string[], opts: { json?: boolean }) => {
+      const model = loadModel(checkpoint);
+      const inputs = images.map(loadMnistImage); // fail on a bad file before any output
+      const probs = model.predict(tensor(concat(inputs), [images.length, 28, 28, 1]));
+      const classes = probs.shape[1];
+      images.forEach((file, i) => {
+        const row = Array.from(probs.data.subarray(i * classes, (i + 1) * classes));
+        const top = row.map((p, label) => ({ label, probability: p })).sort((a, b) => b.probability - a.probability).slice(0, 3);
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ file, predictions: top }) + '\n');
+        } else {
+          process.stdout.write(`${file}: ${top.map((t) => `${t.label} (${(t.probability * 100).toFixed(2)}%)`).join(', ')}\n`);
+        }
+      });
+    }));
+}
+
+function concat(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return out;
+}

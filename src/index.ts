@@ -1,0 +1,20 @@
+// The public API of tsgrad, shaped like TensorFlow.js: tensors and ops at the top level,
+// layers under `layers`, optimizers under `train`, models built with `sequential`.
+
+export { Tensor, tensor, scalar, zeros, ones, fill, randomUniform, randomNormal, variable } from './tensor/tensor.js';
+export { getBackend, setBackend, noGrad } from './tensor/engine.js';
+export { backward, grad } from './autograd/index.js';
+export * from './ops/index.js';
+export { Rng } from './core/rng.js';
+export { TsgradError } from './core/errors.js';
+export * as layers from './nn/layers.js';
+export { Layer } from './nn/layer.js';
+export * as train from './optim/optimizer.js';
+export { Sequential, sequential } from './train/sequential.js';
+export type { Callback, History, Logs } from './train/callbacks.js';
+export { progressBar, jsonLines } from './train/progress.js';
+export { loadModel, saveModel } from './train/persist.js';
+export { loadMnist } from './data/mnist.js';
+export { loadMnistImage, toMnistInput } from './io/image.js';
+export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
+export { referenceCnn } from './models/reference.js';

@@ -1,0 +1,55 @@
+// Saving and loading whole models: a Sequential and its training state to a checkpoint folder
+// and back, rebuilt exactly (same layers, names, weights, optimizer and its moments).
+
+import { check } from '../core/errors.js';
+import { formatShape, sameShape } from '../core/shape.js';
+import { readCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
+import { stackLayersFromConfig, type StackConfig } from '../nn/stack.js';
+import { optimizerFromConfig } from '../optim/optimizer.js';
+import { Sequential, type TrainingConfig } from './sequential.js';
+
+export interface ModelConfig {
+  className: 'Sequential';
+  config: StackConfig & { seed: number };
+}
+
+export function modelConfig(model: Sequential): ModelConfig {
+  return { className: 'Sequential', config: { ...model.getConfig(), seed: model.seed } };
+}
+
+/** Writes `dir/model.json` and `dir/weights.safetensors`. */
+export function saveModel(model: Sequential, dir: string): void {
+  model.build();
+  writeCheckpoint(dir, {
+    modelConfig: modelConfig(model),
+    trainingConfig: model.trainingConfig,
+    weights: model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.data as Float32Array })),
+    optimizerState: model.optimizer?.getState(),
+  });
+}
+
+/** Rebuilds a model from a checkpoint folder (or its model.json), compiled if it was when saved. */
+export function loadModel(dir: string): Sequential {
+  const c = readCheckpoint(dir);
+  const mc = c.modelConfig as ModelConfig;
+  check(mc?.className === 'Sequential' && typeof mc.config === 'object',
+    `${dir}: model config must be {"className": "Sequential", "config": {...}}`);
+  const model = new Sequential(stackLayersFromConfig(mc.config), { name: mc.config.name, seed: mc.config.seed });
+  model.build();
+  const stored = new Map(c.weights.map((w) => [w.name, w]));
+  check(stored.size === model.weights.length,
+    `${dir}: the checkpoint has ${stored.size} weights but its model has ${model.weights.length}`);
+  for (const w of model.weights) {
+    const s = stored.get(w.name);
+    check(s, `${dir}: weight "${w.name}" is missing`);
+    check(sameShape(s.shape, w.value.shape),
+      `${dir}: weight "${w.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
+    w.value.data.set(s.data);
+  }
+  const tc = c.trainingConfig as TrainingConfig | null;
+  if (tc) {
+    model.compile({ optimizer: optimizerFromConfig(tc.optimizer), loss: tc.loss, metrics: tc.metrics });
+    if (c.optimizerState) model.optimizer!.setState(c.optimizerState);
+  }
+  return model;
+}
