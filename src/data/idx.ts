@@ -1,0 +1,57 @@
+// IDX files, the format MNIST ships in: 2 zero bytes, a type code, the number of dimensions,
+// big-endian uint32 sizes, then the data. Raw or gzip-compressed. Every failure is one TsgradError
+// naming the file.
+
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import { check, TsgradError } from '../core/errors.js';
+
+export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+
+const TYPES: Record<number, { name: string; size: number; read: (v: DataView, at: number, n: number) => IdxData }> = {
+  0x08: { name: 'ubyte', size: 1, read: (v, at, n) => new Uint8Array(v.buffer, v.byteOffset + at, n).slice() },
+  0x09: { name: 'byte', size: 1, read: (v, at, n) => new Int8Array(v.buffer, v.byteOffset + at, n).slice() },
+  0x0b: { name: 'short', size: 2, read: (v, at, n) => Int16Array.from({ length: n }, (_, i) => v.getInt16(at + 2 * i)) },
+  0x0c: { name: 'int', size: 4, read: (v, at, n) => Int32Array.from({ length: n }, (_, i) => v.getInt32(at + 4 * i)) },
+  0x0d: { name: 'float', size: 4, read: (v, at, n) => Float32Array.from({ length: n }, (_, i) => v.getFloat32(at + 4 * i)) },
+  0x0e: { name: 'double', size: 8, read: (v, at, n) => Float64Array.from({ length: n }, (_, i) => v.getFloat64(at + 8 * i)) },
+};
+
+export interface Idx {
+  dims: number[];
+  /** The type's name: ubyte, byte, short, int, float or double. */
+  type: string;
+  data: IdxData;
+}
+
+export function parseIdx(input: Uint8Array, name: string): Idx {
+  let bytes = input;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = zlib.gunzipSync(bytes);
+    } catch (e) {
+      throw new TsgradError(`${name}: corrupt gzip data (${(e as Error).message})`);
+    }
+  }
+  check(bytes.length >= 4, `${name}: too short for an IDX header (${bytes.length} bytes)`);
+  check(bytes[0] === 0 && bytes[1] === 0,
+    `${name}: wrong magic number 0x${Buffer.from(bytes.subarray(0, 4)).toString('hex')}; not an IDX file`);
+  const type = TYPES[bytes[2]];
+  check(type, `${name}: unknown IDX data type 0x${bytes[2].toString(16).padStart(2, '0')}`);
+  const rank = bytes[3];
+  const headerLength = 4 + 4 * rank;
+  check(bytes.length >= headerLength, `${name}: truncated IDX header (${rank} dimensions need ${headerLength} bytes, found ${bytes.length})`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
+  const count = dims.reduce((p, d) => p * d, 1);
+  const expected = count * type.size;
+  const found = bytes.length - headerLength;
+  check(found >= expected, `${name}: truncated IDX file: header says ${expected} bytes of data, found ${found}`);
+  check(found === expected, `${name}: ${found - expected} unexpected bytes after the IDX data`);
+  return { dims, type: type.name, data: type.read(view, headerLength, count) };
+}
+
+export function readIdx(path: string): Idx {
+  check(fs.existsSync(path), `no such file: ${path}`);
+  return parseIdx(new Uint8Array(fs.readFileSync(path)), path);
+}

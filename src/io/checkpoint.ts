@@ -1,0 +1,87 @@
+// The checkpoint folder format: `model.json` (format version, architecture config, training
+// config) and `weights.safetensors` (the weights, then optimizer slots under `optimizer/`).
+// Both files are written to temporary names and renamed, so a crash never leaves half a checkpoint.
+// Not for: turning configs back into models (src/train does that).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { check, TsgradError } from '../core/errors.js';
+import { loadSafetensors, saveSafetensors } from './safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'tsgrad-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+const MODEL_FILE = 'model.json';
+const WEIGHTS_FILE = 'weights.safetensors';
+
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface CheckpointContents {
+  /** `{className: 'Sequential', config: {...}}`, validated by whoever rebuilds the model. */
+  modelConfig: unknown;
+  trainingConfig: unknown;
+  weights: NamedArray[];
+  optimizerState?: { iterations: number; slots: Record<string, Float32Array> };
+}
+
+export function writeCheckpoint(dir: string, c: CheckpointContents): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, { dtype: 'float32'; shape: number[]; data: Float32Array }> = {};
+  for (const w of c.weights) tensors[w.name] = { dtype: 'float32', shape: w.shape, data: w.data };
+  for (const [k, v] of Object.entries(c.optimizerState?.slots ?? {})) {
+    tensors[`optimizer/${k}`] = { dtype: 'float32', shape: [v.length], data: v };
+  }
+  const metadata = c.optimizerState ? { optimizer_iterations: String(c.optimizerState.iterations) } : undefined;
+  saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, metadata);
+  const json = {
+    format: CHECKPOINT_FORMAT,
+    formatVersion: CHECKPOINT_VERSION,
+    modelConfig: c.modelConfig,
+    trainingConfig: c.trainingConfig,
+    weightsFile: WEIGHTS_FILE,
+    weights: c.weights.map((w) => ({ name: w.name, shape: w.shape })),
+  };
+  const file = path.join(dir, MODEL_FILE);
+  fs.writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify(json, null, 2) + '\n');
+  fs.renameSync(`${file}.tmp-${process.pid}`, file);
+}
+
+export function readCheckpoint(dir: string): CheckpointContents {
+  check(fs.existsSync(dir), `no such checkpoint: ${dir}`);
+  const file = fs.statSync(dir).isDirectory() ? path.join(dir, MODEL_FILE) : dir;
+  const folder = path.dirname(file);
+  check(fs.existsSync(file), `${dir} is not a tsgrad checkpoint: ${MODEL_FILE} is missing`);
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new TsgradError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  check(json && typeof json === 'object' && json.format === CHECKPOINT_FORMAT,
+    `${file}: not a tsgrad checkpoint (expected "format": "${CHECKPOINT_FORMAT}")`);
+  check(json.formatVersion === CHECKPOINT_VERSION,
+    `${file}: checkpoint format version ${json.formatVersion} is not supported (this tsgrad reads version ${CHECKPOINT_VERSION})`);
+  check(Array.isArray(json.weights), `${file}: "weights" must be a list`);
+  const weightsPath = path.join(folder, typeof json.weightsFile === 'string' ? path.basename(json.weightsFile) : WEIGHTS_FILE);
+  check(fs.existsSync(weightsPath), `${file}: its weights file ${weightsPath} is missing`);
+  const { tensors, metadata } = loadSafetensors(weightsPath);
+  const weights = (json.weights as { name?: unknown; shape?: unknown }[]).map((w) => {
+    check(typeof w?.name === 'string', `${file}: a weight entry has no name`);
+    const t = tensors[w.name];
+    check(t, `${weightsPath}: weight "${w.name}" is missing`);
+    check(t.dtype === 'float32', `${weightsPath}: weight "${w.name}" must be F32`);
+    return { name: w.name, shape: t.shape, data: t.data as Float32Array };
+  });
+  const slots: Record<string, Float32Array> = {};
+  for (const [k, t] of Object.entries(tensors)) if (k.startsWith('optimizer/')) slots[k.slice(10)] = t.data as Float32Array;
+  const iterations = Number(metadata.optimizer_iterations);
+  return {
+    modelConfig: json.modelConfig,
+    trainingConfig: json.trainingConfig ?? null,
+    weights,
+    ...(Number.isInteger(iterations) ? { optimizerState: { iterations, slots } } : {}),
+  };
+}
