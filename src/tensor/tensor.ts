@@ -8,7 +8,7 @@ import type { DType, TypedArray } from '../core/dtype.js';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape, sizeOf, type Shape } from '../core/shape.js';
-import { getBackend } from './engine.js';
+import { adopt, getBackend } from './engine.js';
 import * as ops from './ops.js';
 import type { Op } from './op.js';
 
@@ -31,6 +31,8 @@ export class Tensor {
     readonly shape: readonly number[],
     readonly dtype: DType = 'float32',
     readonly node: Node | null = null,
+    /** The tensor whose storage this one views (reshape, variable), kept alive with it. */
+    readonly base: Tensor | null = null,
   ) {}
 
   get size(): number {
@@ -64,11 +66,6 @@ export class Tensor {
 
   toString(): string {
     return `Tensor(${formatShape(this.shape)}, ${this.dtype})`;
-  }
-
-  /** Frees the backend storage now instead of waiting for the garbage collector. */
-  dispose(): void {
-    getBackend().free(this.data);
   }
 
   add(b: Tensor | number): Tensor { return ops.binary('add', this, b); }
@@ -120,9 +117,9 @@ export function tensor(values: Nested | TypedArray, shape?: readonly number[], d
   const finalShape = shape ? [...shape] : inferred;
   check(sizeOf(finalShape) === flat.length,
     `${flat.length} values do not fill a tensor of shape ${formatShape(finalShape)}`);
-  const data = getBackend().alloc(dtype ?? 'float32', flat.length);
-  data.set(flat);
-  return new Tensor(data, finalShape, dtype ?? 'float32');
+  const t = allocate(finalShape, dtype ?? 'float32');
+  t.data.set(flat);
+  return t;
 }
 
 function flatten(values: Nested): number[] {
@@ -136,10 +133,17 @@ export function scalar(value: number): Tensor {
   return tensor(value, []);
 }
 
+/** A new tensor with fresh storage from the current backend, owned by the current scope. */
+export function allocate(shape: Shape, dtype: DType = 'float32', node: Node | null = null): Tensor {
+  const t = new Tensor(getBackend().alloc(dtype, sizeOf(shape)), [...shape], dtype, node);
+  adopt(t);
+  return t;
+}
+
 export function fill(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
-  const data = getBackend().alloc(dtype, sizeOf(shape));
-  data.fill(value);
-  return new Tensor(data, [...shape], dtype);
+  const t = allocate(shape, dtype);
+  t.data.fill(value);
+  return t;
 }
 
 export function zeros(shape: Shape): Tensor {
@@ -164,7 +168,7 @@ export function randomNormal(shape: Shape, rng: Rng, mean = 0, std = 1): Tensor 
 
 /** Marks a tensor as a trainable leaf: backward() will give it a `.grad`. */
 export function variable(t: Tensor): Tensor {
-  const v = new Tensor(t.data, t.shape, t.dtype);
+  const v = new Tensor(t.data, t.shape, t.dtype, null, t);
   v.requiresGrad = true;
   return v;
 }

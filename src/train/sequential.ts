@@ -9,9 +9,9 @@ import type { AnyLayer } from '../nn/layers.js';
 import { LayerStack } from '../nn/stack.js';
 import { lossByName, type LossName } from '../ops/losses.js';
 import { Adam, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
-import { noGrad } from '../tensor/engine.js';
+import { noGrad, scope } from '../tensor/engine.js';
 import { gather } from '../tensor/ops.js';
-import { Tensor, tensor } from '../tensor/tensor.js';
+import { allocate, Tensor, tensor } from '../tensor/tensor.js';
 import type { Callback, History, Logs } from './callbacks.js';
 import { countCorrect, type MetricName } from './metrics.js';
 import { saveModel } from './persist.js';
@@ -112,16 +112,18 @@ export class Sequential extends LayerStack {
       const order = args.shuffle === false ? null : this.rng.permutation(n);
       let lossSum = 0, correct = 0, seen = 0, lastYield = Date.now();
       for (let step = 0; step < steps; step++) {
-        const idx = batchIndices(order, step * batchSize, Math.min(n, (step + 1) * batchSize));
-        const xb = gather(trainX, idx);
-        const yb = gather(trainY, idx);
-        const pred = this.call(xb, true);
-        const l = loss(yb, pred);
-        backward(l);
-        optimizer.step(params);
-        const size = idx.size;
-        lossSum += l.item() * size;
-        if (this.metrics.includes('accuracy')) correct += countCorrect(yb, pred);
+        const [stepLoss, stepCorrect, size] = scope(() => {
+          const idx = batchIndices(order, step * batchSize, Math.min(n, (step + 1) * batchSize));
+          const xb = gather(trainX, idx);
+          const yb = gather(trainY, idx);
+          const pred = this.call(xb, true);
+          const l = loss(yb, pred);
+          backward(l);
+          optimizer.step(params);
+          return [l.item(), this.metrics.includes('accuracy') ? countCorrect(yb, pred) : 0, idx.size];
+        });
+        lossSum += stepLoss * size;
+        correct += stepCorrect;
         seen += size;
         await emit('onBatchEnd', step, this.logsOf(lossSum / seen, correct / seen));
         // Let timers and I/O run (progress redraws, servers) without slowing the loop.
@@ -159,10 +161,12 @@ export class Sequential extends LayerStack {
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
         const end = Math.min(n, start + batchSize);
-        const yb = rows(y, start, end);
-        const pred = this.call(rows(x, start, end), false);
-        lossSum += loss(yb, pred).item() * (end - start);
-        correct += countCorrect(yb, pred);
+        scope(() => {
+          const yb = rows(y, start, end);
+          const pred = this.call(rows(x, start, end), false);
+          lossSum += loss(yb, pred).item() * (end - start);
+          correct += countCorrect(yb, pred);
+        });
       }
     });
     return this.metrics.includes('accuracy') ? { loss: lossSum / n, accuracy: correct / n } : { loss: lossSum / n };
@@ -178,18 +182,16 @@ export class Sequential extends LayerStack {
     this.build();
     const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
     const n = x.shape[0];
-    return noGrad(() => {
-      const parts: Tensor[] = [];
-      for (let start = 0; start < n; start += batchSize) parts.push(this.call(rows(x, start, Math.min(n, start + batchSize)), false));
-      const rowShape = this.outputShape.slice(1);
-      const out = new Float32Array(n * rowShape.reduce((p, d) => p * d, 1));
-      let offset = 0;
-      for (const p of parts) {
-        out.set(p.data, offset);
-        offset += p.size;
+    const out = allocate([n, ...this.outputShape.slice(1)]);
+    noGrad(() => {
+      for (let start = 0; start < n; start += batchSize) {
+        scope(() => {
+          const part = this.call(rows(x, start, Math.min(n, start + batchSize)), false);
+          out.data.set(part.data, start * (out.size / n));
+        });
       }
-      return tensor(out, [n, ...rowShape]);
     });
+    return out;
   }
 }
 
@@ -212,7 +214,7 @@ function checkPair(x: Tensor, y: Tensor): void {
 /** Examples start..end-1 of t, as a view when they are contiguous. */
 function rows(t: Tensor, start: number, end: number): Tensor {
   const per = t.size / t.shape[0];
-  return new Tensor(t.data.subarray(start * per, end * per), [end - start, ...t.shape.slice(1)], t.dtype);
+  return new Tensor(t.data.subarray(start * per, end * per), [end - start, ...t.shape.slice(1)], t.dtype, null, t.base ?? t);
 }
 
 function batchIndices(order: Int32Array | null, start: number, end: number): Tensor {

@@ -1,0 +1,135 @@
+// SGEMM (AssemblyScript, WebAssembly SIMD): C = op(A) · op(B), row-major, for the rows
+// [rowStart, rowEnd) of C so that threads can share one product. GotoBLAS structure: B is packed
+// into kc x 8 panels, A into 4 x kc panels, and a 4x8 register tile (eight f32x4 accumulators,
+// which V8 keeps in registers; larger tiles spill) runs over each pair of panels.
+// The twin of ../../ref/matmul.ts, which is the specification.
+
+import { madd } from './simd';
+
+const MR = 4;
+const NR = 8;
+const KC = 256;
+const MC = 128;
+const NC = 256;
+/** Floats of scratch one call needs: packed A block, packed B block, one edge tile. */
+export const SGEMM_SCRATCH_FLOATS: i32 = MC * KC + KC * NC + MR * NR;
+
+/** Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into 4-row panels, zero-padding past `mEnd`. */
+function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, mEnd: i32, p0: i32, kc: i32, dst: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    for (let r = 0; r < MR; r++) {
+      const i = i0 + ir + r;
+      let out = dst + (<usize>(ir * kc + r) << 2);
+      if (i >= mEnd) {
+        for (let p = 0; p < kc; p++, out += MR << 2) store<f32>(out, 0);
+      } else if (transA) {
+        let src = a + (<usize>(p0 * lda + i) << 2);
+        for (let p = 0; p < kc; p++, out += MR << 2, src += <usize>lda << 2) store<f32>(out, load<f32>(src));
+      } else {
+        let src = a + (<usize>(i * lda + p0) << 2);
+        for (let p = 0; p < kc; p++, out += MR << 2, src += 4) store<f32>(out, load<f32>(src));
+      }
+    }
+  }
+}
+
+/** Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into 8-column panels, zero-padding past n. */
+function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc: i32, n: i32, dst: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const full = j0 + jr + NR <= n;
+    let out = dst + (<usize>(jr * kc) << 2);
+    for (let p = 0; p < kc; p++, out += NR << 2) {
+      if (!transB && full) {
+        v128.store(out, v128.load(b + (<usize>((p0 + p) * ldb + j0 + jr) << 2)));
+        v128.store(out, v128.load(b + (<usize>((p0 + p) * ldb + j0 + jr + 4) << 2)), 16);
+        continue;
+      }
+      for (let c = 0; c < NR; c++) {
+        const j = j0 + jr + c;
+        let v: f32 = 0;
+        if (j < n) v = transB ? load<f32>(b + (<usize>(j * ldb + p0 + p) << 2)) : load<f32>(b + (<usize>((p0 + p) * ldb + j) << 2));
+        store<f32>(out + (<usize>c << 2), v);
+      }
+    }
+  }
+}
+
+/** One 4x8 tile: C[0..rows, 0..cols] (+)= Ap (4 x kc) · Bp (kc x 8). */
+function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool, t: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    ap += MR << 2;
+    bp += NR << 2;
+  }
+  const ld = <usize>ldc << 2;
+  if (rows == MR && cols == NR) {
+    if (accumulate) {
+      c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + ld)); c11 = f32x4.add(c11, v128.load(c + ld, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * ld)); c21 = f32x4.add(c21, v128.load(c + 2 * ld, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * ld)); c31 = f32x4.add(c31, v128.load(c + 3 * ld, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ld, c10); v128.store(c + ld, c11, 16);
+    v128.store(c + 2 * ld, c20); v128.store(c + 2 * ld, c21, 16);
+    v128.store(c + 3 * ld, c30); v128.store(c + 3 * ld, c31, 16);
+    return;
+  }
+  // An edge tile: spill the accumulators to scratch `t` and copy the valid part.
+  v128.store(t, c00); v128.store(t, c01, 16); v128.store(t, c10, 32); v128.store(t, c11, 48);
+  v128.store(t, c20, 64); v128.store(t, c21, 80); v128.store(t, c30, 96); v128.store(t, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      const dst = c + <usize>r * ld + (<usize>j << 2);
+      const v = load<f32>(t + (<usize>(r * NR + j) << 2));
+      store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
+    }
+  }
+}
+
+export function sgemm(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool,
+  rowStart: i32, rowEnd: i32, scratch: usize,
+): void {
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  const packedA = scratch;
+  const packedB = scratch + (<usize>(MC * KC) << 2);
+  const edge = packedB + (<usize>(KC * NC) << 2);
+  if (k == 0) {
+    for (let i = rowStart; i < rowEnd; i++) memory.fill(c + (<usize>(i * n) << 2), 0, <usize>n << 2);
+    return;
+  }
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = min(KC, k - p0);
+      packB(b, ldb, transB, p0, kc, j0, (nc + NR - 1) & ~(NR - 1), n, packedB);
+      for (let i0 = rowStart; i0 < rowEnd; i0 += MC) {
+        const mc = min(MC, rowEnd - i0);
+        packA(a, lda, transA, i0, (mc + MR - 1) & ~(MR - 1), rowEnd, p0, kc, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          for (let ir = 0; ir < mc; ir += MR) {
+            tile(kc, packedA + (<usize>(ir * kc) << 2), packedB + (<usize>(jr * kc) << 2),
+              c + (<usize>((i0 + ir) * n + j0 + jr) << 2), n, min(MR, mc - ir), min(NR, nc - jr), p0 > 0, edge);
+          }
+        }
+      }
+    }
+  }
+}
