@@ -4,12 +4,17 @@
 
 import type { DType, TypedArray } from '../../core/dtype.js';
 import type { Backend, MatmulArgs } from '../backend.js';
+import type { ConvGeometry } from '../geometry.js';
 import { refBackend } from '../ref/index.js';
 import { Heap } from './heap.js';
 import { instantiate, loadKernels, type Kernels } from './loader.js';
 import { defaultThreads, Pool, type KernelName } from './pool.js';
 
-const KERNELS: KernelName[] = ['sgemm'];
+const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad', 'avgPool', 'avgPoolGrad'];
+
+function geometryArgs(g: ConvGeometry): number[] {
+  return [g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.padTop, g.padLeft];
+}
 
 export interface WasmBackend extends Backend {
   readonly heap: Heap;
@@ -43,14 +48,69 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
   function matmul(a: Float32Array, b: Float32Array, out: Float32Array, g: MatmulArgs): void {
     const [pa, pb, pc] = [ptr(a), ptr(b), ptr(out)];
     for (let t = 0; t < g.batch; t++) {
-      pool.run('sgemm', [pa + 4 * t * g.strideA, pb + 4 * t * g.strideB, pc + 4 * t * g.m * g.n, g.m, g.k, g.n, +g.transA, +g.transB],
-        g.m, { align: 4, work: g.m * g.n * g.k });
+      gemm(pa + 4 * t * g.strideA, pb + 4 * t * g.strideB, pc + 4 * t * g.m * g.n, g.m, g.k, g.n, g.transA, g.transB);
     }
     done(out, pc);
   }
 
+  /** A heap block for the duration of one kernel call. */
+  const temp = (length: number): number => {
+    const t = heap.alloc('float32', length);
+    temps.push(t);
+    return t.byteOffset;
+  };
+
+  const gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean) =>
+    pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB], m, { align: 4, work: m * n * k });
+
+  const rowsOf = (g: ConvGeometry) => g.batch * g.outH * g.outW;
+  const patchOf = (g: ConvGeometry) => g.kH * g.kW * g.inC;
+
+  /** The patch matrix of x, in a temporary (see the reference conv.ts). */
+  const im2col = (px: number, g: ConvGeometry): number => {
+    const cols = temp(rowsOf(g) * patchOf(g));
+    pool.run('im2col', [px, cols, ...geometryArgs(g)], rowsOf(g), { work: rowsOf(g) * patchOf(g) });
+    return cols;
+  };
+
+  function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {
+    const [px, pw, po] = [ptr(x), ptr(w), ptr(out)];
+    gemm(im2col(px, g), pw, po, rowsOf(g), patchOf(g), g.outC, false, false);
+    done(out, po);
+  }
+
+  function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
+    const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
+    const cols = temp(rowsOf(g) * patchOf(g));
+    gemm(pdy, pw, cols, rowsOf(g), g.outC, patchOf(g), false, true);
+    pool.run('col2im', [cols, pdx, ...geometryArgs(g)], g.batch, { work: rowsOf(g) * patchOf(g) });
+    done(dx, pdx);
+  }
+
+  function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
+    const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
+    gemm(im2col(px, g), pdy, pdw, patchOf(g), rowsOf(g), g.outC, true, false);
+    done(dw, pdw);
+  }
+
+  /** Pooling kernels split by image. */
+  const pooling = (name: 'maxPool' | 'avgPool' | 'avgPoolGrad', input: Float32Array, out: Float32Array, g: ConvGeometry) => {
+    const [pi, po] = [ptr(input), ptr(out)];
+    pool.run(name, [pi, po, ...geometryArgs(g)], g.batch, { work: out.length * g.kH * g.kW });
+    done(out, po);
+  };
+
   return {
     ...refBackend,
+    conv2d, conv2dBackpropInput, conv2dBackpropFilter,
+    maxPool: (x, out, g) => pooling('maxPool', x, out, g),
+    avgPool: (x, out, g) => pooling('avgPool', x, out, g),
+    avgPoolGrad: (dy, dx, g) => pooling('avgPoolGrad', dy, dx, g),
+    maxPoolGrad(x, dy, dx, g) {
+      const [px, pdy, pdx] = [ptr(x), ptr(dy), ptr(dx)];
+      pool.run('maxPoolGrad', [px, pdy, pdx, ...geometryArgs(g)], g.batch, { work: x.length });
+      done(dx, pdx);
+    },
     name: 'wasm',
     heap, pool, variant,
     alloc: (dtype: DType, size: number) => heap.alloc(dtype, size),

@@ -31,10 +31,20 @@ export function loadKernels(): KernelModule {
   return cached;
 }
 
-/** What each kernel module exports (pointers are byte offsets into the shared heap). */
+type Kernel = (...args: number[]) => void;
+
+/**
+ * What the kernel module exports (pointers are byte offsets into the shared heap; each kernel's
+ * last three arguments are the thread's start, end and scratch). See kernels/*.ts.
+ */
 export interface Kernels {
-  sgemm(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number,
-    rowStart: number, rowEnd: number, scratch: number): void;
+  sgemm: Kernel;
+  im2col: Kernel;
+  col2im: Kernel;
+  maxPool: Kernel;
+  maxPoolGrad: Kernel;
+  avgPool: Kernel;
+  avgPoolGrad: Kernel;
   SGEMM_SCRATCH_FLOATS: WebAssembly.Global;
 }
 

@@ -1,4 +1,7 @@
 // The kernels module (AssemblyScript): every export is a kernel the wasm backend calls.
 // Built twice by scripts/build-wasm.js: with plain SIMD and with relaxed SIMD (fused multiply-add).
+// Every kernel ends with (start, end, scratch): the part of the work this thread does.
 
 export { sgemm, SGEMM_SCRATCH_FLOATS } from './matmul';
+export { im2col, col2im } from './conv';
+export { maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './pool';

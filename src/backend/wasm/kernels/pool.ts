@@ -1,0 +1,115 @@
+// Max and average pooling, forward and backward (AssemblyScript, NHWC), for images
+// [batchStart, batchEnd). Windows cover only real pixels, as in ../../ref/pool.ts, the specification.
+// The channel loop is innermost and vectorised four at a time.
+
+@inline function windowLo(o: i32, stride: i32, pad: i32): i32 { return max(0, o * stride - pad); }
+@inline function windowHi(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 { return min(size, o * stride - pad + k); }
+
+export function maxPool(
+  x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
+): void {
+  for (let b = batchStart; b < batchEnd; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
+        const dst = out + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
+        let c = 0;
+        for (; c + 4 <= inC; c += 4) {
+          let m = f32x4.splat(-Infinity);
+          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+            m = f32x4.max(m, v128.load(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2)));
+          }
+          v128.store(dst + (<usize>c << 2), m);
+        }
+        for (; c < inC; c++) {
+          let m: f32 = -Infinity;
+          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+            m = max(m, load<f32>(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2)));
+          }
+          store<f32>(dst + (<usize>c << 2), m);
+        }
+      }
+    }
+  }
+}
+
+/** The gradient goes to the first maximum of each window (as TensorFlow and the reference). */
+export function maxPoolGrad(
+  x: usize, dy: usize, dx: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
+): void {
+  const image = inH * inW * inC;
+  memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
+  for (let b = batchStart; b < batchEnd; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
+        const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
+        for (let c = 0; c < inC; c++) {
+          let best: usize = 0;
+          let bestValue: f32 = 0;
+          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+            const at = <usize>(((b * inH + iy) * inW + ix) * inC + c) << 2;
+            const v = load<f32>(x + at);
+            if (best == 0 || v > bestValue) { best = at + 1; bestValue = v; }
+          }
+          if (best != 0) {
+            const d = dx + best - 1;
+            store<f32>(d, load<f32>(d) + load<f32>(g + (<usize>c << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+export function avgPool(
+  x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
+): void {
+  for (let b = batchStart; b < batchEnd; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
+        const scale: f32 = 1 / <f32>((y1 - y0) * (x1 - x0));
+        const dst = out + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
+        for (let c = 0; c < inC; c++) {
+          let s: f32 = 0;
+          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+            s += load<f32>(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2));
+          }
+          store<f32>(dst + (<usize>c << 2), s * scale);
+        }
+      }
+    }
+  }
+}
+
+export function avgPoolGrad(
+  dy: usize, dx: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
+): void {
+  const image = inH * inW * inC;
+  memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
+  for (let b = batchStart; b < batchEnd; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
+        const scale: f32 = 1 / <f32>((y1 - y0) * (x1 - x0));
+        const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
+        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+          const d = dx + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
+          for (let c = 0; c < inC; c++) {
+            const o = <usize>c << 2;
+            store<f32>(d + o, load<f32>(d + o) + load<f32>(g + o) * scale);
+          }
+        }
+      }
+    }
+  }
+}

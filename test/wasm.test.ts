@@ -1,0 +1,87 @@
+// Every wasm kernel against the reference backend (the specification), on random shapes including
+// odd and tiny sizes, with 1, 2 and 3 threads. Results must also not depend on the thread count.
+
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import type { Backend } from '../src/backend/backend.js';
+import { windowGeometry, type ConvGeometry } from '../src/backend/geometry.js';
+import { refBackend } from '../src/backend/ref/index.js';
+import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
+import { Rng } from '../src/core/rng.js';
+import { assertClose } from './helpers.js';
+
+const backends: WasmBackend[] = [1, 2, 3].map((t) => createWasmBackend(t));
+after(() => backends.forEach((b) => b.pool.close()));
+
+function random(b: Backend, n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const a = b.alloc('float32', n) as Float32Array;
+  for (let i = 0; i < n; i++) a[i] = rng.uniform() * 2 - 1;
+  return a;
+}
+
+/** Runs `kernel` with the same random inputs on the reference and on each wasm backend. */
+function compare(what: string, sizes: number[], outSize: number, kernel: (b: Backend, inputs: Float32Array[], out: Float32Array) => void, tol = 1e-5) {
+  const expected = new Float32Array(outSize);
+  kernel(refBackend, sizes.map((n, i) => random(refBackend, n, i + 1)), expected);
+  const results = backends.map((b) => {
+    const out = b.alloc('float32', outSize) as Float32Array;
+    out.fill(NaN); // kernels must write every element
+    kernel(b, sizes.map((n, i) => random(b, n, i + 1)), out);
+    assertClose(out, expected, tol, `${what} with ${b.pool.threads} threads`);
+    return Array.from(out);
+  });
+  for (const r of results.slice(1)) assert.deepEqual(r, results[0], `${what}: thread counts disagree`);
+}
+
+const gemmShapes = [[1, 1, 1], [1, 7, 1], [2, 3, 5], [5, 2, 3], [13, 17, 11], [4, 8, 8], [37, 300, 19], [130, 9, 67], [3, 257, 263], [97, 5, 1]];
+for (const [m, k, n] of gemmShapes) {
+  test(`sgemm ${m}x${k}x${n} in every transpose case`, () => {
+    for (const transA of [false, true]) for (const transB of [false, true]) {
+      compare(`sgemm ${m}x${k}x${n} ${transA} ${transB}`, [m * k, k * n], m * n, (b, [x, y], out) =>
+        b.matmul(x, y, out, { batch: 1, m, k, n, transA, transB, strideA: 0, strideB: 0 }), 1e-4);
+    }
+  });
+}
+
+test('batched and broadcast sgemm', () => {
+  compare('batched', [3 * 5 * 7, 3 * 7 * 2], 3 * 5 * 2, (b, [x, y], out) =>
+    b.matmul(x, y, out, { batch: 3, m: 5, k: 7, n: 2, transA: false, transB: false, strideA: 35, strideB: 14 }), 1e-4);
+  compare('broadcast b', [3 * 5 * 7, 7 * 2], 3 * 5 * 2, (b, [x, y], out) =>
+    b.matmul(x, y, out, { batch: 3, m: 5, k: 7, n: 2, transA: false, transB: true, strideA: 35, strideB: 0 }), 1e-4);
+});
+
+const windows: { x: number[]; k: [number, number]; c: number; s: [number, number]; p: 'valid' | 'same' }[] = [
+  { x: [1, 1, 1, 1], k: [1, 1], c: 1, s: [1, 1], p: 'valid' },
+  { x: [2, 5, 7, 3], k: [3, 3], c: 4, s: [1, 1], p: 'valid' },
+  { x: [3, 8, 8, 5], k: [3, 3], c: 7, s: [2, 2], p: 'same' },
+  { x: [1, 11, 13, 2], k: [5, 2], c: 3, s: [2, 3], p: 'same' },
+  { x: [4, 28, 28, 1], k: [3, 3], c: 32, s: [1, 1], p: 'valid' },
+  { x: [5, 13, 13, 32], k: [3, 3], c: 64, s: [1, 1], p: 'valid' },
+];
+for (const w of windows) {
+  const g: ConvGeometry = windowGeometry(w.x, w.k[0], w.k[1], w.c, w.s, w.p);
+  const xSize = w.x.reduce((a, b) => a * b, 1);
+  const ySize = g.batch * g.outH * g.outW * g.outC;
+  const wSize = g.kH * g.kW * g.inC * g.outC;
+  test(`conv2d and its gradients ${JSON.stringify(w)}`, () => {
+    compare('conv2d', [xSize, wSize], ySize, (b, [x, f], out) => b.conv2d(x, f, out, g), 1e-4);
+    compare('conv2dBackpropInput', [ySize, wSize], xSize, (b, [dy, f], out) => b.conv2dBackpropInput(dy, f, out, g), 1e-4);
+    compare('conv2dBackpropFilter', [xSize, ySize], wSize, (b, [x, dy], out) => b.conv2dBackpropFilter(x, dy, out, g), 1e-4);
+  });
+  const p = windowGeometry(w.x, w.k[0], w.k[1], undefined, w.s, w.p);
+  const pSize = p.batch * p.outH * p.outW * p.outC;
+  test(`pooling forward and backward ${JSON.stringify(w)}`, () => {
+    compare('maxPool', [xSize], pSize, (b, [x], out) => b.maxPool(x, out, p));
+    compare('maxPoolGrad', [xSize, pSize], xSize, (b, [x, dy], out) => b.maxPoolGrad(x, dy, out, p));
+    compare('avgPool', [xSize], pSize, (b, [x], out) => b.avgPool(x, out, p));
+    compare('avgPoolGrad', [pSize], xSize, (b, [dy], out) => b.avgPoolGrad(dy, out, p));
+  });
+}
+
+test('the heap reuses freed blocks, so repeated steps keep memory flat', () => {
+  const b = backends[0];
+  const before = b.heap.reservedBytes;
+  for (let i = 0; i < 1000; i++) b.free(b.alloc('float32', 100000));
+  assert.ok(b.heap.reservedBytes - before <= 1 << 20);
+});
