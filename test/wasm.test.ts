@@ -85,3 +85,47 @@ test('the heap reuses freed blocks, so repeated steps keep memory flat', () => {
   for (let i = 0; i < 1000; i++) b.free(b.alloc('float32', 100000));
   assert.ok(b.heap.reservedBytes - before <= 1 << 20);
 });
+
+const unaries = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'] as const;
+test('unary kernels', () => {
+  for (const op of unaries) {
+    for (const n of [1, 3, 17, 1000]) {
+      // log and sqrt of negatives are NaN in both; assertClose treats NaN as a mismatch, so use |x|.
+      compare(`${op} ${n}`, [n], n, (b, [x], out) => {
+        if (op === 'log' || op === 'sqrt') for (let i = 0; i < n; i++) x[i] = Math.abs(x[i]) + 0.01;
+        b.unary(op, x, out);
+      });
+    }
+  }
+});
+
+const binaries = ['add', 'sub', 'mul', 'div', 'greater', 'equal'] as const;
+const broadcasts: [number[], number[]][] = [
+  [[7], [7]], [[3, 5], [5]], [[3, 5], [3, 1]], [[3, 1], [1, 5]], [[2, 3, 4], [3, 1]], [[2, 3, 4], []], [[], [2, 3, 4]],
+  [[4, 26, 26, 32], [32]], [[2, 1, 5, 1], [1, 3, 1, 6]], [[1], [9]], [[5, 1, 1], [5, 4, 3]],
+];
+test('binary kernels with every kind of broadcasting', () => {
+  for (const op of binaries) {
+    for (const [sa, sb] of broadcasts) {
+      const outShape = sa.length >= sb.length ? sa.map((d, i) => Math.max(d, sb[i - (sa.length - sb.length)] ?? 1)) : sb.map((d, i) => Math.max(d, sa[i - (sb.length - sa.length)] ?? 1));
+      const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+      compare(`${op} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, [size(sa), size(sb)], size(outShape), (b, [x, y], out) => {
+        if (op === 'equal') for (let i = 0; i < y.length; i++) if (i % 2) y[i] = x[i % x.length];
+        b.binary(op, x, sa, y, sb, out, outShape);
+      });
+    }
+  }
+});
+
+test('sum and max over leading, trailing and other axes', () => {
+  const shapes: [number[], number[]][] = [
+    [[7], [0]], [[3, 5], [0]], [[3, 5], [1]], [[4, 6, 6, 9], [0, 1, 2]], [[4, 6, 5], [1, 2]], [[4, 6, 5], [1]], [[2, 3, 4], [0, 2]], [[6, 1], [1]],
+  ];
+  for (const op of ['sum', 'max'] as const) {
+    for (const [shape, axes] of shapes) {
+      const size = shape.reduce((p, d) => p * d, 1);
+      const outSize = size / axes.reduce((p, a) => p * shape[a], 1);
+      compare(`${op} ${JSON.stringify(shape)} over ${axes}`, [size], outSize, (b, [x], out) => b.reduce(op, x, shape, axes, out), 1e-5);
+    }
+  }
+});

@@ -3,14 +3,58 @@
 // work on heap views just as well, so the backend is complete while it is being made fast.
 
 import type { DType, TypedArray } from '../../core/dtype.js';
-import type { Backend, MatmulArgs } from '../backend.js';
+import type { Backend, BinaryOp, MatmulArgs, ReduceOp, UnaryOp } from '../backend.js';
+import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import type { ConvGeometry } from '../geometry.js';
 import { refBackend } from '../ref/index.js';
 import { Heap } from './heap.js';
 import { instantiate, loadKernels, type Kernels } from './loader.js';
 import { defaultThreads, Pool, type KernelName } from './pool.js';
 
-const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad', 'avgPool', 'avgPoolGrad'];
+const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad', 'avgPool', 'avgPoolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols'];
+/** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
+const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
+const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal'];
+
+/**
+ * Broadcasting as rows: the longest run of trailing axes along which each operand is either
+ * contiguous or broadcast throughout becomes one row of `count`; the start of every row in each
+ * operand is listed (the kernel reads these tables).
+ */
+function broadcastRows(aShape: Shape, bShape: Shape, outShape: Shape) {
+  const rank = outShape.length;
+  const real = (s: Shape, i: number) => {
+    const j = i - (rank - s.length);
+    return j >= 0 && s[j] !== 1 ? 1 : 0;
+  };
+  let inner = rank;
+  const da = rank ? real(aShape, rank - 1) : 1;
+  const db = rank ? real(bShape, rank - 1) : 1;
+  while (inner > 0 && real(aShape, inner - 1) === da && real(bShape, inner - 1) === db) inner--;
+  const count = sizeOf(outShape.slice(inner)) || 1;
+  const outer = sizeOf(outShape.slice(0, inner));
+  const table = (s: Shape) => {
+    const rows = new Int32Array(outer);
+    const own = stridesOf(s);
+    const strides = outShape.slice(0, inner).map((_, i) => {
+      const j = i - (rank - s.length);
+      return j >= 0 && s[j] !== 1 ? own[j] : 0;
+    });
+    const index = new Array<number>(inner).fill(0);
+    let offset = 0;
+    for (let r = 0; r < outer; r++) {
+      rows[r] = offset;
+      for (let ax = inner - 1; ax >= 0; ax--) {
+        offset += strides[ax];
+        if (++index[ax] < outShape[ax]) break;
+        offset -= strides[ax] * outShape[ax];
+        index[ax] = 0;
+      }
+    }
+    return rows;
+  };
+  return { outer, count, da, db, aRows: table(aShape), bRows: table(bShape) };
+}
 
 function geometryArgs(g: ConvGeometry): number[] {
   return [g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.padTop, g.padLeft];
@@ -100,8 +144,48 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     done(out, po);
   };
 
+  function unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {
+    const [px, po] = [ptr(x), ptr(out)];
+    pool.run('unary', [UNARY_OPS.indexOf(op), px, po], x.length, { align: 16, work: x.length * 4 });
+    done(out, po);
+  }
+
+  function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void {
+    if (!(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) || out.length === 0) {
+      refBackend.binary(op, a, aShape, b, bShape, out, outShape);
+      return;
+    }
+    const { outer, count, da, db, aRows, bRows } = broadcastRows(aShape, bShape, outShape);
+    const [pa, pb, po] = [ptr(a), ptr(b), ptr(out)];
+    const [ta, tb] = [ptr(aRows), ptr(bRows)];
+    pool.run('binary', [BINARY_OPS.indexOf(op), pa, pb, po, count, ta, tb, da, db], outer, { work: out.length });
+    done(out, po);
+  }
+
+  /** Reductions over leading or trailing axes run in wasm; other axis sets use the reference. */
+  function reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void {
+    const k = axes.length;
+    const leading = axes.every((a, i) => a === i);
+    const trailing = axes.every((a, i) => a === shape.length - k + i);
+    if (x.length === 0 || !(leading || trailing)) {
+      refBackend.reduce(op, x, shape, axes, out);
+      return;
+    }
+    const [px, po] = [ptr(x), ptr(out)];
+    const code = op === 'sum' ? 0 : 1;
+    if (leading) {
+      const [rows, cols] = [sizeOf(shape.slice(0, k)), sizeOf(shape.slice(k))];
+      pool.run('reduceRows', [code, px, po, rows, cols], cols, { align: 4, work: x.length });
+    } else {
+      const [rows, cols] = [sizeOf(shape.slice(0, shape.length - k)), sizeOf(shape.slice(shape.length - k))];
+      pool.run('reduceCols', [code, px, po, rows, cols], rows, { work: x.length });
+    }
+    done(out, po);
+  }
+
   return {
     ...refBackend,
+    unary, binary, reduce,
     conv2d, conv2dBackpropInput, conv2dBackpropFilter,
     maxPool: (x, out, g) => pooling('maxPool', x, out, g),
     avgPool: (x, out, g) => pooling('avgPool', x, out, g),

@@ -45,6 +45,10 @@ export interface Kernels {
   maxPoolGrad: Kernel;
   avgPool: Kernel;
   avgPoolGrad: Kernel;
+  unary: Kernel;
+  binary: Kernel;
+  reduceRows: Kernel;
+  reduceCols: Kernel;
   SGEMM_SCRATCH_FLOATS: WebAssembly.Global;
 }
 

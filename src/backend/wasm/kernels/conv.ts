@@ -19,8 +19,13 @@ export function im2col(
       const iy = oy * strideH + ky - padTop;
       for (let kx = 0; kx < kW; kx++, dst += rowBytes) {
         const ix = ox * strideW + kx - padLeft;
-        if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) memory.fill(dst, 0, rowBytes);
-        else memory.copy(dst, x + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2), rowBytes);
+        const outside = iy < 0 || iy >= inH || ix < 0 || ix >= inW;
+        const src = x + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
+        if (inC < 8) {
+          // A call to memory.copy costs more than moving a few floats by hand.
+          for (let c = 0; c < inC; c++) store<f32>(dst + (<usize>c << 2), outside ? 0 : load<f32>(src + (<usize>c << 2)));
+        } else if (outside) memory.fill(dst, 0, rowBytes);
+        else memory.copy(dst, src, rowBytes);
       }
     }
   }

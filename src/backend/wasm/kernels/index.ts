@@ -5,3 +5,5 @@
 export { sgemm, SGEMM_SCRATCH_FLOATS } from './matmul';
 export { im2col, col2im } from './conv';
 export { maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './pool';
+export { unary, binary } from './elementwise';
+export { reduceRows, reduceCols } from './reduce';

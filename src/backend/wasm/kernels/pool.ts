@@ -48,7 +48,30 @@ export function maxPoolGrad(
       for (let ox = 0; ox < outW; ox++) {
         const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
         const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
-        for (let c = 0; c < inC; c++) {
+        let c = 0;
+        // Four channels at a time: track each lane's best value and where it was (first wins ties).
+        for (; c + 4 <= inC; c += 4) {
+          const first = <i32>(((b * inH + y0) * inW + x0) * inC + c) << 2;
+          let m = v128.load(x + <usize>first);
+          let at = i32x4.add(i32x4.splat(first), i32x4(0, 4, 8, 12));
+          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+            const here = <i32>(((b * inH + iy) * inW + ix) * inC + c) << 2;
+            const v = v128.load(x + <usize>here);
+            const better = f32x4.gt(v, m);
+            m = v128.bitselect(v, m, better);
+            at = v128.bitselect(i32x4.add(i32x4.splat(here), i32x4(0, 4, 8, 12)), at, better);
+          }
+          const gv = v128.load(g + (<usize>c << 2));
+          let d = dx + <usize>i32x4.extract_lane(at, 0);
+          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 0));
+          d = dx + <usize>i32x4.extract_lane(at, 1);
+          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 1));
+          d = dx + <usize>i32x4.extract_lane(at, 2);
+          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 2));
+          d = dx + <usize>i32x4.extract_lane(at, 3);
+          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 3));
+        }
+        for (; c < inC; c++) {
           let best: usize = 0;
           let bestValue: f32 = 0;
           for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {

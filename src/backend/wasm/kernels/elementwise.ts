@@ -1,0 +1,87 @@
+// Elementwise kernels (AssemblyScript): unary functions, and binary operations with NumPy
+// broadcasting. The twin of ../../ref/elementwise.ts, which is the specification; the op codes
+// are the positions of the op names in UNARY_OPS / BINARY_OPS of ../index.ts.
+
+@inline function unaryOf(op: i32, x: f32): f32 {
+  switch (op) {
+    case 0: return -x;
+    case 1: return Mathf.exp(x);
+    case 2: return Mathf.log(x);
+    case 3: return Mathf.sqrt(x);
+    case 4: return Mathf.abs(x);
+    case 5: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps 0, -0 and NaN as Math.sign does
+    case 6: return x > 0 ? x : 0;
+    case 7: return 1 / (1 + Mathf.exp(-x));
+    default: return <f32>Math.tanh(<f64>x);
+  }
+}
+
+/** out[i] = f(x[i]) for i in [start, end). */
+export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scratch: usize): void {
+  let i = start;
+  if (op == 6) { // relu, the hot one, four at a time
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
+  }
+  for (; i < end; i++) store<f32>(out + (<usize>i << 2), unaryOf(op, load<f32>(x + (<usize>i << 2))));
+}
+
+@inline function binaryOf(op: i32, a: f32, b: f32): f32 {
+  switch (op) {
+    case 0: return a + b;
+    case 1: return a - b;
+    case 2: return a * b;
+    case 3: return a / b;
+    case 4: return a > b ? 1 : 0;
+    default: return a == b ? 1 : 0;
+  }
+}
+
+@inline function binaryOf4(op: i32, a: v128, b: v128): v128 {
+  switch (op) {
+    case 0: return f32x4.add(a, b);
+    case 1: return f32x4.sub(a, b);
+    case 2: return f32x4.mul(a, b);
+    case 3: return f32x4.div(a, b);
+    case 4: return v128.and(f32x4.gt(a, b), f32x4.splat(1));
+    default: return v128.and(f32x4.eq(a, b), f32x4.splat(1));
+  }
+}
+
+/**
+ * out (outer rows of `count`) = a op b, for rows [start, end). Row r of out starts at r * count;
+ * the operands' row starts come from index tables `aRows`/`bRows` (int32, one per row), and they
+ * step by `da`/`db` (1, or 0 when broadcast) along the row.
+ */
+export function binary(
+  op: i32, a: usize, b: usize, out: usize, count: i32, aRows: usize, bRows: usize, da: i32, db: i32,
+  start: i32, end: i32, _scratch: usize,
+): void {
+  for (let r = start; r < end; r++) {
+    const pa = a + (<usize>load<i32>(aRows + (<usize>r << 2)) << 2);
+    const pb = b + (<usize>load<i32>(bRows + (<usize>r << 2)) << 2);
+    const po = out + (<usize>(r * count) << 2);
+    let i = 0;
+    if (da == 1 && db == 1) {
+      for (; i + 4 <= count; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(po + o, binaryOf4(op, v128.load(pa + o), v128.load(pb + o)));
+      }
+    } else if (da == 1 && db == 0) {
+      const vb = v128.load32_splat(pb);
+      for (; i + 4 <= count; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(po + o, binaryOf4(op, v128.load(pa + o), vb));
+      }
+    } else if (da == 0 && db == 1) {
+      const va = v128.load32_splat(pa);
+      for (; i + 4 <= count; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(po + o, binaryOf4(op, va, v128.load(pb + o)));
+      }
+    }
+    for (; i < count; i++) {
+      store<f32>(po + (<usize>i << 2), binaryOf(op, load<f32>(pa + (<usize>(i * da) << 2)), load<f32>(pb + (<usize>(i * db) << 2))));
+    }
+  }
+}
