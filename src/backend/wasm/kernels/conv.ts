@@ -21,11 +21,13 @@ export function im2col(
         const ix = ox * strideW + kx - padLeft;
         const outside = iy < 0 || iy >= inH || ix < 0 || ix >= inW;
         const src = x + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
-        if (inC < 8) {
-          // A call to memory.copy costs more than moving a few floats by hand.
+        // A call to memory.copy costs more than moving a few hundred bytes by hand.
+        if ((inC & 3) == 0) {
+          const zero = f32x4.splat(0);
+          for (let o: usize = 0; o < rowBytes; o += 16) v128.store(dst + o, outside ? zero : v128.load(src + o));
+        } else {
           for (let c = 0; c < inC; c++) store<f32>(dst + (<usize>c << 2), outside ? 0 : load<f32>(src + (<usize>c << 2)));
-        } else if (outside) memory.fill(dst, 0, rowBytes);
-        else memory.copy(dst, src, rowBytes);
+        }
       }
     }
   }

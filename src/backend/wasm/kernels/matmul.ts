@@ -17,6 +17,13 @@ export const SGEMM_SCRATCH_FLOATS: i32 = MC * KC + KC * NC + MR * NR;
 /** Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into 4-row panels, zero-padding past `mEnd`. */
 function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, mEnd: i32, p0: i32, kc: i32, dst: usize): void {
   for (let ir = 0; ir < mc; ir += MR) {
+    if (transA && i0 + ir + MR <= mEnd) {
+      // Stored transposed, a panel's four values for one p are adjacent: one vector load each.
+      let src = a + (<usize>(p0 * lda + i0 + ir) << 2);
+      let out = dst + (<usize>(ir * kc) << 2);
+      for (let p = 0; p < kc; p++, out += MR << 2, src += <usize>lda << 2) v128.store(out, v128.load(src));
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
       const i = i0 + ir + r;
       let out = dst + (<usize>(ir * kc + r) << 2);
