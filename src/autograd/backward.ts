@@ -24,7 +24,7 @@ export function backward(loss: Tensor, seed?: Tensor): void {
         t.grad = t.grad ? t.grad.add(g) : g;
         continue;
       }
-      const inputGrads = vjp(t.node.op, t.node.inputs, t, g);
+      const inputGrads = vjp(t.node.op, t.node.inputs, t, g, t.node.inputs.map((x) => x.requiresGrad));
       t.node.inputs.forEach((input, j) => {
         const d = inputGrads[j];
         if (!d || !input.requiresGrad) return;

@@ -1,6 +1,7 @@
 // The backward rule (vector-Jacobian product) of every primitive op, in one exhaustive switch:
 // given the op's inputs, its output y and the gradient g of the loss with respect to y, return
-// the gradient with respect to each input (null where none flows, e.g. integer indices).
+// the gradient with respect to each input (null where none flows, e.g. integer indices, or where
+// `needs` says no one asked: the expensive rules skip those, e.g. a first convolution's input).
 
 import { TsgradError } from '../core/errors.js';
 import { reducedShape, sameShape, type Shape } from '../core/shape.js';
@@ -8,8 +9,9 @@ import type { Op } from '../tensor/op.js';
 import * as ops from '../tensor/ops.js';
 import { ones, type Tensor } from '../tensor/tensor.js';
 
-export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor): (Tensor | null)[] {
+export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boolean[]): (Tensor | null)[] {
   const [a, b] = inputs;
+  const [needA, needB] = needs;
   switch (op.kind) {
     case 'neg': return [g.neg()];
     case 'exp': return [g.mul(y)];
@@ -34,8 +36,8 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor): (Tensor | n
       const mask = a.equal(expand(y, a.shape, op.axes));
       return [expand(g, a.shape, op.axes).mul(mask).div(expand(mask.sum(op.axes), a.shape, op.axes))];
     }
-    case 'matmul': return matmulVjp(a, b, g, op.transA, op.transB);
-    case 'conv2d': return [ops.conv2dBackpropInput(g, b, op.g), ops.conv2dBackpropFilter(a, g, op.g)];
+    case 'matmul': return matmulVjp(a, b, g, op.transA, op.transB, needs);
+    case 'conv2d': return [needA ? ops.conv2dBackpropInput(g, b, op.g) : null, needB ? ops.conv2dBackpropFilter(a, g, op.g) : null];
     // The two convolution gradients are linear in each argument; their own gradients close the set.
     case 'conv2dBackpropInput': return [ops.conv2dWith(g, b, op.g), ops.conv2dBackpropFilter(g, a, op.g)];
     case 'conv2dBackpropFilter': return [ops.conv2dBackpropInput(b, g, op.g), ops.conv2dWith(a, g, op.g)];
@@ -71,11 +73,11 @@ function expand(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
   return g.reshape(reducedShape(shape, axes, true)).mul(ones(shape));
 }
 
-function matmulVjp(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean): Tensor[] {
+function matmulVjp(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean, [needA, needB]: boolean[]): (Tensor | null)[] {
   // With C = op(A) op(B): dA = g op(B)ᵀ and dB = op(A)ᵀ g, written for the stored layouts.
-  const da = transA ? ops.matmul(b, g, { transA: transB, transB: true }) : ops.matmul(g, b, { transB: !transB });
-  const db = transB ? ops.matmul(g, a, { transA: true, transB: transA }) : ops.matmul(a, g, { transA: !transA });
+  const da = () => (transA ? ops.matmul(b, g, { transA: transB, transB: true }) : ops.matmul(g, b, { transB: !transB }));
+  const db = () => (transB ? ops.matmul(g, a, { transA: true, transB: transA }) : ops.matmul(a, g, { transA: !transA }));
   // A matrix shared by every batch gets the sum of the per-batch gradients.
   const fold = (d: Tensor, like: Tensor) => (d.rank > like.rank ? d.sum([...Array(d.rank - 2).keys()]) : d);
-  return [fold(da, a), fold(db, b)];
+  return [needA ? fold(da(), a) : null, needB ? fold(db(), b) : null];
 }

