@@ -58,6 +58,7 @@ const windows: { x: number[]; k: [number, number]; c: number; s: [number, number
   { x: [1, 11, 13, 2], k: [5, 2], c: 3, s: [2, 3], p: 'same' },
   { x: [4, 28, 28, 1], k: [3, 3], c: 32, s: [1, 1], p: 'valid' },
   { x: [5, 13, 13, 32], k: [3, 3], c: 64, s: [1, 1], p: 'valid' },
+  { x: [40, 13, 13, 32], k: [3, 3], c: 8, s: [1, 1], p: 'valid' }, // more than one chunk of images
 ];
 for (const w of windows) {
   const g: ConvGeometry = windowGeometry(w.x, w.k[0], w.k[1], w.c, w.s, w.p);

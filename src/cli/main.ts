@@ -1,6 +1,7 @@
 // The `tsgrad` command: train, evaluate and predict with the MNIST models.
 
 import { Command } from 'commander';
+import { benchCommand } from './bench.js';
 import { evaluateCommand } from './evaluate.js';
 import { predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
@@ -13,5 +14,6 @@ const program = new Command('tsgrad')
 program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
+program.addCommand(benchCommand());
 
 await program.parseAsync(process.argv);

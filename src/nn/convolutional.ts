@@ -8,7 +8,7 @@ import { activate, type ActivationName } from '../ops/activations.js';
 import { conv2d } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
-import { Layer, type BaseLayerConfig } from './layer.js';
+import { Layer, then, type BaseLayerConfig } from './layer.js';
 
 export type Size2 = number | [number, number];
 
@@ -50,8 +50,8 @@ export class Conv2D extends Layer<Conv2DConfig> {
     const c = this.config;
     // (N, H, W, in) -> (N, OH, OW, filters)
     let y = conv2d(x, this.kernel, { strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid' });
-    if (this.bias) y = y.add(this.bias);
-    return activate(c.activation ?? 'linear', y);
+    if (this.bias) y = then(y, (t) => t.add(this.bias!));
+    return then(y, (t) => activate(c.activation ?? 'linear', t));
   }
 
   getConfig(): Conv2DConfig {

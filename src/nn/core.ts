@@ -6,7 +6,7 @@ import type { Shape } from '../core/shape.js';
 import { activate, type ActivationName } from '../ops/activations.js';
 import { randomUniform, type Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
-import { Layer, type BaseLayerConfig } from './layer.js';
+import { Layer, then, type BaseLayerConfig } from './layer.js';
 
 export interface DenseConfig extends BaseLayerConfig {
   units: number;
@@ -36,10 +36,9 @@ export class Dense extends Layer<DenseConfig> {
 
   call(x: Tensor): Tensor {
     // (..., in) -> (N, in) @ (in, units) -> (..., units)
-    const flat = x.reshape([-1, x.shape[x.rank - 1]]);
-    let y = flat.matmul(this.kernel);
-    if (this.bias) y = y.add(this.bias);
-    return activate(this.config.activation ?? 'linear', y.reshape([...x.shape.slice(0, -1), this.config.units]));
+    let y = x.reshape([-1, x.shape[x.rank - 1]]).matmul(this.kernel);
+    if (this.bias) y = then(y, (t) => t.add(this.bias!));
+    return then(y.reshape([...x.shape.slice(0, -1), this.config.units]), (t) => activate(this.config.activation ?? 'linear', t));
   }
 
   getConfig(): DenseConfig {

@@ -2,6 +2,7 @@
 // getConfig() returns a plain object from which the layer can be rebuilt.
 
 import type { Rng } from '../core/rng.js';
+import { isRecording, release } from '../tensor/engine.js';
 import type { Shape } from '../core/shape.js';
 import { variable, type Tensor } from '../tensor/tensor.js';
 import { initialize, type InitializerName } from './initializers.js';
@@ -48,4 +49,14 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   protected base(): BaseLayerConfig {
     return { name: this.name, ...(this.config.inputShape ? { inputShape: [...this.config.inputShape] } : {}) };
   }
+}
+
+/**
+ * f(t) for a temporary `t` the caller made and nobody else holds: during inference (nothing
+ * recorded for backward) t's storage is freed at once, so a layer's peak memory is two activations.
+ */
+export function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
+  const y = f(t);
+  if (!isRecording() && y.data !== t.data) release(t);
+  return y;
 }

@@ -4,7 +4,7 @@
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape } from '../core/shape.js';
-import { noGrad } from '../tensor/engine.js';
+import { isRecording, noGrad, release, scope } from '../tensor/engine.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
 import { layerFromConfig, serializeLayer, type AnyLayer, type LayerConfig } from './layers.js';
 
@@ -77,7 +77,18 @@ export class LayerStack {
     const expected = this.inputShape;
     check(x.rank === expected.length + 1 && expected.every((d, i) => d === x.shape[i + 1]),
       () => `model "${this.name}" expects inputs of shape [batch, ${expected.join(', ')}], got ${formatShape(x.shape)}`);
-    for (const layer of this.layers) x = layer.call(x, training);
+    if (isRecording()) {
+      for (const layer of this.layers) x = layer.call(x, training);
+      return x;
+    }
+    // Inference keeps nothing for a backward pass: each layer's temporaries go when it returns,
+    // and each activation once the next layer has used it (unless it is the same storage).
+    const input = x;
+    for (const layer of this.layers) {
+      const prev = x;
+      x = scope(() => layer.call(prev, training));
+      if (prev !== input && prev.data !== x.data) release(prev);
+    }
     return x;
   }
 

@@ -86,6 +86,12 @@ export function scope<T>(fn: () => T): T {
   return result;
 }
 
+/** Frees a tensor's storage now, if the current scope owns it (else it is left alone). */
+export function release(t: Owned): void {
+  const s = scopes[scopes.length - 1];
+  if (s?.storage.delete(t.data)) s.backend.free(t.data);
+}
+
 function adoptInto(t: Owned, b: Backend): void {
   const outer = scopes[scopes.length - 1];
   if (outer && outer.backend === b) outer.storage.add(t.data);

@@ -1,6 +1,8 @@
 // The WebAssembly heap: one shared WebAssembly.Memory that holds every tensor of the wasm backend,
-// so kernels (on any thread) work in place. Allocation is by exact-size free lists: a training
-// step frees and re-allocates the same sizes every step, so memory stays flat without coalescing.
+// so kernels (on any thread) work in place. Free blocks are kept sorted by address and merged
+// with their neighbours; allocation takes the smallest block that fits (best fit). A training
+// step frees and re-allocates the same sizes every step, so memory stays flat, and blocks freed by
+// one phase (training at batch 128) serve another (inference at batch 1000).
 // Not for: deciding lifetimes (the tensor layer's scopes do that).
 
 import type { DType, TypedArray } from '../../core/dtype.js';
@@ -13,7 +15,8 @@ const BASE = PAGE;
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private top = BASE;
-  private readonly free = new Map<number, number[]>();
+  /** Free blocks below `top`, sorted by offset: [offset, size] pairs. */
+  private readonly free: [number, number][] = [];
   /** Live blocks: byte offset -> block size. */
   private readonly live = new Map<number, number>();
   /** Every buffer object memory.buffer has returned (a new one after each grow). */
@@ -40,9 +43,18 @@ export class Heap {
   /** A block of at least `bytes`, aligned; its byte offset. */
   allocBytes(bytes: number): number {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    const list = this.free.get(size);
-    let offset = list?.pop();
-    if (offset === undefined) {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const s = this.free[i][1];
+      if (s >= size && (best < 0 || s < this.free[best][1])) best = i;
+    }
+    let offset: number;
+    if (best >= 0) {
+      const [at, s] = this.free[best];
+      offset = at;
+      if (s === size) this.free.splice(best, 1);
+      else this.free[best] = [at + size, s - size];
+    } else {
       offset = this.top;
       this.top += size;
       if (this.top > this.memory.buffer.byteLength) {
@@ -58,9 +70,26 @@ export class Heap {
     const size = this.live.get(offset);
     if (size === undefined) return; // not a block of ours (a view, or freed already)
     this.live.delete(offset);
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
-    list.push(offset);
+    // Insert in address order, merging with the neighbours it touches.
+    let lo = 0, hi = this.free.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.free[mid][0] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    let block: [number, number] = [offset, size];
+    const prev = this.free[lo - 1];
+    if (prev && prev[0] + prev[1] === offset) {
+      block = [prev[0], prev[1] + size];
+      this.free.splice(--lo, 1);
+    }
+    const next = this.free[lo];
+    if (next && block[0] + block[1] === next[0]) {
+      block[1] += next[1];
+      this.free.splice(lo, 1);
+    }
+    if (block[0] + block[1] === this.top) this.top = block[0]; // give the end back to the bump region
+    else this.free.splice(lo, 0, block);
   }
 
   alloc(dtype: DType, length: number): TypedArray {

@@ -11,6 +11,8 @@ import { Heap } from './heap.js';
 import { instantiate, loadKernels, type Kernels } from './loader.js';
 import { defaultThreads, Pool, type KernelName } from './pool.js';
 
+/** Floats of patch matrix per convolution chunk (4 MiB). */
+const CHUNK_FLOATS = 1 << 20;
 const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad', 'avgPool', 'avgPoolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
@@ -104,36 +106,57 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     return t.byteOffset;
   };
 
-  const gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean) =>
-    pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB], m, { align: 4, work: m * n * k });
+  const gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean, accumulate = false) =>
+    pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: m * n * k });
 
-  const rowsOf = (g: ConvGeometry) => g.batch * g.outH * g.outW;
   const patchOf = (g: ConvGeometry) => g.kH * g.kW * g.inC;
 
-  /** The patch matrix of x, in a temporary (see the reference conv.ts). */
-  const im2col = (px: number, g: ConvGeometry): number => {
-    const cols = temp(rowsOf(g) * patchOf(g));
-    pool.run('im2col', [px, cols, ...geometryArgs(g)], rowsOf(g), { work: rowsOf(g) * patchOf(g) });
-    return cols;
+  /**
+   * Runs `body` over groups of whole images whose patch matrix fits a few MiB, with that matrix
+   * in a temporary: big batches (inference at 1000) then need little memory and stay in cache.
+   */
+  const inChunks = (g: ConvGeometry, body: (first: number, count: number, cols: number, rows: number) => void) => {
+    const perImage = g.outH * g.outW;
+    const images = Math.max(1, Math.min(g.batch, Math.floor(CHUNK_FLOATS / (perImage * patchOf(g)))));
+    const cols = temp(images * perImage * patchOf(g));
+    for (let first = 0; first < g.batch; first += images) {
+      const count = Math.min(images, g.batch - first);
+      body(first, count, cols, count * perImage);
+    }
+  };
+
+  /** Patch rows of images [first, first + count) of x into `cols` (see the reference conv.ts). */
+  const im2col = (px: number, g: ConvGeometry, first: number, count: number, cols: number) => {
+    const image = g.inH * g.inW * g.inC;
+    const rows = count * g.outH * g.outW;
+    pool.run('im2col', [px + 4 * first * image, cols, count, ...geometryArgs(g).slice(1)], rows, { work: rows * patchOf(g) });
   };
 
   function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {
     const [px, pw, po] = [ptr(x), ptr(w), ptr(out)];
-    gemm(im2col(px, g), pw, po, rowsOf(g), patchOf(g), g.outC, false, false);
+    inChunks(g, (first, count, cols, rows) => {
+      im2col(px, g, first, count, cols);
+      gemm(cols, pw, po + 4 * first * g.outH * g.outW * g.outC, rows, patchOf(g), g.outC, false, false);
+    });
     done(out, po);
   }
 
   function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
     const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
-    const cols = temp(rowsOf(g) * patchOf(g));
-    gemm(pdy, pw, cols, rowsOf(g), g.outC, patchOf(g), false, true);
-    pool.run('col2im', [cols, pdx, ...geometryArgs(g)], g.batch, { work: rowsOf(g) * patchOf(g) });
+    const image = g.inH * g.inW * g.inC;
+    inChunks(g, (first, count, cols, rows) => {
+      gemm(pdy + 4 * first * g.outH * g.outW * g.outC, pw, cols, rows, g.outC, patchOf(g), false, true);
+      pool.run('col2im', [cols, pdx + 4 * first * image, count, ...geometryArgs(g).slice(1)], count, { work: rows * patchOf(g) });
+    });
     done(dx, pdx);
   }
 
   function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
     const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
-    gemm(im2col(px, g), pdy, pdw, patchOf(g), rowsOf(g), g.outC, true, false);
+    inChunks(g, (first, count, cols, rows) => {
+      im2col(px, g, first, count, cols);
+      gemm(cols, pdy + 4 * first * g.outH * g.outW * g.outC, pdw, patchOf(g), rows, g.outC, true, false, first > 0);
+    });
     done(dw, pdw);
   }
 

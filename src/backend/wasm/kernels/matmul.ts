@@ -109,8 +109,9 @@ function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols
   }
 }
 
+/** With `accumulate`, C += op(A) · op(B) instead of C = op(A) · op(B). */
 export function sgemm(
-  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool,
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, accumulate: bool,
   rowStart: i32, rowEnd: i32, scratch: usize,
 ): void {
   const lda = transA ? m : k;
@@ -119,7 +120,7 @@ export function sgemm(
   const packedB = scratch + (<usize>(MC * KC) << 2);
   const edge = packedB + (<usize>(KC * NC) << 2);
   if (k == 0) {
-    for (let i = rowStart; i < rowEnd; i++) memory.fill(c + (<usize>(i * n) << 2), 0, <usize>n << 2);
+    if (!accumulate) for (let i = rowStart; i < rowEnd; i++) memory.fill(c + (<usize>(i * n) << 2), 0, <usize>n << 2);
     return;
   }
   for (let j0 = 0; j0 < n; j0 += NC) {
@@ -133,7 +134,7 @@ export function sgemm(
         for (let jr = 0; jr < nc; jr += NR) {
           for (let ir = 0; ir < mc; ir += MR) {
             tile(kc, packedA + (<usize>(ir * kc) << 2), packedB + (<usize>(jr * kc) << 2),
-              c + (<usize>((i0 + ir) * n + j0 + jr) << 2), n, min(MR, mc - ir), min(NR, nc - jr), p0 > 0, edge);
+              c + (<usize>((i0 + ir) * n + j0 + jr) << 2), n, min(MR, mc - ir), min(NR, nc - jr), accumulate || p0 > 0, edge);
           }
         }
       }
