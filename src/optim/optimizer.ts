@@ -1,9 +1,10 @@
 // Optimizers update trainable tensors in place from their `.grad`, with Keras's names, defaults
 // and update rules. Their state (step count, moments) can be read and restored for checkpoints.
-// The loops here are the reference; a backend may later run them as fused kernels.
+// The updates themselves are backend kernels (fused loops over each parameter).
 
 import { check } from '../core/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { getBackend, persistent } from '../tensor/engine.js';
+import { tensor, zeros, type Tensor } from '../tensor/tensor.js';
 
 export interface SGDConfig {
   learningRate?: number;
@@ -36,23 +37,26 @@ function positive(name: string, v: number): number {
   return v;
 }
 
-/** Per-parameter state arrays, created lazily with the parameter's size. */
+/**
+ * Per-parameter state (moments), created lazily with the parameter's size, in backend memory so
+ * the update kernels work in place; it lives as long as the optimizer, not the step's scope.
+ */
 class Slots {
-  private map = new Map<string, Float32Array>();
+  private map = new Map<string, Tensor>();
 
   get(slot: string, index: number, size: number): Float32Array {
     const key = `${slot}/${index}`;
     let s = this.map.get(key);
-    if (!s) this.map.set(key, (s = new Float32Array(size)));
-    return s;
+    if (!s) this.map.set(key, (s = persistent(() => zeros([size]))));
+    return s.data as Float32Array;
   }
 
   entries(): Record<string, Float32Array> {
-    return Object.fromEntries(this.map);
+    return Object.fromEntries([...this.map].map(([k, t]) => [k, (t.data as Float32Array).slice()]));
   }
 
   load(slots: Record<string, Float32Array>): void {
-    this.map = new Map(Object.entries(slots));
+    this.map = new Map(Object.entries(slots).map(([k, v]) => [k, persistent(() => tensor(v))]));
   }
 }
 
@@ -95,16 +99,8 @@ export class SGD extends BaseOptimizer {
   }
 
   protected update(w: Float32Array, g: Float32Array, index: number): void {
-    const lr = this.learningRate;
-    if (this.momentum === 0) {
-      for (let i = 0; i < w.length; i++) w[i] -= lr * g[i];
-      return;
-    }
-    const v = this.slots.get('momentum', index, w.length);
-    for (let i = 0; i < w.length; i++) {
-      v[i] = this.momentum * v[i] - lr * g[i];
-      w[i] += v[i];
-    }
+    const v = this.momentum === 0 ? null : this.slots.get('momentum', index, w.length);
+    getBackend().sgdUpdate(w, g, v, this.learningRate, this.momentum);
   }
 
   getConfig(): OptimizerConfig {
@@ -134,11 +130,7 @@ export class Adam extends BaseOptimizer {
     const v = this.slots.get('v', index, w.length);
     const t = this.iterations;
     const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-    for (let i = 0; i < w.length; i++) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      w[i] -= (alpha * m[i]) / (Math.sqrt(v[i]) + eps);
-    }
+    getBackend().adamUpdate(w, g, m, v, alpha, b1, b2, eps);
   }
 
   getConfig(): OptimizerConfig {

@@ -86,6 +86,16 @@ export function scope<T>(fn: () => T): T {
   return result;
 }
 
+/** Runs `fn` outside every scope: what it makes lives until garbage collected (optimizer state). */
+export function persistent<T>(fn: () => T): T {
+  const saved = scopes.splice(0);
+  try {
+    return fn();
+  } finally {
+    scopes.push(...saved);
+  }
+}
+
 /** Frees a tensor's storage now, if the current scope owns it (else it is left alone). */
 export function release(t: Owned): void {
   const s = scopes[scopes.length - 1];

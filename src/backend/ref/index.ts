@@ -7,6 +7,7 @@ import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
 import { argMax, binary, reduce, unary } from './elementwise.js';
 import { gather, scatterAdd, transpose } from './layout.js';
 import { matmul } from './matmul.js';
+import { adamUpdate, sgdUpdate } from './optim.js';
 import { avgPool, avgPoolGrad, maxPool, maxPoolGrad } from './pool.js';
 
 export const refBackend: Backend = {
@@ -17,4 +18,5 @@ export const refBackend: Backend = {
   conv2d, conv2dBackpropInput, conv2dBackpropFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
   transpose, gather, scatterAdd,
+  sgdUpdate, adamUpdate,
 };

@@ -13,7 +13,7 @@ import { defaultThreads, Pool, type KernelName } from './pool.js';
 
 /** Floats of patch matrix per convolution chunk (4 MiB). */
 const CHUNK_FLOATS = 1 << 20;
-const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad', 'avgPool', 'avgPoolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols'];
+const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad', 'avgPool', 'avgPoolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal'];
@@ -86,8 +86,10 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     return copy.byteOffset;
   };
   /** Copies a result computed in a temporary back to `out`, and frees the temporaries. */
-  const done = (out: TypedArray, outPtr: number) => {
-    if (!heap.owns(out)) out.set(new (out.constructor as Float32ArrayConstructor)(heap.memory.buffer, outPtr, out.length));
+  const done = (...results: [TypedArray, number][]) => {
+    for (const [out, at] of results) {
+      if (!heap.owns(out)) out.set(new (out.constructor as Float32ArrayConstructor)(heap.memory.buffer, at, out.length));
+    }
     while (temps.length) heap.release(temps.pop()!);
   };
 
@@ -96,7 +98,7 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     for (let t = 0; t < g.batch; t++) {
       gemm(pa + 4 * t * g.strideA, pb + 4 * t * g.strideB, pc + 4 * t * g.m * g.n, g.m, g.k, g.n, g.transA, g.transB);
     }
-    done(out, pc);
+    done([out, pc]);
   }
 
   /** A heap block for the duration of one kernel call. */
@@ -138,7 +140,7 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       im2col(px, g, first, count, cols);
       gemm(cols, pw, po + 4 * first * g.outH * g.outW * g.outC, rows, patchOf(g), g.outC, false, false);
     });
-    done(out, po);
+    done([out, po]);
   }
 
   function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
@@ -148,7 +150,7 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       gemm(pdy + 4 * first * g.outH * g.outW * g.outC, pw, cols, rows, g.outC, patchOf(g), false, true);
       pool.run('col2im', [cols, pdx + 4 * first * image, count, ...geometryArgs(g).slice(1)], count, { work: rows * patchOf(g) });
     });
-    done(dx, pdx);
+    done([dx, pdx]);
   }
 
   function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
@@ -157,20 +159,20 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       im2col(px, g, first, count, cols);
       gemm(cols, pdy + 4 * first * g.outH * g.outW * g.outC, pdw, patchOf(g), rows, g.outC, true, false, first > 0);
     });
-    done(dw, pdw);
+    done([dw, pdw]);
   }
 
   /** Pooling kernels split by image. */
   const pooling = (name: 'maxPool' | 'avgPool' | 'avgPoolGrad', input: Float32Array, out: Float32Array, g: ConvGeometry) => {
     const [pi, po] = [ptr(input), ptr(out)];
     pool.run(name, [pi, po, ...geometryArgs(g)], g.batch, { work: out.length * g.kH * g.kW });
-    done(out, po);
+    done([out, po]);
   };
 
   function unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {
     const [px, po] = [ptr(x), ptr(out)];
     pool.run('unary', [UNARY_OPS.indexOf(op), px, po], x.length, { align: 16, work: x.length * 4 });
-    done(out, po);
+    done([out, po]);
   }
 
   function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void {
@@ -182,7 +184,7 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     const [pa, pb, po] = [ptr(a), ptr(b), ptr(out)];
     const [ta, tb] = [ptr(aRows), ptr(bRows)];
     pool.run('binary', [BINARY_OPS.indexOf(op), pa, pb, po, count, ta, tb, da, db], outer, { work: out.length });
-    done(out, po);
+    done([out, po]);
   }
 
   /** Reductions over leading or trailing axes run in wasm; other axis sets use the reference. */
@@ -203,12 +205,22 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       const [rows, cols] = [sizeOf(shape.slice(0, shape.length - k)), sizeOf(shape.slice(shape.length - k))];
       pool.run('reduceCols', [code, px, po, rows, cols], rows, { work: x.length });
     }
-    done(out, po);
+    done([out, po]);
   }
 
   return {
     ...refBackend,
     unary, binary, reduce,
+    sgdUpdate(w, g, v, lr, momentum) {
+      const [pw, pg, pv] = [ptr(w), ptr(g), v ? ptr(v) : 0];
+      pool.run('sgdUpdate', [pw, pg, pv, lr, momentum], w.length, { align: 16, work: w.length * 4 });
+      done([w, pw], ...(v ? [[v, pv] as [Float32Array, number]] : []));
+    },
+    adamUpdate(w, g, m, v, alpha, beta1, beta2, epsilon) {
+      const [pw, pg, pm, pv] = [ptr(w), ptr(g), ptr(m), ptr(v)];
+      pool.run('adamUpdate', [pw, pg, pm, pv, alpha, beta1, beta2, epsilon], w.length, { align: 16, work: w.length * 8 });
+      done([w, pw], [m, pm], [v, pv]);
+    },
     conv2d, conv2dBackpropInput, conv2dBackpropFilter,
     maxPool: (x, out, g) => pooling('maxPool', x, out, g),
     avgPool: (x, out, g) => pooling('avgPool', x, out, g),
@@ -216,7 +228,7 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     maxPoolGrad(x, dy, dx, g) {
       const [px, pdy, pdx] = [ptr(x), ptr(dy), ptr(dx)];
       pool.run('maxPoolGrad', [px, pdy, pdx, ...geometryArgs(g)], g.batch, { work: x.length });
-      done(dx, pdx);
+      done([dx, pdx]);
     },
     name: 'wasm',
     heap, pool, variant,

@@ -49,6 +49,8 @@ export interface Kernels {
   binary: Kernel;
   reduceRows: Kernel;
   reduceCols: Kernel;
+  sgdUpdate: Kernel;
+  adamUpdate: Kernel;
   SGEMM_SCRATCH_FLOATS: WebAssembly.Global;
 }
 

@@ -7,3 +7,4 @@ export { im2col, col2im } from './conv';
 export { maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './pool';
 export { unary, binary } from './elementwise';
 export { reduceRows, reduceCols } from './reduce';
+export { sgdUpdate, adamUpdate } from './optim';
