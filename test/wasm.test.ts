@@ -148,3 +148,21 @@ test('optimizer updates', () => {
     });
   }
 });
+
+test('training gives identical weights for the same seed and thread count, and close ones across thread counts', async () => {
+  const { setBackend } = await import('../src/tensor/engine.js');
+  const { referenceCnn } = await import('../src/models/reference.js');
+  const { loadMnist } = await import('../src/data/mnist.js');
+  const { tensor } = await import('../src/tensor/tensor.js');
+  const data = loadMnist({ limit: 96 });
+  const train = async (b: WasmBackend) => {
+    setBackend(b);
+    const model = referenceCnn({ seed: 4 });
+    model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    await model.fit(tensor(data.images, data.shape), tensor(data.labels, [data.count], 'int32'), { epochs: 1, batchSize: 32 });
+    return model.weights.map((w) => Array.from(w.value.data));
+  };
+  const [one, two, three, twoAgain] = [await train(backends[0]), await train(backends[1]), await train(backends[2]), await train(backends[1])];
+  assert.deepEqual(twoAgain, two);
+  for (const other of [two, three]) other.forEach((w, i) => assertClose(w, one[i], 1e-4, `weight ${i}`));
+});

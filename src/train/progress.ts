@@ -61,7 +61,7 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
   };
 }
 
-/** One JSON object per epoch: {"event":"epoch","epoch":1,"epochs":5,"loss":...,"seconds":...}. */
+/** One JSON object per epoch: {"event":"epoch","epoch":1,"epochs":5,"loss":...,"seconds":...,"rssMiB":...}. */
 export function jsonLines(out: Output = process.stdout): Callback {
   let epochs = 0, start = 0;
   return {
@@ -72,7 +72,8 @@ export function jsonLines(out: Output = process.stdout): Callback {
       start = Date.now();
     },
     onEpochEnd(epoch, logs) {
-      out.write(JSON.stringify({ event: 'epoch', epoch: epoch + 1, epochs, ...logs, seconds: (Date.now() - start) / 1000 }) + '\n');
+      const rssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
+      out.write(JSON.stringify({ event: 'epoch', epoch: epoch + 1, epochs, ...logs, seconds: (Date.now() - start) / 1000, rssMiB }) + '\n');
     },
   };
 }

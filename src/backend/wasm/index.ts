@@ -35,6 +35,13 @@ function broadcastRows(aShape: Shape, bShape: Shape, outShape: Shape) {
   while (inner > 0 && real(aShape, inner - 1) === da && real(bShape, inner - 1) === db) inner--;
   const count = sizeOf(outShape.slice(inner)) || 1;
   const outer = sizeOf(outShape.slice(0, inner));
+  /** How an operand's rows start: a fixed stride when its outer axes are all real or all broadcast, else a table. */
+  const rowsOf = (s: Shape, d: number): { stride: number; table: Int32Array | null } => {
+    const reals = outShape.slice(0, inner).map((_, i) => real(s, i));
+    if (reals.every((r) => r === 1)) return { stride: d ? count : 1, table: null };
+    if (reals.every((r) => r === 0)) return { stride: 0, table: null };
+    return { stride: 0, table: table(s) };
+  };
   const table = (s: Shape) => {
     const rows = new Int32Array(outer);
     const own = stridesOf(s);
@@ -55,7 +62,7 @@ function broadcastRows(aShape: Shape, bShape: Shape, outShape: Shape) {
     }
     return rows;
   };
-  return { outer, count, da, db, aRows: table(aShape), bRows: table(bShape) };
+  return { outer, count, da, db, a: rowsOf(aShape, da), b: rowsOf(bShape, db) };
 }
 
 function geometryArgs(g: ConvGeometry): number[] {
@@ -180,10 +187,10 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       refBackend.binary(op, a, aShape, b, bShape, out, outShape);
       return;
     }
-    const { outer, count, da, db, aRows, bRows } = broadcastRows(aShape, bShape, outShape);
+    const { outer, count, da, db, a: ra, b: rb } = broadcastRows(aShape, bShape, outShape);
     const [pa, pb, po] = [ptr(a), ptr(b), ptr(out)];
-    const [ta, tb] = [ptr(aRows), ptr(bRows)];
-    pool.run('binary', [BINARY_OPS.indexOf(op), pa, pb, po, count, ta, tb, da, db], outer, { work: out.length });
+    const [ta, tb] = [ra.table ? ptr(ra.table) : 0, rb.table ? ptr(rb.table) : 0];
+    pool.run('binary', [BINARY_OPS.indexOf(op), pa, pb, po, count, ta, tb, ra.stride, rb.stride, da, db], outer, { work: out.length });
     done([out, po]);
   }
 

@@ -50,16 +50,17 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
 
 /**
  * out (outer rows of `count`) = a op b, for rows [start, end). Row r of out starts at r * count;
- * the operands' row starts come from index tables `aRows`/`bRows` (int32, one per row), and they
- * step by `da`/`db` (1, or 0 when broadcast) along the row.
+ * an operand's row r starts at r * its row stride, or, when it has an index table (`aRows`/`bRows`
+ * non-zero: int32, one per row), where the table says. Along a row they step by `da`/`db` (1, or 0
+ * when broadcast).
  */
 export function binary(
-  op: i32, a: usize, b: usize, out: usize, count: i32, aRows: usize, bRows: usize, da: i32, db: i32,
-  start: i32, end: i32, _scratch: usize,
+  op: i32, a: usize, b: usize, out: usize, count: i32, aRows: usize, bRows: usize, aStride: i32, bStride: i32,
+  da: i32, db: i32, start: i32, end: i32, _scratch: usize,
 ): void {
   for (let r = start; r < end; r++) {
-    const pa = a + (<usize>load<i32>(aRows + (<usize>r << 2)) << 2);
-    const pb = b + (<usize>load<i32>(bRows + (<usize>r << 2)) << 2);
+    const pa = a + (<usize>(aRows ? load<i32>(aRows + (<usize>r << 2)) : r * aStride) << 2);
+    const pb = b + (<usize>(bRows ? load<i32>(bRows + (<usize>r << 2)) : r * bStride) << 2);
     const po = out + (<usize>(r * count) << 2);
     let i = 0;
     if (da == 1 && db == 1) {
