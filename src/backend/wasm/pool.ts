@@ -74,6 +74,7 @@ export class Pool {
     Atomics.add(this.ctrl, GEN, 1);
     Atomics.notify(this.ctrl, GEN);
     (this.main[fn] as (...a: number[]) => void)(...args, 0, Math.min(total, per), this.scratch[0]);
+    for (let i = 0; i < 20000 && Atomics.load(this.ctrl, PENDING) !== 0; i++); // usually done by now
     for (let p = Atomics.load(this.ctrl, PENDING); p !== 0; p = Atomics.load(this.ctrl, PENDING)) {
       Atomics.wait(this.ctrl, PENDING, p);
     }

@@ -12,7 +12,11 @@ const GEN = 0, PENDING = 1, FN = 2, ARGC = 3, STOP = -1;
 // Jobs are numbered by the generation counter; a worker that starts late still sees the job
 // announced while it was booting, because it waits for a change from the generation at its spawn.
 let seen = startGen;
+// Kernels of one training step follow each other within microseconds: spin a little before
+// sleeping, since a futex wake-up costs more than most of them take.
+const SPIN = 20000;
 for (;;) {
+  for (let i = 0; i < SPIN && Atomics.load(ctrl, GEN) === seen; i++);
   Atomics.wait(ctrl, GEN, seen);
   seen = Atomics.load(ctrl, GEN);
   const fn = ctrl[FN];
