@@ -162,10 +162,18 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
 
   function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
     const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
+    const patch = patchOf(g);
+    // dw (patch, outC) = colsᵀ · dy, split over its rows. With fewer patch rows than filters (a
+    // first layer: 9 x 32) compute dwᵀ = dyᵀ · cols instead, so that the threads' shares are even.
+    const flipped = patch < g.outC;
+    const target = flipped ? temp(patch * g.outC) : pdw;
     inChunks(g, (first, count, cols, rows) => {
       im2col(px, g, first, count, cols);
-      gemm(cols, pdy + 4 * first * g.outH * g.outW * g.outC, pdw, patchOf(g), rows, g.outC, true, false, first > 0);
+      const pdyChunk = pdy + 4 * first * g.outH * g.outW * g.outC;
+      if (flipped) gemm(pdyChunk, cols, target, g.outC, rows, patch, true, false, first > 0);
+      else gemm(cols, pdyChunk, target, patch, rows, g.outC, true, false, first > 0);
     });
+    if (flipped) refBackend.transpose(new Float32Array(heap.memory.buffer, target, patch * g.outC), [g.outC, patch], [1, 0], new Float32Array(heap.memory.buffer, pdw, patch * g.outC));
     done([dw, pdw]);
   }
 
