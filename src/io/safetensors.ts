@@ -1,7 +1,10 @@
 // safetensors files (https://github.com/huggingface/safetensors): an 8-byte little-endian header
-// length, a JSON header naming each tensor's dtype, shape and byte range, then the raw data.
-// The reader is strict, since checkpoints may come from anywhere: every field is checked and
-// every failure is one TsgradError naming the file.
+// length N, N bytes of JSON header naming each tensor's dtype, shape and byte range (padded with
+// spaces to a multiple of 8), then the raw little-endian data. Files written here read in Python
+// and back. The reader is strict, since checkpoints may come from anywhere: every field is
+// checked and every failure is one TsgradError naming the file.
+// Not for: dtypes other than F32 and I32, memory-mapping, or knowing what the tensors mean
+// (src/io/checkpoint.ts does that).
 
 import fs from 'node:fs';
 import { check, TsgradError } from '../core/errors.js';
@@ -12,98 +15,145 @@ export interface StoredTensor {
   data: Float32Array | Int32Array;
 }
 
+export interface SafetensorsContents {
+  tensors: Record<string, StoredTensor>;
+  metadata: Record<string, string>;
+}
+
+// Both dtypes are 4 bytes; a Map, not an object, so that a dtype like "toString" is not found.
 const TO_FILE = { float32: 'F32', int32: 'I32' } as const;
-const FROM_FILE: Record<string, 'float32' | 'int32'> = { F32: 'float32', I32: 'int32' };
-/** Headers larger than this are refused before parsing (the official reader uses 100 MB). */
+const FROM_FILE = new Map<unknown, 'float32' | 'int32'>([['F32', 'float32'], ['I32', 'int32']]);
+const BYTES = 4;
+/** Headers larger than this are refused before parsing, as the official reader does (100 MB). */
 const MAX_HEADER = 100_000_000;
+
+// Typed arrays use the platform's byte order and the format is little-endian; every platform
+// Node runs tsgrad on is little-endian, so refuse loudly rather than read garbage on another.
+if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error('tsgrad safetensors needs a little-endian platform');
 
 export function encodeSafetensors(tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
+    check(name !== '__metadata__', 'a tensor cannot be named __metadata__ in a safetensors file');
+    const count = t.shape.reduce((p, d) => p * d, 1);
+    check(t.data.length === count && t.data instanceof (t.dtype === 'float32' ? Float32Array : Int32Array),
+      `tensor "${name}": shape [${t.shape.join(', ')}] and dtype ${t.dtype} do not match its ${t.data.length} values of ${t.data.constructor.name}`);
     header[name] = { dtype: TO_FILE[t.dtype], shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // so that the data starts 8-aligned
   const headerBytes = Buffer.from(json, 'utf8');
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
   let at = 8 + headerBytes.length;
   for (const t of Object.values(tensors)) {
-    // Typed arrays are little-endian on every platform JavaScript runs on that matters here.
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     at += t.data.byteLength;
   }
   return out;
 }
 
-export function decodeSafetensors(bytes: Uint8Array, name: string): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> } {
+/** Reads a whole safetensors file from memory; `name` (the file's path) goes in every error. */
+export function decodeSafetensors(bytes: Uint8Array, name: string): SafetensorsContents {
   const fail = (why: string): never => {
     throw new TsgradError(`${name}: not a valid safetensors file: ${why}`);
   };
   if (bytes.length < 8) fail(`only ${bytes.length} bytes, shorter than the 8-byte header length`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER)) fail(`header length ${n} is too large`);
+  if (n > BigInt(MAX_HEADER)) fail(`header length ${n} is too large (the limit is ${MAX_HEADER} bytes)`);
   if (n > BigInt(bytes.length - 8)) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
   const headerEnd = 8 + Number(n);
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, Number(n)).toString('utf8'));
+    // fatal: bad UTF-8 is an error, not silently replaced characters.
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) return fail('header is not a JSON object');
+  if (!isObject(header)) return fail('header is not a JSON object');
+
+  // First check every entry, then copy: a bad file costs no allocation.
   const dataLength = bytes.length - headerEnd;
-  const tensors: Record<string, StoredTensor> = {};
+  const entries: { key: string; dtype: 'float32' | 'int32'; shape: number[]; begin: number; end: number }[] = [];
   let metadata: Record<string, string> = {};
-  const ranges: [number, number, string][] = [];
-  for (const [key, entry] of Object.entries(header as Record<string, unknown>)) {
+  for (const [key, entry] of Object.entries(header)) {
     if (key === '__metadata__') {
-      if (!entry || typeof entry !== 'object' || Object.values(entry).some((v) => typeof v !== 'string')) fail('__metadata__ must map strings to strings');
+      if (entry === null) continue; // the official reader takes null as "no metadata"
+      if (!isObject(entry) || Object.values(entry).some((v) => typeof v !== 'string')) fail('__metadata__ must map strings to strings');
       metadata = entry as Record<string, string>;
       continue;
     }
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!e || typeof e !== 'object') fail(`entry "${key}" is not an object`);
-    const dtype = FROM_FILE[String(e.dtype)];
-    if (!dtype) fail(`tensor "${key}" has dtype ${JSON.stringify(e.dtype)}; tsgrad reads F32 and I32`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor "${key}" has a bad shape ${JSON.stringify(e.shape)}`);
-    const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`tensor "${key}" has bad data_offsets ${JSON.stringify(offsets)}`);
+    if (!isObject(entry)) return fail(`entry "${key}" is not an object`);
+    for (const field of ['dtype', 'shape', 'data_offsets']) if (!(field in entry)) fail(`tensor "${key}" has no ${field}`);
+    const dtype = FROM_FILE.get(entry.dtype);
+    if (!dtype) return fail(`tensor "${key}" has dtype ${JSON.stringify(entry.dtype)}; tsgrad reads F32 and I32`);
+    const shape = entry.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      return fail(`tensor "${key}" has a bad shape ${JSON.stringify(shape)} (dimensions must be integers >= 0)`);
     }
-    const [begin, end] = offsets as number[];
+    const offsets = entry.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      return fail(`tensor "${key}" has bad data_offsets ${JSON.stringify(offsets)} (must be two integers >= 0)`);
+    }
+    const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLength) fail(`tensor "${key}" has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data`);
-    const shape = e.shape as number[];
-    const count = shape.reduce((p, d) => p * d, 1);
-    if (count * 4 !== end - begin) fail(`tensor "${key}" of shape [${shape.join(', ')}] needs ${count * 4} bytes, its range holds ${end - begin}`);
-    ranges.push([begin, end, key]);
-    const copy = bytes.slice(headerEnd + begin, headerEnd + end); // aligned, owned copy
-    tensors[key] = { dtype, shape, data: dtype === 'float32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer) };
+    const count = shape.reduce((p: number, d: number) => p * d, 1);
+    if (count * BYTES !== end - begin) fail(`tensor "${key}" of shape [${shape.join(', ')}] needs ${count * BYTES} bytes, its range holds ${end - begin}`);
+    entries.push({ key, dtype, shape, begin, end });
   }
-  // As the official reader: the ranges must tile the data exactly, with no overlap and no gap.
-  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let covered = 0;
-  for (const [begin, end, key] of ranges) {
-    if (begin < covered) fail(`tensor "${key}" overlaps another tensor`);
-    if (begin > covered) fail(`bytes ${covered} to ${begin} of the data belong to no tensor`);
+
+  // As the official reader does: sorted by offset, the ranges must tile the data exactly, with no
+  // overlap and no gap, so that every byte of the file belongs to exactly one tensor.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0, last = '';
+  for (const { key, begin, end } of sorted) {
+    if (begin < covered) fail(`tensor "${key}" overlaps tensor "${last}"`);
+    if (begin > covered) fail(`bytes ${covered} to ${begin} of the data belong to no tensor (the format allows no gaps)`);
     covered = end;
+    last = key;
   }
-  if (covered !== dataLength) fail(`bytes ${covered} to ${dataLength} of the data belong to no tensor`);
+  if (covered !== dataLength) fail(`bytes ${covered} to ${dataLength} of the data belong to no tensor (the format allows no gaps)`);
+
+  const tensors: Record<string, StoredTensor> = {};
+  for (const { key, dtype, shape, begin, end } of entries) {
+    // slice() copies into a fresh buffer, so the typed array is aligned whatever the offset was.
+    const copy = bytes.slice(headerEnd + begin, headerEnd + end).buffer;
+    const data = dtype === 'float32' ? new Float32Array(copy) : new Int32Array(copy);
+    // defineProperty: a tensor named "__proto__" must be an entry, not a new prototype.
+    Object.defineProperty(tensors, key, { value: { dtype, shape, data }, enumerable: true, writable: true, configurable: true });
+  }
   return { tensors, metadata };
 }
 
-/** Writes atomically: a temporary file in the same folder, then a rename. */
+/** Writes atomically: a temporary file in the same folder, then a rename, so that a crash never
+ * leaves half a file under the real name. */
 export function saveSafetensors(path: string, tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): void {
+  const bytes = encodeSafetensors(tensors, metadata);
   const tmp = `${path}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, encodeSafetensors(tensors, metadata));
-  fs.renameSync(tmp, path);
+  try {
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new TsgradError(`cannot write ${path}: ${(e as Error).message}`);
+  }
 }
 
-export function loadSafetensors(path: string): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> } {
+export function loadSafetensors(path: string): SafetensorsContents {
   check(fs.existsSync(path), `no such file: ${path}`);
-  return decodeSafetensors(new Uint8Array(fs.readFileSync(path)), path);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (e) {
+    throw new TsgradError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,0 +1,179 @@
+// PNG digits made MNIST-like: decoding every PNG colour type, polarity, cropping, scaling to fit
+// 20x20 without losing thin strokes, centring by centre of mass, and clear errors for bad files.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { PNG, type ColorType } from 'pngjs';
+import { TsgradError } from '../src/core/errors.js';
+import { decodePng, loadMnistImage, toMnistInput, type RgbaImage } from '../src/io/image.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-image-'));
+const userError = (re: RegExp) => (e: unknown) => e instanceof TsgradError && re.test(e.message);
+type Rgba = [number, number, number, number];
+
+/** An image whose pixel (x, y) is `pixel(x, y)`. */
+function image(w: number, h: number, pixel: (x: number, y: number) => Rgba): RgbaImage {
+  const rgba = new Uint8Array(4 * w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgba.set(pixel(x, y), 4 * (y * w + x));
+  return { width: w, height: h, rgba };
+}
+
+/** Writes `img` as a PNG of the given colour type (0 grey, 2 RGB, 6 RGBA) and bit depth. */
+function writePng(file: string, img: RgbaImage, colorType: ColorType = 6, bitDepth: 8 | 16 = 8): void {
+  const png = new PNG({ width: img.width, height: img.height });
+  // For 16 bits pngjs wants 16-bit samples in, in the platform's byte order.
+  if (bitDepth === 16) png.data = Buffer.from(Uint16Array.from(img.rgba, (v) => v * 257).buffer);
+  else png.data.set(img.rgba);
+  fs.writeFileSync(file, PNG.sync.write(png, { colorType, bitDepth, inputColorType: 6, inputHasAlpha: true }));
+}
+
+/** How much of pixel (x, y) a shape covers, from 4x4 samples: anti-aliased edges, as a scan has. */
+const coverage = (inside: (x: number, y: number) => boolean) => (x: number, y: number) => {
+  let n = 0;
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) n += inside(x + (i + 0.5) / 4, y + (j + 0.5) / 4) ? 1 : 0;
+  return n / 16;
+};
+/** A ring of ink (a zero), taller than wide and off-centre on a 100x60 page. */
+const ring = coverage((x, y) => Math.abs(Math.hypot((x - 30) / 0.7, y - 28) - 18) < 4);
+
+/** Ink box, centre of mass and total ink of a 28x28 result. */
+function measure(img: Float32Array) {
+  let x0 = 28, x1 = -1, y0 = 28, y1 = -1, mass = 0, mx = 0, my = 0;
+  img.forEach((v, i) => {
+    const x = i % 28, y = Math.floor(i / 28);
+    if (v > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+    mass += v; mx += v * x; my += v * y;
+  });
+  return { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1, cx: mx / mass, cy: my / mass, mass };
+}
+
+const meanAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+
+test('a dark digit on light paper becomes a white-on-black, cropped, 20x20, centred MNIST digit', () => {
+  const dir = tmp();
+  // Dark grey pencil on off-white paper: the ink is stretched to 1 and the paper to 0.
+  const paper = 245, pencil = 20;
+  const grey = (c: number) => Math.round(paper + (pencil - paper) * c);
+  writePng(path.join(dir, 'dark.png'), image(100, 60, (x, y) => { const g = grey(ring(x, y)); return [g, g, g, 255]; }));
+  const digit = loadMnistImage(path.join(dir, 'dark.png'));
+
+  assert.ok(digit instanceof Float32Array);
+  assert.equal(digit.length, 784);
+  assert.ok(digit.every((v) => v >= 0 && v <= 1), 'values in [0, 1]');
+  assert.ok(Math.max(...digit) > 0.99, 'the strongest ink is white');
+  const m = measure(digit);
+  // The ring is taller than wide: its height fills the 20-pixel box, its width is in proportion.
+  assert.ok(m.h <= 20 && m.h >= 19, `ink box ${m.w}x${m.h}`);
+  assert.ok(m.w <= 16 && m.w >= 13, `ink box ${m.w}x${m.h} keeps the aspect ratio`);
+  assert.ok(Math.abs(m.cx - 14) <= 1 && Math.abs(m.cy - 14) <= 1, `centre of mass ${m.cx}, ${m.cy}`);
+  // The background is black: everything outside the ink box, and the ring's hole.
+  digit.forEach((v, i) => {
+    const x = i % 28, y = Math.floor(i / 28);
+    if (x < m.x0 || x >= m.x0 + m.w || y < m.y0 || y >= m.y0 + m.h) assert.equal(v, 0, `background at ${x}, ${y}`);
+  });
+  assert.ok(digit[14 * 28 + 14] < 0.05, 'the hole of the zero is background');
+
+  // The same digit in white on black needs no inversion and gives nearly the same array.
+  writePng(path.join(dir, 'light.png'), image(100, 60, (x, y) => { const g = Math.round(255 * ring(x, y)); return [g, g, g, 255]; }));
+  const light = loadMnistImage(path.join(dir, 'light.png'));
+  assert.ok(meanAbsDiff(light, digit) < 0.01, `white-on-black differs by ${meanAbsDiff(light, digit)}`);
+});
+
+test('grey, RGB, RGBA, transparent and 16-bit PNGs all give the same digit', () => {
+  const dir = tmp();
+  const ink = (x: number, y: number) => ring(x, y) > 0.5;
+  const variants: [string, RgbaImage, ColorType, (8 | 16)?][] = [
+    ['rgba.png', image(100, 60, (x, y) => (ink(x, y) ? [0, 0, 0, 255] : [255, 255, 255, 255])), 6],
+    ['grey.png', image(100, 60, (x, y) => (ink(x, y) ? [0, 0, 0, 255] : [255, 255, 255, 255])), 0],
+    ['grey16.png', image(100, 60, (x, y) => (ink(x, y) ? [0, 0, 0, 255] : [255, 255, 255, 255])), 0, 16],
+    ['rgb.png', image(100, 60, (x, y) => (ink(x, y) ? [10, 20, 160] : [255, 250, 240]).concat(255) as Rgba), 2],
+    // Black ink on a transparent page: transparent means paper.
+    ['alpha.png', image(100, 60, (x, y) => (ink(x, y) ? [0, 0, 0, 255] : [0, 0, 0, 0])), 6],
+  ];
+  const results = variants.map(([name, img, colorType, depth]) => {
+    writePng(path.join(dir, name), img, colorType, depth);
+    const meta = PNG.sync.read(fs.readFileSync(path.join(dir, name)));
+    assert.deepEqual([meta.colorType, meta.depth], [colorType, depth ?? 8], `${name} is really of its type`);
+    const decoded = decodePng(path.join(dir, name));
+    assert.equal(decoded.width, 100);
+    assert.equal(decoded.height, 60);
+    assert.equal(decoded.rgba.length, 100 * 60 * 4);
+    return loadMnistImage(path.join(dir, name));
+  });
+  const m = measure(results[0]);
+  assert.ok(m.h === 20 && Math.abs(m.cx - 14) <= 1 && Math.abs(m.cy - 14) <= 1, JSON.stringify(m));
+  results.forEach((r, i) => assert.ok(meanAbsDiff(r, results[0]) < 0.01, `${variants[i][0]} differs by ${meanAbsDiff(r, results[0])}`));
+});
+
+test('scaling down averages areas, so thin strokes survive and the ink is kept', () => {
+  // A 1-pixel ring 160 pixels across: an 8x reduction. Point sampling would miss most of it.
+  const thin = image(200, 200, (x, y) => (Math.abs(Math.hypot(x + 0.5 - 100, y + 0.5 - 100) - 80) < 0.5 ? [0, 0, 0, 255] : [255, 255, 255, 255]));
+  const digit = toMnistInput(thin);
+  const m = measure(digit);
+  assert.equal(Math.max(m.w, m.h), 20);
+  let inkPixels = 0;
+  for (let i = 0; i < thin.width * thin.height; i++) inkPixels += thin.rgba[4 * i] === 0 ? 1 : 0;
+  const expected = inkPixels * (20 * 20) / (161 * 161); // area averaging keeps the total, scaled by area
+  assert.ok(Math.abs(m.mass - expected) / expected < 0.1, `total ink ${m.mass}, expected about ${expected}`);
+  // The ring stays closed: every row of the box has ink on both sides of the centre.
+  for (let y = m.y0; y < m.y0 + m.h; y++) {
+    const row = digit.subarray(y * 28, y * 28 + 28);
+    assert.ok(row.subarray(0, 14).some((v) => v > 0.05) && row.subarray(14).some((v) => v > 0.05), `row ${y} lost its stroke`);
+  }
+});
+
+test('a bar keeps its aspect ratio and is centred by its centre of mass', () => {
+  // A thick vertical bar (a "1") near the left edge, 10 wide and 50 tall.
+  const bar = image(100, 60, (x, y) => (x >= 5 && x < 15 && y >= 5 && y < 55 ? [0, 0, 0, 255] : [255, 255, 255, 255]));
+  const m = measure(toMnistInput(bar));
+  assert.deepEqual([m.w, m.h], [4, 20]);
+  assert.ok(Math.abs(m.cx - 14) <= 1 && Math.abs(m.cy - 14) <= 1, `centre of mass ${m.cx}, ${m.cy}`);
+  // Lopsided ink (an "L"): the centre of mass, not the box, goes to the centre, and the box
+  // still fits inside the field.
+  const ell = image(60, 60, (x, y) => ((x < 8 && y < 50) || (y >= 42 && y < 50 && x < 40) ? [0, 0, 0, 255] : [255, 255, 255, 255]));
+  const l = measure(toMnistInput(ell));
+  assert.ok(Math.abs(l.cx - 14) <= 1 && Math.abs(l.cy - 14) <= 1, `centre of mass ${l.cx}, ${l.cy}`);
+  assert.ok(l.x0 + l.w / 2 > 14 + 1, 'the box is off-centre so that the mass is centred');
+  assert.ok(l.x0 >= 0 && l.y0 >= 0 && l.x0 + l.w <= 28 && l.y0 + l.h <= 28);
+});
+
+test('a page without ink gives all zeros', () => {
+  const white = image(100, 60, () => [255, 255, 255, 255]);
+  assert.deepEqual(toMnistInput(white), new Float32Array(784));
+  assert.deepEqual(toMnistInput(image(100, 60, () => [0, 0, 0, 255])), new Float32Array(784));
+  assert.deepEqual(toMnistInput(image(10, 10, () => [0, 0, 0, 0])), new Float32Array(784)); // all transparent
+  assert.deepEqual(toMnistInput(image(10, 10, () => [250, 250, 250, 255])), new Float32Array(784)); // faint noise is no ink
+  assert.deepEqual(toMnistInput({ width: 0, height: 0, rgba: new Uint8Array(0) }), new Float32Array(784));
+  const dir = tmp();
+  writePng(path.join(dir, 'white.png'), white);
+  assert.deepEqual(loadMnistImage(path.join(dir, 'white.png')), new Float32Array(784));
+  // A single dot still gives a digit of sorts, not a crash.
+  const dot = toMnistInput(image(9, 9, (x, y) => (x === 4 && y === 4 ? [0, 0, 0, 255] : [255, 255, 255, 255])));
+  assert.ok(dot.every((v) => v >= 0 && v <= 1) && dot.some((v) => v > 0));
+});
+
+test('unreadable files give one TsgradError naming the file', () => {
+  const dir = tmp();
+  const text = path.join(dir, 'x.png');
+  fs.writeFileSync(text, 'not an image');
+  assert.throws(() => loadMnistImage(text), userError(new RegExp(`^${escape(text)}: not a readable PNG image \\(.+\\)$`)));
+  fs.writeFileSync(text, '');
+  assert.throws(() => loadMnistImage(text), userError(/x\.png: not a readable PNG image/));
+
+  writePng(path.join(dir, 'ok.png'), image(40, 40, (x) => (x < 20 ? [0, 0, 0, 255] : [255, 255, 255, 255])));
+  const bytes = fs.readFileSync(path.join(dir, 'ok.png'));
+  for (const keep of [bytes.length - 12, bytes.length - 30, 40, 12]) {
+    const cut = path.join(dir, `cut${keep}.png`);
+    fs.writeFileSync(cut, bytes.subarray(0, keep));
+    assert.throws(() => loadMnistImage(cut), userError(new RegExp(`^${escape(cut)}: not a readable PNG image \\(.+\\)$`)), `cut to ${keep} bytes`);
+  }
+  assert.throws(() => decodePng(dir), userError(/not a readable PNG image/)); // a folder
+  const missing = path.join(dir, 'missing.png');
+  assert.throws(() => loadMnistImage(missing), userError(new RegExp(`^no such file: ${escape(missing)}$`)));
+  assert.throws(() => toMnistInput({ width: 3, height: 3, rgba: new Uint8Array(5) }), userError(/3x3 pixels needs 36 RGBA bytes, got 5/));
+});
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
