@@ -138,7 +138,7 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
   const im2col = (px: number, g: ConvGeometry, first: number, count: number, cols: number) => {
     const image = g.inH * g.inW * g.inC;
     const rows = count * g.outH * g.outW;
-    pool.run('im2col', [px + 4 * first * image, cols, count, ...geometryArgs(g).slice(1)], rows, { work: rows * patchOf(g) });
+    pool.run('im2col', [px + 4 * first * image, cols, count, ...geometryArgs(g).slice(1)], rows, { work: 4 * rows * patchOf(g) });
   };
 
   function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {

@@ -3,31 +3,53 @@
 // adjoint, for the input gradient). The twin of ../../ref/conv.ts. Pointers are byte offsets; a
 // geometry is (batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft).
 
-/** Patch rows [rowStart, rowEnd) of x (NHWC); a row is one output pixel, kH * kW * inC long. */
+/** Copies `n` floats (a few, or a multiple of 4 with SIMD), or writes zeros when `src` is 0. */
+@inline function copyRun(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  if (src == 0) {
+    for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f32x4.splat(0));
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), 0);
+    return;
+  }
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+/**
+ * Patch rows [rowStart, rowEnd) of x (NHWC); a row is one output pixel, kH * kW * inC long. Where
+ * a window row lies inside the image its kW pixels are adjacent in x, so it is one run to copy.
+ */
 export function im2col(
   x: usize, cols: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, rowStart: i32, rowEnd: i32, _scratch: usize,
 ): void {
-  const patch = kH * kW * inC;
-  const rowBytes = <usize>inC << 2;
+  const run = kW * inC;
+  let ox = rowStart % outW;
+  let oy = (rowStart / outW) % outH;
+  let b = rowStart / (outW * outH);
+  let dst = cols + (<usize>(rowStart * kH * run) << 2);
   for (let r = rowStart; r < rowEnd; r++) {
-    const ox = r % outW;
-    const oy = (r / outW) % outH;
-    const b = r / (outW * outH);
-    let dst = cols + (<usize>(r * patch) << 2);
-    for (let ky = 0; ky < kH; ky++) {
+    const x0 = ox * strideW - padLeft;
+    const inside = x0 >= 0 && x0 + kW <= inW;
+    for (let ky = 0; ky < kH; ky++, dst += <usize>run << 2) {
       const iy = oy * strideH + ky - padTop;
-      for (let kx = 0; kx < kW; kx++, dst += rowBytes) {
-        const ix = ox * strideW + kx - padLeft;
-        const outside = iy < 0 || iy >= inH || ix < 0 || ix >= inW;
-        const src = x + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
-        // A call to memory.copy costs more than moving a few hundred bytes by hand.
-        if ((inC & 3) == 0) {
-          const zero = f32x4.splat(0);
-          for (let o: usize = 0; o < rowBytes; o += 16) v128.store(dst + o, outside ? zero : v128.load(src + o));
-        } else {
-          for (let c = 0; c < inC; c++) store<f32>(dst + (<usize>c << 2), outside ? 0 : load<f32>(src + (<usize>c << 2)));
+      if (iy < 0 || iy >= inH) {
+        copyRun(dst, 0, run);
+      } else if (inside) {
+        copyRun(dst, x + (<usize>(((b * inH + iy) * inW + x0) * inC) << 2), run);
+      } else {
+        for (let kx = 0; kx < kW; kx++) {
+          const ix = x0 + kx;
+          const src = ix < 0 || ix >= inW ? 0 : x + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
+          copyRun(dst + (<usize>(kx * inC) << 2), src, inC);
         }
+      }
+    }
+    if (++ox == outW) {
+      ox = 0;
+      if (++oy == outH) {
+        oy = 0;
+        b++;
       }
     }
   }
