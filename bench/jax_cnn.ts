@@ -1,7 +1,7 @@
 // Benchmark peer for `tsgrad bench --compare`: the reference CNN (Conv32-Pool-Conv64-Pool-Conv64-
 // Dense64-Dense10, Adam 1e-3, sparse CE, real MNIST) in @jax-js/jax on its wasm backend (one thread
-// in Node). Each 3x3 conv is 9 shifted-slice matmuls in NHWC (jax-js's own lax.conv is ~17x slower);
-// the whole train step (loss, grad, Adam) is one jit. Prints one JSON line on stdout; log on stderr.
+// in Node). 3x3 convs are written as matmuls over shifted slices in NHWC (jax-js's lax.conv is far
+// slower); the whole train step (loss, grad, Adam) is one jit. Prints one JSON line on stdout; log on stderr.
 // Usage: node --import tsx bench/jax_cnn.ts [trainBatchesAt32=64] [inferBatchesOf1000=10]
 import { readFileSync } from "node:fs";
 import { init, jit, numpy as np, nn, tree, valueAndGrad } from "@jax-js/jax";
@@ -42,26 +42,32 @@ function initParams(): Params {
   };
 }
 
-function conv3x3(x: np.Array, w: np.Array, b: np.Array) { // valid 3x3 conv + bias + relu, NHWC
+// valid 3x3 conv + bias + relu, NHWC. Training: sum of 9 shifted-slice matmuls (fastest fwd+bwd here).
+// Inference: im2col (9 slices concatenated on channels, one matmul): ~3x faster forward, ~2x slower bwd.
+function conv3x3(x: np.Array, w: np.Array, b: np.Array, im2col: boolean) {
   const [n, h, wd, c] = x.shape, ho = h - 2, wo = wd - 2, f = w.shape[3];
-  let acc: np.Array | null = null;
-  for (let k = 0; k < 9; k++) {
-    const dy = Math.floor(k / 3), dx = k % 3, last = k === 8;
-    const xs = (last ? x : x.ref).slice([], [dy, dy + ho], [dx, dx + wo], []).reshape([n * ho * wo, c]);
-    const t = np.matmul(xs, (last ? w : w.ref).slice(dy, dx));
-    acc = acc ? acc.add(t) : t;
+  const shifted = (k: number) => (k === 8 ? x : x.ref).slice([], [k / 3 | 0, (k / 3 | 0) + ho], [k % 3, k % 3 + wo], []);
+  let y: np.Array;
+  if (im2col) {
+    const cols = Array.from({ length: 9 }, (_, k) => shifted(k));
+    y = np.matmul(np.concatenate(cols, 3).reshape([n * ho * wo, 9 * c]), w.reshape([9 * c, f]));
+  } else {
+    y = np.matmul(shifted(0).reshape([n * ho * wo, c]), w.ref.slice(0, 0));
+    for (let k = 1; k < 9; k++) {
+      y = y.add(np.matmul(shifted(k).reshape([n * ho * wo, c]), (k === 8 ? w : w.ref).slice(k / 3 | 0, k % 3)));
+    }
   }
-  return nn.relu(acc!.add(b)).reshape([n, ho, wo, f]);
+  return nn.relu(y.add(b)).reshape([n, ho, wo, f]);
 }
 function pool2(x: np.Array) { // 2x2 max-pool, stride 2, floor
   const [n, h, w, c] = x.shape, h2 = h >> 1, w2 = w >> 1;
   if (h % 2 || w % 2) x = x.slice([], [0, 2 * h2], [0, 2 * w2], []);
   return np.max(x.reshape([n, h2, 2, w2, 2, c]), [2, 4]);
 }
-function logits(p: Params, x: np.Array) {
-  x = pool2(conv3x3(x, p.c1, p.b1));
-  x = pool2(conv3x3(x, p.c2, p.b2));
-  x = conv3x3(x, p.c3, p.b3).reshape([x.shape[0], 576]);
+function logits(p: Params, x: np.Array, im2col = false) {
+  x = pool2(conv3x3(x, p.c1, p.b1, im2col));
+  x = pool2(conv3x3(x, p.c2, p.b2, im2col));
+  x = conv3x3(x, p.c3, p.b3, im2col).reshape([x.shape[0], 576]);
   x = nn.relu(np.matmul(x, p.d1).add(p.e1));
   return np.matmul(x, p.d2).add(p.e2);
 }
@@ -71,7 +77,7 @@ const lossFn = (p: Params, x: np.Array, y: np.Array) =>
 const [B1, B2, EPS] = [0.9, 0.999, 1e-7];
 // alpha = lr * sqrt(1 - b2^t) / (1 - b1^t) (Keras form), passed as an array so jit doesn't retrace
 const trainStep = jit((p: Params, m: Params, v: Params, x: np.Array, y: np.Array, alpha: np.Array) => {
-  const [loss, g] = valueAndGrad(lossFn)(p, x, y);
+  const [loss, g] = valueAndGrad(lossFn)(tree.ref(p), x, y);
   const m2: Params = {}, v2: Params = {}, p2: Params = {};
   for (const k of Object.keys(g)) {
     m2[k] = m[k].mul(B1).add(g[k].ref.mul(1 - B1));
@@ -82,7 +88,7 @@ const trainStep = jit((p: Params, m: Params, v: Params, x: np.Array, y: np.Array
   alpha.dispose();
   return [p2, m2, v2, loss] as [Params, Params, Params, np.Array];
 });
-const predict = jit((p: Params, x: np.Array) => nn.softmax(logits(p, x), -1));
+const predict = jit((p: Params, x: np.Array) => nn.softmax(logits(p, x, true), -1));
 
 async function trainRate(bs: number, warm: number, timed: number, check = false) {
   let p = initParams(), t = 0;
@@ -118,7 +124,7 @@ async function inferRate() {
 }
 
 const n128 = Math.max(4, Math.floor(trainBatches / 4));
-const train32 = await trainRate(32, 5, Math.max(trainBatches, 50), true);
+const train32 = await trainRate(32, 5, trainBatches, true);
 log("train32", train32.toFixed(1));
 const train128 = await trainRate(128, 3, n128);
 log("train128", train128.toFixed(1));
@@ -127,6 +133,6 @@ log("infer1000", infer1000.toFixed(1));
 const version = JSON.parse(readFileSync(new URL("../node_modules/@jax-js/jax/package.json", import.meta.url), "utf8")).version;
 console.log(JSON.stringify({
   train32, train128, infer1000, version: `@jax-js/jax ${version}`,
-  notes: `wasm backend, 1 thread; convs as 9 shifted-slice matmuls (NHWC); jit(loss+grad+Adam); ` +
-    `timed ${Math.max(trainBatches, 50)}x32, ${n128}x128 train batches, ${inferBatches}x1000 inference`,
+  notes: `wasm backend, 1 thread; train convs as 9 shifted-slice matmuls (NHWC), inference convs as im2col + 1 matmul; jit(loss+grad+Adam); ` +
+    `timed ${trainBatches}x32, ${n128}x128 train batches, ${inferBatches}x1000 inference`,
 }));

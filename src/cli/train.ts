@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { formatProfile, profiled, type ProfiledBackend } from '../backend/profile.js';
-import { loadMnist } from '../data/mnist.js';
+import { loadMnist, type MnistSplit } from '../data/mnist.js';
 import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
 import { referenceCnn } from '../models/reference.js';
 import { Adam, SGD } from '../optim/optimizer.js';
@@ -50,8 +50,11 @@ async function train(opts: TrainOptions): Promise<void> {
   const say = (line: string) => opts.json || process.stdout.write(line + '\n');
   const backend = opts.profile ? profiled(backendByName(opts.backend)) : backendByName(opts.backend);
   setBackend(backend);
-  const trainSet = loadMnist({ dir: opts.data, split: 'train', limit: opts.limit });
-  const testSet = loadMnist({ dir: opts.data, split: 'test' });
+  // Only the tensors are kept: the loader's arrays are dropped at once, so the data is held once.
+  const [x, y] = mnistTensors(loadMnist({ dir: opts.data, split: 'train', limit: opts.limit }));
+  const [testX, testY] = mnistTensors(loadMnist({ dir: opts.data, split: 'test' }));
+  const count = x.shape[0];
+  const testCount = testX.shape[0];
   const out = opts.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
 
   const model = referenceCnn({ seed: opts.seed });
@@ -62,11 +65,9 @@ async function train(opts: TrainOptions): Promise<void> {
     metrics: ['accuracy'],
   });
   if (!opts.json) model.summary(say);
-  say(`Training ${opts.model} on ${trainSet.count.toLocaleString('en-US')} MNIST images: ${opts.epochs} epochs, ` +
+  say(`Training ${opts.model} on ${count.toLocaleString('en-US')} MNIST images: ${opts.epochs} epochs, ` +
     `batch ${opts.batchSize}, ${opts.optimizer} lr ${model.optimizer!.learningRate}, seed ${opts.seed}`);
 
-  const x = tensor(trainSet.images, trainSet.shape);
-  const y = tensor(trainSet.labels, [trainSet.count], 'int32');
   const checkpoint: Callback = { onEpochEnd: () => model.save(out) };
   const started = Date.now();
   await model.fit(x, y, {
@@ -80,15 +81,19 @@ async function train(opts: TrainOptions): Promise<void> {
     (opts.json ? process.stderr : process.stdout).write(`Time per kernel over ${trainSeconds.toFixed(1)}s of training:\n${lines.join('\n')}\n`);
   }
 
-  const test = model.evaluate(tensor(testSet.images, testSet.shape), tensor(testSet.labels, [testSet.count], 'int32'), { batchSize: 256 });
+  const test = model.evaluate(testX, testY, { batchSize: 256 });
   if (opts.json) {
     process.stdout.write(JSON.stringify({
       event: 'done', testAccuracy: test.accuracy, testLoss: test.loss, checkpoint: out, trainSeconds,
     }) + '\n');
   } else {
-    const correct = Math.round(test.accuracy! * testSet.count);
+    const correct = Math.round(test.accuracy! * testCount);
     say(`Test loss: ${test.loss.toFixed(4)} - test accuracy: ${test.accuracy!.toFixed(4)} ` +
-      `(${correct.toLocaleString('en-US')}/${testSet.count.toLocaleString('en-US')}) after ${trainSeconds.toFixed(0)}s of training`);
+      `(${correct.toLocaleString('en-US')}/${testCount.toLocaleString('en-US')}) after ${trainSeconds.toFixed(0)}s of training`);
     say(`Checkpoint written to ${out}`);
   }
+}
+
+function mnistTensors(s: MnistSplit) {
+  return [tensor(s.images, s.shape), tensor(s.labels, [s.count], 'int32')] as const;
 }
