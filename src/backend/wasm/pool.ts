@@ -1,15 +1,23 @@
 // The thread pool: worker_threads that share the heap's WebAssembly.Memory. A job is one kernel
-// export and its arguments, with a range of rows (or batches) for each thread; the main thread runs
-// share 0 itself, so n threads means n - 1 workers. Jobs are announced through a small shared
-// control block with Atomics, which is far cheaper than postMessage per kernel call.
+// export and its arguments over a range [0, total), cut into a few chunks; every thread (the
+// caller too) claims chunks until none are left, so a thread the OS has paused (these machines are
+// shared) delays a job by at most one chunk. Chunk bounds depend only on the job and the thread
+// count, and each output element is computed by one chunk, so results never depend on timing.
+// Jobs are announced through a small shared control block with Atomics, far cheaper than postMessage.
 
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Kernels } from './loader.js';
 
-/** Control block: [generation, pending, function index, argument count, ...], then float64 arguments at byte 64. */
-const GEN = 0, PENDING = 1, FN = 2, ARGC = 3, STOP = -1;
-const MAX_ARGS = 64;
+/**
+ * Control block (int32): [0] WORD = generation << 16 | next unclaimed chunk, [1] chunks done,
+ * [2] function index (-1 stops the workers), [3] argument count, [4] chunk count, [5] set when a
+ * worker's kernel threw; then float64
+ * arguments at byte 64: the kernel's own, then [start, end) of every chunk.
+ */
+const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
+const MAX_ARGS = 256;
+const SPIN = 20000;
 
 export type KernelName = Exclude<keyof Kernels, 'SGEMM_SCRATCH_FLOATS'>;
 
@@ -23,66 +31,73 @@ export class Pool {
   private readonly workers: Worker[] = [];
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
-  private readonly names: KernelName[];
+  private generation = 0;
 
   constructor(
     readonly threads: number,
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     private readonly main: Kernels,
-    /** One scratch block per thread (byte offsets), thread 0's first. */
-    readonly scratch: number[],
-    names: KernelName[],
+    /** One scratch block per thread (byte offsets), the calling thread's first. */
+    private readonly scratch: number[],
+    private readonly names: KernelName[],
   ) {
-    this.names = names;
     const control = new SharedArrayBuffer(64 + 8 * MAX_ARGS);
     this.ctrl = new Int32Array(control);
     this.args = new Float64Array(control, 64);
     for (let i = 1; i < threads; i++) {
-      const w = new Worker(new URL('./worker.js', import.meta.url), {
-        workerData: { module, memory, control, names, index: i, startGen: 0 },
-      });
+      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { module, memory, control, names, scratch: scratch[i] } });
       w.unref(); // idle workers must not keep the process alive
       this.workers.push(w);
     }
   }
 
   /**
-   * Runs `fn(...args, start, end, scratch)` on every thread, each over its part of [0, total):
-   * contiguous parts, boundaries on multiples of `align`. Small jobs (`work` below ~ the cost of
-   * waking the workers) run on the calling thread alone.
+   * Runs `fn(...args, start, end, scratch)` over [0, total) in chunks whose bounds are multiples
+   * of `align`. Small jobs (`work` below what waking the workers costs) run on the caller alone.
    */
   run(fn: KernelName, args: number[], total: number, opts: { align?: number; work?: number } = {}): void {
     const align = opts.align ?? 1;
-    const parts = Math.min(this.threads, Math.ceil(total / align), (opts.work ?? Infinity) >= 2e5 ? Infinity : 1);
-    if (parts <= 1 || this.workers.length === 0) {
-      (this.main[fn] as (...a: number[]) => void)(...args, 0, total, this.scratch[0]);
+    const parallel = this.workers.length > 0 && (opts.work ?? Infinity) >= 2e5;
+    const chunks = parallel ? Math.min(3 * this.threads, Math.ceil(total / align)) : 1;
+    const kernel = this.main[fn] as (...a: number[]) => void;
+    if (chunks <= 1) {
+      kernel(...args, 0, total, this.scratch[0]);
       return;
     }
-    const per = Math.ceil(total / parts / align) * align;
+    const per = Math.ceil(total / chunks / align) * align;
     const argc = args.length;
+    // Close the word first (no chunk index is 0xffff), so that no worker can claim a chunk with a
+    // stale word while the job below is being written.
+    this.generation = (this.generation + 1) & 0x7fff;
+    Atomics.store(this.ctrl, WORD, (this.generation << 16) | 0xffff);
     this.args.set(args);
-    for (let t = 0; t < this.threads; t++) {
-      const start = Math.min(total, t * per);
-      this.args[argc + 3 * t] = start;
-      this.args[argc + 3 * t + 1] = Math.min(total, start + per);
-      this.args[argc + 3 * t + 2] = this.scratch[t];
+    for (let c = 0; c < chunks; c++) {
+      this.args[argc + 2 * c] = Math.min(total, c * per);
+      this.args[argc + 2 * c + 1] = Math.min(total, (c + 1) * per);
     }
     this.ctrl[FN] = this.names.indexOf(fn);
     this.ctrl[ARGC] = argc;
-    Atomics.store(this.ctrl, PENDING, this.workers.length);
-    Atomics.add(this.ctrl, GEN, 1);
-    Atomics.notify(this.ctrl, GEN);
-    (this.main[fn] as (...a: number[]) => void)(...args, 0, Math.min(total, per), this.scratch[0]);
-    for (let i = 0; i < 20000 && Atomics.load(this.ctrl, PENDING) !== 0; i++); // usually done by now
-    for (let p = Atomics.load(this.ctrl, PENDING); p !== 0; p = Atomics.load(this.ctrl, PENDING)) {
-      Atomics.wait(this.ctrl, PENDING, p);
+    this.ctrl[CHUNKS] = chunks;
+    Atomics.store(this.ctrl, DONE, 0);
+    Atomics.store(this.ctrl, WORD, this.generation << 16);
+    Atomics.notify(this.ctrl, WORD);
+    for (;;) {
+      const word = Atomics.load(this.ctrl, WORD);
+      if ((word & 0xffff) >= chunks) break;
+      if (Atomics.compareExchange(this.ctrl, WORD, word, word + 1) !== word) continue;
+      const c = word & 0xffff;
+      kernel(...args, this.args[argc + 2 * c], this.args[argc + 2 * c + 1], this.scratch[0]);
+      Atomics.add(this.ctrl, DONE, 1);
     }
+    for (let i = 0; i < SPIN && Atomics.load(this.ctrl, DONE) !== chunks; i++); // usually done by now
+    for (let d = Atomics.load(this.ctrl, DONE); d !== chunks; d = Atomics.load(this.ctrl, DONE)) Atomics.wait(this.ctrl, DONE, d);
+    if (Atomics.exchange(this.ctrl, FAILED, 0)) throw new Error(`kernel ${fn} failed on a worker thread (see its message above)`);
   }
 
   close(): void {
     this.ctrl[FN] = STOP;
-    Atomics.add(this.ctrl, GEN, 1);
-    Atomics.notify(this.ctrl, GEN);
+    Atomics.add(this.ctrl, WORD, 1 << 16);
+    Atomics.notify(this.ctrl, WORD);
   }
 }

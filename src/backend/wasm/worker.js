@@ -1,30 +1,36 @@
 // A kernel worker (plain JavaScript, so it needs no TypeScript loader): instantiates the kernels
-// on the shared heap, then runs its share of each job the pool announces. See pool.ts for the
-// control block's layout.
+// on the shared heap, then claims and runs chunks of the jobs the pool announces. See pool.ts for
+// the protocol and the control block's layout.
 import { workerData } from 'node:worker_threads';
 
-const { module, memory, control, names, index, startGen } = workerData;
+const { module, memory, control, names, scratch } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctrl = new Int32Array(control);
 const args = new Float64Array(control, 64);
-const GEN = 0, PENDING = 1, FN = 2, ARGC = 3, STOP = -1;
-
-// Jobs are numbered by the generation counter; a worker that starts late still sees the job
-// announced while it was booting, because it waits for a change from the generation at its spawn.
-let seen = startGen;
+const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
 // Kernels of one training step follow each other within microseconds: spin a little before
 // sleeping, since a futex wake-up costs more than most of them take.
 const SPIN = 20000;
+
 for (;;) {
-  for (let i = 0; i < SPIN && Atomics.load(ctrl, GEN) === seen; i++);
-  Atomics.wait(ctrl, GEN, seen);
-  seen = Atomics.load(ctrl, GEN);
-  const fn = ctrl[FN];
-  if (fn === STOP) break;
+  const word = Atomics.load(ctrl, WORD);
+  if (ctrl[FN] === STOP) break;
+  if ((word & 0xffff) >= ctrl[CHUNKS]) {
+    let i = 0;
+    while (i++ < SPIN && Atomics.load(ctrl, WORD) === word);
+    if (i > SPIN) Atomics.wait(ctrl, WORD, word);
+    continue;
+  }
+  if (Atomics.compareExchange(ctrl, WORD, word, word + 1) !== word) continue; // someone else took it
+  const chunk = word & 0xffff;
   const argc = ctrl[ARGC];
-  // args: the kernel's own arguments, then per-thread [start, end, scratch] triples.
   const own = Array.from(args.subarray(0, argc));
-  const t = argc + 3 * index;
-  if (args[t] < args[t + 1]) exports[names[fn]](...own, args[t], args[t + 1], args[t + 2]);
-  if (Atomics.sub(ctrl, PENDING, 1) === 1) Atomics.notify(ctrl, PENDING);
+  try {
+    exports[names[ctrl[FN]]](...own, args[argc + 2 * chunk], args[argc + 2 * chunk + 1], scratch);
+  } catch (e) {
+    // The caller must not wait forever for this chunk: flag the failure, count the chunk as done.
+    Atomics.store(ctrl, FAILED, 1);
+    console.error(`tsgrad worker: ${names[ctrl[FN]]} failed: ${e?.stack ?? e}`);
+  }
+  if (Atomics.add(ctrl, DONE, 1) + 1 === ctrl[CHUNKS]) Atomics.notify(ctrl, DONE);
 }
