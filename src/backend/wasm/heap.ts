@@ -6,6 +6,7 @@
 // Not for: deciding lifetimes (the tensor layer's scopes do that).
 
 import type { DType, TypedArray } from '../../core/dtype.js';
+import { TsgradError } from '../../core/errors.js';
 
 const PAGE = 65536;
 const ALIGN = 64; // a cache line: SIMD loads never straddle one at a block start
@@ -58,7 +59,13 @@ export class Heap {
       offset = this.top;
       this.top += size;
       if (this.top > this.memory.buffer.byteLength) {
-        this.memory.grow(Math.ceil((this.top - this.memory.buffer.byteLength) / PAGE));
+        try {
+          this.memory.grow(Math.ceil((this.top - this.memory.buffer.byteLength) / PAGE));
+        } catch {
+          this.top = offset;
+          throw new TsgradError(`out of tensor memory: ${(size / 2 ** 20).toFixed(1)} MiB more does not fit in the ` +
+            `${((this.memory.buffer.byteLength) / 2 ** 30).toFixed(2)} GiB WebAssembly heap (try a smaller batch size)`);
+        }
         this.refresh();
       }
     }
