@@ -116,7 +116,8 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
   };
 
   const gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean, accumulate = false) =>
-    pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: m * n * k });
+    // Every chunk packs all of B again: give each at least 64 rows of C so that this stays small.
+    pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: m * n * k, maxChunks: Math.ceil(m / 64) });
 
   const patchOf = (g: ConvGeometry) => g.kH * g.kW * g.inC;
 
