@@ -13,7 +13,7 @@ import { defaultThreads, Pool, type KernelName } from './pool.js';
 
 /** Floats of patch matrix per convolution chunk (4 MiB). */
 const CHUNK_FLOATS = 1 << 20;
-const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'maxPool', 'maxPoolGrad', 'avgPool', 'avgPoolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
+const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal'];
@@ -178,11 +178,16 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     done([dw, pdw]);
   }
 
-  /** Pooling kernels split by image. */
-  const pooling = (name: 'maxPool' | 'avgPool' | 'avgPoolGrad', input: Float32Array, out: Float32Array, g: ConvGeometry) => {
-    const [pi, po] = [ptr(input), ptr(out)];
-    pool.run(name, [pi, po, ...geometryArgs(g)], g.batch, { work: out.length * g.kH * g.kW });
+  /** Pooling, split by image; op 0 is max, 1 average (see kernels/pool.ts). */
+  const pooling = (op: number, x: Float32Array, out: Float32Array, g: ConvGeometry) => {
+    const [px, po] = [ptr(x), ptr(out)];
+    pool.run('pool', [op, px, po, ...geometryArgs(g)], g.batch, { work: out.length * g.kH * g.kW });
     done([out, po]);
+  };
+  const poolingGrad = (op: number, x: Float32Array | null, dy: Float32Array, dx: Float32Array, g: ConvGeometry) => {
+    const [px, pdy, pdx] = [x ? ptr(x) : 0, ptr(dy), ptr(dx)];
+    pool.run('poolGrad', [op, px, pdy, pdx, ...geometryArgs(g)], g.batch, { work: dx.length });
+    done([dx, pdx]);
   };
 
   function unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {
@@ -238,14 +243,10 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       done([w, pw], [m, pm], [v, pv]);
     },
     conv2d, conv2dBackpropInput, conv2dBackpropFilter,
-    maxPool: (x, out, g) => pooling('maxPool', x, out, g),
-    avgPool: (x, out, g) => pooling('avgPool', x, out, g),
-    avgPoolGrad: (dy, dx, g) => pooling('avgPoolGrad', dy, dx, g),
-    maxPoolGrad(x, dy, dx, g) {
-      const [px, pdy, pdx] = [ptr(x), ptr(dy), ptr(dx)];
-      pool.run('maxPoolGrad', [px, pdy, pdx, ...geometryArgs(g)], g.batch, { work: x.length });
-      done([dx, pdx]);
-    },
+    maxPool: (x, out, g) => pooling(0, x, out, g),
+    avgPool: (x, out, g) => pooling(1, x, out, g),
+    maxPoolGrad: (x, dy, dx, g) => poolingGrad(0, x, dy, dx, g),
+    avgPoolGrad: (dy, dx, g) => poolingGrad(1, null, dy, dx, g),
     name: 'wasm',
     heap, pool, variant,
     alloc: (dtype: DType, size: number) => heap.alloc(dtype, size),

@@ -41,10 +41,8 @@ export interface Kernels {
   sgemm: Kernel;
   im2col: Kernel;
   col2im: Kernel;
-  maxPool: Kernel;
-  maxPoolGrad: Kernel;
-  avgPool: Kernel;
-  avgPoolGrad: Kernel;
+  pool: Kernel;
+  poolGrad: Kernel;
   unary: Kernel;
   binary: Kernel;
   reduceRows: Kernel;

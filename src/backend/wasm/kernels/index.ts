@@ -4,7 +4,7 @@
 
 export { sgemm, SGEMM_SCRATCH_FLOATS } from './matmul';
 export { im2col, col2im } from './conv';
-export { maxPool, maxPoolGrad, avgPool, avgPoolGrad } from './pool';
+export { pool, poolGrad } from './pool';
 export { unary, binary } from './elementwise';
 export { reduceRows, reduceCols } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';

@@ -1,12 +1,12 @@
 // Max and average pooling, forward and backward (AssemblyScript, NHWC), for images
 // [batchStart, batchEnd). Windows cover only real pixels, as in ../../ref/pool.ts, the specification.
-// The channel loop is innermost and vectorised four at a time.
+// `op` is 0 for max, 1 for average; the channel loop is innermost and vectorised four at a time.
 
 @inline function windowLo(o: i32, stride: i32, pad: i32): i32 { return max(0, o * stride - pad); }
 @inline function windowHi(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 { return min(size, o * stride - pad + k); }
 
-export function maxPool(
-  x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+export function pool(
+  op: i32, x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
 ): void {
   for (let b = batchStart; b < batchEnd; b++) {
@@ -15,29 +15,35 @@ export function maxPool(
       for (let ox = 0; ox < outW; ox++) {
         const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
         const dst = out + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
+        const scale: f32 = op == 0 ? 1 : 1 / <f32>((y1 - y0) * (x1 - x0));
         let c = 0;
         for (; c + 4 <= inC; c += 4) {
-          let m = f32x4.splat(-Infinity);
+          let m = op == 0 ? f32x4.splat(-Infinity) : f32x4.splat(0);
           for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
-            m = f32x4.max(m, v128.load(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2)));
+            const v = v128.load(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2));
+            m = op == 0 ? f32x4.max(m, v) : f32x4.add(m, v);
           }
-          v128.store(dst + (<usize>c << 2), m);
+          v128.store(dst + (<usize>c << 2), op == 0 ? m : f32x4.mul(m, f32x4.splat(scale)));
         }
         for (; c < inC; c++) {
-          let m: f32 = -Infinity;
+          let m: f32 = op == 0 ? -Infinity : 0;
           for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
-            m = max(m, load<f32>(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2)));
+            const v = load<f32>(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2));
+            m = op == 0 ? max(m, v) : m + v;
           }
-          store<f32>(dst + (<usize>c << 2), m);
+          store<f32>(dst + (<usize>c << 2), m * scale);
         }
       }
     }
   }
 }
 
-/** The gradient goes to the first maximum of each window (as TensorFlow and the reference). */
-export function maxPoolGrad(
-  x: usize, dy: usize, dx: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+/**
+ * dx from dy. Max: each window's gradient goes to its first maximum (as TensorFlow and the
+ * reference). Average: shared equally by the window's pixels (x is not read).
+ */
+export function poolGrad(
+  op: i32, x: usize, dy: usize, dx: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
 ): void {
   const image = inH * inW * inC;
@@ -47,89 +53,53 @@ export function maxPoolGrad(
       const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
       for (let ox = 0; ox < outW; ox++) {
         const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
-        const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
-        let c = 0;
-        // Four channels at a time: track each lane's best value and where it was (first wins ties).
-        for (; c + 4 <= inC; c += 4) {
-          const first = <i32>(((b * inH + y0) * inW + x0) * inC + c) << 2;
-          let m = v128.load(x + <usize>first);
-          let at = i32x4.add(i32x4.splat(first), i32x4(0, 4, 8, 12));
+        if (op == 0) {
+          const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
+          let c = 0;
+          // Four channels at a time: track each lane's best value and where it was (first wins ties).
+          for (; c + 4 <= inC; c += 4) {
+            const first = <i32>(((b * inH + y0) * inW + x0) * inC + c) << 2;
+            let m = v128.load(x + <usize>first);
+            let at = i32x4.add(i32x4.splat(first), i32x4(0, 4, 8, 12));
+            for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+              const here = <i32>(((b * inH + iy) * inW + ix) * inC + c) << 2;
+              const v = v128.load(x + <usize>here);
+              const better = f32x4.gt(v, m);
+              m = v128.bitselect(v, m, better);
+              at = v128.bitselect(i32x4.add(i32x4.splat(here), i32x4(0, 4, 8, 12)), at, better);
+            }
+            const gv = v128.load(g + (<usize>c << 2));
+            let d = dx + <usize>i32x4.extract_lane(at, 0);
+            store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 0));
+            d = dx + <usize>i32x4.extract_lane(at, 1);
+            store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 1));
+            d = dx + <usize>i32x4.extract_lane(at, 2);
+            store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 2));
+            d = dx + <usize>i32x4.extract_lane(at, 3);
+            store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 3));
+          }
+          for (; c < inC; c++) {
+            let best: usize = 0;
+            let bestValue: f32 = 0;
+            for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+              const at = <usize>(((b * inH + iy) * inW + ix) * inC + c) << 2;
+              const v = load<f32>(x + at);
+              if (best == 0 || v > bestValue) { best = at + 1; bestValue = v; }
+            }
+            if (best != 0) {
+              const d = dx + best - 1;
+              store<f32>(d, load<f32>(d) + load<f32>(g + (<usize>c << 2)));
+            }
+          }
+        } else {
+          const scale: f32 = 1 / <f32>((y1 - y0) * (x1 - x0));
+          const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
           for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
-            const here = <i32>(((b * inH + iy) * inW + ix) * inC + c) << 2;
-            const v = v128.load(x + <usize>here);
-            const better = f32x4.gt(v, m);
-            m = v128.bitselect(v, m, better);
-            at = v128.bitselect(i32x4.add(i32x4.splat(here), i32x4(0, 4, 8, 12)), at, better);
-          }
-          const gv = v128.load(g + (<usize>c << 2));
-          let d = dx + <usize>i32x4.extract_lane(at, 0);
-          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 0));
-          d = dx + <usize>i32x4.extract_lane(at, 1);
-          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 1));
-          d = dx + <usize>i32x4.extract_lane(at, 2);
-          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 2));
-          d = dx + <usize>i32x4.extract_lane(at, 3);
-          store<f32>(d, load<f32>(d) + f32x4.extract_lane(gv, 3));
-        }
-        for (; c < inC; c++) {
-          let best: usize = 0;
-          let bestValue: f32 = 0;
-          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
-            const at = <usize>(((b * inH + iy) * inW + ix) * inC + c) << 2;
-            const v = load<f32>(x + at);
-            if (best == 0 || v > bestValue) { best = at + 1; bestValue = v; }
-          }
-          if (best != 0) {
-            const d = dx + best - 1;
-            store<f32>(d, load<f32>(d) + load<f32>(g + (<usize>c << 2)));
-          }
-        }
-      }
-    }
-  }
-}
-
-export function avgPool(
-  x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
-  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
-): void {
-  for (let b = batchStart; b < batchEnd; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
-        const scale: f32 = 1 / <f32>((y1 - y0) * (x1 - x0));
-        const dst = out + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
-        for (let c = 0; c < inC; c++) {
-          let s: f32 = 0;
-          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
-            s += load<f32>(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2));
-          }
-          store<f32>(dst + (<usize>c << 2), s * scale);
-        }
-      }
-    }
-  }
-}
-
-export function avgPoolGrad(
-  dy: usize, dx: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
-  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
-): void {
-  const image = inH * inW * inC;
-  memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
-  for (let b = batchStart; b < batchEnd; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
-        const scale: f32 = 1 / <f32>((y1 - y0) * (x1 - x0));
-        const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
-        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
-          const d = dx + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
-          for (let c = 0; c < inC; c++) {
-            const o = <usize>c << 2;
-            store<f32>(d + o, load<f32>(d + o) + load<f32>(g + o) * scale);
+            const d = dx + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
+            for (let c = 0; c < inC; c++) {
+              const o = <usize>c << 2;
+              store<f32>(d + o, load<f32>(d + o) + load<f32>(g + o) * scale);
+            }
           }
         }
       }
