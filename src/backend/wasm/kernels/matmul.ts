@@ -24,6 +24,28 @@ function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, mEnd: i32, p0
       for (let p = 0; p < kc; p++, out += MR << 2, src += <usize>lda << 2) v128.store(out, v128.load(src));
       continue;
     }
+    if (!transA && i0 + ir + MR <= mEnd) {
+      // Four rows at once: load a 4x4 block, transpose it with shuffles, store four panel columns.
+      const row = a + (<usize>((i0 + ir) * lda + p0) << 2);
+      const ld = <usize>lda << 2;
+      let out = dst + (<usize>(ir * kc) << 2);
+      let p = 0;
+      for (; p + 4 <= kc; p += 4, out += 4 * MR << 2) {
+        const o = <usize>p << 2;
+        const r0 = v128.load(row + o), r1 = v128.load(row + ld + o);
+        const r2 = v128.load(row + 2 * ld + o), r3 = v128.load(row + 3 * ld + o);
+        const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+        const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+        v128.store(out, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+        v128.store(out, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(out, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(out, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 48);
+      }
+      for (; p < kc; p++, out += MR << 2) {
+        for (let r = 0; r < MR; r++) store<f32>(out + (<usize>r << 2), load<f32>(row + <usize>r * ld + (<usize>p << 2)));
+      }
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
       const i = i0 + ir + r;
       let out = dst + (<usize>(ir * kc + r) << 2);
