@@ -37,6 +37,12 @@ for (const op of ['add', 'sub', 'mul', 'div'] as BinaryOp[]) {
   }
 }
 
+test('gradient of reluGrad (ReLU\'s backward): linear in g, none to x', () => {
+  const x = rand([4, 7], 25);
+  for (let i = 0; i < x.size; i++) if (Math.abs(x.data[i]) < 0.1) x.data[i] = -0.5;
+  gradCheck((g, t) => ops.binary('reluGrad', g, t), [rand([4, 7], 26), x]);
+});
+
 test('comparisons pass no gradient', () => {
   gradCheck((x, y) => ops.binary('greater', x, y).add(x), [rand([3, 4], 5), rand([4], 6)]);
   gradCheck((x, y) => ops.binary('equal', x, y).add(y), [rand([3, 4], 5), rand([4], 6)]);

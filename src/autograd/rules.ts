@@ -19,13 +19,15 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
     case 'sqrt': return [g.div(y.mul(2))];
     case 'abs': return [g.mul(a.sign())];
     case 'sign': return [null];
-    case 'relu': return [g.mul(a.greater(0))];
+    case 'relu': return [ops.binary('reluGrad', g, a)];
     case 'sigmoid': return [g.mul(y.mul(y.neg().add(1)))];
     case 'tanh': return [g.mul(y.mul(y).neg().add(1))];
     case 'add': return [unbroadcast(g, a.shape), unbroadcast(g, b.shape)];
     case 'sub': return [unbroadcast(g, a.shape), unbroadcast(g.neg(), b.shape)];
     case 'mul': return [unbroadcast(g.mul(b), a.shape), unbroadcast(g.mul(a), b.shape)];
     case 'div': return [unbroadcast(g.div(b), a.shape), unbroadcast(g.mul(a).div(b.mul(b)).neg(), b.shape)];
+    // ReLU's backward is linear in g and flat in x (almost everywhere).
+    case 'reluGrad': return [unbroadcast(ops.binary('reluGrad', g, b), a.shape), null];
     case 'greater':
     case 'equal':
     case 'argMax':
