@@ -13,7 +13,7 @@ import { defaultThreads, Pool, type KernelName } from './pool.js';
 
 /** Floats of patch matrix per convolution chunk (4 MiB). */
 const CHUNK_FLOATS = 1 << 20;
-const KERNELS: KernelName[] = ['sgemm', 'im2col', 'col2im', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
+const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'im2col', 'col2im', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad'];
@@ -115,9 +115,21 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     return t.byteOffset;
   };
 
-  const gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean, accumulate = false) =>
-    // Every chunk packs all of B again: give each at least 64 rows of C so that this stays small.
-    pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: m * n * k, maxChunks: Math.ceil(m / 64) });
+  /**
+   * C (+)= op(A) · op(B) split by rows of C. When it runs on several threads, op(B) is first packed
+   * once, by all of them, into a shared temporary, instead of by every chunk again.
+   */
+  const gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean, accumulate = false) => {
+    const work = m * n * k;
+    if (pool.threads === 1 || work < 2e5 || m < 8 || k === 0) {
+      pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: 0 });
+      return;
+    }
+    const panels = Math.ceil(n / 8);
+    const packed = temp(k * panels * 8);
+    pool.run('packBShared', [b, k, n, +transB, packed], panels, { work: 4 * k * n });
+    pool.run('sgemmShared', [a, packed, c, m, k, n, +transA, +accumulate], m, { align: 4, work });
+  };
 
   const patchOf = (g: ConvGeometry) => g.kH * g.kW * g.inC;
 

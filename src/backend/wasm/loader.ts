@@ -39,6 +39,8 @@ type Kernel = (...args: number[]) => void;
  */
 export interface Kernels {
   sgemm: Kernel;
+  sgemmShared: Kernel;
+  packBShared: Kernel;
   im2col: Kernel;
   col2im: Kernel;
   pool: Kernel;

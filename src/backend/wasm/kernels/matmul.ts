@@ -132,12 +132,17 @@ function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols
 }
 
 /** With `accumulate`, C += op(A) · op(B) instead of C = op(A) · op(B). */
-export function sgemm(
+/**
+ * The blocked product, for rows [rowStart, rowEnd) of C. B is packed here block by block, or, when
+ * `shared` is set, read from a copy packed once for every thread by packB (no thread repacks it).
+ */
+function gemm(
   a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, accumulate: bool,
-  rowStart: i32, rowEnd: i32, scratch: usize,
+  rowStart: i32, rowEnd: i32, scratch: usize, shared: usize,
 ): void {
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
+  const nPad = (n + NR - 1) & ~(NR - 1);
   const packedA = scratch;
   const packedB = scratch + (<usize>(MC * KC) << 2);
   const edge = packedB + (<usize>(KC * NC) << 2);
@@ -149,17 +154,48 @@ export function sgemm(
     const nc = min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = min(KC, k - p0);
-      packB(b, ldb, transB, p0, kc, j0, (nc + NR - 1) & ~(NR - 1), n, packedB);
+      let bp = packedB;
+      if (shared) bp = shared + (<usize>(p0 * nPad + j0 * kc) << 2);
+      else packB(b, ldb, transB, p0, kc, j0, (nc + NR - 1) & ~(NR - 1), n, packedB);
       for (let i0 = rowStart; i0 < rowEnd; i0 += MC) {
         const mc = min(MC, rowEnd - i0);
         packA(a, lda, transA, i0, (mc + MR - 1) & ~(MR - 1), rowEnd, p0, kc, packedA);
         for (let jr = 0; jr < nc; jr += NR) {
           for (let ir = 0; ir < mc; ir += MR) {
-            tile(kc, packedA + (<usize>(ir * kc) << 2), packedB + (<usize>(jr * kc) << 2),
+            tile(kc, packedA + (<usize>(ir * kc) << 2), bp + (<usize>(jr * kc) << 2),
               c + (<usize>((i0 + ir) * n + j0 + jr) << 2), n, min(MR, mc - ir), min(NR, nc - jr), accumulate || p0 > 0, edge);
           }
         }
       }
     }
   }
+}
+
+/** With `accumulate`, C += op(A) · op(B) instead of C = op(A) · op(B). */
+export function sgemm(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, accumulate: bool,
+  rowStart: i32, rowEnd: i32, scratch: usize,
+): void {
+  gemm(a, b, c, m, k, n, transA, transB, accumulate, rowStart, rowEnd, scratch, 0);
+}
+
+/**
+ * Packs 8-column panels [panelStart, panelEnd) of op(B) (k x n) for every k block into `dst`,
+ * laid out as sgemmShared reads it: block p0 at p0 * nPad floats, panel j at j * 8 * kc within it.
+ */
+export function packBShared(b: usize, k: i32, n: i32, transB: bool, dst: usize, panelStart: i32, panelEnd: i32, _scratch: usize): void {
+  const nPad = (n + NR - 1) & ~(NR - 1);
+  const j0 = panelStart * NR;
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    packB(b, transB ? k : n, transB, p0, kc, j0, (panelEnd - panelStart) * NR, n, dst + (<usize>(p0 * nPad + j0 * kc) << 2));
+  }
+}
+
+/** sgemm with op(B) already packed by packBShared. */
+export function sgemmShared(
+  a: usize, packed: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, accumulate: bool,
+  rowStart: i32, rowEnd: i32, scratch: usize,
+): void {
+  gemm(a, 0, c, m, k, n, transA, false, accumulate, rowStart, rowEnd, scratch, packed);
 }
