@@ -59,6 +59,8 @@ const windows: { x: number[]; k: [number, number]; c: number; s: [number, number
   { x: [4, 28, 28, 1], k: [3, 3], c: 32, s: [1, 1], p: 'valid' },
   { x: [5, 13, 13, 32], k: [3, 3], c: 64, s: [1, 1], p: 'valid' },
   { x: [40, 13, 13, 32], k: [3, 3], c: 8, s: [1, 1], p: 'valid' }, // more than one chunk of images
+  { x: [3, 8, 6, 8], k: [2, 2], c: 4, s: [2, 2], p: 'valid' }, // pooling windows tile the image
+  { x: [2, 7, 9, 4], k: [2, 2], c: 4, s: [2, 2], p: 'valid' }, // ... all but the last row and column
 ];
 for (const w of windows) {
   const g: ConvGeometry = windowGeometry(w.x, w.k[0], w.k[1], w.c, w.s, w.p);
@@ -79,6 +81,17 @@ for (const w of windows) {
     compare('avgPoolGrad', [pSize], xSize, (b, [dy], out) => b.avgPoolGrad(dy, out, p));
   });
 }
+
+test('max pooling gradients go to the first of tied maxima', () => {
+  for (const x of [[2, 4, 4, 4], [1, 5, 5, 4], [1, 4, 4, 3]]) {
+    const p = windowGeometry(x, 2, 2, undefined, [2, 2], 'valid');
+    const size = x.reduce((a, b) => a * b, 1);
+    compare(`ties ${x}`, [size, p.batch * p.outH * p.outW * p.outC], size, (b, [xs, dy], out) => {
+      for (let i = 0; i < xs.length; i++) xs[i] = i % 3 === 0 ? 1 : 0.5; // many equal values
+      b.maxPoolGrad(xs, dy, out, p);
+    });
+  }
+});
 
 test('the heap reuses freed blocks, so repeated steps keep memory flat', () => {
   const b = backends[0];

@@ -47,13 +47,36 @@ export function poolGrad(
   kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
 ): void {
   const image = inH * inW * inC;
-  memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
+  // Max pooling with windows that tile the image (stride = window, no padding, as 2x2/2): every
+  // window pixel gets its value written, so dx needs zeroing only where no window reaches.
+  const tiled = op == 0 && strideH == kH && strideW == kW && padTop == 0 && padLeft == 0 && (inC & 3) == 0;
+  if (!tiled || outH * kH != inH || outW * kW != inW) {
+    memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
+  }
   for (let b = batchStart; b < batchEnd; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
       for (let ox = 0; ox < outW; ox++) {
         const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
-        if (op == 0) {
+        if (tiled) {
+          // Four channels at a time: the window's max, then each pixel gets g where it is the
+          // first pixel equal to the max (the same one the reference picks), 0 elsewhere.
+          const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
+          for (let c = 0; c < inC; c += 4) {
+            let m = f32x4.splat(-Infinity);
+            for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+              m = f32x4.max(m, v128.load(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2)));
+            }
+            const gv = v128.load(g + (<usize>c << 2));
+            let taken = i32x4.splat(0);
+            for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
+              const at = <usize>(((b * inH + iy) * inW + ix) * inC + c) << 2;
+              const hit = v128.andnot(f32x4.eq(v128.load(x + at), m), taken);
+              taken = v128.or(taken, hit);
+              v128.store(dx + at, v128.and(gv, hit));
+            }
+          }
+        } else if (op == 0) {
           const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
           let c = 0;
           // Four channels at a time: track each lane's best value and where it was (first wins ties).
