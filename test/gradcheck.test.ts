@@ -43,6 +43,13 @@ test('gradient of reluGrad (ReLU\'s backward): linear in g, none to x', () => {
   gradCheck((g, t) => ops.binary('reluGrad', g, t), [rand([4, 7], 26), x]);
 });
 
+test('gradient of addRelu (bias and ReLU in one op), with broadcasting', () => {
+  const a = rand([4, 6], 27);
+  const b = rand([6], 28);
+  for (let i = 0; i < a.size; i++) if (Math.abs(a.data[i] + b.data[i % 6]) < 0.1) a.data[i] += 0.3;
+  gradCheck((x, y) => ops.binary('addRelu', x, y), [a, b]);
+});
+
 test('comparisons pass no gradient', () => {
   gradCheck((x, y) => ops.binary('greater', x, y).add(x), [rand([3, 4], 5), rand([4], 6)]);
   gradCheck((x, y) => ops.binary('equal', x, y).add(y), [rand([3, 4], 5), rand([4], 6)]);

@@ -159,3 +159,12 @@ test('mistakes give one clear TsgradError', async () => {
   assert.throws(() => zeros([2, 3]).matmul(zeros([4, 5])), /matmul shapes do not fit/);
   assert.throws(() => zeros([2, 3]).add(zeros([4])), /cannot be broadcast/);
 });
+
+test('a softmax layer output keeps its logits, so cross-entropy uses the exact log-softmax', async () => {
+  const { logitsOf } = await import('../src/ops/activations.js');
+  for (const layer of [L.dense({ units: 3, activation: 'softmax', inputShape: [4] }), L.dense({ units: 3, activation: 'softmax', useBias: false, inputShape: [4] })]) {
+    const model = sequential([layer]);
+    model.build();
+    assert.ok(logitsOf(model.call(rand([2, 4], 1))), 'no logits recorded for the softmax output');
+  }
+});

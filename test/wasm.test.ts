@@ -113,7 +113,7 @@ test('unary kernels', () => {
   }
 });
 
-const binaries = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad'] as const;
+const binaries = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'] as const;
 const broadcasts: [number[], number[]][] = [
   [[7], [7]], [[3, 5], [5]], [[3, 5], [3, 1]], [[3, 1], [1, 5]], [[2, 3, 4], [3, 1]], [[2, 3, 4], []], [[], [2, 3, 4]],
   [[4, 26, 26, 32], [32]], [[2, 1, 5, 1], [1, 3, 1, 6]], [[1], [9]], [[5, 1, 1], [5, 4, 3]],

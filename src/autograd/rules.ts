@@ -28,6 +28,10 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
     case 'div': return [unbroadcast(g.div(b), a.shape), unbroadcast(g.mul(a).div(b.mul(b)).neg(), b.shape)];
     // ReLU's backward is linear in g and flat in x (almost everywhere).
     case 'reluGrad': return [unbroadcast(ops.binary('reluGrad', g, b), a.shape), null];
+    case 'addRelu': {
+      const gz = ops.binary('reluGrad', g, y); // y > 0 exactly where a + b > 0
+      return [unbroadcast(gz, a.shape), unbroadcast(gz, b.shape)];
+    }
     case 'greater':
     case 'equal':
     case 'argMax':

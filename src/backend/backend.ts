@@ -8,8 +8,11 @@ import type { Shape } from '../core/shape.js';
 import type { ConvGeometry } from './geometry.js';
 
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh';
-/** greater and equal give 1 or 0; reluGrad(g, x) is g where x > 0, else 0 (ReLU's backward in one pass). */
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'greater' | 'equal' | 'reluGrad';
+/**
+ * greater and equal give 1 or 0; reluGrad(g, x) is g where x > 0, else 0 (ReLU's backward in one
+ * pass); addRelu(a, b) is relu(a + b) (a layer's bias and ReLU in one pass).
+ */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'greater' | 'equal' | 'reluGrad' | 'addRelu';
 export type ReduceOp = 'sum' | 'max';
 
 export interface MatmulArgs {

@@ -4,11 +4,11 @@ import type { Padding } from '../backend/geometry.js';
 import { check } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { formatShape, type Shape } from '../core/shape.js';
-import { activate, type ActivationName } from '../ops/activations.js';
+import type { ActivationName } from '../ops/activations.js';
 import { conv2d } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
-import { Layer, then, type BaseLayerConfig } from './layer.js';
+import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
 
 export type Size2 = number | [number, number];
 
@@ -49,9 +49,8 @@ export class Conv2D extends Layer<Conv2DConfig> {
   call(x: Tensor): Tensor {
     const c = this.config;
     // (N, H, W, in) -> (N, OH, OW, filters)
-    let y = conv2d(x, this.kernel, { strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid' });
-    if (this.bias) y = then(y, (t) => t.add(this.bias!));
-    return then(y, (t) => activate(c.activation ?? 'linear', t));
+    const y = conv2d(x, this.kernel, { strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid' });
+    return biasActivation(y, this.bias, c.activation);
   }
 
   getConfig(): Conv2DConfig {

@@ -6,7 +6,7 @@ import type { Shape } from '../core/shape.js';
 import { activate, type ActivationName } from '../ops/activations.js';
 import { randomUniform, type Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
-import { Layer, then, type BaseLayerConfig } from './layer.js';
+import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
 
 export interface DenseConfig extends BaseLayerConfig {
   units: number;
@@ -36,9 +36,10 @@ export class Dense extends Layer<DenseConfig> {
 
   call(x: Tensor): Tensor {
     // (..., in) -> (N, in) @ (in, units) -> (..., units)
-    let y = x.reshape([-1, x.shape[x.rank - 1]]).matmul(this.kernel);
-    if (this.bias) y = then(y, (t) => t.add(this.bias!));
-    return then(y.reshape([...x.shape.slice(0, -1), this.config.units]), (t) => activate(this.config.activation ?? 'linear', t));
+    // The activation comes last, on the final shape: a softmax output must be the very tensor
+    // returned, so that cross-entropy finds its logits.
+    const y = x.reshape([-1, x.shape[x.rank - 1]]).matmul(this.kernel).reshape([...x.shape.slice(0, -1), this.config.units]);
+    return biasActivation(y, this.bias, this.config.activation);
   }
 
   getConfig(): DenseConfig {

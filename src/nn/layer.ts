@@ -2,7 +2,9 @@
 // getConfig() returns a plain object from which the layer can be rebuilt.
 
 import type { Rng } from '../core/rng.js';
+import { activate, type ActivationName } from '../ops/activations.js';
 import { isRecording, release } from '../tensor/engine.js';
+import { binary } from '../tensor/ops.js';
 import type { Shape } from '../core/shape.js';
 import { variable, type Tensor } from '../tensor/tensor.js';
 import { initialize, type InitializerName } from './initializers.js';
@@ -55,6 +57,13 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
  * f(t) for a temporary `t` the caller made and nobody else holds: during inference (nothing
  * recorded for backward) t's storage is freed at once, so a layer's peak memory is two activations.
  */
+/** activation(y + bias) for a fresh y, with bias and ReLU as one pass (addRelu) when both are there. */
+export function biasActivation(y: Tensor, bias: Tensor | null, activation: ActivationName = 'linear'): Tensor {
+  if (bias && activation === 'relu') return then(y, (t) => binary('addRelu', t, bias));
+  const z = bias ? then(y, (t) => t.add(bias)) : y;
+  return then(z, (t) => activate(activation, t));
+}
+
 export function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
   const y = f(t);
   if (!isRecording() && y.data !== t.data) release(t);

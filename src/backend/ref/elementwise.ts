@@ -24,6 +24,7 @@ const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   greater: (a, b) => (a > b ? 1 : 0),
   equal: (a, b) => (a === b ? 1 : 0),
   reluGrad: (g, x) => (x > 0 ? g : 0),
+  addRelu: (a, b) => (a + b > 0 ? a + b : 0),
 };
 
 export function unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {

@@ -16,7 +16,7 @@ const CHUNK_FLOATS = 1 << 20;
 const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'im2col', 'col2im', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
-const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad'];
+const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'];
 
 /**
  * Broadcasting as rows: the longest run of trailing axes along which each operand is either

@@ -34,7 +34,8 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
     case 3: return a / b;
     case 4: return a > b ? 1 : 0;
     case 5: return a == b ? 1 : 0;
-    default: return b > 0 ? a : 0; // reluGrad: a is the gradient, b the ReLU's input
+    case 6: return b > 0 ? a : 0; // reluGrad: a is the gradient, b the ReLU's input
+    default: return max<f32>(a + b, 0); // addRelu
   }
 }
 
@@ -46,7 +47,8 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
     case 3: return f32x4.div(a, b);
     case 4: return v128.and(f32x4.gt(a, b), f32x4.splat(1));
     case 5: return v128.and(f32x4.eq(a, b), f32x4.splat(1));
-    default: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
+    case 6: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
+    default: return f32x4.max(f32x4.add(a, b), f32x4.splat(0));
   }
 }
 
