@@ -12,7 +12,7 @@ import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
 import { loadMnist } from '../data/mnist.js';
 import { referenceCnn } from '../models/reference.js';
 import { getBackend, setBackend } from '../tensor/engine.js';
-import { tensor } from '../tensor/tensor.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
 import { action, positiveInt } from './common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,53 +46,55 @@ interface Rates {
   infer1000: number;
 }
 
-const mnist = () => loadMnist({ limit: 8192 });
+/** The first n examples of t (gather along the batch axis). */
+const first = (t: Tensor, n: number) => t.gather(tensor(Int32Array.from({ length: n }, (_, i) => i)));
 
-/** Images per second training the reference CNN with fit(), after a warm-up. */
-async function trainRate(batch: number, batches: number): Promise<number> {
-  const data = mnist();
+/** Images per second training the reference CNN with fit() on (x, y), after a warm-up. */
+async function trainRate(x: Tensor, y: Tensor, batch: number, batches: number): Promise<number> {
   const model = referenceCnn();
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  const x = tensor(data.images, data.shape);
-  const y = tensor(data.labels, [data.count], 'int32');
-  const take = (n: number) => [x, y].map((t) => t.reshape([-1]).gather(tensor(Int32Array.from({ length: n * t.size / t.shape[0] }, (_, i) => i))).reshape([n, ...t.shape.slice(1)]));
-  const [wx, wy] = take(batch * 3);
-  await model.fit(wx, wy, { epochs: 1, batchSize: batch, shuffle: false });
-  const n = Math.min(data.count, batch * batches);
-  const [tx, ty] = take(n);
+  await model.fit(first(x, batch * 3), first(y, batch * 3), { epochs: 1, batchSize: batch, shuffle: false });
+  const n = Math.min(x.shape[0], batch * batches);
+  const [tx, ty] = [first(x, n), first(y, n)];
   const t = performance.now();
   await model.fit(tx, ty, { epochs: 1, batchSize: batch, shuffle: false });
   return n / ((performance.now() - t) / 1000);
 }
 
-function inferRate(): number {
-  const test = loadMnist({ split: 'test' });
+function inferRate(x: Tensor): number {
   const model = referenceCnn();
   model.build();
-  const x = tensor(test.images, test.shape);
-  model.predict(x.reshape([-1]).gather(tensor(Int32Array.from({ length: 1000 * 784 }, (_, i) => i))).reshape([1000, 28, 28, 1]), { batchSize: 1000 });
+  model.predict(first(x, 1000), { batchSize: 1000 });
   const t = performance.now();
   model.predict(x, { batchSize: 1000 });
-  return test.count / ((performance.now() - t) / 1000);
+  return x.shape[0] / ((performance.now() - t) / 1000);
 }
 
 async function ours(batches: number): Promise<Rates> {
-  return { train32: await trainRate(32, batches), train128: await trainRate(128, Math.max(4, batches / 4)), infer1000: inferRate() };
+  const train = loadMnist({ limit: 8192 });
+  const test = loadMnist({ split: 'test' });
+  const [x, y] = [tensor(train.images, train.shape), tensor(train.labels, [train.count], 'int32')];
+  return {
+    train32: await trainRate(x, y, 32, batches),
+    train128: await trainRate(x, y, 128, Math.max(4, batches / 4)),
+    infer1000: inferRate(tensor(test.images, test.shape)),
+  };
 }
 
 type Peer = 'pytorch' | 'jax-js' | 'tfjs';
 
 /** Runs a peer's script; its last stdout line is a JSON object of rates. */
 function peer(name: Peer, batches: number): (Rates & { version?: string; notes?: string }) | { error: string } {
-  const cmd: Record<Peer, [string, string[], NodeJS.ProcessEnv]> = {
-    pytorch: ['/usr/bin/python3', [path.join(ROOT, 'bench/pytorch_cnn.py'), String(os.availableParallelism()), String(batches)], { OPENBLAS_NUM_THREADS: '1' }],
-    'jax-js': [process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/jax_cnn.ts'), String(batches)], {}],
-    tfjs: [process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/tfjs_cnn.ts'), '2', '1'], {}],
+  // [program, its leading arguments, script, the script's arguments, extra environment]
+  const node = [process.execPath, ['--import', 'tsx']] as const;
+  const cmd: Record<Peer, [string, readonly string[], string, string[], NodeJS.ProcessEnv]> = {
+    pytorch: ['/usr/bin/python3', [], 'bench/pytorch_cnn.py', [String(os.availableParallelism()), String(batches)], { OPENBLAS_NUM_THREADS: '1' }],
+    'jax-js': [...node, 'bench/jax_cnn.ts', [String(batches)], {}],
+    tfjs: [...node, 'bench/tfjs_cnn.ts', ['2', '1'], {}],
   };
-  const [bin, args, env] = cmd[name];
-  if (!fs.existsSync(bin) || !fs.existsSync(args[args.length - (name === 'tfjs' ? 3 : name === 'pytorch' ? 3 : 2)])) {
-    return { error: `${bin} or its script is missing` };
-  }
+  const [bin, lead, script, rest, env] = cmd[name];
+  if (!fs.existsSync(bin) || !fs.existsSync(path.join(ROOT, script))) return { error: `${bin} or ${script} is missing` };
+  const args = [...lead, path.join(ROOT, script), ...rest];
   const r = spawnSync(bin, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20 * 60 * 1000 });
   const last = r.stdout?.trim().split('\n').pop();
   try {
