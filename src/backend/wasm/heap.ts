@@ -30,13 +30,6 @@ export class Heap {
     this.refresh();
   }
 
-  /** Bytes the heap has handed out and not had back. */
-  get liveBytes(): number {
-    let n = 0;
-    for (const b of this.live.values()) n += b;
-    return n;
-  }
-
   get reservedBytes(): number {
     return this.memory.buffer.byteLength;
   }
