@@ -9,6 +9,7 @@ import { conv2d } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
 import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
+import { regularizers, type Regularizer } from './regularizers.js';
 
 export type Size2 = number | [number, number];
 
@@ -21,6 +22,8 @@ export interface Conv2DConfig extends BaseLayerConfig {
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   biasInitializer?: InitializerName;
+  kernelRegularizer?: Regularizer;
+  biasRegularizer?: Regularizer;
 }
 
 export function pair(v: Size2): [number, number] {
@@ -34,6 +37,7 @@ export class Conv2D extends Layer<Conv2DConfig> {
 
   constructor(config: Conv2DConfig) {
     check(Number.isInteger(config.filters) && config.filters > 0, `Conv2D filters must be a positive integer, got ${config.filters}`);
+    regularizers(config); // fails now on a bad regularizer, not at build
     super(config);
   }
 
@@ -41,8 +45,8 @@ export class Conv2D extends Layer<Conv2DConfig> {
     check(inputShape.length === 4, `Conv2D expects (batch, height, width, channels) inputs, got ${formatShape(inputShape)}`);
     const c = this.getConfig();
     const [kh, kw] = pair(c.kernelSize);
-    this.kernel = this.addWeight('kernel', [kh, kw, inputShape[3], c.filters], c.kernelInitializer!, rng);
-    if (c.useBias) this.bias = this.addWeight('bias', [c.filters], c.biasInitializer!, rng);
+    this.kernel = this.addWeight('kernel', [kh, kw, inputShape[3], c.filters], c.kernelInitializer!, rng, { regularizer: c.kernelRegularizer });
+    if (c.useBias) this.bias = this.addWeight('bias', [c.filters], c.biasInitializer!, rng, { regularizer: c.biasRegularizer });
     this.built = true;
   }
 
@@ -59,6 +63,7 @@ export class Conv2D extends Layer<Conv2DConfig> {
       ...this.base(), filters: c.filters, kernelSize: pair(c.kernelSize), strides: pair(c.strides ?? 1),
       padding: c.padding ?? 'valid', activation: c.activation ?? 'linear', useBias: c.useBias ?? true,
       kernelInitializer: c.kernelInitializer ?? 'glorotUniform', biasInitializer: c.biasInitializer ?? 'zeros',
+      ...regularizers(c),
     };
   }
 }

@@ -7,6 +7,7 @@ import { activate, type ActivationName } from '../ops/activations.js';
 import { randomUniform, type Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
 import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
+import { regularizers, type Regularizer } from './regularizers.js';
 
 export interface DenseConfig extends BaseLayerConfig {
   units: number;
@@ -14,6 +15,8 @@ export interface DenseConfig extends BaseLayerConfig {
   useBias?: boolean;
   kernelInitializer?: InitializerName;
   biasInitializer?: InitializerName;
+  kernelRegularizer?: Regularizer;
+  biasRegularizer?: Regularizer;
 }
 
 /** y = activation(x @ kernel + bias) on the last axis. */
@@ -24,13 +27,14 @@ export class Dense extends Layer<DenseConfig> {
 
   constructor(config: DenseConfig) {
     check(Number.isInteger(config.units) && config.units > 0, `Dense units must be a positive integer, got ${config.units}`);
+    regularizers(config); // fails now on a bad regularizer, not at build
     super(config);
   }
 
   override build(inputShape: Shape, rng: Rng): void {
     const c = this.getConfig();
-    this.kernel = this.addWeight('kernel', [inputShape[inputShape.length - 1], c.units], c.kernelInitializer!, rng);
-    if (c.useBias) this.bias = this.addWeight('bias', [c.units], c.biasInitializer!, rng);
+    this.kernel = this.addWeight('kernel', [inputShape[inputShape.length - 1], c.units], c.kernelInitializer!, rng, { regularizer: c.kernelRegularizer });
+    if (c.useBias) this.bias = this.addWeight('bias', [c.units], c.biasInitializer!, rng, { regularizer: c.biasRegularizer });
     this.built = true;
   }
 
@@ -47,6 +51,7 @@ export class Dense extends Layer<DenseConfig> {
     return {
       ...this.base(), units: c.units, activation: c.activation ?? 'linear', useBias: c.useBias ?? true,
       kernelInitializer: c.kernelInitializer ?? 'glorotUniform', biasInitializer: c.biasInitializer ?? 'zeros',
+      ...regularizers(c),
     };
   }
 }

@@ -8,18 +8,25 @@ import { binary } from '../tensor/ops.js';
 import type { Shape } from '../core/shape.js';
 import { variable, type Tensor } from '../tensor/tensor.js';
 import { initialize, type InitializerName } from './initializers.js';
+import { checkRegularizer, type Regularizer } from './regularizers.js';
 
 /** Options every layer accepts. */
 export interface BaseLayerConfig {
   name?: string;
   /** The shape of one example (no batch axis); needed on the first layer of a model. */
   inputShape?: number[];
+  /** A penalty on the layer's output, divided by the batch size, added to the loss (as Keras). */
+  activityRegularizer?: Regularizer;
 }
 
 export interface Weight {
   /** `kernel`, `bias`, ...: unique within the layer. */
   name: string;
   value: Tensor;
+  /** Updated by the optimizer; false for state such as batch norm's moving statistics. */
+  trainable: boolean;
+  /** A penalty on the weight added to the training loss. */
+  regularizer?: Regularizer;
 }
 
 export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
@@ -30,6 +37,7 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
 
   constructor(readonly config: C) {
     this.name = config.name ?? '';
+    if (config.activityRegularizer) checkRegularizer(config.activityRegularizer);
   }
 
   /** Creates the weights for inputs of `inputShape` (batch axis first). */
@@ -42,14 +50,21 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   /** The full config with defaults filled in, as Keras's get_config. */
   abstract getConfig(): C;
 
-  protected addWeight(name: string, shape: Shape, init: InitializerName, rng: Rng): Tensor {
-    const value = variable(initialize(init, shape, rng));
-    this.weights.push({ name, value });
+  /** A trainable weight (a variable), or with `trainable: false` a constant the layer updates itself. */
+  protected addWeight(name: string, shape: Shape, init: InitializerName, rng: Rng,
+    opts: { trainable?: boolean; regularizer?: Regularizer } = {}): Tensor {
+    const trainable = opts.trainable ?? true;
+    const value = trainable ? variable(initialize(init, shape, rng)) : initialize(init, shape, rng);
+    this.weights.push({ name, value, trainable, ...(opts.regularizer ? { regularizer: opts.regularizer } : {}) });
     return value;
   }
 
   protected base(): BaseLayerConfig {
-    return { name: this.name, ...(this.config.inputShape ? { inputShape: [...this.config.inputShape] } : {}) };
+    const c = this.config;
+    return {
+      name: this.name, ...(c.inputShape ? { inputShape: [...c.inputShape] } : {}),
+      ...(c.activityRegularizer ? { activityRegularizer: checkRegularizer(c.activityRegularizer) } : {}),
+    };
   }
 }
 

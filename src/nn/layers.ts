@@ -5,20 +5,26 @@
 import { check } from '../core/errors.js';
 import { Activation, Dense, Dropout, Flatten, type ActivationConfig, type DenseConfig, type DropoutConfig, type FlattenConfig } from './core.js';
 import { Conv2D, type Conv2DConfig } from './convolutional.js';
-import { AveragePooling2D, MaxPooling2D, type Pooling2DConfig } from './pooling.js';
+import { BatchNormalization, type BatchNormalizationConfig } from './normalization.js';
+import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type GlobalPooling2DConfig, type Pooling2DConfig } from './pooling.js';
 
-export type AnyLayer = Dense | Conv2D | MaxPooling2D | AveragePooling2D | Flatten | Dropout | Activation;
+export type AnyLayer =
+  | Dense | Conv2D | MaxPooling2D | AveragePooling2D | GlobalAveragePooling2D | Flatten | Dropout | Activation | BatchNormalization;
 
 export type LayerConfig =
   | { className: 'Dense'; config: DenseConfig }
   | { className: 'Conv2D'; config: Conv2DConfig }
   | { className: 'MaxPooling2D'; config: Pooling2DConfig }
   | { className: 'AveragePooling2D'; config: Pooling2DConfig }
+  | { className: 'GlobalAveragePooling2D'; config: GlobalPooling2DConfig }
   | { className: 'Flatten'; config: FlattenConfig }
   | { className: 'Dropout'; config: DropoutConfig }
-  | { className: 'Activation'; config: ActivationConfig };
+  | { className: 'Activation'; config: ActivationConfig }
+  | { className: 'BatchNormalization'; config: BatchNormalizationConfig };
 
-export const LAYER_CLASS_NAMES = ['Dense', 'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'Flatten', 'Dropout', 'Activation'] as const;
+export const LAYER_CLASS_NAMES = [
+  'Dense', 'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Flatten', 'Dropout', 'Activation', 'BatchNormalization',
+] as const;
 
 export function serializeLayer(layer: AnyLayer): LayerConfig {
   return { className: layer.className, config: layer.getConfig() } as LayerConfig;
@@ -30,9 +36,11 @@ export function layerFromConfig(c: LayerConfig): AnyLayer {
     case 'Conv2D': return new Conv2D(c.config);
     case 'MaxPooling2D': return new MaxPooling2D(c.config);
     case 'AveragePooling2D': return new AveragePooling2D(c.config);
+    case 'GlobalAveragePooling2D': return new GlobalAveragePooling2D(c.config);
     case 'Flatten': return new Flatten(c.config);
     case 'Dropout': return new Dropout(c.config);
     case 'Activation': return new Activation(c.config);
+    case 'BatchNormalization': return new BatchNormalization(c.config);
     default: {
       const unknown: never = c;
       const name = (unknown as { className?: unknown }).className;
@@ -45,6 +53,8 @@ export const dense = (config: DenseConfig) => new Dense(config);
 export const conv2d = (config: Conv2DConfig) => new Conv2D(config);
 export const maxPooling2d = (config: Pooling2DConfig = {}) => new MaxPooling2D(config);
 export const averagePooling2d = (config: Pooling2DConfig = {}) => new AveragePooling2D(config);
+export const globalAveragePooling2d = (config: GlobalPooling2DConfig = {}) => new GlobalAveragePooling2D(config);
 export const flatten = (config: FlattenConfig = {}) => new Flatten(config);
 export const dropout = (config: DropoutConfig) => new Dropout(config);
 export const activation = (config: ActivationConfig) => new Activation(config);
+export const batchNormalization = (config: BatchNormalizationConfig = {}) => new BatchNormalization(config);

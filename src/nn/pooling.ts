@@ -1,6 +1,9 @@
-// MaxPooling2D and AveragePooling2D over NHWC images, as Keras (strides default to the pool size).
+// MaxPooling2D and AveragePooling2D over NHWC images, as Keras (strides default to the pool size),
+// and GlobalAveragePooling2D.
 
 import type { Padding } from '../backend/geometry.js';
+import { check } from '../core/errors.js';
+import { formatShape, type Shape } from '../core/shape.js';
 import { avgPool, maxPool } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { pair, type Size2 } from './convolutional.js';
@@ -36,5 +39,28 @@ export class AveragePooling2D extends Pooling2D {
 
   call(x: Tensor): Tensor {
     return avgPool(x, this.options());
+  }
+}
+
+export interface GlobalPooling2DConfig extends BaseLayerConfig {
+  /** Keeps the pooled axes with size 1: (N, 1, 1, C) instead of (N, C). */
+  keepdims?: boolean;
+}
+
+/** (N, H, W, C) -> (N, C): the mean of each channel over the image, as Keras (channels last). */
+export class GlobalAveragePooling2D extends Layer<GlobalPooling2DConfig> {
+  readonly className = 'GlobalAveragePooling2D';
+
+  override build(inputShape: Shape): void {
+    check(inputShape.length === 4, `GlobalAveragePooling2D expects (batch, height, width, channels) inputs, got ${formatShape(inputShape)}`);
+    this.built = true;
+  }
+
+  call(x: Tensor): Tensor {
+    return x.mean([1, 2], this.config.keepdims ?? false);
+  }
+
+  getConfig(): GlobalPooling2DConfig {
+    return { ...this.base(), keepdims: this.config.keepdims ?? false };
   }
 }

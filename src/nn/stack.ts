@@ -7,6 +7,7 @@ import { formatShape } from '../core/shape.js';
 import { isRecording, noGrad, release, scope } from '../tensor/engine.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
 import { layerFromConfig, serializeLayer, type AnyLayer, type LayerConfig } from './layers.js';
+import { penalty } from './regularizers.js';
 
 export interface StackConfig {
   name: string;
@@ -17,6 +18,7 @@ export interface NamedWeight {
   /** `<layer name>/<weight name>`, e.g. `conv2d_1/kernel`. */
   name: string;
   value: Tensor;
+  trainable: boolean;
 }
 
 export class LayerStack {
@@ -72,13 +74,26 @@ export class LayerStack {
     });
   }
 
-  call(x: Tensor, training = false): Tensor {
+  /**
+   * The model's output for x. With `losses`, also pushes the regularization penalties onto it (as
+   * scalars, Keras's `model.losses`): each regularized weight's, and each activity regularizer's on
+   * its layer's output divided by the batch size.
+   */
+  call(x: Tensor, training = false, losses?: Tensor[]): Tensor {
     check(this.built, 'the model is not built yet: call build() or compile() first');
     const expected = this.inputShape;
     check(x.rank === expected.length + 1 && expected.every((d, i) => d === x.shape[i + 1]),
       () => `model "${this.name}" expects inputs of shape [batch, ${expected.join(', ')}], got ${formatShape(x.shape)}`);
+    if (losses) {
+      for (const w of this.layers.flatMap((l) => l.weights)) if (w.regularizer) losses.push(penalty(w.regularizer, w.value));
+    }
+    const activity = (layer: AnyLayer, y: Tensor) => {
+      const r = layer.config.activityRegularizer;
+      if (losses && r) losses.push(penalty(r, y).div(y.shape[0]));
+      return y;
+    };
     if (isRecording()) {
-      for (const layer of this.layers) x = layer.call(x, training);
+      for (const layer of this.layers) x = activity(layer, layer.call(x, training));
       return x;
     }
     // Inference keeps nothing for a backward pass: each layer's temporaries go when it returns,
@@ -86,7 +101,7 @@ export class LayerStack {
     const input = x;
     for (const layer of this.layers) {
       const prev = x;
-      x = scope(() => layer.call(prev, training));
+      x = activity(layer, scope(() => layer.call(prev, training)));
       if (prev !== input && prev.data !== x.data) release(prev);
     }
     return x;
@@ -99,11 +114,12 @@ export class LayerStack {
   }
 
   get weights(): NamedWeight[] {
-    return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, value: w.value })));
+    return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, value: w.value, trainable: w.trainable })));
   }
 
+  /** What the optimizer updates: every weight but non-trainable state (batch norm's moving statistics). */
   get trainableWeights(): Tensor[] {
-    return this.weights.map((w) => w.value);
+    return this.weights.filter((w) => w.trainable).map((w) => w.value);
   }
 
   countParams(): number {
@@ -131,9 +147,10 @@ export class LayerStack {
       print(i === this.layers.length - 1 ? rule('=') : '');
     });
     const total = this.countParams();
+    const trainable = this.trainableWeights.reduce((n, w) => n + w.size, 0);
     print(`Total params: ${total.toLocaleString('en-US')} (${(total * 4 / 1024).toFixed(2)} KB)`);
-    print(`Trainable params: ${total.toLocaleString('en-US')}`);
-    print('Non-trainable params: 0');
+    print(`Trainable params: ${trainable.toLocaleString('en-US')}`);
+    print(`Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`);
     print(rule('_'));
   }
 }

@@ -13,7 +13,7 @@ import { noGrad, scope } from '../tensor/engine.js';
 import { gather } from '../tensor/ops.js';
 import { allocate, Tensor, tensor } from '../tensor/tensor.js';
 import type { Callback, History, Logs } from './callbacks.js';
-import { countCorrect, type MetricName } from './metrics.js';
+import { countMetric, METRIC_NAMES, type MetricName } from './metrics.js';
 import { saveModel } from './persist.js';
 
 export interface CompileArgs {
@@ -36,12 +36,12 @@ export interface FitArgs {
   validationData?: [Tensor, Tensor];
   shuffle?: boolean;
   callbacks?: Callback[];
+  /** Applied to each training batch's inputs (never to validation data), e.g. augmenter({...}) from src/data/augment.ts. */
+  augment?: (x: Tensor) => Tensor;
 }
 
-export interface EvaluateResult {
-  loss: number;
-  accuracy?: number;
-}
+/** The mean loss and the mean of each compiled metric, under its name. */
+export type EvaluateResult = { loss: number } & Partial<Record<MetricName, number>>;
 
 export class Sequential extends LayerStack {
   optimizer: Optimizer | null = null;
@@ -68,6 +68,7 @@ export class Sequential extends LayerStack {
     this.optimizer = args.optimizer === 'adam' ? new Adam() : args.optimizer === 'sgd' ? new SGD() : args.optimizer;
     this.lossName = args.loss;
     this.metrics = args.metrics ?? [];
+    for (const m of this.metrics) check(METRIC_NAMES.includes(m), `unknown metric "${m}" (tsgrad has ${METRIC_NAMES.join(', ')})`);
   }
 
   get trainingConfig(): TrainingConfig | null {
@@ -110,33 +111,34 @@ export class Sequential extends LayerStack {
     for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
       await emit('onEpochBegin', epoch);
       const order = args.shuffle === false ? null : this.rng.permutation(n);
-      let lossSum = 0, correct = 0, seen = 0, lastYield = Date.now();
+      let lossSum = 0, seen = 0, lastYield = Date.now();
+      const metricSums = this.metrics.map(() => 0);
       for (let step = 0; step < steps; step++) {
-        const [stepLoss, stepCorrect, size] = scope(() => {
+        const [stepLoss, stepCounts, size] = scope(() => {
           const idx = batchIndices(order, step * batchSize, Math.min(n, (step + 1) * batchSize));
-          const xb = gather(trainX, idx);
+          const xb = args.augment ? args.augment(gather(trainX, idx)) : gather(trainX, idx);
           const yb = gather(trainY, idx);
-          const pred = this.call(xb, true);
-          const l = loss(yb, pred);
+          const penalties: Tensor[] = [];
+          const pred = this.call(xb, true, penalties);
+          const l = penalties.reduce((a, p) => a.add(p), loss(yb, pred)); // as Keras, the loss includes regularization
           backward(l);
           optimizer.step(params);
-          return [l.item(), this.metrics.includes('accuracy') ? countCorrect(yb, pred) : 0, idx.size];
+          return [l.item(), this.metrics.map((m) => countMetric(m, yb, pred)), idx.size] as const;
         });
         lossSum += stepLoss * size;
-        correct += stepCorrect;
+        stepCounts.forEach((c, i) => (metricSums[i] += c));
         seen += size;
-        await emit('onBatchEnd', step, this.logsOf(lossSum / seen, correct / seen));
+        await emit('onBatchEnd', step, this.logsOf(lossSum / seen, metricSums.map((c) => c / seen)));
         // Let timers and I/O run (progress redraws, servers) without slowing the loop.
         if (Date.now() - lastYield > 50) {
           await new Promise((r) => setImmediate(r));
           lastYield = Date.now();
         }
       }
-      logs = this.logsOf(lossSum / seen, correct / seen);
+      logs = this.logsOf(lossSum / seen, metricSums.map((c) => c / seen));
       if (validation) {
         const v = this.evaluate(validation[0], validation[1], { batchSize });
-        logs.val_loss = v.loss;
-        if (v.accuracy !== undefined) logs.val_accuracy = v.accuracy;
+        for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
       }
       history.epoch.push(epoch);
       for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
@@ -146,30 +148,32 @@ export class Sequential extends LayerStack {
     return history;
   }
 
-  private logsOf(loss: number, accuracy: number): Logs {
-    return this.metrics.includes('accuracy') ? { loss, accuracy } : { loss };
+  private logsOf(loss: number, metrics: number[]): Logs {
+    return { loss, ...Object.fromEntries(this.metrics.map((m, i) => [m, metrics[i]])) };
   }
 
-  /** Mean loss (and metrics) over all examples, in batches, without recording gradients. */
+  /** Mean loss (with regularization penalties, as Keras) and metrics over all examples, in batches, without recording gradients. */
   evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): EvaluateResult {
     const { loss } = this.compiled();
     checkPair(x, y);
     const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
     const n = x.shape[0];
     check(n > 0, 'evaluate() needs at least one example');
-    let lossSum = 0, correct = 0;
+    let lossSum = 0;
+    const metricSums = this.metrics.map(() => 0);
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
         const end = Math.min(n, start + batchSize);
         scope(() => {
           const yb = rows(y, start, end);
-          const pred = this.call(rows(x, start, end), false);
-          lossSum += loss(yb, pred).item() * (end - start);
-          correct += countCorrect(yb, pred);
+          const penalties: Tensor[] = [];
+          const pred = this.call(rows(x, start, end), false, penalties);
+          lossSum += penalties.reduce((a, p) => a + p.item(), loss(yb, pred).item()) * (end - start);
+          this.metrics.forEach((m, i) => (metricSums[i] += countMetric(m, yb, pred)));
         });
       }
     });
-    return this.metrics.includes('accuracy') ? { loss: lossSum / n, accuracy: correct / n } : { loss: lossSum / n };
+    return { loss: lossSum / n, ...Object.fromEntries(this.metrics.map((m, i) => [m, metricSums[i] / n])) };
   }
 
   /** Writes a checkpoint folder (model.json + weights.safetensors); loadModel() reads it back. */

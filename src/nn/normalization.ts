@@ -1,0 +1,107 @@
+// BatchNormalization over the last (channels) axis, as Keras: batch statistics while training,
+// moving averages of them in inference. Built from differentiable primitives, so autograd gives
+// the backward pass; the moving statistics are non-trainable weights the layer updates itself.
+// Not for: other axes (channels-first), virtual batches, renormalisation or synchronised statistics.
+
+import { check } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import { formatShape, type Shape } from '../core/shape.js';
+import { binary } from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { InitializerName } from './initializers.js';
+import { Layer, type BaseLayerConfig } from './layer.js';
+import { checkRegularizer, type Regularizer } from './regularizers.js';
+
+export interface BatchNormalizationConfig extends BaseLayerConfig {
+  /** Only -1 (the last axis) is supported. */
+  axis?: number;
+  momentum?: number;
+  epsilon?: number;
+  /** Adds the learnt offset beta. */
+  center?: boolean;
+  /** Multiplies by the learnt scale gamma. */
+  scale?: boolean;
+  betaInitializer?: InitializerName;
+  gammaInitializer?: InitializerName;
+  movingMeanInitializer?: InitializerName;
+  movingVarianceInitializer?: InitializerName;
+  betaRegularizer?: Regularizer;
+  gammaRegularizer?: Regularizer;
+}
+
+/**
+ * y = gamma * (x - mean) / sqrt(variance + epsilon) + beta per channel, where mean and variance
+ * are the batch's (biased) statistics over every axis but the last while training, and the moving
+ * ones otherwise. Each training call updates moving = moving * momentum + batch * (1 - momentum).
+ */
+export class BatchNormalization extends Layer<BatchNormalizationConfig> {
+  readonly className = 'BatchNormalization';
+  gamma: Tensor | null = null; // (C)
+  beta: Tensor | null = null; // (C)
+  movingMean!: Tensor; // (C), non-trainable
+  movingVariance!: Tensor; // (C), non-trainable
+
+  constructor(config: BatchNormalizationConfig = {}) {
+    check((config.axis ?? -1) === -1, `BatchNormalization supports only axis -1 (channels last), got ${config.axis}`);
+    const m = config.momentum ?? 0.99;
+    check(m >= 0 && m <= 1, `BatchNormalization momentum must be in [0, 1], got ${m}`);
+    check((config.epsilon ?? 1e-3) > 0, `BatchNormalization epsilon must be positive, got ${config.epsilon}`);
+    super(config);
+    this.getConfig(); // checks the regularizers now, not at build
+  }
+
+  override build(inputShape: Shape, rng: Rng): void {
+    check(inputShape.length >= 2, `BatchNormalization needs inputs with a batch axis and a channel axis, got ${formatShape(inputShape)}`);
+    const c = this.getConfig();
+    const channels = [inputShape[inputShape.length - 1]];
+    if (c.scale) this.gamma = this.addWeight('gamma', channels, c.gammaInitializer!, rng, { regularizer: c.gammaRegularizer });
+    if (c.center) this.beta = this.addWeight('beta', channels, c.betaInitializer!, rng, { regularizer: c.betaRegularizer });
+    this.movingMean = this.addWeight('moving_mean', channels, c.movingMeanInitializer!, rng, { trainable: false });
+    this.movingVariance = this.addWeight('moving_variance', channels, c.movingVarianceInitializer!, rng, { trainable: false });
+    this.built = true;
+  }
+
+  call(x: Tensor, training: boolean): Tensor {
+    if (!training) {
+      // x * scale + shift, with the moving statistics folded into per-channel (C) factors.
+      const scale = this.scaleFor(this.movingVariance);
+      const shift = this.movingMean.mul(scale).neg();
+      return x.mul(scale).add(this.beta ? shift.add(this.beta) : shift);
+    }
+    const axes = [...Array(x.rank - 1).keys()];
+    const count = x.size / x.shape[x.rank - 1];
+    const mean = x.sum(axes).div(count); // (..., C) -> (C)
+    const centred = x.sub(mean); // (..., C)
+    const variance = centred.square().sum(axes).div(count); // (C), biased as Keras
+    this.updateMoving(mean, variance);
+    const y = centred.mul(this.scaleFor(variance));
+    return this.beta ? y.add(this.beta) : y;
+  }
+
+  /** gamma / sqrt(variance + epsilon), per channel. */
+  private scaleFor(variance: Tensor): Tensor {
+    const invStd = binary('div', 1, variance.add(this.config.epsilon ?? 1e-3).sqrt());
+    return this.gamma ? invStd.mul(this.gamma) : invStd;
+  }
+
+  /** moving = moving * momentum + batch * (1 - momentum), in place, outside the graph. */
+  private updateMoving(mean: Tensor, variance: Tensor): void {
+    const m = this.config.momentum ?? 0.99;
+    for (const [moving, batch] of [[this.movingMean, mean], [this.movingVariance, variance]]) {
+      const [w, b] = [moving.data, batch.data];
+      for (let i = 0; i < w.length; i++) w[i] = w[i] * m + b[i] * (1 - m);
+    }
+  }
+
+  getConfig(): BatchNormalizationConfig {
+    const c = this.config;
+    return {
+      ...this.base(), axis: -1, momentum: c.momentum ?? 0.99, epsilon: c.epsilon ?? 1e-3,
+      center: c.center ?? true, scale: c.scale ?? true,
+      betaInitializer: c.betaInitializer ?? 'zeros', gammaInitializer: c.gammaInitializer ?? 'ones',
+      movingMeanInitializer: c.movingMeanInitializer ?? 'zeros', movingVarianceInitializer: c.movingVarianceInitializer ?? 'ones',
+      ...(c.betaRegularizer ? { betaRegularizer: checkRegularizer(c.betaRegularizer) } : {}),
+      ...(c.gammaRegularizer ? { gammaRegularizer: checkRegularizer(c.gammaRegularizer) } : {}),
+    };
+  }
+}
