@@ -11,9 +11,11 @@ import { Heap } from './heap.js';
 import { instantiate, loadKernels, type Kernels } from './loader.js';
 import { defaultThreads, Pool, type KernelName } from './pool.js';
 
-/** Floats of patch matrix per convolution chunk (4 MiB). */
+/** Floats of patch matrix per convolution chunk (4 MiB), where the patch matrix is stored. */
 const CHUNK_FLOATS = 1 << 20;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'im2col', 'col2im', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
+/** The widest input the implicit convolutions take (kernels/patches.ts ZERO_FLOATS). */
+const IMPLICIT_MAX_CHANNELS = 1024;
+const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'im2col', 'col2im', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'];
@@ -125,13 +127,25 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: 0 });
       return;
     }
+    pool.run('sgemmShared', [a, packShared(b, k, n, transB), c, m, k, n, +transA, +accumulate], m, { align: 4, work });
+  };
+
+  /** op(B) (k x n) packed once, by all threads, into a temporary (see kernels/matmul.ts packBShared). */
+  const packShared = (b: number, k: number, n: number, transB: boolean): number => {
     const panels = Math.ceil(n / 8);
     const packed = temp(k * panels * 8);
     pool.run('packBShared', [b, k, n, +transB, packed], panels, { work: 4 * k * n });
-    pool.run('sgemmShared', [a, packed, c, m, k, n, +transA, +accumulate], m, { align: 4, work });
+    return packed;
   };
 
   const patchOf = (g: ConvGeometry) => g.kH * g.kW * g.inC;
+  /**
+   * Whether the forward pass and filter gradient run as implicit GEMMs (patches packed straight
+   * from the image, never stored): when a vector of channels lies within one pixel. Else im2col.
+   */
+  const implicit = (g: ConvGeometry) => g.inC % 4 === 0 && g.inC <= IMPLICIT_MAX_CHANNELS;
+  const pixelsOf = (g: ConvGeometry) => g.batch * g.outH * g.outW;
+  const convArgs = (g: ConvGeometry) => [g.outC, ...geometryArgs(g)];
 
   /**
    * Runs `body` over groups of whole images whose patch matrix fits a few MiB, with that matrix
@@ -156,6 +170,11 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
 
   function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {
     const [px, pw, po] = [ptr(x), ptr(w), ptr(out)];
+    if (implicit(g)) {
+      const packed = packShared(pw, patchOf(g), g.outC, false);
+      pool.run('convForward', [px, packed, po, ...convArgs(g)], pixelsOf(g), { align: 4, work: pixelsOf(g) * patchOf(g) * g.outC });
+      return done([out, po]);
+    }
     inChunks(g, (first, count, cols, rows) => {
       im2col(px, g, first, count, cols);
       gemm(cols, pw, po + 4 * first * g.outH * g.outW * g.outC, rows, patchOf(g), g.outC, false, false);
@@ -176,6 +195,11 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
   function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
     const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
     const patch = patchOf(g);
+    if (implicit(g)) {
+      const packed = packShared(pdy, pixelsOf(g), g.outC, false);
+      pool.run('convFilter', [px, packed, pdw, ...convArgs(g)], patch, { align: 4, work: pixelsOf(g) * patch * g.outC });
+      return done([dw, pdw]);
+    }
     // dw (patch, outC) = colsᵀ · dy, split over its rows. With fewer patch rows than filters (a
     // first layer: 9 x 32) compute dwᵀ = dyᵀ · cols instead, so that the threads' shares are even.
     const flipped = patch < g.outC;

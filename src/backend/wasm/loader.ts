@@ -41,6 +41,8 @@ export interface Kernels {
   sgemm: Kernel;
   sgemmShared: Kernel;
   packBShared: Kernel;
+  convForward: Kernel;
+  convFilter: Kernel;
   im2col: Kernel;
   col2im: Kernel;
   pool: Kernel;

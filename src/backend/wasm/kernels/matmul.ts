@@ -4,15 +4,22 @@
 // which V8 keeps in registers; larger tiles spill) runs over each pair of panels.
 // The twin of ../../ref/matmul.ts, which is the specification.
 
+import { KC, MC, MR, NC, NR } from './blocking';
+import { packPatchColumns, packPatchRows, PATCH_SCRATCH_FLOATS, pixelTable, setGeometry } from './patches';
 import { madd } from './simd';
 
-const MR = 4;
-const NR = 8;
-const KC = 256;
-const MC = 128;
-const NC = 256;
-/** Floats of scratch one call needs: packed A block, packed B block, one edge tile. */
-export const SGEMM_SCRATCH_FLOATS: i32 = MC * KC + KC * NC + MR * NR;
+/** Floats of scratch one call needs: packed A block, packed B block, one edge tile, the patch tables. */
+export const SGEMM_SCRATCH_FLOATS: i32 = MC * KC + KC * NC + MR * NR + PATCH_SCRATCH_FLOATS;
+const PATCH_SCRATCH: usize = <usize>(MC * KC + KC * NC + MR * NR) << 2;
+
+/** Where A comes from: a stored matrix, or a convolution's patch matrix (or its transpose) built as it is packed. */
+const A_MATRIX = 0, A_PATCHES = 1, A_PATCHES_T = 2;
+
+/** The depth of the k blocks: at most KC, split evenly (288 is 144 + 144, not 256 + 32), a multiple of 4. */
+@inline function kBlock(k: i32): i32 {
+  const blocks = (k + KC - 1) / KC;
+  return ((k + blocks - 1) / blocks + 3) & ~3;
+}
 
 /** Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into 4-row panels, zero-padding past `mEnd`. */
 function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, mEnd: i32, p0: i32, kc: i32, dst: usize): void {
@@ -135,10 +142,11 @@ function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols
 /**
  * The blocked product, for rows [rowStart, rowEnd) of C. B is packed here block by block, or, when
  * `shared` is set, read from a copy packed once for every thread by packB (no thread repacks it).
+ * `from` says what A is: A_MATRIX, or a patch matrix of image batch `a` (or its transpose).
  */
 function gemm(
   a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, accumulate: bool,
-  rowStart: i32, rowEnd: i32, scratch: usize, shared: usize,
+  rowStart: i32, rowEnd: i32, scratch: usize, shared: usize, from: i32 = A_MATRIX,
 ): void {
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
@@ -150,16 +158,23 @@ function gemm(
     if (!accumulate) for (let i = rowStart; i < rowEnd; i++) memory.fill(c + (<usize>(i * n) << 2), 0, <usize>n << 2);
     return;
   }
+  const kb = kBlock(k);
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = min(NC, n - j0);
-    for (let p0 = 0; p0 < k; p0 += KC) {
-      const kc = min(KC, k - p0);
+    for (let p0 = 0; p0 < k; p0 += kb) {
+      const kc = min(kb, k - p0);
       let bp = packedB;
       if (shared) bp = shared + (<usize>(p0 * nPad + j0 * kc) << 2);
       else packB(b, ldb, transB, p0, kc, j0, (nc + NR - 1) & ~(NR - 1), n, packedB);
       for (let i0 = rowStart; i0 < rowEnd; i0 += MC) {
         const mc = min(MC, rowEnd - i0);
-        packA(a, lda, transA, i0, (mc + MR - 1) & ~(MR - 1), rowEnd, p0, kc, packedA);
+        const mcPad = (mc + MR - 1) & ~(MR - 1);
+        if (from == A_PATCHES) {
+          pixelTable(i0, mcPad, rowEnd);
+          packPatchRows(a, mcPad, p0, kc, packedA);
+        }
+        else if (from == A_PATCHES_T) packPatchColumns(a, i0, mcPad, rowEnd, p0, kc, packedA);
+        else packA(a, lda, transA, i0, mcPad, rowEnd, p0, kc, packedA);
         for (let jr = 0; jr < nc; jr += NR) {
           for (let ir = 0; ir < mc; ir += MR) {
             tile(kc, packedA + (<usize>(ir * kc) << 2), bp + (<usize>(jr * kc) << 2),
@@ -186,8 +201,9 @@ export function sgemm(
 export function packBShared(b: usize, k: i32, n: i32, transB: bool, dst: usize, panelStart: i32, panelEnd: i32, _scratch: usize): void {
   const nPad = (n + NR - 1) & ~(NR - 1);
   const j0 = panelStart * NR;
-  for (let p0 = 0; p0 < k; p0 += KC) {
-    const kc = min(KC, k - p0);
+  const kb = kBlock(k);
+  for (let p0 = 0; p0 < k; p0 += kb) {
+    const kc = min(kb, k - p0);
     packB(b, transB ? k : n, transB, p0, kc, j0, (panelEnd - panelStart) * NR, n, dst + (<usize>(p0 * nPad + j0 * kc) << 2));
   }
 }
@@ -198,4 +214,27 @@ export function sgemmShared(
   rowStart: i32, rowEnd: i32, scratch: usize,
 ): void {
   gemm(a, 0, c, m, k, n, transA, false, accumulate, rowStart, rowEnd, scratch, packed);
+}
+
+// Convolutions as one SGEMM each, with the patch matrix never stored (see patches.ts; inC must be
+// a multiple of 4). The input gradient still goes through a stored patch matrix and col2im: adding
+// each tile back into the image as it is computed measured a quarter slower. Geometry arguments as the other conv kernels: (batch, inH, inW, inC, outH,
+// outW, kH, kW, strideH, strideW, padTop, padLeft). The B operand comes packed by packBShared.
+
+/** out (pixels x outC) = patches(x) · w, for pixels [rowStart, rowEnd); w packed as (patch x outC). */
+export function convForward(
+  x: usize, packedW: usize, out: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, rowStart: i32, rowEnd: i32, scratch: usize,
+): void {
+  setGeometry(inH, inW, inC, outH, outW, kW, strideH, strideW, padTop, padLeft, scratch + PATCH_SCRATCH);
+  gemm(x, 0, out, batch * outH * outW, kH * kW * inC, outC, false, false, false, rowStart, rowEnd, scratch, packedW, A_PATCHES);
+}
+
+/** dw (patch x outC) = patches(x)ᵀ · dy, for patch entries [rowStart, rowEnd); dy packed as (pixels x outC). */
+export function convFilter(
+  x: usize, packedDy: usize, dw: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, rowStart: i32, rowEnd: i32, scratch: usize,
+): void {
+  setGeometry(inH, inW, inC, outH, outW, kW, strideH, strideW, padTop, padLeft, scratch + PATCH_SCRATCH);
+  gemm(x, 0, dw, kH * kW * inC, batch * outH * outW, outC, true, false, false, rowStart, rowEnd, scratch, packedDy, A_PATCHES_T);
 }
