@@ -1,39 +1,86 @@
 // Optimizers update trainable tensors in place from their `.grad`, with Keras's names, defaults
-// and update rules. Their state (step count, moments) can be read and restored for checkpoints.
-// The updates themselves are backend kernels (fused loops over each parameter).
+// and update rules: SGD (momentum, Nesterov), Adam, AdamW, RMSprop, each with Keras's gradient
+// clipping (clipnorm, globalClipnorm, clipvalue) and a learning rate that may be a schedule.
+// Their state (step count, slots) can be read and restored for checkpoints.
+// Plain SGD, momentum SGD and Adam run as backend kernels (fused loops over each parameter); the
+// rest are TypeScript loops over the same in-place views, fast enough for an update per batch.
 
 import { check } from '../core/errors.js';
 import { getBackend, persistent } from '../tensor/engine.js';
 import { tensor, zeros, type Tensor } from '../tensor/tensor.js';
+import { scheduleFromConfig, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
 
-export interface SGDConfig {
-  learningRate?: number;
-  momentum?: number;
+/** Options every optimizer takes (Keras's base optimizer arguments). */
+export interface BaseConfig {
+  /** A number, or a schedule evaluated at the step count (0 for the first update). */
+  learningRate?: number | LearningRateSchedule;
+  /** Scales each parameter's gradient down to this L2 norm when it is longer. */
+  clipnorm?: number;
+  /** Scales all gradients together down to this joint L2 norm when it is longer. */
+  globalClipnorm?: number;
+  /** Clips each gradient element to [-clipvalue, clipvalue]. At most one of the three is allowed. */
+  clipvalue?: number;
 }
 
-export interface AdamConfig {
-  learningRate?: number;
+export interface SGDConfig extends BaseConfig {
+  momentum?: number;
+  nesterov?: boolean;
+}
+
+export interface AdamConfig extends BaseConfig {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
 }
 
+export interface AdamWConfig extends AdamConfig {
+  weightDecay?: number;
+  /** Weights whose names match one of these regular expressions are not decayed (as Keras). */
+  excludeFromWeightDecay?: string[];
+}
+
+export interface RMSpropConfig extends BaseConfig {
+  rho?: number;
+  momentum?: number;
+  epsilon?: number;
+  centered?: boolean;
+}
+
+/** A config as stored in a checkpoint: a schedule is stored as its own config. */
+type Stored<C extends BaseConfig> = Omit<C, 'learningRate'> & { learningRate: number | ScheduleConfig };
+
 export type OptimizerConfig =
-  | { className: 'SGD'; config: SGDConfig }
-  | { className: 'Adam'; config: AdamConfig };
+  | { className: 'SGD'; config: Stored<SGDConfig> }
+  | { className: 'Adam'; config: Stored<AdamConfig> }
+  | { className: 'AdamW'; config: Stored<AdamWConfig> }
+  | { className: 'RMSprop'; config: Stored<RMSpropConfig> };
+
+export interface OptimizerState {
+  iterations: number;
+  slots: Record<string, Float32Array>;
+}
 
 export interface Optimizer {
+  /** The rate of the next update (a schedule's value at the current step); settable unless a schedule. */
   learningRate: number;
-  /** Applies one update to each parameter from its `.grad`, then clears the gradients. */
-  step(params: Tensor[]): void;
+  /**
+   * Applies one update to each parameter from its `.grad`, then clears the gradients. `names`
+   * (the model's weight names, parallel to params) let AdamW exclude weights by name.
+   */
+  step(params: Tensor[], names?: string[]): void;
   getConfig(): OptimizerConfig;
   /** Step count and per-parameter slots, named `<slot>/<index>`. */
-  getState(): { iterations: number; slots: Record<string, Float32Array> };
-  setState(state: { iterations: number; slots: Record<string, Float32Array> }): void;
+  getState(): OptimizerState;
+  setState(state: OptimizerState): void;
 }
 
 function positive(name: string, v: number): number {
   check(Number.isFinite(v) && v > 0, `${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+function fraction(name: string, v: number): number {
+  check(Number.isFinite(v) && v >= 0 && v < 1, `${name} must be in [0, 1), got ${v}`);
   return v;
 }
 
@@ -60,88 +107,257 @@ class Slots {
   }
 }
 
+/** One parameter in an update: its values and gradient (in-place views), position, rank and name. */
+interface Param {
+  w: Float32Array;
+  g: Float32Array;
+  index: number;
+  rank: number;
+  name?: string;
+}
+
 abstract class BaseOptimizer implements Optimizer {
   iterations = 0;
   protected slots = new Slots();
-  abstract learningRate: number;
+  private rate: number | LearningRateSchedule;
+  readonly clipnorm?: number;
+  readonly globalClipnorm?: number;
+  readonly clipvalue?: number;
   abstract getConfig(): OptimizerConfig;
-  protected abstract update(w: Float32Array, g: Float32Array, index: number): void;
+  protected abstract update(p: Param, lr: number): void;
 
-  step(params: Tensor[]): void {
-    this.iterations++;
-    params.forEach((p, i) => {
-      if (!p.grad) return;
-      this.update(p.data as Float32Array, p.grad.data as Float32Array, i);
-      p.grad = null;
-    });
+  constructor(c: BaseConfig, defaultRate: number) {
+    const lr = c.learningRate ?? defaultRate;
+    this.rate = typeof lr === 'function' ? lr : positive('learning rate', lr);
+    const clips = (['clipnorm', 'globalClipnorm', 'clipvalue'] as const).filter((k) => c[k] !== undefined);
+    check(clips.length <= 1, `only one of clipnorm, globalClipnorm and clipvalue can be set, got ${clips.join(' and ')}`);
+    for (const k of clips) this[k] = positive(k, c[k]!);
   }
 
-  getState() {
+  get learningRate(): number {
+    return typeof this.rate === 'number' ? this.rate : this.rate(this.iterations);
+  }
+
+  set learningRate(v: number) {
+    check(typeof this.rate === 'number', 'this optimizer\'s learning rate is a schedule, so it cannot be set');
+    this.rate = positive('learning rate', v);
+  }
+
+  /** The schedule given as learningRate, if any. */
+  get schedule(): LearningRateSchedule | null {
+    return typeof this.rate === 'number' ? null : this.rate;
+  }
+
+  step(params: Tensor[], names?: string[]): void {
+    check(!names || names.length === params.length, 'step() needs one name per parameter');
+    // As Keras: the rate is evaluated at the step count before this update.
+    const lr = this.learningRate;
+    const live = params.flatMap((p, index): Param[] => p.grad
+      ? [{ w: p.data as Float32Array, g: p.grad.data as Float32Array, index, rank: p.rank, name: names?.[index] }]
+      : []);
+    this.clip(live.map((p) => p.g));
+    this.iterations++;
+    for (const p of live) this.update(p, lr);
+    for (const p of params) p.grad = null;
+  }
+
+  /** Keras's clipping, in place on the gradients (which are this step's own). */
+  private clip(grads: Float32Array[]): void {
+    const { clipnorm, globalClipnorm, clipvalue } = this;
+    if (clipnorm !== undefined) {
+      for (const g of grads) {
+        const norm = Math.sqrt(sumSquares(g));
+        if (norm > clipnorm) scale(g, clipnorm / norm);
+      }
+    } else if (globalClipnorm !== undefined) {
+      const norm = Math.sqrt(grads.reduce((s, g) => s + sumSquares(g), 0));
+      // A non-finite norm poisons every gradient (NaN), as Keras does, rather than hiding it.
+      if (!(norm <= globalClipnorm)) for (const g of grads) scale(g, Number.isFinite(norm) ? globalClipnorm / norm : NaN);
+    } else if (clipvalue !== undefined) {
+      for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = Math.min(Math.max(g[i], -clipvalue), clipvalue);
+    }
+  }
+
+  protected baseConfig(): Stored<BaseConfig> {
+    const { clipnorm, globalClipnorm, clipvalue } = this;
+    return {
+      learningRate: typeof this.rate === 'number' ? this.rate : this.rate.getConfig(),
+      ...(clipnorm !== undefined && { clipnorm }),
+      ...(globalClipnorm !== undefined && { globalClipnorm }),
+      ...(clipvalue !== undefined && { clipvalue }),
+    };
+  }
+
+  getState(): OptimizerState {
     return { iterations: this.iterations, slots: this.slots.entries() };
   }
 
-  setState(state: { iterations: number; slots: Record<string, Float32Array> }): void {
+  setState(state: OptimizerState): void {
     this.iterations = state.iterations;
     this.slots.load(state.slots);
   }
 }
 
-/** w -= lr * g, or with momentum: v = momentum * v - lr * g; w += v (as Keras). */
+function sumSquares(g: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  return s;
+}
+
+function scale(g: Float32Array, k: number): void {
+  for (let i = 0; i < g.length; i++) g[i] *= k;
+}
+
+/**
+ * w -= lr * g, or with momentum: v = momentum * v - lr * g; w += v, or with Nesterov momentum
+ * w += momentum * v - lr * g after updating v (as Keras and tf.keras).
+ */
 export class SGD extends BaseOptimizer {
-  learningRate: number;
   readonly momentum: number;
+  readonly nesterov: boolean;
 
   constructor(c: SGDConfig = {}) {
-    super();
-    this.learningRate = positive('learning rate', c.learningRate ?? 0.01);
-    this.momentum = c.momentum ?? 0;
-    check(this.momentum >= 0 && this.momentum < 1, `momentum must be in [0, 1), got ${this.momentum}`);
+    super(c, 0.01);
+    this.momentum = fraction('momentum', c.momentum ?? 0);
+    this.nesterov = c.nesterov ?? false;
   }
 
-  protected update(w: Float32Array, g: Float32Array, index: number): void {
-    const v = this.momentum === 0 ? null : this.slots.get('momentum', index, w.length);
-    getBackend().sgdUpdate(w, g, v, this.learningRate, this.momentum);
+  protected update({ w, g, index }: Param, lr: number): void {
+    const mu = this.momentum;
+    const v = mu === 0 ? null : this.slots.get('momentum', index, w.length);
+    if (!v || !this.nesterov) return getBackend().sgdUpdate(w, g, v, lr, mu);
+    for (let i = 0; i < w.length; i++) {
+      v[i] = mu * v[i] - lr * g[i];
+      w[i] += mu * v[i] - lr * g[i];
+    }
   }
 
   getConfig(): OptimizerConfig {
-    return { className: 'SGD', config: { learningRate: this.learningRate, momentum: this.momentum } };
+    return { className: 'SGD', config: { ...this.baseConfig(), momentum: this.momentum, nesterov: this.nesterov } };
   }
 }
 
 /** Adam with Keras's bias correction folded into the step size and epsilon outside the sqrt. */
 export class Adam extends BaseOptimizer {
-  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
 
   constructor(c: AdamConfig = {}) {
-    super();
-    this.learningRate = positive('learning rate', c.learningRate ?? 0.001);
-    this.beta1 = c.beta1 ?? 0.9;
-    this.beta2 = c.beta2 ?? 0.999;
+    super(c, 0.001);
+    this.beta1 = fraction('beta1', c.beta1 ?? 0.9);
+    this.beta2 = fraction('beta2', c.beta2 ?? 0.999);
     this.epsilon = positive('epsilon', c.epsilon ?? 1e-7);
-    check(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1, 'Adam betas must be in [0, 1)');
   }
 
-  protected update(w: Float32Array, g: Float32Array, index: number): void {
+  protected update({ w, g, index }: Param, lr: number): void {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const m = this.slots.get('m', index, w.length);
     const v = this.slots.get('v', index, w.length);
     const t = this.iterations;
-    const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
+    const alpha = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
     getBackend().adamUpdate(w, g, m, v, alpha, b1, b2, eps);
   }
 
+  protected adamConfig(): Stored<AdamConfig> {
+    return { ...this.baseConfig(), beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+
   getConfig(): OptimizerConfig {
-    return { className: 'Adam', config: { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon } };
+    return { className: 'Adam', config: this.adamConfig() };
+  }
+}
+
+/**
+ * Adam with decoupled weight decay (Keras 3 / tf.keras AdamW): before the Adam step each decayed
+ * weight shrinks by w -= lr * weightDecay * w, with the (scheduled) learning rate, not Adam's
+ * bias-corrected step. Only weights of rank 2 or more (kernels, embeddings) are decayed: biases
+ * and normalization scales and offsets never are, the usual practice since GPT-2 (Keras decays
+ * every weight unless excluded by name). excludeFromWeightDecay excludes more, by weight name.
+ */
+export class AdamW extends Adam {
+  readonly weightDecay: number;
+  readonly excludeFromWeightDecay: string[];
+  private excluded: RegExp | null;
+
+  constructor(c: AdamWConfig = {}) {
+    super(c);
+    this.weightDecay = c.weightDecay ?? 0.004;
+    check(Number.isFinite(this.weightDecay) && this.weightDecay >= 0, `weightDecay must be a non-negative number, got ${this.weightDecay}`);
+    this.excludeFromWeightDecay = [...(c.excludeFromWeightDecay ?? [])];
+    this.excluded = this.excludeFromWeightDecay.length ? new RegExp(this.excludeFromWeightDecay.join('|')) : null;
+  }
+
+  protected override update(p: Param, lr: number): void {
+    if (p.rank >= 2 && !(this.excluded && p.name !== undefined && this.excluded.test(p.name))) {
+      const { w } = p;
+      const k = lr * this.weightDecay;
+      for (let i = 0; i < w.length; i++) w[i] -= w[i] * k;
+    }
+    super.update(p, lr);
+  }
+
+  override getConfig(): OptimizerConfig {
+    return {
+      className: 'AdamW',
+      config: { ...this.adamConfig(), weightDecay: this.weightDecay, excludeFromWeightDecay: [...this.excludeFromWeightDecay] },
+    };
+  }
+}
+
+/**
+ * RMSprop as Keras: ms = rho * ms + (1 - rho) * g^2 (and with centered, mg = rho * mg + (1 - rho) * g,
+ * ms - mg^2 in place of ms); step = lr * g / sqrt(ms + epsilon), epsilon inside the sqrt; with
+ * momentum, mom = momentum * mom + step and w -= mom, else w -= step.
+ */
+export class RMSprop extends BaseOptimizer {
+  readonly rho: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly centered: boolean;
+
+  constructor(c: RMSpropConfig = {}) {
+    super(c, 0.001);
+    this.rho = fraction('rho', c.rho ?? 0.9);
+    this.momentum = fraction('momentum', c.momentum ?? 0);
+    this.epsilon = positive('epsilon', c.epsilon ?? 1e-7);
+    this.centered = c.centered ?? false;
+  }
+
+  protected update({ w, g, index }: Param, lr: number): void {
+    const { rho, momentum: mu, epsilon: eps } = this;
+    const ms = this.slots.get('velocity', index, w.length);
+    const mom = mu > 0 ? this.slots.get('momentum', index, w.length) : null;
+    const mg = this.centered ? this.slots.get('average_gradient', index, w.length) : null;
+    for (let i = 0; i < w.length; i++) {
+      ms[i] = rho * ms[i] + (1 - rho) * g[i] * g[i];
+      let denominator = ms[i] + eps;
+      if (mg) {
+        mg[i] = rho * mg[i] + (1 - rho) * g[i];
+        denominator = ms[i] - mg[i] * mg[i] + eps;
+      }
+      const increment = (lr * g[i]) / Math.sqrt(denominator);
+      if (mom) w[i] -= (mom[i] = mu * mom[i] + increment);
+      else w[i] -= increment;
+    }
+  }
+
+  getConfig(): OptimizerConfig {
+    return {
+      className: 'RMSprop',
+      config: { ...this.baseConfig(), rho: this.rho, momentum: this.momentum, epsilon: this.epsilon, centered: this.centered },
+    };
   }
 }
 
 export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
+  const lr = c.config?.learningRate;
+  const learningRate = typeof lr === 'object' && lr !== null ? scheduleFromConfig(lr) : lr;
   switch (c.className) {
-    case 'SGD': return new SGD(c.config);
-    case 'Adam': return new Adam(c.config);
+    case 'SGD': return new SGD({ ...c.config, learningRate });
+    case 'Adam': return new Adam({ ...c.config, learningRate });
+    case 'AdamW': return new AdamW({ ...c.config, learningRate });
+    case 'RMSprop': return new RMSprop({ ...c.config, learningRate });
     default: {
       const unknown: never = c;
       return check(false, `unknown optimizer ${JSON.stringify((unknown as { className?: unknown }).className)}`) as never;
@@ -151,3 +367,5 @@ export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
 
 export const sgd = (config?: SGDConfig) => new SGD(config);
 export const adam = (config?: AdamConfig) => new Adam(config);
+export const adamW = (config?: AdamWConfig) => new AdamW(config);
+export const rmsprop = (config?: RMSpropConfig) => new RMSprop(config);

@@ -8,7 +8,7 @@ import { formatShape } from '../core/shape.js';
 import type { AnyLayer } from '../nn/layers.js';
 import { LayerStack } from '../nn/stack.js';
 import { lossByName, type LossName } from '../ops/losses.js';
-import { Adam, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
 import { noGrad, scope } from '../tensor/engine.js';
 import { gather } from '../tensor/ops.js';
 import { allocate, Tensor, tensor } from '../tensor/tensor.js';
@@ -17,7 +17,8 @@ import { countMetric, METRIC_NAMES, type MetricName } from './metrics.js';
 import { saveModel } from './persist.js';
 
 export interface CompileArgs {
-  optimizer: Optimizer | 'adam' | 'sgd';
+  /** An optimizer, or a name for one with Keras's defaults. */
+  optimizer: Optimizer | 'adam' | 'adamw' | 'rmsprop' | 'sgd';
   loss: LossName;
   metrics?: MetricName[];
 }
@@ -65,7 +66,8 @@ export class Sequential extends LayerStack {
 
   compile(args: CompileArgs): void {
     this.build();
-    this.optimizer = args.optimizer === 'adam' ? new Adam() : args.optimizer === 'sgd' ? new SGD() : args.optimizer;
+    const named = { adam: Adam, adamw: AdamW, rmsprop: RMSprop, sgd: SGD };
+    this.optimizer = typeof args.optimizer === 'string' ? new named[args.optimizer]() : args.optimizer;
     this.lossName = args.loss;
     this.metrics = args.metrics ?? [];
     for (const m of this.metrics) check(METRIC_NAMES.includes(m), `unknown metric "${m}" (tsgrad has ${METRIC_NAMES.join(', ')})`);
@@ -104,8 +106,10 @@ export class Sequential extends LayerStack {
       for (const c of callbacks) await (c[event] as ((...p: unknown[]) => unknown) | undefined)?.apply(c, a);
     };
     const history: History = { epoch: [], history: {} };
-    const params = this.trainableWeights;
+    const trainable = this.weights.filter((w) => w.trainable);
+    const params = trainable.map((w) => w.value), names = trainable.map((w) => w.name);
     this.stopTraining = false;
+    for (const c of callbacks) c.setModel?.(this);
     await emit('onTrainBegin', { epochs, steps, samples: n, validationSamples: validation?.[0].shape[0] ?? 0 });
     let logs: Logs = {};
     for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
@@ -122,7 +126,7 @@ export class Sequential extends LayerStack {
           const pred = this.call(xb, true, penalties);
           const l = penalties.reduce((a, p) => a.add(p), loss(yb, pred)); // as Keras, the loss includes regularization
           backward(l);
-          optimizer.step(params);
+          optimizer.step(params, names);
           return [l.item(), this.metrics.map((m) => countMetric(m, yb, pred)), idx.size] as const;
         });
         lossSum += stepLoss * size;
@@ -140,9 +144,10 @@ export class Sequential extends LayerStack {
         const v = this.evaluate(validation[0], validation[1], { batchSize });
         for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
       }
+      await emit('onEpochEnd', epoch, logs);
+      // After the callbacks, which may add to the logs (the learning-rate ones add lr), as Keras's History.
       history.epoch.push(epoch);
       for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
-      await emit('onEpochEnd', epoch, logs);
     }
     await emit('onTrainEnd', logs);
     return history;
