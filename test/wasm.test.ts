@@ -59,6 +59,8 @@ const windows: { x: number[]; k: [number, number]; c: number; s: [number, number
   { x: [4, 28, 28, 1], k: [3, 3], c: 32, s: [1, 1], p: 'valid' },
   { x: [5, 13, 13, 32], k: [3, 3], c: 64, s: [1, 1], p: 'valid' },
   { x: [40, 13, 13, 32], k: [3, 3], c: 8, s: [1, 1], p: 'valid' }, // more than one chunk of images
+  { x: [3, 7, 5, 3], k: [3, 3], c: 20, s: [1, 1], p: 'same' }, // direct kernels for few channels: 16 filters + 4
+  { x: [1, 12, 12, 3], k: [11, 11], c: 2, s: [1, 1], p: 'valid' }, // ... but a window too long for them
   { x: [3, 9, 7, 8], k: [3, 3], c: 12, s: [2, 1], p: 'same' }, // implicit GEMM (inC % 4 == 0) with padding
   { x: [2, 6, 5, 4], k: [3, 3], c: 5, s: [1, 1], p: 'same' },
   { x: [2, 5, 5, 4], k: [5, 5], c: 9, s: [2, 2], p: 'same' },

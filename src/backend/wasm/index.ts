@@ -15,7 +15,9 @@ import { defaultThreads, Pool, type KernelName } from './pool.js';
 const CHUNK_FLOATS = 1 << 20;
 /** The widest input the implicit convolutions take (kernels/patches.ts ZERO_FLOATS). */
 const IMPLICIT_MAX_CHANNELS = 1024;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'im2col', 'col2im', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
+/** The longest window the direct convolutions for few channels take (kernels/conv.ts SMALL_PATCH). */
+const SMALL_PATCH = 256;
+const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'];
@@ -144,7 +146,27 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
    * from the image, never stored): when a vector of channels lies within one pixel. Else im2col.
    */
   const implicit = (g: ConvGeometry) => g.inC % 4 === 0 && g.inC <= IMPLICIT_MAX_CHANNELS;
+  /** Whether a layer with few input channels (not a multiple of 4) runs the direct kernels. */
+  const small = (g: ConvGeometry) => g.inC % 4 !== 0 && patchOf(g) <= SMALL_PATCH;
   const pixelsOf = (g: ConvGeometry) => g.batch * g.outH * g.outW;
+  /**
+   * x (at heap offset px) with its padding written out, in a temporary when there is any, and the
+   * geometry to match (no padding): the direct kernels expect every window inside the image.
+   */
+  const padded = (px: number, g: ConvGeometry): [number, ConvGeometry] => {
+    const h = Math.max(g.padTop + g.inH, (g.outH - 1) * g.strideH + g.kH);
+    const w = Math.max(g.padLeft + g.inW, (g.outW - 1) * g.strideW + g.kW);
+    if (h === g.inH && w === g.inW) return [px, g];
+    const at = temp(g.batch * h * w * g.inC);
+    const dst = new Float32Array(heap.memory.buffer, at, g.batch * h * w * g.inC).fill(0);
+    const src = new Float32Array(heap.memory.buffer, px, g.batch * g.inH * g.inW * g.inC);
+    const row = g.inW * g.inC;
+    for (let b = 0; b < g.batch; b++) for (let y = 0; y < g.inH; y++) {
+      const from = (b * g.inH + y) * row;
+      dst.set(src.subarray(from, from + row), ((b * h + y + g.padTop) * w + g.padLeft) * g.inC);
+    }
+    return [at, { ...g, inH: h, inW: w, padTop: 0, padLeft: 0 }];
+  };
   const convArgs = (g: ConvGeometry) => [g.outC, ...geometryArgs(g)];
 
   /**
@@ -175,6 +197,11 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
       pool.run('convForward', [px, packed, po, ...convArgs(g)], pixelsOf(g), { align: 4, work: pixelsOf(g) * patchOf(g) * g.outC });
       return done([out, po]);
     }
+    if (small(g)) {
+      const [pp, pg] = padded(px, g);
+      pool.run('convSmallForward', [pp, pw, po, ...convArgs(pg)], pixelsOf(g), { align: 2, work: pixelsOf(g) * patchOf(g) * g.outC });
+      return done([out, po]);
+    }
     inChunks(g, (first, count, cols, rows) => {
       im2col(px, g, first, count, cols);
       gemm(cols, pw, po + 4 * first * g.outH * g.outW * g.outC, rows, patchOf(g), g.outC, false, false);
@@ -198,6 +225,12 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     if (implicit(g)) {
       const packed = packShared(pdy, pixelsOf(g), g.outC, false);
       pool.run('convFilter', [px, packed, pdw, ...convArgs(g)], patch, { align: 4, work: pixelsOf(g) * patch * g.outC });
+      return done([dw, pdw]);
+    }
+    if (small(g)) {
+      // Split by groups of 16 filters, each summed over every pixel by one thread.
+      const [pp, pg] = padded(px, g);
+      pool.run('convSmallFilter', [pp, pdy, pdw, ...convArgs(pg)], Math.ceil(g.outC / 16), { work: pixelsOf(g) * patch * g.outC });
       return done([dw, pdw]);
     }
     // dw (patch, outC) = colsᵀ · dy, split over its rows. With fewer patch rows than filters (a

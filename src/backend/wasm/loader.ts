@@ -45,6 +45,8 @@ export interface Kernels {
   convFilter: Kernel;
   im2col: Kernel;
   col2im: Kernel;
+  convSmallForward: Kernel;
+  convSmallFilter: Kernel;
   pool: Kernel;
   poolGrad: Kernel;
   unary: Kernel;

@@ -3,6 +3,8 @@
 // adjoint, for the input gradient). The twin of ../../ref/conv.ts. Pointers are byte offsets; a
 // geometry is (batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft).
 
+import { madd } from './simd';
+
 /** Copies `n` floats (a few, or a multiple of 4 with SIMD), or writes zeros when `src` is 0. */
 @inline function copyRun(dst: usize, src: usize, n: i32): void {
   let i = 0;
@@ -84,6 +86,143 @@ export function col2im(
             }
           }
         }
+      }
+    }
+  }
+}
+
+// Direct convolutions for inputs with few channels (a first layer: 1 grey or 3 RGB channels,
+// patch = kH * kW * inC of at most SMALL_PATCH). Their patch matrix is too narrow for the SGEMM to
+// run near its peak, and writing it costs more than the product; here each window is read in place
+// through a table of its entries' offsets. The caller pads x first (padTop = padLeft = 0 here), so
+// that every window lies inside the image.
+
+/** The longest window the direct kernels take. */
+export const SMALL_PATCH: i32 = 256;
+/** Pixels per block of the filter gradient (its rows of dy stay in cache across the window). */
+const SMALL_BLOCK: i32 = 256;
+
+/** Writes the byte offset of every window entry (ky, kx, c) from the window's corner to `table`. */
+function windowOffsets(table: usize, inW: i32, inC: i32, kH: i32, kW: i32): void {
+  let t = table;
+  for (let ky = 0; ky < kH; ky++) for (let kx = 0; kx < kW; kx++) for (let c = 0; c < inC; c++, t += 4) {
+    store<i32>(t, ((ky * inW + kx) * inC + c) << 2);
+  }
+}
+
+/** Byte address in x of the window corner of output pixel (b, oy, ox). */
+@inline function corner(x: usize, b: i32, oy: i32, ox: i32, inH: i32, inW: i32, inC: i32, strideH: i32, strideW: i32): usize {
+  return x + (<usize>(((b * inH + oy * strideH) * inW + ox * strideW) * inC) << 2);
+}
+
+/**
+ * out = conv(x, w) for output pixels [rowStart, rowEnd), two at a time: four vectors of filters
+ * for two pixels are eight accumulators, and each filter vector loaded serves both pixels.
+ */
+export function convSmallForward(
+  x: usize, w: usize, out: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, _padTop: i32, _padLeft: i32, rowStart: i32, rowEnd: i32, scratch: usize,
+): void {
+  const patch = kH * kW * inC;
+  const offsets = scratch;
+  windowOffsets(offsets, inW, inC, kH, kW);
+  const rowBytes = <usize>outC << 2;
+  let ox = rowStart % outW, oy = (rowStart / outW) % outH, b = rowStart / (outW * outH);
+  for (let r = rowStart; r < rowEnd; r += 2) {
+    const pair = r + 1 < rowEnd;
+    const x0 = corner(x, b, oy, ox, inH, inW, inC, strideH, strideW);
+    if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; b++; } }
+    let x1 = x0;
+    if (pair) {
+      x1 = corner(x, b, oy, ox, inH, inW, inC, strideH, strideW);
+      if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; b++; } }
+    }
+    const o0 = out + <usize>r * rowBytes, o1 = o0 + rowBytes;
+    let c = 0;
+    for (; c + 16 <= outC; c += 16) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+      let wp = w + (<usize>c << 2);
+      for (let t = 0; t < patch; t++, wp += rowBytes) {
+        const at = <usize>load<i32>(offsets + (<usize>t << 2));
+        const s0 = v128.load32_splat(x0 + at), s1 = v128.load32_splat(x1 + at);
+        const w0 = v128.load(wp), w1 = v128.load(wp, 16), w2 = v128.load(wp, 32), w3 = v128.load(wp, 48);
+        a0 = madd(s0, w0, a0); a1 = madd(s0, w1, a1); a2 = madd(s0, w2, a2); a3 = madd(s0, w3, a3);
+        b0 = madd(s1, w0, b0); b1 = madd(s1, w1, b1); b2 = madd(s1, w2, b2); b3 = madd(s1, w3, b3);
+      }
+      const d = <usize>c << 2;
+      v128.store(o0 + d, a0); v128.store(o0 + d, a1, 16); v128.store(o0 + d, a2, 32); v128.store(o0 + d, a3, 48);
+      if (pair) { v128.store(o1 + d, b0); v128.store(o1 + d, b1, 16); v128.store(o1 + d, b2, 32); v128.store(o1 + d, b3, 48); }
+    }
+    for (; c < outC; c++) {
+      let s0: f32 = 0, s1: f32 = 0;
+      for (let t = 0; t < patch; t++) {
+        const at = <usize>load<i32>(offsets + (<usize>t << 2));
+        const wt = load<f32>(w + (<usize>(t * outC + c) << 2));
+        s0 += load<f32>(x0 + at) * wt;
+        s1 += load<f32>(x1 + at) * wt;
+      }
+      store<f32>(o0 + (<usize>c << 2), s0);
+      if (pair) store<f32>(o1 + (<usize>c << 2), s1);
+    }
+  }
+}
+
+/**
+ * dw = patchesᵀ · dy for the groups of 16 filters [groupStart, groupEnd) (the last may be
+ * narrower), each over every pixel, a block of pixels at a time: two window entries by four
+ * vectors of filters are eight accumulators.
+ */
+export function convSmallFilter(
+  x: usize, dy: usize, dw: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, _padTop: i32, _padLeft: i32, groupStart: i32, groupEnd: i32, scratch: usize,
+): void {
+  const patch = kH * kW * inC;
+  const pixels = batch * outH * outW;
+  const offsets = scratch, corners = scratch + (<usize>SMALL_PATCH << 2);
+  windowOffsets(offsets, inW, inC, kH, kW);
+  const rowBytes = <usize>outC << 2;
+  for (let g = groupStart; g < groupEnd; g++) {
+    const c0 = g * 16, width = min(16, outC - c0);
+    for (let t = 0; t < patch; t++) memory.fill(dw + (<usize>(t * outC + c0) << 2), 0, <usize>width << 2);
+    let ox = 0, oy = 0, b = 0;
+    for (let p0 = 0; p0 < pixels; p0 += SMALL_BLOCK) {
+      const n = min(SMALL_BLOCK, pixels - p0);
+      for (let i = 0; i < n; i++) {
+        store<u32>(corners + (<usize>i << 2), <u32>corner(x, b, oy, ox, inH, inW, inC, strideH, strideW));
+        if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; b++; } }
+      }
+      const dyBlock = dy + <usize>p0 * rowBytes + (<usize>c0 << 2);
+      if (width < 16) {
+        for (let t = 0; t < patch; t++) {
+          const at = <usize>load<i32>(offsets + (<usize>t << 2));
+          for (let c = 0; c < width; c++) {
+            let s: f32 = 0;
+            for (let i = 0; i < n; i++) s += load<f32>(<usize>load<u32>(corners + (<usize>i << 2)) + at) * load<f32>(dyBlock + <usize>i * rowBytes + (<usize>c << 2));
+            const d = dw + (<usize>(t * outC + c0 + c) << 2);
+            store<f32>(d, load<f32>(d) + s);
+          }
+        }
+        continue;
+      }
+      for (let t = 0; t < patch; t += 2) {
+        const two = t + 1 < patch;
+        const at0 = <usize>load<i32>(offsets + (<usize>t << 2));
+        const at1 = two ? <usize>load<i32>(offsets + (<usize>(t + 1) << 2)) : at0;
+        const d0 = dw + (<usize>(t * outC + c0) << 2), d1 = d0 + rowBytes;
+        let a0 = v128.load(d0), a1 = v128.load(d0, 16), a2 = v128.load(d0, 32), a3 = v128.load(d0, 48);
+        let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+        if (two) { b0 = v128.load(d1); b1 = v128.load(d1, 16); b2 = v128.load(d1, 32); b3 = v128.load(d1, 48); }
+        let dp = dyBlock;
+        for (let i = 0; i < n; i++, dp += rowBytes) {
+          const xc = <usize>load<u32>(corners + (<usize>i << 2));
+          const y0 = v128.load(dp), y1 = v128.load(dp, 16), y2 = v128.load(dp, 32), y3 = v128.load(dp, 48);
+          const s0 = v128.load32_splat(xc + at0), s1 = v128.load32_splat(xc + at1);
+          a0 = madd(s0, y0, a0); a1 = madd(s0, y1, a1); a2 = madd(s0, y2, a2); a3 = madd(s0, y3, a3);
+          b0 = madd(s1, y0, b0); b1 = madd(s1, y1, b1); b2 = madd(s1, y2, b2); b3 = madd(s1, y3, b3);
+        }
+        v128.store(d0, a0); v128.store(d0, a1, 16); v128.store(d0, a2, 32); v128.store(d0, a3, 48);
+        if (two) { v128.store(d1, b0); v128.store(d1, b1, 16); v128.store(d1, b2, 32); v128.store(d1, b3, 48); }
       }
     }
   }

@@ -3,7 +3,7 @@
 // Every kernel ends with (start, end, scratch): the part of the work this thread does.
 
 export { sgemm, sgemmShared, packBShared, convForward, convFilter, SGEMM_SCRATCH_FLOATS } from './matmul';
-export { im2col, col2im } from './conv';
+export { im2col, col2im, convSmallForward, convSmallFilter } from './conv';
 export { pool, poolGrad } from './pool';
 export { unary, binary } from './elementwise';
 export { reduceRows, reduceCols } from './reduce';
