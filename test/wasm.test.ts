@@ -140,6 +140,7 @@ test('binary kernels with every kind of broadcasting', () => {
 test('sum and max over leading, trailing and other axes', () => {
   const shapes: [number[], number[]][] = [
     [[7], [0]], [[3, 5], [0]], [[3, 5], [1]], [[4, 6, 6, 9], [0, 1, 2]], [[4, 6, 5], [1, 2]], [[4, 6, 5], [1]], [[2, 3, 4], [0, 2]], [[6, 1], [1]],
+    [[40, 7, 7, 5], [0, 1, 2]], [[300, 32], [0]], // many rows: partial sums in blocks of rows
   ];
   for (const op of ['sum', 'max'] as const) {
     for (const [shape, axes] of shapes) {

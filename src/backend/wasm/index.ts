@@ -13,11 +13,13 @@ import { defaultThreads, Pool, type KernelName } from './pool.js';
 
 /** Floats of patch matrix per convolution chunk (4 MiB), where the patch matrix is stored. */
 const CHUNK_FLOATS = 1 << 20;
+/** Partial rows of a reduction over many rows (see reduce()). */
+const ROW_BLOCKS = 12;
 /** The widest input the implicit convolutions take (kernels/patches.ts ZERO_FLOATS). */
 const IMPLICIT_MAX_CHANNELS = 1024;
 /** The longest window the direct convolutions for few channels take (kernels/conv.ts SMALL_PATCH). */
 const SMALL_PATCH = 256;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'sgdUpdate', 'adamUpdate'];
+const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'];
@@ -290,7 +292,15 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     const code = op === 'sum' ? 0 : 1;
     if (leading) {
       const [rows, cols] = [sizeOf(shape.slice(0, k)), sizeOf(shape.slice(k))];
-      pool.run('reduceRows', [code, px, po, rows, cols], cols, { align: 4, work: x.length });
+      if (rows >= ROW_BLOCKS * 16 && cols < 256) {
+        // Many rows of a few columns: each thread reduces whole rows into partial rows, a fixed
+        // number of them (so the sums do not depend on the thread count), then those are reduced.
+        const partial = temp(ROW_BLOCKS * cols);
+        pool.run('reduceRowBlocks', [code, px, partial, rows, cols, ROW_BLOCKS], ROW_BLOCKS, { work: x.length });
+        pool.run('reduceRows', [code, partial, po, ROW_BLOCKS, cols], cols, { work: 0 });
+      } else {
+        pool.run('reduceRows', [code, px, po, rows, cols], cols, { align: 4, work: x.length });
+      }
     } else {
       const [rows, cols] = [sizeOf(shape.slice(0, shape.length - k)), sizeOf(shape.slice(shape.length - k))];
       pool.run('reduceCols', [code, px, po, rows, cols], rows, { work: x.length });

@@ -53,6 +53,7 @@ export interface Kernels {
   binary: Kernel;
   reduceRows: Kernel;
   reduceCols: Kernel;
+  reduceRowBlocks: Kernel;
   sgdUpdate: Kernel;
   adamUpdate: Kernel;
   SGEMM_SCRATCH_FLOATS: WebAssembly.Global;

@@ -6,5 +6,5 @@ export { sgemm, sgemmShared, packBShared, convForward, convFilter, SGEMM_SCRATCH
 export { im2col, col2im, convSmallForward, convSmallFilter } from './conv';
 export { pool, poolGrad } from './pool';
 export { unary, binary } from './elementwise';
-export { reduceRows, reduceCols } from './reduce';
+export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';

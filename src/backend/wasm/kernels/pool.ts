@@ -5,10 +5,32 @@
 @inline function windowLo(o: i32, stride: i32, pad: i32): i32 { return max(0, o * stride - pad); }
 @inline function windowHi(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 { return min(size, o * stride - pad + k); }
 
+/** Whether this is 2x2 max pooling with stride 2 over whole vectors of channels (the common case). */
+@inline function max2x2(op: i32, inC: i32, kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32): bool {
+  return op == 0 && kH == 2 && kW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 && (inC & 3) == 0;
+}
+
 export function pool(
   op: i32, x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
 ): void {
+  if (max2x2(op, inC, kH, kW, strideH, strideW, padTop, padLeft)) {
+    const pixel = <usize>inC << 2, row = <usize>(inW * inC) << 2;
+    let dst = out + (<usize>(batchStart * outH * outW * inC) << 2);
+    for (let b = batchStart; b < batchEnd; b++) {
+      for (let oy = 0; oy < outH; oy++) {
+        let src = x + (<usize>(((b * inH + 2 * oy) * inW) * inC) << 2);
+        for (let ox = 0; ox < outW; ox++, src += 2 * pixel) {
+          for (let c: usize = 0; c < pixel; c += 16, dst += 16) {
+            const top = f32x4.max(v128.load(src + c), v128.load(src + pixel + c));
+            const bottom = f32x4.max(v128.load(src + row + c), v128.load(src + row + pixel + c));
+            v128.store(dst, f32x4.max(top, bottom));
+          }
+        }
+      }
+    }
+    return;
+  }
   for (let b = batchStart; b < batchEnd; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const y0 = windowLo(oy, strideH, padTop), y1 = windowHi(oy, strideH, padTop, kH, inH);
@@ -52,6 +74,36 @@ export function poolGrad(
   const tiled = op == 0 && strideH == kH && strideW == kW && padTop == 0 && padLeft == 0 && (inC & 3) == 0;
   if (!tiled || outH * kH != inH || outW * kW != inW) {
     memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
+  }
+  if (max2x2(op, inC, kH, kW, strideH, strideW, padTop, padLeft)) {
+    // The tiled case unrolled: each window's four pixels, four channels at a time.
+    const pixel = <usize>inC << 2, row = <usize>(inW * inC) << 2;
+    let g = dy + (<usize>(batchStart * outH * outW * inC) << 2);
+    for (let b = batchStart; b < batchEnd; b++) {
+      for (let oy = 0; oy < outH; oy++) {
+        const at = <usize>(((b * inH + 2 * oy) * inW) * inC) << 2;
+        let src = x + at, dst = dx + at;
+        for (let ox = 0; ox < outW; ox++, src += 2 * pixel, dst += 2 * pixel) {
+          for (let c: usize = 0; c < pixel; c += 16, g += 16) {
+            const v00 = v128.load(src + c), v01 = v128.load(src + pixel + c);
+            const v10 = v128.load(src + row + c), v11 = v128.load(src + row + pixel + c);
+            const m = f32x4.max(f32x4.max(v00, v01), f32x4.max(v10, v11));
+            const gv = v128.load(g);
+            const h00 = f32x4.eq(v00, m);
+            const h01 = v128.andnot(f32x4.eq(v01, m), h00);
+            let taken = v128.or(h00, h01);
+            const h10 = v128.andnot(f32x4.eq(v10, m), taken);
+            taken = v128.or(taken, h10);
+            const h11 = v128.andnot(f32x4.eq(v11, m), taken);
+            v128.store(dst + c, v128.and(gv, h00));
+            v128.store(dst + pixel + c, v128.and(gv, h01));
+            v128.store(dst + row + c, v128.and(gv, h10));
+            v128.store(dst + row + pixel + c, v128.and(gv, h11));
+          }
+        }
+      }
+    }
+    return;
   }
   for (let b = batchStart; b < batchEnd; b++) {
     for (let oy = 0; oy < outH; oy++) {

@@ -33,3 +33,31 @@ export function reduceCols(op: i32, x: usize, out: usize, rows: i32, cols: i32, 
     store<f32>(out + (<usize>r << 2), acc);
   }
 }
+
+/**
+ * partial[k, c] = reduce over the rows of block k of x[r, c], for blocks [start, end) of `blocks`
+ * equal runs of rows: the first pass of a reduction over many rows of a few columns (a bias
+ * gradient), which splits the rows between threads while each reads whole rows.
+ */
+export function reduceRowBlocks(op: i32, x: usize, partial: usize, rows: i32, cols: i32, blocks: i32, start: i32, end: i32, _scratch: usize): void {
+  const rowBytes = <usize>cols << 2;
+  for (let k = start; k < end; k++) {
+    const r0 = <i32>(<i64>rows * k / blocks), r1 = <i32>(<i64>rows * (k + 1) / blocks);
+    const acc = partial + <usize>k * rowBytes;
+    memory.copy(acc, x + <usize>r0 * rowBytes, rowBytes);
+    for (let r = r0 + 1; r < r1; r++) {
+      const src = x + <usize>r * rowBytes;
+      let c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        const o = <usize>c << 2;
+        const a = v128.load(acc + o), v = v128.load(src + o);
+        v128.store(acc + o, op == 0 ? f32x4.add(a, v) : f32x4.max(a, v));
+      }
+      for (; c < cols; c++) {
+        const o = <usize>c << 2;
+        const a = load<f32>(acc + o), v = load<f32>(src + o);
+        store<f32>(acc + o, op == 0 ? a + v : max(a, v));
+      }
+    }
+  }
+}
