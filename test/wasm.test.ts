@@ -63,6 +63,7 @@ const windows: { x: number[]; k: [number, number]; c: number; s: [number, number
   { x: [1, 12, 12, 3], k: [11, 11], c: 2, s: [1, 1], p: 'valid' }, // ... but a window too long for them
   { x: [3, 9, 7, 8], k: [3, 3], c: 12, s: [2, 1], p: 'same' }, // implicit GEMM (inC % 4 == 0) with padding
   { x: [2, 6, 5, 4], k: [3, 3], c: 5, s: [1, 1], p: 'same' },
+  { x: [2, 30, 30, 8], k: [3, 3], c: 6, s: [1, 1], p: 'same' }, // input gradient blocks split an image
   { x: [2, 5, 5, 4], k: [5, 5], c: 9, s: [2, 2], p: 'same' },
   { x: [2, 4, 4, 12], k: [1, 1], c: 3, s: [1, 1], p: 'valid' },
   { x: [3, 8, 6, 8], k: [2, 2], c: 4, s: [2, 2], p: 'valid' }, // pooling windows tile the image

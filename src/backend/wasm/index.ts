@@ -17,9 +17,11 @@ const CHUNK_FLOATS = 1 << 20;
 const ROW_BLOCKS = 12;
 /** The widest input the implicit convolutions take (kernels/patches.ts ZERO_FLOATS). */
 const IMPLICIT_MAX_CHANNELS = 1024;
+/** The longest window whose input gradient runs in blocks of patch rows (kernels/matmul.ts convInput). */
+const INPUT_GRADIENT_MAX_PATCH = 16384;
 /** The longest window the direct convolutions for few channels take (kernels/conv.ts SMALL_PATCH). */
 const SMALL_PATCH = 256;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'sgdUpdate', 'adamUpdate'];
+const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'];
@@ -213,6 +215,12 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
 
   function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
     const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
+    if (patchOf(g) <= INPUT_GRADIENT_MAX_PATCH) {
+      // Threads own whole images, since windows overlap within an image.
+      const packed = packShared(pw, g.outC, patchOf(g), true);
+      pool.run('convInput', [pdy, packed, pdx, ...convArgs(g)], pixelsOf(g), { align: g.outH * g.outW, work: pixelsOf(g) * patchOf(g) * g.outC });
+      return done([dx, pdx]);
+    }
     const image = g.inH * g.inW * g.inC;
     inChunks(g, (first, count, cols, rows) => {
       gemm(pdy + 4 * first * g.outH * g.outW * g.outC, pw, cols, rows, g.outC, patchOf(g), false, true);

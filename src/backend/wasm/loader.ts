@@ -43,6 +43,7 @@ export interface Kernels {
   packBShared: Kernel;
   convForward: Kernel;
   convFilter: Kernel;
+  convInput: Kernel;
   im2col: Kernel;
   col2im: Kernel;
   convSmallForward: Kernel;

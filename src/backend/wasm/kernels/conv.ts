@@ -62,31 +62,40 @@ export function col2im(
   cols: usize, dx: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
 ): void {
-  const patch = kH * kW * inC;
-  const image = inH * inW * inC;
+  const image = inH * inW * inC, perImage = outH * outW;
   memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
-  for (let b = batchStart; b < batchEnd; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        let src = cols + (<usize>(((b * outH + oy) * outW + ox) * patch) << 2);
-        for (let ky = 0; ky < kH; ky++) {
-          const iy = oy * strideH + ky - padTop;
-          for (let kx = 0; kx < kW; kx++, src += <usize>inC << 2) {
-            const ix = ox * strideW + kx - padLeft;
-            if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
-            const dst = dx + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
-            let c = 0;
-            for (; c + 4 <= inC; c += 4) {
-              const o = <usize>c << 2;
-              v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
-            }
-            for (; c < inC; c++) {
-              const o = <usize>c << 2;
-              store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
-            }
-          }
+  const first = cols + (<usize>(batchStart * perImage * kH * kW * inC) << 2);
+  addPatchRows(first, dx, batchStart * perImage, batchEnd * perImage, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft);
+}
+
+/** Adds patch rows [rowStart, rowEnd) (the first at `cols`) into image batch dx where they came from. */
+export function addPatchRows(
+  cols: usize, dx: usize, rowStart: i32, rowEnd: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32,
+): void {
+  let ox = rowStart % outW, oy = (rowStart / outW) % outH, b = rowStart / (outW * outH);
+  let src = cols;
+  for (let r = rowStart; r < rowEnd; r++) {
+    for (let ky = 0; ky < kH; ky++) {
+      const iy = oy * strideH + ky - padTop;
+      for (let kx = 0; kx < kW; kx++, src += <usize>inC << 2) {
+        const ix = ox * strideW + kx - padLeft;
+        if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+        const dst = dx + (<usize>(((b * inH + iy) * inW + ix) * inC) << 2);
+        let c = 0;
+        for (; c + 4 <= inC; c += 4) {
+          const o = <usize>c << 2;
+          v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+        }
+        for (; c < inC; c++) {
+          const o = <usize>c << 2;
+          store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
         }
       }
+    }
+    if (++ox == outW) {
+      ox = 0;
+      if (++oy == outH) { oy = 0; b++; }
     }
   }
 }

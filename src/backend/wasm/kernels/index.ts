@@ -2,7 +2,7 @@
 // Built twice by scripts/build-wasm.js: with plain SIMD and with relaxed SIMD (fused multiply-add).
 // Every kernel ends with (start, end, scratch): the part of the work this thread does.
 
-export { sgemm, sgemmShared, packBShared, convForward, convFilter, SGEMM_SCRATCH_FLOATS } from './matmul';
+export { sgemm, sgemmShared, packBShared, convForward, convFilter, convInput, SGEMM_SCRATCH_FLOATS } from './matmul';
 export { im2col, col2im, convSmallForward, convSmallFilter } from './conv';
 export { pool, poolGrad } from './pool';
 export { unary, binary } from './elementwise';

@@ -5,12 +5,16 @@
 // The twin of ../../ref/matmul.ts, which is the specification.
 
 import { KC, MC, MR, NC, NR } from './blocking';
+import { addPatchRows } from './conv';
 import { packPatchColumns, packPatchRows, PATCH_SCRATCH_FLOATS, pixelTable, setGeometry } from './patches';
 import { madd } from './simd';
 
-/** Floats of scratch one call needs: packed A block, packed B block, one edge tile, the patch tables. */
-export const SGEMM_SCRATCH_FLOATS: i32 = MC * KC + KC * NC + MR * NR + PATCH_SCRATCH_FLOATS;
+/** Floats of patch rows that convInput computes at a time (they stay in the thread's cache). */
+const COLS_FLOATS: i32 = 65536;
+/** Floats of scratch one call needs: packed A and B blocks, an edge tile, the patch tables, a block of patch rows. */
+export const SGEMM_SCRATCH_FLOATS: i32 = MC * KC + KC * NC + MR * NR + PATCH_SCRATCH_FLOATS + COLS_FLOATS;
 const PATCH_SCRATCH: usize = <usize>(MC * KC + KC * NC + MR * NR) << 2;
+const COLS_SCRATCH: usize = PATCH_SCRATCH + (<usize>PATCH_SCRATCH_FLOATS << 2);
 
 /** Where A comes from: a stored matrix, or a convolution's patch matrix (or its transpose) built as it is packed. */
 const A_MATRIX = 0, A_PATCHES = 1, A_PATCHES_T = 2;
@@ -217,8 +221,7 @@ export function sgemmShared(
 }
 
 // Convolutions as one SGEMM each, with the patch matrix never stored (see patches.ts; inC must be
-// a multiple of 4). The input gradient still goes through a stored patch matrix and col2im: adding
-// each tile back into the image as it is computed measured a quarter slower. Geometry arguments as the other conv kernels: (batch, inH, inW, inC, outH,
+// a multiple of 4). Geometry arguments as the other conv kernels: (batch, inH, inW, inC, outH,
 // outW, kH, kW, strideH, strideW, padTop, padLeft). The B operand comes packed by packBShared.
 
 /** out (pixels x outC) = patches(x) · w, for pixels [rowStart, rowEnd); w packed as (patch x outC). */
@@ -237,4 +240,26 @@ export function convFilter(
 ): void {
   setGeometry(inH, inW, inC, outH, outW, kW, strideH, strideW, padTop, padLeft, scratch + PATCH_SCRATCH);
   gemm(x, 0, dw, kH * kW * inC, batch * outH * outW, outC, true, false, false, rowStart, rowEnd, scratch, packedDy, A_PATCHES_T);
+}
+
+/**
+ * dx = col2im(dy · wᵀ) for pixels [rowStart, rowEnd), which must be whole images (each thread owns
+ * the images it adds into), with w packed as (outC x patch). The patch rows are computed a block
+ * at a time into scratch and added back at once, while they are in cache. (Adding each tile as it
+ * is computed measured a quarter slower; a stored patch matrix for the whole batch leaves cache.)
+ */
+export function convInput(
+  dy: usize, packedWt: usize, dx: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, rowStart: i32, rowEnd: i32, scratch: usize,
+): void {
+  const patch = kH * kW * inC, perImage = outH * outW, image = inH * inW * inC;
+  memory.fill(dx + (<usize>(rowStart / perImage * image) << 2), 0, <usize>((rowEnd - rowStart) / perImage * image) << 2);
+  const cols = scratch + COLS_SCRATCH;
+  const block = max(MR, (COLS_FLOATS / patch) & ~(MR - 1));
+  for (let r0 = rowStart; r0 < rowEnd; r0 += block) {
+    const r1 = min(rowEnd, r0 + block);
+    // C's row r lands at cols + (r - r0) * patch.
+    gemm(dy, 0, cols - (<usize>(r0 * patch) << 2), batch * perImage, outC, patch, false, false, false, r0, r1, scratch, packedWt);
+    addPatchRows(cols, dx, r0, r1, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft);
+  }
 }
