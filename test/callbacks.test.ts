@@ -15,6 +15,7 @@ import type { Callback } from '../src/train/callbacks.js';
 import { csvLogger, jsonLinesLogger } from '../src/train/loggers.js';
 import { earlyStopping, formatPath, learningRateScheduler, modelCheckpoint, reduceLROnPlateau } from '../src/train/monitors.js';
 import { loadModel } from '../src/train/persist.js';
+import { formatLogs } from '../src/train/progress.js';
 import { sequential } from '../src/train/sequential.js';
 import { rand } from './helpers.js';
 
@@ -149,4 +150,8 @@ test('in fit(), the CSV and JSON lines logs hold exactly the history, lr include
   const lines = fs.readFileSync(jsonl, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines, h.epoch.map((e) => ({ epoch: e, ...Object.fromEntries(Object.keys(h.history).map((k) => [k, h.history[k][e]])) })));
   fs.rmSync(dir, { recursive: true });
+});
+
+test('the progress line shows small values such as learning rates in Keras\'s exponent form', () => {
+  assert.equal(formatLogs({ loss: 0.12345, lr: 1e-4, accuracy: 0 }), ' - loss: 0.1235 - lr: 1.0000e-04 - accuracy: 0.0000');
 });

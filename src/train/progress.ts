@@ -8,8 +8,10 @@ interface Output {
   isTTY?: boolean;
 }
 
+/** As Keras's progress bar: 4 decimals, or 4 significant digits (`1.0000e-04`) at or below 0.001, so small learning rates show. */
 export function formatLogs(logs: Logs): string {
-  return Object.entries(logs).map(([k, v]) => ` - ${k}: ${v.toFixed(4)}`).join('');
+  const format = (v: number) => (Math.abs(v) > 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2'));
+  return Object.entries(logs).map(([k, v]) => ` - ${k}: ${format(v)}`).join('');
 }
 
 function bar(done: number, total: number): string {
