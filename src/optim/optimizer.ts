@@ -278,7 +278,7 @@ export class Adam extends BaseOptimizer {
 export class AdamW extends Adam {
   readonly weightDecay: number;
   readonly excludeFromWeightDecay: string[];
-  private excluded: RegExp | null;
+  private readonly excluded: RegExp | null;
 
   constructor(c: AdamWConfig = {}) {
     super(c);
