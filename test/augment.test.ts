@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import { augmenter, gaussianKernel } from '../src/data/augment.js';
+import { augmenter, gaussianKernel, type AugmentOptions } from '../src/data/augment.js';
 import * as L from '../src/nn/layers.js';
 import { tensor, zeros, type Tensor } from '../src/tensor/tensor.js';
 import { sequential } from '../src/train/sequential.js';
@@ -27,7 +27,7 @@ function argMax(a: ArrayLike<number>): number {
 test('zero-strength transforms give back the batch exactly', () => {
   const x = rand([3, 7, 5, 2], 1);
   for (const opts of [{}, { rotationRange: 0, zoomRange: 0, widthShiftRange: 0, heightShiftRange: 0, elasticAlpha: 0 },
-    { rotationRange: [0, 0], zoomRange: [1, 1], fillMode: 'constant', cval: 5 }] as const) {
+    { rotationRange: [0, 0], zoomRange: [1, 1], fillMode: 'constant', cval: 5 }] as AugmentOptions[]) {
     const y = augmenter(opts)(x);
     assert.deepEqual(y.shape, x.shape);
     assert.notEqual(y.data, x.data, 'a new tensor');
