@@ -18,6 +18,8 @@ function dot(size: number, row: number, col: number): Tensor {
   return x;
 }
 
+const values = (t: Tensor) => Array.from(t.data);
+
 function argMax(a: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
@@ -37,13 +39,13 @@ test('zero-strength transforms give back the batch exactly', () => {
 
 test('a 90° rotation turns a pixel counter-clockwise about the centre, 180° to the opposite side', () => {
   // 5x5, centre (2, 2); the dot right of the centre goes to the top, then to the left.
-  const quarter = augmenter({ rotationRange: [90, 90], fillMode: 'constant' })(dot(5, 2, 4)).data;
+  const quarter = values(augmenter({ rotationRange: [90, 90], fillMode: 'constant' })(dot(5, 2, 4)));
   assert.equal(argMax(quarter), 0 * 5 + 2);
   assert.ok(quarter[2] > 0.999 && quarter.reduce((s, v) => s + Math.abs(v), 0) < 1.001, `${[...quarter]}`);
-  const half = augmenter({ rotationRange: [180, 180], fillMode: 'constant' })(dot(5, 2, 4)).data;
+  const half = values(augmenter({ rotationRange: [180, 180], fillMode: 'constant' })(dot(5, 2, 4)));
   assert.equal(argMax(half), 2 * 5 + 0);
   // 45°: the dot at distance 2 on the right lands between pixels, up and to the right, shared bilinearly.
-  const eighth = augmenter({ rotationRange: [45, 45], fillMode: 'constant' })(dot(9, 4, 6)).data;
+  const eighth = values(augmenter({ rotationRange: [45, 45], fillMode: 'constant' })(dot(9, 4, 6)));
   const [r, c] = [4 - Math.SQRT2, 4 + Math.SQRT2]; // row 2.586, column 5.414
   let [mr, mc, mass] = [0, 0, 0];
   eighth.forEach((v, i) => { mr += v * Math.floor(i / 9); mc += v * (i % 9); mass += v; });
