@@ -24,6 +24,7 @@ export { progressBar, jsonLines } from './train/progress.js';
 export * as metrics from './train/metrics.js';
 export { loadModel, saveModel } from './train/persist.js';
 export { loadMnist } from './data/mnist.js';
+export { augmenter, type AugmentOptions } from './data/augment.js';
 export { loadMnistImage, toMnistInput } from './io/image.js';
 export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
 export { referenceCnn } from './models/reference.js';
