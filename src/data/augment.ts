@@ -5,7 +5,8 @@
 // Seeded: the same seed and the same sequence of batches give the same images. Labels are not
 // touched; image i of the output comes from image i of the input.
 // Not for: colour jitter, flips, crops, or anything on tensors that need gradients (it runs in plain
-// TypeScript over the batch, about 30 µs per 28x28 image with every transform on; see augmenter()).
+// TypeScript over the batch, plus two matmuls for the elastic fields: about 25 µs of CPU per 28x28
+// image with every transform on, against about 1 ms of CPU per image for training the reference CNN).
 
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
