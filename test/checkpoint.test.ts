@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { loadMnist } from '../src/data/mnist.js';
-import { referenceCnn } from '../src/models/reference.js';
+import { referenceCnn } from '../src/models/zoo.js';
 import * as L from '../src/nn/layers.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { loadModel } from '../src/train/persist.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
-import { referenceCnn } from '../src/models/reference.js';
+import { referenceCnn } from '../src/models/zoo.js';
 import { initialize } from '../src/nn/initializers.js';
 import * as L from '../src/nn/layers.js';
 import { stackLayersFromConfig } from '../src/nn/stack.js';

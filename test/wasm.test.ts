@@ -172,7 +172,7 @@ test('optimizer updates', () => {
 
 test('training gives identical weights for the same seed and thread count, and close ones across thread counts', async () => {
   const { setBackend } = await import('../src/tensor/engine.js');
-  const { referenceCnn } = await import('../src/models/reference.js');
+  const { referenceCnn } = await import('../src/models/zoo.js');
   const { loadMnist } = await import('../src/data/mnist.js');
   const { tensor } = await import('../src/tensor/tensor.js');
   const data = loadMnist({ limit: 96 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
 import { loadMnist } from '../data/mnist.js';
-import { referenceCnn } from '../models/reference.js';
+import { referenceCnn } from '../models/zoo.js';
 import { getBackend, setBackend } from '../tensor/engine.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { action, positiveInt } from './common.js';

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { evaluateCommand } from './evaluate.js';
 import { predictCommand } from './predict.js';
+import { runsCommand } from './runs.js';
 import { trainCommand } from './train.js';
 
 const program = new Command('tsgrad')
@@ -14,6 +15,7 @@ const program = new Command('tsgrad')
 program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
+program.addCommand(runsCommand());
 program.addCommand(benchCommand());
 
 await program.parseAsync(process.argv);

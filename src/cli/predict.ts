@@ -5,16 +5,17 @@ import { Command } from 'commander';
 import { loadMnistImage } from '../io/image.js';
 import { tensor } from '../tensor/tensor.js';
 import { loadModel } from '../train/persist.js';
+import { resolveCheckpoint } from '../train/runs.js';
 import { action } from './common.js';
 
 export function predictCommand(): Command {
   return new Command('predict')
     .description('classify PNG images of handwritten digits with a checkpoint')
-    .argument('<checkpoint>', 'checkpoint folder written by tsgrad train')
+    .argument('<checkpoint>', 'checkpoint folder, or a run folder (runs/<name>: its best checkpoint)')
     .argument('<images...>', 'PNG files of any size and colour')
     .option('--json', 'print one JSON object per image')
     .action(action((checkpoint: string, images: string[], opts: { json?: boolean }) => {
-      const model = loadModel(checkpoint);
+      const model = loadModel(resolveCheckpoint(checkpoint));
       const inputs = images.map(loadMnistImage); // fail on a bad file before any output
       const probs = model.predict(tensor(concat(inputs), [images.length, 28, 28, 1]));
       const classes = probs.shape[1];

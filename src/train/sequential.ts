@@ -3,7 +3,7 @@
 
 import { backward } from '../autograd/backward.js';
 import { check, TsgradError } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
+import { Rng, type RngState } from '../core/rng.js';
 import { formatShape } from '../core/shape.js';
 import type { AnyLayer } from '../nn/layers.js';
 import { LayerStack } from '../nn/stack.js';
@@ -37,6 +37,8 @@ export interface FitArgs {
   validationData?: [Tensor, Tensor];
   shuffle?: boolean;
   callbacks?: Callback[];
+  /** The epoch to start from, counting from 0 (as Keras): resuming a run that completed that many. */
+  initialEpoch?: number;
   /** Applied to each training batch's inputs (never to validation data), e.g. augmenter({...}) from src/data/augment.ts. */
   augment?: (x: Tensor) => Tensor;
 }
@@ -62,6 +64,18 @@ export class Sequential extends LayerStack {
 
   override build(seed = this.seed): void {
     super.build(seed);
+  }
+
+  /** The state of every random stream training draws from: shuffling, and each layer's own (dropout). */
+  getRngStates(): Record<string, RngState> {
+    const states: Record<string, RngState> = { shuffle: this.rng.getState() };
+    for (const layer of this.layers) if ('rng' in layer) states[layer.name] = layer.rng.getState();
+    return states;
+  }
+
+  setRngStates(states: Record<string, RngState>): void {
+    this.rng.setState(states.shuffle);
+    for (const layer of this.layers) if ('rng' in layer && states[layer.name]) layer.rng.setState(states[layer.name]);
   }
 
   compile(args: CompileArgs): void {
@@ -112,7 +126,7 @@ export class Sequential extends LayerStack {
     for (const c of callbacks) c.setModel?.(this);
     await emit('onTrainBegin', { epochs, steps, samples: n, validationSamples: validation?.[0].shape[0] ?? 0 });
     let logs: Logs = {};
-    for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
+    for (let epoch = args.initialEpoch ?? 0; epoch < epochs && !this.stopTraining; epoch++) {
       await emit('onEpochBegin', epoch);
       const order = args.shuffle === false ? null : this.rng.permutation(n);
       let lossSum = 0, seen = 0, lastYield = Date.now();
