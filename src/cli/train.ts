@@ -236,7 +236,7 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   }
   const augment = parseAugment(o.augment);
   if (!opts.json && !resuming) model.summary(say);
-  const lrText = typeof model.optimizer!.learningRate === 'number' ? `${o.lr}${o.schedule === 'constant' ? '' : ` (${o.schedule})`}` : String(o.lr);
+  const lrText = `${o.lr}${o.schedule === 'constant' ? '' : ` (${o.schedule}${o.warmupEpochs ? `, ${o.warmupEpochs} warm-up` : ''})`}`;
   say(`${resuming ? `Resuming ${dir} at epoch ${latest!.state.epoch + 1}` : `Training ${o.model} in ${dir}`} on ${count.toLocaleString('en-US')} MNIST images: ` +
     `${o.epochs} epochs, batch ${o.batchSize}, ${o.optimizer} lr ${lrText}, augment ${o.augment}, seed ${o.seed}`);
 
