@@ -64,8 +64,8 @@ const convBnRelu = (filters: number, first = false) => [
 /** Two blocks of two 3x3 convolutions with batch normalisation, then a dense layer with dropout. */
 export function strongCnn(opts: { seed?: number } = {}): Sequential {
   return sequential([
-    ...convBnRelu(32, true), ...convBnRelu(32), maxPooling2d({ poolSize: 2 }), dropout({ rate: 0.1 }),
-    ...convBnRelu(64), ...convBnRelu(64), maxPooling2d({ poolSize: 2 }), dropout({ rate: 0.2 }),
+    ...convBnRelu(32, true), ...convBnRelu(32), maxPooling2d({ poolSize: 2 }),
+    ...convBnRelu(64), ...convBnRelu(64), maxPooling2d({ poolSize: 2 }),
     flatten(),
     dense({ units: 256, useBias: false }), batchNormalization(), activation({ activation: 'relu' }), dropout({ rate: 0.4 }),
     dense({ units: 10, activation: 'softmax' }),
