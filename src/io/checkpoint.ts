@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
-import { loadSafetensors, saveSafetensors } from './safetensors.js';
+import { decodeSafetensors, loadSafetensors, saveSafetensors, type SafetensorsContents } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'tsgrad-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -52,11 +52,41 @@ export function writeCheckpoint(dir: string, c: CheckpointContents): void {
 export function readCheckpoint(dir: string): CheckpointContents {
   check(fs.existsSync(dir), `no such checkpoint: ${dir}`);
   const file = fs.statSync(dir).isDirectory() ? path.join(dir, MODEL_FILE) : dir;
-  const folder = path.dirname(file);
   check(fs.existsSync(file), `${dir} is not a tsgrad checkpoint: ${MODEL_FILE} is missing`);
+  const json = checkModelJson(fs.readFileSync(file, 'utf8'), file);
+  const weightsPath = path.join(path.dirname(file), weightsFileOf(json));
+  check(fs.existsSync(weightsPath), `${file}: its weights file ${weightsPath} is missing`);
+  return decodeCheckpoint(json, loadSafetensors(weightsPath), file, weightsPath);
+}
+
+/**
+ * Reads a checkpoint over HTTP (in a browser, or in Node): `url` is the checkpoint folder's or
+ * its model.json's address; the weights file is fetched next to it.
+ */
+export async function fetchCheckpoint(url: string): Promise<CheckpointContents> {
+  const file = url.endsWith('.json') ? url : `${url.replace(/\/$/, '')}/${MODEL_FILE}`;
+  const json = checkModelJson(await (await fetchOk(file)).text(), file);
+  const weightsUrl = new URL(weightsFileOf(json), new URL(file, globalThis.location?.href)).href;
+  const bytes = new Uint8Array(await (await fetchOk(weightsUrl)).arrayBuffer());
+  return decodeCheckpoint(json, decodeSafetensors(bytes, weightsUrl), file, weightsUrl);
+}
+
+async function fetchOk(url: string): Promise<Response> {
+  let r: Response;
+  try {
+    r = await fetch(url);
+  } catch (e) {
+    throw new TsgradError(`${url}: cannot fetch (${(e as Error).message})`);
+  }
+  check(r.ok, `${url}: HTTP ${r.status} ${r.statusText}`);
+  return r;
+}
+
+/** model.json's text, parsed and checked to be a checkpoint of this format version. */
+function checkModelJson(text: string, file: string): Record<string, unknown> {
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new TsgradError(`${file}: not valid JSON (${(e as Error).message})`);
   }
@@ -65,9 +95,16 @@ export function readCheckpoint(dir: string): CheckpointContents {
   check(json.formatVersion === CHECKPOINT_VERSION,
     `${file}: checkpoint format version ${json.formatVersion} is not supported (this tsgrad reads version ${CHECKPOINT_VERSION})`);
   check(Array.isArray(json.weights), `${file}: "weights" must be a list`);
-  const weightsPath = path.join(folder, typeof json.weightsFile === 'string' ? path.basename(json.weightsFile) : WEIGHTS_FILE);
-  check(fs.existsSync(weightsPath), `${file}: its weights file ${weightsPath} is missing`);
-  const { tensors, metadata } = loadSafetensors(weightsPath);
+  return json;
+}
+
+/** The weights file's name (a bare name: never a path out of the folder). */
+function weightsFileOf(json: Record<string, unknown>): string {
+  return typeof json.weightsFile === 'string' ? json.weightsFile.split(/[\\/]/).pop()! : WEIGHTS_FILE;
+}
+
+/** The checkpoint that model.json and its decoded weights file describe. */
+function decodeCheckpoint(json: Record<string, unknown>, { tensors, metadata }: SafetensorsContents, file: string, weightsPath: string): CheckpointContents {
   const weights = (json.weights as { name?: unknown; shape?: unknown }[]).map((w) => {
     check(typeof w?.name === 'string', `${file}: a weight entry has no name`);
     const t = tensors[w.name];

@@ -15,9 +15,13 @@ let backend: Backend | null = null;
 let wasm: WasmBackend | null = null;
 let recording = true;
 
-/** The current backend; the first call picks TSGRAD_BACKEND (wasm unless it says ref). */
+/**
+ * The current backend; the first call picks TSGRAD_BACKEND (wasm unless it says ref). In a browser
+ * (no `process`) it is ref: the wasm backend's thread pool is Node's worker_threads for now.
+ */
 export function getBackend(): Backend {
-  return (backend ??= backendByName((process.env.TSGRAD_BACKEND as BackendName | undefined) ?? 'wasm'));
+  const chosen = typeof process === 'undefined' ? 'ref' : (process.env.TSGRAD_BACKEND as BackendName | undefined) ?? 'wasm';
+  return (backend ??= backendByName(chosen));
 }
 
 export function backendByName(name: BackendName): Backend {

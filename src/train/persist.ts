@@ -3,7 +3,7 @@
 
 import { check } from '../core/errors.js';
 import { formatShape, sameShape } from '../core/shape.js';
-import { readCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
+import { fetchCheckpoint, readCheckpoint, writeCheckpoint, type CheckpointContents } from '../io/checkpoint.js';
 import { stackLayersFromConfig, type StackConfig } from '../nn/stack.js';
 import { optimizerFromConfig } from '../optim/optimizer.js';
 import { Sequential, type TrainingConfig } from './sequential.js';
@@ -30,7 +30,18 @@ export function saveModel(model: Sequential, dir: string): void {
 
 /** Rebuilds a model from a checkpoint folder (or its model.json), compiled if it was when saved. */
 export function loadModel(dir: string): Sequential {
-  const c = readCheckpoint(dir);
+  return modelFromCheckpoint(readCheckpoint(dir), dir);
+}
+
+/**
+ * loadModel over HTTP, for browsers (where the bundle's `loadModel` is this) and servers: `url`
+ * is a checkpoint folder's address or its model.json's.
+ */
+export async function fetchModel(url: string): Promise<Sequential> {
+  return modelFromCheckpoint(await fetchCheckpoint(url), url);
+}
+
+function modelFromCheckpoint(c: CheckpointContents, dir: string): Sequential {
   const mc = c.modelConfig as ModelConfig;
   check(mc?.className === 'Sequential' && typeof mc.config === 'object',
     `${dir}: model config must be {"className": "Sequential", "config": {...}}`);
