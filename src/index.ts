@@ -22,7 +22,7 @@ export { EarlyStopping, ModelCheckpoint, earlyStopping, modelCheckpoint, learnin
 export { csvLogger, jsonLinesLogger } from './train/loggers.js';
 export { progressBar, jsonLines } from './train/progress.js';
 export * as metrics from './train/metrics.js';
-export { loadModel, saveModel } from './train/persist.js';
+export { loadModel, fetchModel, saveModel } from './train/persist.js';
 export { loadMnist } from './data/mnist.js';
 export { augmenter, type AugmentOptions } from './data/augment.js';
 export { loadMnistImage, toMnistInput } from './io/image.js';
