@@ -27,4 +27,5 @@ export { loadMnist } from './data/mnist.js';
 export { augmenter, type AugmentOptions } from './data/augment.js';
 export { loadMnistImage, toMnistInput } from './io/image.js';
 export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
+export { exportOnnx, saveOnnx } from './io/onnx.js';
 export { referenceCnn, lenet5, strongCnn } from './models/zoo.js';
