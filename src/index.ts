@@ -28,4 +28,5 @@ export { augmenter, type AugmentOptions } from './data/augment.js';
 export { loadMnistImage, toMnistInput } from './io/image.js';
 export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
 export { exportOnnx, saveOnnx } from './io/onnx.js';
+export { exportTfjs, importTfjs } from './io/tfjs.js';
 export { referenceCnn, lenet5, strongCnn } from './models/zoo.js';
