@@ -368,6 +368,14 @@ test('bad files: unsupported layers, options and models name the layer and the o
   rejects(damaged('units', (json) => (layer(json, 2).config.units = 0)), /layer "dense" \(Dense\): Dense units must be a positive integer, got 0/);
   rejects(damaged('noinput', (json) => delete layer(json, 0).config.batch_input_shape), /no input shape/);
   rejects(damaged('varinput', (json) => (layer(json, 0).config.batch_input_shape = [null, null, null, 1])), /input shape \[null,null,null,1\] is not supported/);
+  rejects(damaged('nokernel', (json) => delete layer(json, 0).config.kernel_size), /layer "conv2d" \(Conv2D\): kernel_size undefined is not supported/);
+  rejects(damaged('rate', (json) => {
+    json.modelTopology.config.layers.splice(2, 0, { class_name: 'Dropout', config: { name: 'dropout', rate: '0.5' } });
+  }), /layer "dropout" \(Dropout\): rate "0.5" is not supported \(tsgrad supports a number\)/);
+  rejects(damaged('samename', (json) => (layer(json, 2).config.name = 'conv2d')), /layer names must be unique/);
+  rejects(damaged('misfit', (json) => {
+    json.modelTopology.config.layers.splice(2, 0, { class_name: 'Conv2D', config: { name: 'conv2d_1', filters: 2, kernel_size: [3, 3] } });
+  }), /Conv2D expects \(batch, height, width, channels\) inputs/);
   rejects(damaged('dtype', (json) => (layer(json, 2).config.dtype = 'float16')), /layer "dense" \(Dense\): dtype "float16" is not supported/);
   rejects(damaged('loss', (json) => (json.trainingConfig = { loss: 'hinge', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: {} } })), /training_config loss "hinge" is not supported/);
   rejects(damaged('optimizer', (json) => (json.trainingConfig = { loss: 'mse', optimizer_config: { class_name: 'Adadelta', config: {} } })), /optimizer "Adadelta" is not supported/);

@@ -194,12 +194,25 @@ export function importTfjs(pathToDirOrModelJson: string): Sequential {
   const topology = json.modelTopology as Json;
   // Keras models converted by tensorflowjs_converter wrap the model in model_config, next to training_config.
   const modelConfig = isObject(topology.model_config) ? topology.model_config : topology;
-  const model = new Sequential(sequentialLayers(modelConfig, file), { name: sequentialName(modelConfig) });
-  model.build();
+  const model = withFile(file, () => {
+    const m = new Sequential(sequentialLayers(modelConfig, file), { name: sequentialName(modelConfig) });
+    m.build(); // fails on layers that do not fit together (a Conv2D after a Flatten, a window larger than its input)
+    return m;
+  });
   loadWeights(model, readWeights(json.weightsManifest, path.dirname(file), file), file);
   const training = json.trainingConfig ?? topology.training_config;
   model.compile(isObject(training) ? compileArgs(training, file) : { optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   return model;
+}
+
+/** f(), with the file named in front of a TsgradError that does not name it yet. */
+function withFile<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof TsgradError && !e.message.includes(file)) throw new TsgradError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 function isObject(v: unknown): v is Json {
@@ -273,9 +286,9 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
   const is = (...values: unknown[]) => (v: unknown) => values.some((w) => JSON.stringify(w) === JSON.stringify(v));
   const channelsLast = () => only('data_format', is('channels_last'), '"channels_last"');
   const noConstraints = (...names: string[]) => names.forEach((n) => only(n, () => false, 'no constraints'));
-  const size2 = (option: string): Size2 | undefined => {
+  const size2 = (option: string, required = false): Size2 | undefined => {
     const v = k[option];
-    if (v === undefined || v === null) return undefined;
+    if ((v === undefined || v === null) && !required) return undefined;
     const ok = (d: unknown) => Number.isInteger(d) && (d as number) > 0;
     if (ok(v)) return v as number;
     if (Array.isArray(v) && v.length === 2 && v.every(ok)) return [v[0], v[1]];
@@ -289,6 +302,14 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
     only('padding', is('valid', 'same'), '"valid" and "same"');
     return (k.padding ?? undefined) as 'valid' | 'same' | undefined;
   };
+  const num = (option: string) => {
+    only(option, (v) => typeof v === 'number', 'a number');
+    return (k[option] ?? undefined) as number | undefined;
+  };
+  const bool = (option: string) => {
+    only(option, (v) => typeof v === 'boolean', 'true or false');
+    return (k[option] ?? undefined) as boolean | undefined;
+  };
   const regularizer = (option: string) => tsgradRegularizer(k[option], () => unsupported(option, 'null, L1, L2 and L1L2'));
   const initializer = (option: string) => tsgradInitializer(k[option]);
   checkDtype(k.dtype, where);
@@ -299,7 +320,7 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
   const weighted = () => {
     noConstraints('kernel_constraint', 'bias_constraint');
     const c = {
-      activation: activation(), useBias: k.use_bias === undefined ? undefined : Boolean(k.use_bias),
+      activation: activation(), useBias: bool('use_bias'),
       kernelInitializer: initializer('kernel_initializer'), biasInitializer: initializer('bias_initializer'),
       kernelRegularizer: regularizer('kernel_regularizer'), biasRegularizer: regularizer('bias_regularizer'),
     };
@@ -318,7 +339,7 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
       only('groups', is(1), '1 group');
       config = {
         className: 'Conv2D', config: {
-          ...base, filters: k.filters as number, kernelSize: size2('kernel_size')!, ...defined({ strides: size2('strides'), padding: padding() }), ...weighted(),
+          ...base, filters: k.filters as number, kernelSize: size2('kernel_size', true)!, ...defined({ strides: size2('strides'), padding: padding() }), ...weighted(),
         },
       };
       outRank = 4;
@@ -337,7 +358,7 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
     case 'GlobalAveragePooling2D':
     case 'GlobalAvgPool2D':
       channelsLast();
-      config = { className: 'GlobalAveragePooling2D', config: { ...base, keepdims: Boolean(k.keepdims) } };
+      config = { className: 'GlobalAveragePooling2D', config: { ...base, keepdims: bool('keepdims') ?? false } };
       outRank = k.keepdims ? 4 : 2;
       break;
     case 'Flatten':
@@ -348,7 +369,7 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
     case 'Dropout':
       only('noise_shape', () => false, 'no noise_shape');
       only('seed', Number.isInteger, 'an integer seed');
-      config = { className: 'Dropout', config: { ...base, rate: k.rate as number, ...defined({ seed: (k.seed ?? undefined) as number | undefined }) } };
+      config = { className: 'Dropout', config: { ...base, rate: num('rate')!, ...defined({ seed: (k.seed ?? undefined) as number | undefined }) } };
       break;
     case 'Activation':
       check(k.activation !== undefined, `${where}: no activation`);
@@ -365,8 +386,7 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
       config = {
         className: 'BatchNormalization', config: {
           ...base, ...defined({
-            momentum: k.momentum as number | undefined, epsilon: k.epsilon as number | undefined,
-            center: k.center as boolean | undefined, scale: k.scale as boolean | undefined,
+            momentum: num('momentum'), epsilon: num('epsilon'), center: bool('center'), scale: bool('scale'),
             betaInitializer: initializer('beta_initializer'), gammaInitializer: initializer('gamma_initializer'),
             movingMeanInitializer: initializer('moving_mean_initializer'), movingVarianceInitializer: initializer('moving_variance_initializer'),
             betaRegularizer: regularizer('beta_regularizer'), gammaRegularizer: regularizer('gamma_regularizer'),
@@ -377,12 +397,7 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
     default:
       throw new TsgradError(`${where}: layer type ${className} is not supported (tsgrad has Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation, BatchNormalization, and an InputLayer first)`);
   }
-  try {
-    return { layer: layerFromConfig(config), rank: outRank };
-  } catch (e) {
-    if (e instanceof TsgradError) throw new TsgradError(`${where}: ${e.message}`);
-    throw e;
-  }
+  return { layer: withFile(where, () => layerFromConfig(config)), rank: outRank };
 }
 
 const ACTIVATIONS: readonly ActivationName[] = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'];
