@@ -112,6 +112,24 @@ test('--resume ends with the same weights as an uninterrupted run, bit for bit',
   assert.match(compare.out, /\nepoch\s+loss A\s+loss B/);
 });
 
+test('export to TF.js and ONNX, and import from TF.js, keep the predictions', () => {
+  const tfjsDir = path.join(work, 'first-tfjs');
+  const onnxFile = path.join(work, 'first.onnx');
+  const t = tsgrad('export', ckpt, '--format', 'tfjs', '--out', tfjsDir);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /Wrote a TensorFlow\.js LayersModel to .*first-tfjs/);
+  assert.ok(fs.existsSync(path.join(tfjsDir, 'model.json')));
+  const o = tsgrad('export', ckpt, '--format', 'onnx', '--out', onnxFile);
+  assert.equal(o.code, 0, o.err);
+  assert.ok(fs.statSync(onnxFile).size > 93322 * 4);
+  const back = path.join(work, 'imported');
+  const i = tsgrad('import', tfjsDir, '--out', back);
+  assert.equal(i.code, 0, i.err);
+  assert.match(i.out, /Wrote checkpoint .*imported \(8 layers, 93,322 parameters\)/);
+  const figures = (p: string) => JSON.parse(tsgrad('evaluate', p, '--data', data, '--json').out);
+  assert.deepEqual(figures(back), figures(ckpt));
+});
+
 test('predict gives the top 3 classes for each PNG', () => {
   const files = [0, 1].map((i) => {
     const s = loadMnist({ split: 'test', limit: 2 });
@@ -139,7 +157,7 @@ test('predict gives the top 3 classes for each PNG', () => {
 });
 
 test('every command has --help', () => {
-  for (const cmd of [[], ['train'], ['evaluate'], ['predict'], ['runs'], ['runs', 'compare']]) {
+  for (const cmd of [[], ['train'], ['evaluate'], ['predict'], ['runs'], ['runs', 'compare'], ['export'], ['import']]) {
     const r = tsgrad(...cmd, '--help');
     assert.equal(r.code, 0);
     assert.match(r.out, /Usage: tsgrad/);
@@ -185,6 +203,9 @@ test('bad input gives one clear line, a non-zero exit and no stack trace', () =>
     [['train', '--resume', 'first', '--runs', runs, '--lr', '0.1'], /only --epochs may change \(got --lr\)/],
     [['train', '--resume', 'first', '--runs', runs], /has already trained 2 of 2 epochs/],
     [['runs', 'compare', 'first', 'nothing', '--runs', runs], /nothing is not a run/],
+    [['export', ckpt, '--format', 'keras', '--out', 'x'], /'keras' is invalid.*tfjs, onnx/],
+    [['export', ckpt, '--out', 'x'], /required option '--format <name>' not specified/],
+    [['import', path.join(work, 'nowhere'), '--out', 'x'], /nowhere/],
     [['train', '--data', path.join(work, 'nowhere')], /no such data folder: .*nowhere/],
     [['train', '--data', truncated, '--epochs', '1'], /train-images-idx3-ubyte: truncated IDX file/],
     [['train', '--data', magic, '--epochs', '1'], /t10k-labels-idx1-ubyte: wrong magic number/],

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { evaluateCommand } from './evaluate.js';
+import { exportCommand, importCommand } from './interop.js';
 import { predictCommand } from './predict.js';
 import { runsCommand } from './runs.js';
 import { trainCommand } from './train.js';
@@ -16,6 +17,8 @@ program.addCommand(trainCommand());
 program.addCommand(evaluateCommand());
 program.addCommand(predictCommand());
 program.addCommand(runsCommand());
+program.addCommand(exportCommand());
+program.addCommand(importCommand());
 program.addCommand(benchCommand());
 
 await program.parseAsync(process.argv);
