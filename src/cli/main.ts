@@ -1,4 +1,5 @@
-// The `tsgrad` command: train, evaluate and predict with the MNIST models.
+// The `tsgrad` command: train, evaluate and predict with the MNIST models; list and compare runs;
+// export and import models; benchmark.
 
 import { Command } from 'commander';
 import { benchCommand } from './bench.js';
