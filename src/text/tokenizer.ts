@@ -1,0 +1,337 @@
+// Tokenizers for language models: text to integer ids and back, saved as JSON.
+// - char: one id per distinct character (Unicode code point) of the text it was built from,
+//   sorted by code point. Encoding a character outside that vocabulary is an error naming it and
+//   its position, not a silent unknown id: a character model that maps unseen characters to one
+//   id cannot write them back, and the fix (build from all the text) is the user's to make.
+// - bpe: byte-level byte-pair encoding as in GPT-2: ids 0..255 are the bytes, each merge adds an
+//   id for a pair of ids, so any string round-trips exactly through its UTF-8 bytes. Text is first
+//   pre-split with GPT-2's regex (contractions, letter runs, digit runs, other symbols, spaces;
+//   a word keeps its leading space), so merges never cross a word boundary.
+// Not for: special tokens, normalisation, or GPT-2's exact vocabulary (ours is trained here).
+
+import { check, TsgradError } from '../core/errors.js';
+
+export interface Tokenizer {
+  readonly kind: 'char' | 'bpe';
+  readonly vocabSize: number;
+  encode(text: string): Int32Array;
+  decode(ids: ArrayLike<number>): string;
+  toJSON(): TokenizerJSON;
+}
+
+export type TokenizerJSON = { kind: 'char'; chars: string[] } | { kind: 'bpe'; merges: [number, number][] };
+
+function checkIds(ids: ArrayLike<number>, vocabSize: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
+      throw new TsgradError(`token id ${id} at position ${i} is not in the vocabulary (0..${vocabSize - 1})`);
+    }
+  }
+}
+
+export class CharTokenizer implements Tokenizer {
+  readonly kind = 'char';
+  readonly chars: readonly string[]; // id -> character
+  private readonly ids = new Map<number, number>(); // code point -> id
+
+  constructor(chars: readonly string[]) {
+    chars.forEach((c, i) => {
+      const cp = c.codePointAt(0);
+      check(cp !== undefined && c.length === String.fromCodePoint(cp).length, `char tokenizer: ${JSON.stringify(c)} is not one character`);
+      check(!this.ids.has(cp), `char tokenizer: ${JSON.stringify(c)} appears twice in the vocabulary`);
+      this.ids.set(cp, i);
+    });
+    this.chars = [...chars];
+  }
+
+  /** The vocabulary of `text`: its distinct characters, sorted by code point. */
+  static fromText(text: string): CharTokenizer {
+    check(text.length > 0, 'char tokenizer: cannot build a vocabulary from empty text');
+    const points = [...new Set(Array.from(text, (c) => c.codePointAt(0)!))].sort((a, b) => a - b);
+    return new CharTokenizer(points.map((p) => String.fromCodePoint(p)));
+  }
+
+  get vocabSize(): number {
+    return this.chars.length;
+  }
+
+  encode(text: string): Int32Array {
+    const out = new Int32Array(text.length);
+    let n = 0;
+    for (let i = 0; i < text.length; i++) {
+      const cp = text.codePointAt(i)!;
+      const id = this.ids.get(cp);
+      if (id === undefined) {
+        throw new TsgradError(`char tokenizer: character ${JSON.stringify(String.fromCodePoint(cp))} (U+${cp.toString(16).toUpperCase().padStart(4, '0')}) at index ${i} is not in the vocabulary; build the tokenizer from all the text`);
+      }
+      out[n++] = id;
+      if (cp > 0xffff) i++; // the low surrogate
+    }
+    return out.slice(0, n);
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    checkIds(ids, this.vocabSize);
+    let s = '';
+    for (let i = 0; i < ids.length; i++) s += this.chars[ids[i]];
+    return s;
+  }
+
+  toJSON(): TokenizerJSON {
+    return { kind: 'char', chars: [...this.chars] };
+  }
+}
+
+/** GPT-2's pre-tokenizer: every character falls in exactly one piece, so the pieces join back to the text. */
+const PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+const MAX_VOCAB = 1 << 20;
+const pairKey = (a: number, b: number): number => a * MAX_VOCAB + b;
+const utf8 = new TextEncoder();
+
+/** Replaces every (a, b) in `word` by `id`, left to right; returns the new length. */
+function mergeInPlace(word: number[], a: number, b: number, id: number): void {
+  let w = 0;
+  for (let r = 0; r < word.length; r++) {
+    if (r + 1 < word.length && word[r] === a && word[r + 1] === b) {
+      word[w++] = id;
+      r++;
+    } else {
+      word[w++] = word[r];
+    }
+  }
+  word.length = w;
+}
+
+export class BpeTokenizer implements Tokenizer {
+  readonly kind = 'bpe';
+  readonly merges: readonly (readonly [number, number])[]; // merge i makes id 256 + i
+  private readonly ranks = new Map<number, number>(); // pairKey -> merge index
+  private readonly bytes: Uint8Array[]; // id -> its bytes
+  private readonly cache = new Map<string, number[]>(); // piece -> ids, for repeated words
+
+  constructor(merges: readonly (readonly [number, number])[]) {
+    check(merges.length <= MAX_VOCAB - 256, `bpe tokenizer: at most ${MAX_VOCAB - 256} merges, got ${merges.length}`);
+    this.bytes = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
+    merges.forEach(([a, b], i) => {
+      const id = 256 + i;
+      check(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0 && a < id && b < id,
+        `bpe tokenizer: merge ${i} is [${a}, ${b}], but only ids 0..${id - 1} exist before it`);
+      check(!this.ranks.has(pairKey(a, b)), `bpe tokenizer: merge ${i} [${a}, ${b}] repeats an earlier merge`);
+      this.ranks.set(pairKey(a, b), i);
+      const joined = new Uint8Array(this.bytes[a].length + this.bytes[b].length);
+      joined.set(this.bytes[a]);
+      joined.set(this.bytes[b], this.bytes[a].length);
+      this.bytes.push(joined);
+    });
+    this.merges = merges.map(([a, b]) => [a, b] as const);
+  }
+
+  /**
+   * Learns merges from `text` until the vocabulary has `vocabSize` ids (or no pair of ids is left
+   * to merge). Words are counted once; each merge then rewrites only the words holding its pair and
+   * updates the pair counts, and a heap with stale entries skipped finds the most frequent pair.
+   * Ties go to the smallest pair (a, then b), so training is deterministic.
+   */
+  static train(text: string, vocabSize: number): BpeTokenizer {
+    check(Number.isInteger(vocabSize) && vocabSize >= 256 && vocabSize <= MAX_VOCAB,
+      `bpe vocabSize must be an integer from 256 to ${MAX_VOCAB}, got ${vocabSize}`);
+    const freq = new Map<string, number>();
+    for (const piece of text.match(PIECES) ?? []) freq.set(piece, (freq.get(piece) ?? 0) + 1);
+    const words: number[][] = [];
+    const counts: number[] = [];
+    for (const [piece, n] of freq) {
+      words.push(Array.from(utf8.encode(piece)));
+      counts.push(n);
+    }
+
+    const pairCount = new Map<number, number>();
+    const where = new Map<number, number[]>(); // pairKey -> words that held it (maybe no longer)
+    const heap = new PairHeap();
+    const touched = new Set<number>();
+    const addPairs = (w: number, sign: 1 | -1): void => {
+      const word = words[w];
+      for (let i = 0; i + 1 < word.length; i++) {
+        const key = pairKey(word[i], word[i + 1]);
+        pairCount.set(key, (pairCount.get(key) ?? 0) + sign * counts[w]);
+        touched.add(key);
+        if (sign > 0) {
+          const list = where.get(key);
+          if (list === undefined) where.set(key, [w]);
+          else if (list[list.length - 1] !== w) list.push(w);
+        }
+      }
+    };
+    const flush = (): void => {
+      for (const key of touched) {
+        const c = pairCount.get(key)!;
+        if (c > 0) heap.push(c, key);
+        else pairCount.delete(key);
+      }
+      touched.clear();
+    };
+    for (let w = 0; w < words.length; w++) addPairs(w, 1);
+    flush();
+
+    const merges: [number, number][] = [];
+    const seen = new Int32Array(words.length).fill(-1); // last merge that rewrote each word
+    while (256 + merges.length < vocabSize) {
+      let best = -1;
+      while (heap.size > 0) {
+        const [c, key] = heap.pop();
+        if (pairCount.get(key) === c) {
+          best = key;
+          break;
+        }
+      }
+      if (best < 0) break;
+      const a = Math.floor(best / MAX_VOCAB);
+      const b = best % MAX_VOCAB;
+      const id = 256 + merges.length;
+      for (const w of where.get(best)!) {
+        if (seen[w] === id) continue;
+        seen[w] = id;
+        addPairs(w, -1);
+        mergeInPlace(words[w], a, b, id);
+        addPairs(w, 1);
+      }
+      where.delete(best);
+      merges.push([a, b]);
+      flush();
+    }
+    return new BpeTokenizer(merges);
+  }
+
+  get vocabSize(): number {
+    return 256 + this.merges.length;
+  }
+
+  /** The ids of one pre-split piece: its bytes, merged lowest rank first as in training. */
+  private encodePiece(piece: string): number[] {
+    const cached = this.cache.get(piece);
+    if (cached !== undefined) return cached;
+    const word = Array.from(utf8.encode(piece));
+    for (;;) {
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < word.length; i++) {
+        const rank = this.ranks.get(pairKey(word[i], word[i + 1]));
+        if (rank !== undefined && rank < bestRank) bestRank = rank;
+      }
+      if (bestRank === Infinity) break;
+      const [a, b] = this.merges[bestRank];
+      mergeInPlace(word, a, b, 256 + bestRank);
+    }
+    if (this.cache.size >= 100_000) this.cache.clear(); // bound memory on endless new words
+    this.cache.set(piece, word);
+    return word;
+  }
+
+  encode(text: string): Int32Array {
+    const out: number[] = [];
+    for (const piece of text.match(PIECES) ?? []) {
+      for (const id of this.encodePiece(piece)) out.push(id);
+    }
+    return Int32Array.from(out);
+  }
+
+  /** The text of `ids`; a slice that cuts a character's bytes in two decodes that part as U+FFFD. */
+  decode(ids: ArrayLike<number>): string {
+    checkIds(ids, this.vocabSize);
+    let length = 0;
+    for (let i = 0; i < ids.length; i++) length += this.bytes[ids[i]].length;
+    const buf = new Uint8Array(length);
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      buf.set(this.bytes[ids[i]], at);
+      at += this.bytes[ids[i]].length;
+    }
+    return new TextDecoder().decode(buf);
+  }
+
+  toJSON(): TokenizerJSON {
+    return { kind: 'bpe', merges: this.merges.map(([a, b]) => [a, b]) };
+  }
+}
+
+/** A binary max-heap of (count, pair key), ties broken by the smaller key. */
+class PairHeap {
+  private readonly counts: number[] = [];
+  private readonly keys: number[] = [];
+
+  get size(): number {
+    return this.counts.length;
+  }
+
+  private above(i: number, j: number): boolean {
+    return this.counts[i] > this.counts[j] || (this.counts[i] === this.counts[j] && this.keys[i] < this.keys[j]);
+  }
+
+  private swap(i: number, j: number): void {
+    [this.counts[i], this.counts[j]] = [this.counts[j], this.counts[i]];
+    [this.keys[i], this.keys[j]] = [this.keys[j], this.keys[i]];
+  }
+
+  push(count: number, key: number): void {
+    this.counts.push(count);
+    this.keys.push(key);
+    for (let i = this.counts.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (!this.above(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): [number, number] {
+    const top: [number, number] = [this.counts[0], this.keys[0]];
+    const last = this.counts.length - 1;
+    this.swap(0, last);
+    this.counts.pop();
+    this.keys.pop();
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < last && this.above(l, m)) m = l;
+      if (r < last && this.above(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return top;
+  }
+}
+
+/** A character tokenizer whose vocabulary is the distinct characters of `text`. */
+export function charTokenizer(text: string): CharTokenizer {
+  return CharTokenizer.fromText(text);
+}
+
+/** A byte-level BPE tokenizer trained on `text` to `vocabSize` ids (256 bytes plus merges). */
+export function trainBpe(text: string, vocabSize: number): BpeTokenizer {
+  return BpeTokenizer.train(text, vocabSize);
+}
+
+/** A tokenizer from its `toJSON()` form, or that form as a JSON string. */
+export function tokenizerFromJSON(json: TokenizerJSON | string): Tokenizer {
+  let obj: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      obj = JSON.parse(json);
+    } catch (e) {
+      throw new TsgradError(`tokenizer JSON does not parse: ${(e as Error).message}`);
+    }
+  }
+  const o = obj as { kind?: unknown; chars?: unknown; merges?: unknown } | null;
+  check(typeof o === 'object' && o !== null, 'tokenizer JSON must be an object');
+  if (o.kind === 'char') {
+    check(Array.isArray(o.chars) && o.chars.every((c) => typeof c === 'string'), 'char tokenizer JSON: chars must be an array of strings');
+    return new CharTokenizer(o.chars as string[]);
+  }
+  if (o.kind === 'bpe') {
+    check(Array.isArray(o.merges) && o.merges.every((m) => Array.isArray(m) && m.length === 2),
+      'bpe tokenizer JSON: merges must be an array of [id, id] pairs');
+    return new BpeTokenizer(o.merges as [number, number][]);
+  }
+  throw new TsgradError(`tokenizer JSON: unknown kind ${JSON.stringify(o.kind)} (expected "char" or "bpe")`);
+}
