@@ -89,7 +89,7 @@ const MAX_VOCAB = 1 << 20;
 const pairKey = (a: number, b: number): number => a * MAX_VOCAB + b;
 const utf8 = new TextEncoder();
 
-/** Replaces every (a, b) in `word` by `id`, left to right; returns the new length. */
+/** Replaces every (a, b) in `word` by `id`, left to right, in place. */
 function mergeInPlace(word: number[], a: number, b: number, id: number): void {
   let w = 0;
   for (let r = 0; r < word.length; r++) {
