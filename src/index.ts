@@ -25,7 +25,7 @@ export * as metrics from './train/metrics.js';
 export { loadModel, fetchModel, saveModel } from './train/persist.js';
 export { loadMnist } from './data/mnist.js';
 export { loadBrown, loadText, splitText } from './data/text.js';
-export { CharTokenizer, BpeTokenizer, charTokenizer, trainBpe, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './text/tokenizer.js';
+export { CharTokenizer, BpeTokenizer, charTokenizer, trainBpe, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './data/tokenizer.js';
 export { augmenter, type AugmentOptions } from './data/augment.js';
 export { loadMnistImage, toMnistInput } from './io/image.js';
 export { saveSafetensors, loadSafetensors } from './io/safetensors.js';

