@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
+import { writeFileAtomic } from './files.js';
 import { decodeSafetensors, loadSafetensors, saveSafetensors, type SafetensorsContents } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'tsgrad-checkpoint';
@@ -45,8 +46,7 @@ export function writeCheckpoint(dir: string, c: CheckpointContents): void {
     weights: c.weights.map((w) => ({ name: w.name, shape: w.shape })),
   };
   const file = path.join(dir, MODEL_FILE);
-  fs.writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify(json, null, 2) + '\n');
-  fs.renameSync(`${file}.tmp-${process.pid}`, file);
+  writeFileAtomic(file, JSON.stringify(json, null, 2) + '\n');
 }
 
 export function readCheckpoint(dir: string): CheckpointContents {

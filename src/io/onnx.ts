@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { windowGeometry, type ConvGeometry } from '../backend/geometry.js';
 import { check, TsgradError } from '../core/errors.js';
+import { writeFileAtomic } from './files.js';
 import type { ActivationName } from '../ops/activations.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { pair } from '../nn/convolutional.js';
@@ -35,15 +36,12 @@ export function exportOnnx(model: LayerStack): Uint8Array {
 /** Writes the ONNX file atomically: a temporary file in the same folder, then a rename. */
 export function saveOnnx(model: LayerStack, file: string): void {
   const bytes = exportOnnx(model);
-  const tmp = `${file}.tmp-${process.pid}`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new TsgradError(`cannot write ${file}: ${(e as Error).message}`);
   }
+  writeFileAtomic(file, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 import fs from 'node:fs';
 import { check, TsgradError } from '../core/errors.js';
+import { writeFileAtomic } from './files.js';
 
 export interface StoredTensor {
   dtype: 'float32' | 'int32';
@@ -132,15 +133,7 @@ export function decodeSafetensors(bytes: Uint8Array, name: string): SafetensorsC
 /** Writes atomically: a temporary file in the same folder, then a rename, so that a crash never
  * leaves half a file under the real name. */
 export function saveSafetensors(path: string, tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): void {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, path);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new TsgradError(`cannot write ${path}: ${(e as Error).message}`);
-  }
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 export function loadSafetensors(path: string): SafetensorsContents {

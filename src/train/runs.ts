@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
+import { writeFileAtomic } from '../io/files.js';
 import type { RngState } from '../core/rng.js';
 import type { Callback, History, Logs, TrainBegin } from './callbacks.js';
 import { saveModel } from './persist.js';
@@ -42,9 +43,7 @@ export interface RunSummary {
 const STATE = 'state.json';
 
 export function writeJson(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 function readJson<T>(file: string): T {
@@ -169,8 +168,7 @@ export class RunTracker implements Callback {
       const r = JSON.parse(line) as { event: string; epoch: number };
       return r.epoch < epoch || (r.epoch === epoch && r.event === 'epoch');
     });
-    fs.writeFileSync(`${this.metrics}.tmp-${process.pid}`, kept.map((l) => l + '\n').join(''));
-    fs.renameSync(`${this.metrics}.tmp-${process.pid}`, this.metrics);
+    writeFileAtomic(this.metrics, kept.map((l) => l + '\n').join(''));
   }
 
   /** Writes checkpoints/epoch-NNN (through a temporary folder), then removes all but it and the best. */

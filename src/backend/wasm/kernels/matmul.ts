@@ -7,7 +7,7 @@
 import { KC, MC, MR, NC, NR } from './blocking';
 import { addPatchRows } from './conv';
 import { packPatchColumns, packPatchRows, PATCH_SCRATCH_FLOATS, pixelTable, setGeometry } from './patches';
-import { madd } from './simd';
+import { madd, storeTransposed } from './simd';
 
 /** Floats of patch rows that convInput computes at a time (they stay in the thread's cache). */
 const COLS_FLOATS: i32 = 65536;
@@ -45,12 +45,7 @@ function packA(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, mEnd: i32, p0
         const o = <usize>p << 2;
         const r0 = v128.load(row + o), r1 = v128.load(row + ld + o);
         const r2 = v128.load(row + 2 * ld + o), r3 = v128.load(row + 3 * ld + o);
-        const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
-        const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-        v128.store(out, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
-        v128.store(out, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 16);
-        v128.store(out, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 32);
-        v128.store(out, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 48);
+        storeTransposed(out, r0, r1, r2, r3);
       }
       for (; p < kc; p++, out += MR << 2) {
         for (let r = 0; r < MR; r++) store<f32>(out + (<usize>r << 2), load<f32>(row + <usize>r * ld + (<usize>p << 2)));

@@ -6,6 +6,7 @@
 // straddles two window pixels).
 
 import { MC } from './blocking';
+import { storeTransposed } from './simd';
 
 /** The geometry of the current call (each thread's instance has its own copy). */
 let inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, kW: i32;
@@ -75,12 +76,7 @@ export function packPatchRows(x: usize, mc: i32, p0: i32, kc: i32, dst: usize): 
       for (let q = 0; q < n; q += 4, out += 64) {
         const o = <usize>q << 2;
         const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
-        const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
-        const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-        v128.store(out, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
-        v128.store(out, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 16);
-        v128.store(out, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 32);
-        v128.store(out, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 48);
+        storeTransposed(out, r0, r1, r2, r3);
       }
       p += n;
     }
