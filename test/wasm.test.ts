@@ -107,7 +107,7 @@ test('the heap reuses freed blocks, so repeated steps keep memory flat', () => {
   assert.ok(b.heap.reservedBytes - before <= 1 << 20);
 });
 
-const unaries = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'] as const;
+const unaries = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu'] as const;
 test('unary kernels', () => {
   for (const op of unaries) {
     for (const n of [1, 3, 17, 1000]) {
@@ -120,7 +120,7 @@ test('unary kernels', () => {
   }
 });
 
-const binaries = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'] as const;
+const binaries = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu', 'geluGrad'] as const;
 const broadcasts: [number[], number[]][] = [
   [[7], [7]], [[3, 5], [5]], [[3, 5], [3, 1]], [[3, 1], [1, 5]], [[2, 3, 4], [3, 1]], [[2, 3, 4], []], [[], [2, 3, 4]],
   [[4, 26, 26, 32], [32]], [[2, 1, 5, 1], [1, 3, 1, 6]], [[1], [9]], [[5, 1, 1], [5, 4, 3]],
@@ -149,6 +149,18 @@ test('sum and max over leading, trailing and other axes', () => {
       const outSize = size / axes.reduce((p, a) => p * shape[a], 1);
       compare(`${op} ${JSON.stringify(shape)} over ${axes}`, [size], outSize, (b, [x], out) => b.reduce(op, x, shape, axes, out), 1e-5);
     }
+  }
+});
+
+test('row kernels: softmax (scaled, causal) and normalisation, forward and backward', () => {
+  for (const [rows, cols] of [[1, 1], [3, 5], [7, 4], [64, 17], [2048, 128], [5, 3]]) {
+    const n = rows * cols;
+    for (const causalRows of [0, 1, ...(rows % 3 ? [] : [3]), ...(rows >= cols && rows % cols === 0 ? [cols] : [])]) {
+      compare(`softmax ${rows}x${cols} causal ${causalRows}`, [n], n, (b, [x], out) => b.softmax(x, out, cols, 1.7, causalRows));
+    }
+    compare(`softmaxGrad ${rows}x${cols}`, [n, n], n, (b, [g, y], out) => b.softmaxGrad(g, y, out, cols, 0.3));
+    compare(`normalize ${rows}x${cols}`, [n], n, (b, [x], out) => b.normalize(x, out, cols, 1e-5), 1e-4);
+    compare(`normalizeGrad ${rows}x${cols}`, [n, n], n, (b, [g, x], out) => b.normalizeGrad(g, x, out, cols, 1e-3), 1e-4);
   }
 });
 

@@ -22,12 +22,14 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
     case 'relu': return [ops.binary('reluGrad', g, a)];
     case 'sigmoid': return [g.mul(y.mul(y.neg().add(1)))];
     case 'tanh': return [g.mul(y.mul(y).neg().add(1))];
+    case 'gelu': return [ops.binary('geluGrad', g, a)];
     case 'add': return [unbroadcast(g, a.shape), unbroadcast(g, b.shape)];
     case 'sub': return [unbroadcast(g, a.shape), unbroadcast(g.neg(), b.shape)];
     case 'mul': return [unbroadcast(g.mul(b), a.shape), unbroadcast(g.mul(a), b.shape)];
     case 'div': return [unbroadcast(g.div(b), a.shape), unbroadcast(g.mul(a).div(b.mul(b)).neg(), b.shape)];
     // ReLU's backward is linear in g and flat in x (almost everywhere).
     case 'reluGrad': return [unbroadcast(ops.binary('reluGrad', g, b), a.shape), null];
+    case 'geluGrad': return [unbroadcast(ops.binary('geluGrad', g, b), a.shape), needB ? secondOrder('GELU') : null];
     case 'addRelu': {
       const gz = ops.binary('reluGrad', g, y); // y > 0 exactly where a + b > 0
       return [unbroadcast(gz, a.shape), unbroadcast(gz, b.shape)];
@@ -42,13 +44,17 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
       const mask = a.equal(expand(y, a.shape, op.axes));
       return [expand(g, a.shape, op.axes).mul(mask).div(expand(mask.sum(op.axes), a.shape, op.axes))];
     }
+    case 'softmax': return [ops.softmaxGrad(g, y, op.scale)];
+    case 'softmaxGrad': return secondOrder('softmax');
+    case 'normalize': return [ops.normalizeGrad(g, a, op.epsilon)];
+    case 'normalizeGrad': return secondOrder('layer normalization');
     case 'matmul': return matmulVjp(a, b, g, op.transA, op.transB, needs);
     case 'conv2d': return [needA ? ops.conv2dBackpropInput(g, b, op.g) : null, needB ? ops.conv2dBackpropFilter(a, g, op.g) : null];
     // The two convolution gradients are linear in each argument; their own gradients close the set.
     case 'conv2dBackpropInput': return [ops.conv2dWith(g, b, op.g), ops.conv2dBackpropFilter(g, a, op.g)];
     case 'conv2dBackpropFilter': return [ops.conv2dBackpropInput(b, g, op.g), ops.conv2dWith(a, g, op.g)];
     case 'maxPool': return [ops.maxPoolGrad(a, g, op.g)];
-    case 'maxPoolGrad': throw new TsgradError('second derivatives of max pooling are not supported');
+    case 'maxPoolGrad': return secondOrder('max pooling');
     case 'avgPool': return [ops.avgPoolGrad(g, op.g)];
     case 'avgPoolGrad': return [ops.avgPoolWith(g, op.g)];
     case 'reshape': return [g.reshape(a.shape)];
@@ -64,6 +70,10 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
       throw new Error(`no backward rule for ${JSON.stringify(unhandled)}`);
     }
   }
+}
+
+function secondOrder(what: string): never {
+  throw new TsgradError(`second derivatives of ${what} are not supported`);
 }
 
 /** Sums g over the axes along which an operand of `shape` was broadcast. */

@@ -7,12 +7,14 @@ import type { DType, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
 import type { ConvGeometry } from './geometry.js';
 
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh';
+/** gelu is the tanh approximation, x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) (GPT-2's). */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'gelu';
 /**
  * greater and equal give 1 or 0; reluGrad(g, x) is g where x > 0, else 0 (ReLU's backward in one
- * pass); addRelu(a, b) is relu(a + b) (a layer's bias and ReLU in one pass).
+ * pass); addRelu(a, b) is relu(a + b) (a layer's bias and ReLU in one pass); geluGrad(g, x) is
+ * g * gelu'(x).
  */
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'greater' | 'equal' | 'reluGrad' | 'addRelu';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'greater' | 'equal' | 'reluGrad' | 'addRelu' | 'geluGrad';
 export type ReduceOp = 'sum' | 'max';
 
 export interface MatmulArgs {
@@ -53,6 +55,19 @@ export interface Backend {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, g: ConvGeometry): void;
   avgPool(x: Float32Array, out: Float32Array, g: ConvGeometry): void;
   avgPoolGrad(dy: Float32Array, dx: Float32Array, g: ConvGeometry): void;
+
+  /**
+   * Over each row of `cols` (the last axis): out = softmax(scale * x). With `causalRows` = tq > 0,
+   * row r is query i = r % tq of the last tq positions of `cols` keys and sees keys j <= i + cols - tq
+   * only; the others get 0.
+   */
+  softmax(x: Float32Array, out: Float32Array, cols: number, scale: number, causalRows: number): void;
+  /** softmax's backward from its output y: out = scale * y * (g - sum over the row of g * y). */
+  softmaxGrad(g: Float32Array, y: Float32Array, out: Float32Array, cols: number, scale: number): void;
+  /** Over each row of `cols`: out = (x - mean) / sqrt(variance + epsilon). */
+  normalize(x: Float32Array, out: Float32Array, cols: number, epsilon: number): void;
+  /** normalize's backward: out = (g - mean(g) - x̂ mean(g x̂)) / sqrt(variance + epsilon), x̂ = normalize(x). */
+  normalizeGrad(g: Float32Array, x: Float32Array, out: Float32Array, cols: number, epsilon: number): void;
 
   transpose(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void;
   /** x viewed as (outer, size, inner); out = x[:, indices, :]. Indices are in range. */

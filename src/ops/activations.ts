@@ -2,6 +2,7 @@
 // remembers its logits so that cross-entropy can use the exact log-softmax (as Keras does).
 
 import { noGrad } from '../tensor/engine.js';
+import { softmaxLast } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 const logitsOfSoftmax = new WeakMap<Tensor, { logits: Tensor; axis: number }>();
@@ -12,8 +13,13 @@ function shiftBy(x: Tensor, axis: number): Tensor {
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {
-  const e = x.sub(shiftBy(x, axis)).exp();
-  const y = e.div(e.sum(axis, true));
+  let y: Tensor;
+  if (axis === -1 || axis === x.rank - 1) {
+    y = softmaxLast(x); // one fused kernel
+  } else {
+    const e = x.sub(shiftBy(x, axis)).exp();
+    y = e.div(e.sum(axis, true));
+  }
   logitsOfSoftmax.set(y, { logits: x, axis });
   return y;
 }

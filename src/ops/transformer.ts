@@ -1,23 +1,20 @@
-// The transformer's composite ops: GELU, layer normalisation and scaled dot-product attention
-// with an optional causal mask (that also fits a KV cache: fewer queries than keys).
+// The transformer's ops: GELU, layer normalisation and scaled dot-product attention with an
+// optional causal mask (that also fits a KV cache: fewer queries than keys). Each is one or two
+// fused kernels (see src/tensor/ops.ts) rather than a chain of elementwise ops.
 
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
+import { normalize, softmaxLast, unary } from '../tensor/ops.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { softmax } from './activations.js';
-
-const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** GELU, tanh approximation (GPT-2's; Keras `gelu(x, approximate=True)`). */
 export function gelu(x: Tensor): Tensor {
-  const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(GELU_C);
-  return x.mul(inner.tanh().add(1)).mul(0.5);
+  return unary('gelu', x);
 }
 
 /** (x - mean) / sqrt(var + epsilon) over the last axis, then scaled by gamma and shifted by beta. */
 export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon = 1e-5): Tensor {
-  const centered = x.sub(x.mean(-1, true));
-  const y = centered.div(centered.square().mean(-1, true).add(epsilon).sqrt());
+  const y = normalize(x, epsilon);
   const scaled = gamma ? y.mul(gamma) : y;
   return beta ? scaled.add(beta) : scaled;
 }
@@ -31,12 +28,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { causal?: bool
   const [tq, tk] = [q.shape[q.rank - 2], k.shape[k.rank - 2]];
   check(k.shape[k.rank - 1] === d && v.shape[v.rank - 2] === tk && tq <= tk,
     `attention shapes do not fit: q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`);
-  let scores = q.matmul(k, { transB: true }).mul(1 / Math.sqrt(d));
-  if (opts.causal) scores = scores.add(causalMask(tq, tk));
-  return softmax(scores).matmul(v);
+  const scores = q.matmul(k, { transB: true });
+  return softmaxLast(scores, { scale: 1 / Math.sqrt(d), causal: opts.causal ?? false }).matmul(v);
 }
 
-/** (tq, tk): 0 where query i may see key j (j <= i + tk - tq), -Infinity elsewhere. */
+/** (tq, tk): 0 where query i may see key j (j <= i + tk - tq), -Infinity elsewhere: an additive mask. */
 export function causalMask(tq: number, tk: number): Tensor {
   const m = new Float32Array(tq * tk);
   for (let i = 0; i < tq; i++) for (let j = i + tk - tq + 1; j < tk; j++) m[i * tk + j] = -Infinity;

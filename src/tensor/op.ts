@@ -10,6 +10,10 @@ export type Op =
   | { kind: 'sum'; axes: number[] }
   | { kind: 'max'; axes: number[] }
   | { kind: 'argMax'; axis: number }
+  | { kind: 'softmax'; scale: number; causal: boolean }
+  | { kind: 'softmaxGrad'; scale: number }
+  | { kind: 'normalize'; epsilon: number }
+  | { kind: 'normalizeGrad'; epsilon: number }
   | { kind: 'matmul'; transA: boolean; transB: boolean }
   | { kind: 'conv2d'; g: ConvGeometry }
   | { kind: 'conv2dBackpropInput'; g: ConvGeometry }

@@ -75,6 +75,44 @@ export function argMax(x: Tensor, axis = -1): Tensor {
 }
 
 /**
+ * softmax(scale * x) over the last axis. With `causal`, x is (..., tq, tk) attention scores and
+ * query i (the last tq of tk positions) sees keys j <= i + tk - tq only: the rest get 0.
+ */
+export function softmaxLast(x: Tensor, opts: { scale?: number; causal?: boolean } = {}): Tensor {
+  const scale = opts.scale ?? 1;
+  const causal = opts.causal ?? false;
+  check(x.rank >= (causal ? 2 : 1), `softmax needs a tensor with ${causal ? 'rows and columns' : 'an axis'}, got shape ${formatShape(x.shape)}`);
+  const cols = x.shape[x.rank - 1];
+  const tq = causal ? x.shape[x.rank - 2] : 0;
+  check(tq <= cols, `causal softmax needs no more queries than keys, got shape ${formatShape(x.shape)}`);
+  const y = output({ kind: 'softmax', scale, causal }, [x], x.shape);
+  getBackend().softmax(float(x, 'softmax'), y.data as Float32Array, cols, scale, tq);
+  return y;
+}
+
+/** softmax's backward, from its output y. */
+export function softmaxGrad(g: Tensor, y: Tensor, scale: number): Tensor {
+  const dx = output({ kind: 'softmaxGrad', scale }, [g, y], y.shape);
+  getBackend().softmaxGrad(float(g, 'softmax'), float(y, 'softmax'), dx.data as Float32Array, y.shape[y.rank - 1] ?? 1, scale);
+  return dx;
+}
+
+/** (x - mean) / sqrt(variance + epsilon) over the last axis: layer norm without scale and shift. */
+export function normalize(x: Tensor, epsilon: number): Tensor {
+  check(x.rank >= 1 && x.shape[x.rank - 1] > 0, `normalize needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
+  const y = output({ kind: 'normalize', epsilon }, [x], x.shape);
+  getBackend().normalize(float(x, 'normalize'), y.data as Float32Array, x.shape[x.rank - 1], epsilon);
+  return y;
+}
+
+/** normalize's backward, recomputing the statistics from x. */
+export function normalizeGrad(g: Tensor, x: Tensor, epsilon: number): Tensor {
+  const dx = output({ kind: 'normalizeGrad', epsilon }, [g, x], x.shape);
+  getBackend().normalizeGrad(float(g, 'normalize'), float(x, 'normalize'), dx.data as Float32Array, x.shape[x.rank - 1], epsilon);
+  return dx;
+}
+
+/**
  * (..., m, k) @ (..., k, n) -> (..., m, n). Batch axes must match, or one side is a plain matrix
  * shared by every batch. transA/transB read a stored (..., k, m) or (..., n, k) operand transposed.
  */

@@ -4,6 +4,11 @@ import type { TypedArray } from '../../core/dtype.js';
 import { stridesOf, type Shape } from '../../core/shape.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 
+const GELU_C = 2 * Math.sqrt(2 / Math.PI);
+/** 2 sqrt(2/pi) (x + 0.044715 x^3): GELU(x) = x * sigmoid(this). */
+const geluInner = (x: number) => GELU_C * (x + 0.044715 * x * x * x);
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
 const UNARY: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   exp: Math.exp,
@@ -12,8 +17,9 @@ const UNARY: Record<UnaryOp, (x: number) => number> = {
   abs: Math.abs,
   sign: Math.sign,
   relu: (x) => (x > 0 ? x : 0),
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  sigmoid,
   tanh: Math.tanh,
+  gelu: (x) => x * sigmoid(geluInner(x)),
 };
 
 const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
@@ -25,6 +31,10 @@ const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   equal: (a, b) => (a === b ? 1 : 0),
   reluGrad: (g, x) => (x > 0 ? g : 0),
   addRelu: (a, b) => (a + b > 0 ? a + b : 0),
+  geluGrad: (g, x) => {
+    const s = sigmoid(geluInner(x));
+    return g * (s + x * s * (1 - s) * GELU_C * (1 + 3 * 0.044715 * x * x));
+  },
 };
 
 export function unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {

@@ -8,6 +8,7 @@ import { argMax, binary, reduce, unary } from './elementwise.js';
 import { gather, scatterAdd, transpose } from './layout.js';
 import { matmul } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
+import { normalize, normalizeGrad, softmax, softmaxGrad } from './rows.js';
 import { avgPool, avgPoolGrad, maxPool, maxPoolGrad } from './pool.js';
 
 export const refBackend: Backend = {
@@ -17,6 +18,7 @@ export const refBackend: Backend = {
   unary, binary, reduce, argMax, matmul,
   conv2d, conv2dBackpropInput, conv2dBackpropFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
+  softmax, softmaxGrad, normalize, normalizeGrad,
   transpose, gather, scatterAdd,
   sgdUpdate, adamUpdate,
 };

@@ -21,10 +21,10 @@ const IMPLICIT_MAX_CHANNELS = 1024;
 const INPUT_GRADIENT_MAX_PATCH = 16384;
 /** The longest window the direct convolutions for few channels take (kernels/conv.ts SMALL_PATCH). */
 const SMALL_PATCH = 256;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'sgdUpdate', 'adamUpdate'];
+const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'normalize', 'normalizeGrad', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
-const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'];
-const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu'];
+const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu'];
+const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu', 'geluGrad'];
 
 /**
  * Broadcasting as rows: the longest run of trailing axes along which each operand is either
@@ -316,9 +316,22 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     done([out, po]);
   }
 
+  /** A row-wise kernel (kernels/rows.ts) over the rows of `cols` of x, one thread per run of rows. */
+  const rowwise = (fn: KernelName, inputs: Float32Array[], out: Float32Array, cols: number, params: number[]) => {
+    if (out.length === 0) return;
+    const pointers = inputs.map(ptr);
+    const po = ptr(out);
+    pool.run(fn, [...pointers, po, cols, ...params], out.length / cols, { work: out.length * 8 });
+    done([out, po]);
+  };
+
   return {
     ...refBackend,
     unary, binary, reduce,
+    softmax: (x, out, cols, scale, causalRows) => rowwise('softmax', [x], out, cols, [scale, causalRows]),
+    softmaxGrad: (g, y, out, cols, scale) => rowwise('softmaxGrad', [g, y], out, cols, [scale]),
+    normalize: (x, out, cols, epsilon) => rowwise('normalize', [x], out, cols, [epsilon]),
+    normalizeGrad: (g, x, out, cols, epsilon) => rowwise('normalizeGrad', [g, x], out, cols, [epsilon]),
     sgdUpdate(w, g, v, lr, momentum) {
       const [pw, pg, pv] = [ptr(w), ptr(g), v ? ptr(v) : 0];
       pool.run('sgdUpdate', [pw, pg, pv, lr, momentum], w.length, { align: 16, work: w.length * 4 });

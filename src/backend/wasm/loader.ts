@@ -55,6 +55,10 @@ export interface Kernels {
   reduceRows: Kernel;
   reduceCols: Kernel;
   reduceRowBlocks: Kernel;
+  softmax: Kernel;
+  softmaxGrad: Kernel;
+  normalize: Kernel;
+  normalizeGrad: Kernel;
   sgdUpdate: Kernel;
   adamUpdate: Kernel;
   SGEMM_SCRATCH_FLOATS: WebAssembly.Global;

@@ -2,6 +2,28 @@
 // broadcasting. The twin of ../../ref/elementwise.ts, which is the specification; the op codes
 // are the positions of the op names in UNARY_OPS / BINARY_OPS of ../index.ts.
 
+import { exp4 } from './simd';
+
+const GELU_C: f32 = 1.5957691216; // 2 sqrt(2 / pi)
+
+/** sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)): GELU(x) = x * this. */
+@inline function geluGate4(x: v128): v128 {
+  const inner = f32x4.mul(f32x4.splat(GELU_C), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))));
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), exp4(f32x4.neg(inner))));
+}
+
+@inline function gelu4(x: v128): v128 {
+  return f32x4.mul(x, geluGate4(x));
+}
+
+/** g * GELU'(x) = g (s + x s (1 - s) inner'(x)), s the gate. */
+@inline function geluGrad4(g: v128, x: v128): v128 {
+  const s = geluGate4(x);
+  const slope = f32x4.mul(f32x4.splat(GELU_C), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(3 * 0.044715), f32x4.mul(x, x))));
+  const ds = f32x4.mul(f32x4.mul(s, f32x4.sub(f32x4.splat(1), s)), f32x4.mul(x, slope));
+  return f32x4.mul(g, f32x4.add(s, ds));
+}
+
 @inline function unaryOf(op: i32, x: f32): f32 {
   switch (op) {
     case 0: return -x;
@@ -12,7 +34,8 @@
     case 5: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps 0, -0 and NaN as Math.sign does
     case 6: return x > 0 ? x : 0;
     case 7: return 1 / (1 + Mathf.exp(-x));
-    default: return <f32>Math.tanh(<f64>x);
+    case 8: return <f32>Math.tanh(<f64>x);
+    default: return f32x4.extract_lane(gelu4(f32x4.splat(x)), 0);
   }
 }
 
@@ -22,6 +45,8 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
   if (op == 6) { // relu, the hot one, four at a time
     const zero = f32x4.splat(0);
     for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
+  } else if (op == 9) {
+    for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), gelu4(v128.load(x + (<usize>i << 2))));
   }
   for (; i < end; i++) store<f32>(out + (<usize>i << 2), unaryOf(op, load<f32>(x + (<usize>i << 2))));
 }
@@ -35,7 +60,8 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
     case 4: return a > b ? 1 : 0;
     case 5: return a == b ? 1 : 0;
     case 6: return b > 0 ? a : 0; // reluGrad: a is the gradient, b the ReLU's input
-    default: return max<f32>(a + b, 0); // addRelu
+    case 7: return max<f32>(a + b, 0); // addRelu
+    default: return f32x4.extract_lane(geluGrad4(f32x4.splat(a), f32x4.splat(b)), 0);
   }
 }
 
@@ -48,7 +74,8 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
     case 4: return v128.and(f32x4.gt(a, b), f32x4.splat(1));
     case 5: return v128.and(f32x4.eq(a, b), f32x4.splat(1));
     case 6: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
-    default: return f32x4.max(f32x4.add(a, b), f32x4.splat(0));
+    case 7: return f32x4.max(f32x4.add(a, b), f32x4.splat(0));
+    default: return geluGrad4(a, b);
   }
 }
 

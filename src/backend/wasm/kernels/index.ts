@@ -8,3 +8,4 @@ export { pool, poolGrad } from './pool';
 export { unary, binary } from './elementwise';
 export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';
+export { softmax, softmaxGrad, normalize, normalizeGrad } from './rows';
