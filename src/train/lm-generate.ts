@@ -1,0 +1,74 @@
+// Generation from a language model: sampling a token from logits (temperature, top-k, top-p) and
+// continuing a prompt one model step per token (the model's cache keeps what it has read), seeded
+// and streamed through a callback. Not for: training (lm.ts) or decoding ids to text (a tokenizer).
+
+import { check } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { scope } from '../tensor/engine.js';
+import { tensor } from '../tensor/tensor.js';
+import type { LanguageModel } from './lm.js';
+
+export interface SampleOptions {
+  /** Divides the logits; 0 picks the most likely token (greedy). Default 1. */
+  temperature?: number;
+  /** Samples among the k most likely tokens only (0 or undefined: all). */
+  topK?: number;
+  /** Samples from the smallest set of most likely tokens whose probabilities reach p (1: all). */
+  topP?: number;
+}
+
+/** A token id drawn from logits (V) with temperature, top-k and top-p (nucleus) filtering. */
+export function sampleToken(logits: ArrayLike<number>, opts: SampleOptions, rng: Rng): number {
+  const temperature = opts.temperature ?? 1;
+  const n = logits.length;
+  let best = 0;
+  for (let i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
+  if (temperature === 0) return best;
+  // Candidates, most likely first (ties by id, so sampling is deterministic).
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  const k = opts.topK && opts.topK > 0 ? Math.min(opts.topK, n) : n;
+  const probs = order.slice(0, k).map((i) => Math.exp((logits[i] - logits[best]) / temperature));
+  const total = probs.reduce((s, p) => s + p, 0);
+  let kept = probs.length;
+  const topP = opts.topP ?? 1;
+  if (topP < 1) {
+    let cumulative = 0;
+    for (kept = 0; kept < probs.length && cumulative < topP * total;) cumulative += probs[kept++];
+  }
+  const mass = probs.slice(0, kept).reduce((s, p) => s + p, 0);
+  let u = rng.uniform() * mass;
+  for (let i = 0; i < kept; i++) {
+    u -= probs[i];
+    if (u < 0) return order[i];
+  }
+  return order[kept - 1];
+}
+
+export interface GenerateOptions extends SampleOptions {
+  /** How many tokens to generate. */
+  tokens: number;
+  seed?: number;
+  /** Called with each new token id as soon as it is drawn (for streaming). */
+  onToken?: (id: number) => void;
+}
+
+/** Continues `prompt` (at least one token) by opts.tokens tokens, one model step each; returns the new ids. */
+export function generate<C>(model: LanguageModel<C>, prompt: ArrayLike<number>, opts: GenerateOptions): Int32Array {
+  check(prompt.length > 0, 'generation needs a prompt of at least one token');
+  check(Number.isInteger(opts.tokens) && opts.tokens >= 0, `tokens must be a non-negative integer, got ${opts.tokens}`);
+  const t = opts.temperature ?? 1;
+  check(Number.isFinite(t) && t >= 0, `temperature must be a number >= 0, got ${t}`);
+  check(opts.topK === undefined || (Number.isInteger(opts.topK) && opts.topK >= 0), `top-k must be a non-negative integer, got ${opts.topK}`);
+  check(opts.topP === undefined || (opts.topP > 0 && opts.topP <= 1), `top-p must be in (0, 1], got ${opts.topP}`);
+  const rng = new Rng(opts.seed ?? 0);
+  const cache = model.newCache(1);
+  const out = new Int32Array(opts.tokens);
+  let next = Int32Array.from(prompt);
+  for (let i = 0; i < opts.tokens; i++) {
+    const ids = next;
+    out[i] = scope(() => sampleToken(model.step(tensor(ids, [1, ids.length], 'int32'), cache).data as Float32Array, opts, rng));
+    opts.onToken?.(out[i]);
+    next = Int32Array.of(out[i]);
+  }
+  return out;
+}
