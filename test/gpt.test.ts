@@ -38,7 +38,7 @@ test('weights have GPT-2 names and shapes, and the initialisation nanoGPT uses',
   assert.equal(m.weights.length, 2 + 2 * 12 + 2);
   const std = (name: string) => {
     const d = m.weights.find((w) => w.name === name)!.value.data;
-    return Math.sqrt(d.reduce((s, v) => s + v * v, 0) / d.length);
+    return Math.sqrt(Array.from(d).reduce((s, v) => s + v * v, 0) / d.length);
   };
   assert.ok(Math.abs(std('transformer.h.0.mlp.c_fc.weight') - 0.02) < 0.002);
   assert.ok(Math.abs(std('transformer.h.0.mlp.c_proj.weight') - 0.01) < 0.001); // 0.02 / sqrt(2 * 2 layers)
