@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { concat, split } from '../src/ops/arrays.js';
 import { attention, gelu, layerNorm, mergeHeads, splitHeads } from '../src/ops/transformer.js';
 import * as ops from '../src/tensor/ops.js';
 import { tensor, type Tensor } from '../src/tensor/tensor.js';
@@ -82,4 +83,19 @@ test('heads split and merge back', () => {
   assert.equal(heads.data[1 * 3 * 2], x.data[2]); // batch 0, head 1, position 0, its first channel
   assert.deepEqual(Array.from(mergeHeads(heads).data), Array.from(x.data));
   assert.throws(() => splitHeads(x, 3), /8 channels do not split into 3 heads/);
+});
+
+test('slice, pad, split and concat, and their gradients', () => {
+  const x = rand([2, 5, 3], 16);
+  const [a, b] = split(x, [2, 3], 1);
+  assert.deepEqual(a.shape, [2, 2, 3]);
+  assert.deepEqual(Array.from(b.data.slice(0, 3)), Array.from(x.data.slice(6, 9)));
+  assert.deepEqual(Array.from(concat([a, b], 1).data), Array.from(x.data));
+  assert.deepEqual(Array.from(concat(split(x, 3, -1), -1).data), Array.from(x.data));
+  assert.deepEqual(Array.from(ops.pad(tensor([[1, 2]]), 1, 1, 2).data), [0, 1, 2, 0, 0]);
+  gradCheck((t) => ops.slice(t, 1, 1, 3), [x]);
+  gradCheck((t) => ops.pad(t, 2, 2, 1), [x]);
+  gradCheck((t, u) => concat([t, u], 0), [rand([1, 4], 17), rand([2, 4], 18)]);
+  assert.throws(() => ops.slice(x, 1, 3, 3), /slice \[3, 6\) is outside axis 1 of shape \[2, 5, 3\]/);
+  assert.throws(() => split(x, 2, 1), /does not split into 2 equal pieces/);
 });

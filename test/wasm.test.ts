@@ -124,6 +124,7 @@ const binaries = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'a
 const broadcasts: [number[], number[]][] = [
   [[7], [7]], [[3, 5], [5]], [[3, 5], [3, 1]], [[3, 1], [1, 5]], [[2, 3, 4], [3, 1]], [[2, 3, 4], []], [[], [2, 3, 4]],
   [[4, 26, 26, 32], [32]], [[2, 1, 5, 1], [1, 3, 1, 6]], [[1], [9]], [[5, 1, 1], [5, 4, 3]],
+  [[250007], [250007]], [[250007], []], [[], [2, 125003]], // one long row, split between threads
 ];
 test('binary kernels with every kind of broadcasting', () => {
   for (const op of binaries) {
@@ -148,6 +149,43 @@ test('sum and max over leading, trailing and other axes', () => {
       const size = shape.reduce((p, d) => p * d, 1);
       const outSize = size / axes.reduce((p, a) => p * shape[a], 1);
       compare(`${op} ${JSON.stringify(shape)} over ${axes}`, [size], outSize, (b, [x], out) => b.reduce(op, x, shape, axes, out), 1e-5);
+    }
+  }
+});
+
+test('transposes of every rank up to 6, float32 and int32', () => {
+  const cases: [number[], number[]][] = [
+    [[7], [0]], [[3, 5], [1, 0]], [[1, 1], [1, 0]], [[2, 3, 4], [0, 2, 1]], [[2, 3, 4], [2, 0, 1]], [[4, 6, 4, 8], [0, 2, 1, 3]],
+    [[2, 5, 3, 2, 4], [2, 0, 3, 1, 4]], [[2, 3, 1, 2, 3, 2], [5, 4, 3, 2, 1, 0]], [[32, 17, 4, 5], [0, 2, 1, 3]],
+  ];
+  for (const [shape, perm] of cases) {
+    const n = shape.reduce((p, d) => p * d, 1);
+    compare(`transpose ${JSON.stringify(shape)} ${JSON.stringify(perm)}`, [n], n, (b, [x], out) => b.transpose(x, shape, perm, out), 0);
+    const ints = Int32Array.from({ length: n }, (_, i) => i * 7 - 3);
+    const expected = new Int32Array(n);
+    refBackend.transpose(ints, shape, perm, expected);
+    for (const b of backends) {
+      const out = new Int32Array(n);
+      b.transpose(ints, shape, perm, out);
+      assert.deepEqual(out, expected);
+    }
+  }
+});
+
+test('row copies: slices and zero-padded rows', () => {
+  for (const [rows, size, start, count] of [[1, 5, 1, 3], [4096, 384, 128, 128], [7, 9, 0, 9], [3000, 40, 39, 1]]) {
+    compare(`slice ${rows}x${size} [${start}, +${count})`, [rows * size], rows * count, (b, [x], out) =>
+      b.copyRows(x, start, size, out, 0, count, rows, count, false), 0);
+    compare(`pad ${rows}x${count} to ${size} at ${start}`, [rows * count], rows * size, (b, [x], out) =>
+      b.copyRows(x, 0, count, out, start, size, rows, count, true), 0);
+  }
+});
+
+test('batched products: many small ones, each whole on one thread', () => {
+  for (const [batch, m, k, n] of [[128, 16, 8, 16], [5, 33, 7, 9], [2, 1, 1, 1]]) {
+    for (const transB of [false, true]) {
+      compare(`batched ${batch}x${m}x${k}x${n}`, [batch * m * k, batch * k * n], batch * m * n, (b, [x, y], out) =>
+        b.matmul(x, y, out, { batch, m, k, n, transA: false, transB, strideA: m * k, strideB: k * n }), 1e-4);
     }
   }
 });

@@ -63,6 +63,8 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
       op.perm.forEach((p, i) => (inverse[p] = i));
       return [g.transpose(inverse)];
     }
+    case 'slice': return [ops.pad(g, op.axis, op.start, a.shape[op.axis] - op.start - g.shape[op.axis])];
+    case 'pad': return [ops.slice(g, op.axis, op.before, a.shape[op.axis])];
     case 'gather': return [ops.scatterAdd(g, b, op.axis, a.shape[op.axis]), null];
     case 'scatterAdd': return [ops.gather(g, b, op.axis), null];
     default: {

@@ -69,6 +69,12 @@ export interface Backend {
   /** normalize's backward: out = (g - mean(g) - x̂ mean(g x̂)) / sqrt(variance + epsilon), x̂ = normalize(x). */
   normalizeGrad(g: Float32Array, x: Float32Array, out: Float32Array, cols: number, epsilon: number): void;
 
+  /**
+   * out[outOffset + r * outStride + j] = x[xOffset + r * xStride + j] for r < rows, j < length; with
+   * `zeroRest`, every other element of out (rows * outStride long) becomes 0.
+   */
+  copyRows(x: TypedArray, xOffset: number, xStride: number, out: TypedArray, outOffset: number, outStride: number, rows: number, length: number, zeroRest: boolean): void;
+
   transpose(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void;
   /** x viewed as (outer, size, inner); out = x[:, indices, :]. Indices are in range. */
   gather(x: TypedArray, outer: number, size: number, inner: number, indices: Int32Array, out: TypedArray): void;

@@ -24,6 +24,8 @@ export type Op =
   | { kind: 'avgPoolGrad'; g: ConvGeometry }
   | { kind: 'reshape' }
   | { kind: 'transpose'; perm: number[] }
+  | { kind: 'slice'; axis: number; start: number }
+  | { kind: 'pad'; axis: number; before: number; after: number }
   | { kind: 'gather'; axis: number }
   | { kind: 'scatterAdd'; axis: number; size: number };
 

@@ -235,6 +235,29 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   return y;
 }
 
+/** x[..., start:start + size, ...] along `axis`: as tf.slice on one axis. */
+export function slice(x: Tensor, axis: number, start: number, size: number): Tensor {
+  const [a] = normalizeAxes(axis, x.rank);
+  const { outer, size: length, inner } = around(x.shape, a);
+  check(Number.isInteger(start) && Number.isInteger(size) && start >= 0 && size >= 0 && start + size <= length,
+    `slice [${start}, ${start + size}) is outside axis ${a} of shape ${formatShape(x.shape)}`);
+  const shape = x.shape.map((d, i) => (i === a ? size : d));
+  const y = output({ kind: 'slice', axis: a, start }, [x], shape, x.dtype);
+  getBackend().copyRows(x.data, start * inner, length * inner, y.data, 0, size * inner, outer, size * inner, false);
+  return y;
+}
+
+/** x with `before` and `after` zeros added along `axis` (the adjoint of slice). */
+export function pad(x: Tensor, axis: number, before: number, after: number): Tensor {
+  const [a] = normalizeAxes(axis, x.rank);
+  const { outer, size, inner } = around(x.shape, a);
+  check(Number.isInteger(before) && Number.isInteger(after) && before >= 0 && after >= 0, `pad needs counts >= 0, got ${before} and ${after}`);
+  const total = before + size + after;
+  const y = output({ kind: 'pad', axis: a, before, after }, [x], x.shape.map((d, i) => (i === a ? total : d)), x.dtype);
+  getBackend().copyRows(x.data, 0, size * inner, y.data, before * inner, total * inner, outer, size * inner, true);
+  return y;
+}
+
 function checkIndices(indices: Tensor, size: number): Int32Array {
   check(indices.dtype === 'int32', `indices must be int32, got ${indices.dtype}`);
   const idx = indices.data as Int32Array;

@@ -5,7 +5,7 @@ import { allocArray } from '../../core/dtype.js';
 import type { Backend } from '../backend.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
 import { argMax, binary, reduce, unary } from './elementwise.js';
-import { gather, scatterAdd, transpose } from './layout.js';
+import { copyRows, gather, scatterAdd, transpose } from './layout.js';
 import { matmul } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { normalize, normalizeGrad, softmax, softmaxGrad } from './rows.js';
@@ -19,6 +19,6 @@ export const refBackend: Backend = {
   conv2d, conv2dBackpropInput, conv2dBackpropFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
   softmax, softmaxGrad, normalize, normalizeGrad,
-  transpose, gather, scatterAdd,
+  copyRows, transpose, gather, scatterAdd,
   sgdUpdate, adamUpdate,
 };

@@ -12,6 +12,17 @@ export function transpose(x: TypedArray, shape: Shape, perm: readonly number[], 
   });
 }
 
+export function copyRows(
+  x: TypedArray, xOffset: number, xStride: number, out: TypedArray, outOffset: number, outStride: number, rows: number, length: number,
+  zeroRest: boolean,
+): void {
+  if (zeroRest) out.fill(0);
+  for (let r = 0; r < rows; r++) {
+    const from = xOffset + r * xStride;
+    out.set(x.subarray(from, from + length), outOffset + r * outStride);
+  }
+}
+
 export function gather(
   x: TypedArray, outer: number, size: number, inner: number, indices: Int32Array, out: TypedArray,
 ): void {

@@ -21,7 +21,9 @@ const IMPLICIT_MAX_CHANNELS = 1024;
 const INPUT_GRADIENT_MAX_PATCH = 16384;
 /** The longest window the direct convolutions for few channels take (kernels/conv.ts SMALL_PATCH). */
 const SMALL_PATCH = 256;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'normalize', 'normalizeGrad', 'sgdUpdate', 'adamUpdate'];
+/** Products of a batch smaller than this (m * k * n) run whole, one per thread, not split by rows. */
+const BATCHED_MAX_WORK = 1 << 22;
+const KERNELS: KernelName[] = ['sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'normalize', 'normalizeGrad', 'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu', 'geluGrad'];
@@ -110,6 +112,12 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
 
   function matmul(a: Float32Array, b: Float32Array, out: Float32Array, g: MatmulArgs): void {
     const [pa, pb, pc] = [ptr(a), ptr(b), ptr(out)];
+    const work = g.m * g.k * g.n;
+    if (g.batch > 1 && work < BATCHED_MAX_WORK) {
+      // Many small products (attention heads): each thread takes whole ones.
+      pool.run('sgemmBatched', [pa, pb, pc, g.m, g.k, g.n, +g.transA, +g.transB, g.strideA, g.strideB], g.batch, { work: work * g.batch });
+      return done([out, pc]);
+    }
     for (let t = 0; t < g.batch; t++) {
       gemm(pa + 4 * t * g.strideA, pb + 4 * t * g.strideB, pc + 4 * t * g.m * g.n, g.m, g.k, g.n, g.transA, g.transB);
     }
@@ -269,6 +277,28 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     done([dx, pdx]);
   };
 
+  /** Transposes of float32 or int32 tensors with up to 6 axes, split by rows of the output. */
+  function transpose(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void {
+    if (shape.length > 6 || out.length === 0) return refBackend.transpose(x, shape, perm, out);
+    const strides = stridesOf(shape);
+    const pad = 6 - perm.length;
+    const dims = [...Array<number>(pad).fill(1), ...perm.map((p) => shape[p])];
+    const steps = [...Array<number>(pad).fill(0), ...perm.map((p) => strides[p])];
+    const [px, po] = [ptr(x), ptr(out)];
+    pool.run('transpose', [px, po, ...dims, ...steps], out.length / dims[5], { work: out.length });
+    done([out, po]);
+  }
+
+  function copyRows(x: TypedArray, xOffset: number, xStride: number, out: TypedArray, outOffset: number, outStride: number, rows: number, length: number, zeroRest: boolean): void {
+    // With zeroRest, each row of out holds its copy at outOffset (pad's layout: outOffset < outStride).
+    if (rows === 0 || (zeroRest && (outOffset + length > outStride || out.length !== rows * outStride))) {
+      return refBackend.copyRows(x, xOffset, xStride, out, outOffset, outStride, rows, length, zeroRest);
+    }
+    const [px, po] = [ptr(x), ptr(out)];
+    pool.run('copyRows', [px, xOffset, xStride, po, outOffset, outStride, length, +zeroRest], rows, { work: rows * Math.max(length, outStride) / 4 });
+    done([out, po]);
+  }
+
   function unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {
     const [px, po] = [ptr(x), ptr(out)];
     pool.run('unary', [UNARY_OPS.indexOf(op), px, po], x.length, { align: 16, work: x.length * 4 });
@@ -282,6 +312,11 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     }
     const { outer, count, da, db, a: ra, b: rb } = broadcastRows(aShape, bShape, outShape);
     const [pa, pb, po] = [ptr(a), ptr(b), ptr(out)];
+    if (outer === 1) {
+      // One row (same shapes, or a number and a tensor): split it by elements.
+      pool.run('binaryFlat', [BINARY_OPS.indexOf(op), pa, pb, po, da, db], count, { align: 16, work: count });
+      return done([out, po]);
+    }
     const [ta, tb] = [ra.table ? ptr(ra.table) : 0, rb.table ? ptr(rb.table) : 0];
     pool.run('binary', [BINARY_OPS.indexOf(op), pa, pb, po, count, ta, tb, ra.stride, rb.stride, da, db], outer, { work: out.length });
     done([out, po]);
@@ -327,7 +362,7 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
 
   return {
     ...refBackend,
-    unary, binary, reduce,
+    unary, binary, reduce, transpose, copyRows,
     softmax: (x, out, cols, scale, causalRows) => rowwise('softmax', [x], out, cols, [scale, causalRows]),
     softmaxGrad: (g, y, out, cols, scale) => rowwise('softmaxGrad', [g, y], out, cols, [scale]),
     normalize: (x, out, cols, epsilon) => rowwise('normalize', [x], out, cols, [epsilon]),

@@ -39,6 +39,7 @@ type Kernel = (...args: number[]) => void;
  */
 export interface Kernels {
   sgemm: Kernel;
+  sgemmBatched: Kernel;
   sgemmShared: Kernel;
   packBShared: Kernel;
   convForward: Kernel;
@@ -52,6 +53,7 @@ export interface Kernels {
   poolGrad: Kernel;
   unary: Kernel;
   binary: Kernel;
+  binaryFlat: Kernel;
   reduceRows: Kernel;
   reduceCols: Kernel;
   reduceRowBlocks: Kernel;
@@ -59,6 +61,8 @@ export interface Kernels {
   softmaxGrad: Kernel;
   normalize: Kernel;
   normalizeGrad: Kernel;
+  transpose: Kernel;
+  copyRows: Kernel;
   sgdUpdate: Kernel;
   adamUpdate: Kernel;
   SGEMM_SCRATCH_FLOATS: WebAssembly.Global;

@@ -2,7 +2,7 @@
 // broadcasting. The twin of ../../ref/elementwise.ts, which is the specification; the op codes
 // are the positions of the op names in UNARY_OPS / BINARY_OPS of ../index.ts.
 
-import { exp4 } from './simd';
+import { exp1, exp4 } from './simd';
 
 const GELU_C: f32 = 1.5957691216; // 2 sqrt(2 / pi)
 
@@ -27,13 +27,13 @@ const GELU_C: f32 = 1.5957691216; // 2 sqrt(2 / pi)
 @inline function unaryOf(op: i32, x: f32): f32 {
   switch (op) {
     case 0: return -x;
-    case 1: return Mathf.exp(x);
+    case 1: return exp1(x);
     case 2: return Mathf.log(x);
     case 3: return Mathf.sqrt(x);
     case 4: return Mathf.abs(x);
     case 5: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps 0, -0 and NaN as Math.sign does
     case 6: return x > 0 ? x : 0;
-    case 7: return 1 / (1 + Mathf.exp(-x));
+    case 7: return 1 / (1 + exp1(-x));
     case 8: return <f32>Math.tanh(<f64>x);
     default: return f32x4.extract_lane(gelu4(f32x4.splat(x)), 0);
   }
@@ -45,6 +45,11 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
   if (op == 6) { // relu, the hot one, four at a time
     const zero = f32x4.splat(0);
     for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
+  } else if (op == 1) {
+    for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), exp4(v128.load(x + (<usize>i << 2))));
+  } else if (op == 7) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(v128.load(x + (<usize>i << 2)))))));
   } else if (op == 9) {
     for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), gelu4(v128.load(x + (<usize>i << 2))));
   }
@@ -115,5 +120,34 @@ export function binary(
     for (; i < count; i++) {
       store<f32>(po + (<usize>i << 2), binaryOf(op, load<f32>(pa + (<usize>(i * da) << 2)), load<f32>(pb + (<usize>(i * db) << 2))));
     }
+  }
+}
+
+/**
+ * out[i] = a[i] op b[i] for i in [start, end), where an operand with `da`/`db` 0 is one number
+ * broadcast to all: same-shaped operands split by elements, so that every thread takes a share.
+ */
+export function binaryFlat(op: i32, a: usize, b: usize, out: usize, da: i32, db: i32, start: i32, end: i32, _scratch: usize): void {
+  let i = start;
+  if (da == 1 && db == 1) {
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + o, binaryOf4(op, v128.load(a + o), v128.load(b + o)));
+    }
+  } else if (da == 1) {
+    const vb = v128.load32_splat(b);
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + o, binaryOf4(op, v128.load(a + o), vb));
+    }
+  } else {
+    const va = v128.load32_splat(a);
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + o, binaryOf4(op, va, v128.load(b + o)));
+    }
+  }
+  for (; i < end; i++) {
+    store<f32>(out + (<usize>i << 2), binaryOf(op, load<f32>(a + (<usize>(i * da) << 2)), load<f32>(b + (<usize>(i * db) << 2))));
   }
 }

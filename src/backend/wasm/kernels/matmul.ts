@@ -194,6 +194,19 @@ export function sgemm(
 }
 
 /**
+ * Batches [start, end) of a batched product, C_t = op(A_t) · op(B_t), each whole on this thread:
+ * for many small products (attention heads), which are too small to split by rows.
+ */
+export function sgemmBatched(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, strideA: i32, strideB: i32,
+  start: i32, end: i32, scratch: usize,
+): void {
+  for (let t = start; t < end; t++) {
+    gemm(a + (<usize>t * strideA << 2), b + (<usize>t * strideB << 2), c + (<usize>t * m * n << 2), m, k, n, transA, transB, false, 0, m, scratch, 0);
+  }
+}
+
+/**
  * Packs 8-column panels [panelStart, panelEnd) of op(B) (k x n) for every k block into `dst`,
  * laid out as sgemmShared reads it: block p0 at p0 * nPad floats, panel j at j * 8 * kc within it.
  */

@@ -22,10 +22,13 @@
 /**
  * e^x, four at a time (Cephes' expf: x = n ln 2 + r, a degree-6 polynomial in r, 2^n from the
  * exponent bits), within about 2 ulp. Inputs are clamped to [-87.3, 88], so the result is finite.
+ * n is rounded by adding 1.5 * 2^23, which leaves it in the low bits of the sum.
  */
 @inline export function exp4(x: v128): v128 {
   const c = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(1.44269504)));
+  const magic = f32x4.splat(12582912.0);
+  const t = f32x4.add(f32x4.mul(c, f32x4.splat(1.44269504)), magic);
+  const n = f32x4.sub(t, magic);
   const r = madd(n, f32x4.splat(2.12194440e-4), madd(n, f32x4.splat(-0.693359375), c));
   let p = madd(f32x4.splat(1.9875691500e-4), r, f32x4.splat(1.3981999507e-3));
   p = madd(p, r, f32x4.splat(8.3334519073e-3));
@@ -33,7 +36,7 @@
   p = madd(p, r, f32x4.splat(1.6666665459e-1));
   p = madd(p, r, f32x4.splat(5.0000001201e-1));
   p = madd(p, f32x4.mul(r, r), f32x4.add(r, f32x4.splat(1)));
-  return f32x4.mul(p, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127 - 0x4B400000)), 23));
 }
 
 /** exp4 of one number (for the tails of rows, so that every element gets the same function). */

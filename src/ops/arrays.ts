@@ -1,0 +1,34 @@
+// Cutting tensors apart and putting them together along an axis, as tf.split and tf.concat.
+
+import { check } from '../core/errors.js';
+import { normalizeAxes } from '../core/shape.js';
+import { pad, slice } from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Pieces of x along `axis`: `count` equal ones, or one of each listed size. */
+export function split(x: Tensor, sizes: number | number[], axis = 0): Tensor[] {
+  const [a] = normalizeAxes(axis, x.rank);
+  const length = x.shape[a];
+  check(typeof sizes !== 'number' || (Number.isInteger(sizes) && sizes > 0 && length % sizes === 0),
+    `axis ${a} of length ${length} does not split into ${sizes} equal pieces`);
+  const list = typeof sizes === 'number' ? new Array<number>(sizes).fill(length / sizes) : sizes;
+  check(list.reduce((s, n) => s + n, 0) === length, `split sizes [${list.join(', ')}] do not add up to axis ${a}'s ${length}`);
+  let start = 0;
+  return list.map((n) => slice(x, a, (start += n) - n, n));
+}
+
+/** The tensors joined along `axis`; all other axes must match. */
+export function concat(xs: Tensor[], axis = 0): Tensor {
+  check(xs.length > 0, 'concat needs at least one tensor');
+  const [a] = normalizeAxes(axis, xs[0].rank);
+  const total = xs.reduce((s, t) => s + t.shape[a], 0);
+  let before = 0;
+  const parts = xs.map((t) => {
+    check(t.rank === xs[0].rank && t.shape.every((d, i) => i === a || d === xs[0].shape[i]),
+      `concat needs tensors that match except along axis ${a}`);
+    const padded = pad(t, a, before, total - before - t.shape[a]);
+    before += t.shape[a];
+    return padded;
+  });
+  return parts.reduce((s, p) => s.add(p));
+}
