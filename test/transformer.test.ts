@@ -44,6 +44,14 @@ test('softmax is exact far from zero: no overflow at large logits', () => {
   assertClose(y.data, [0.24472847, 0.66524096, 0.09003057, 1 / 3, 1 / 3, 1 / 3], 1e-6);
 });
 
+test('log-softmax: exact at large logits, and its gradient', () => {
+  const y = ops.logSoftmaxLast(tensor([[1000, 1001, 999], [-1000, -1000, -1000]]));
+  assertClose(y.data, [-1.40760596, -0.40760596, -2.40760596, -Math.log(3), -Math.log(3), -Math.log(3)], 1e-6);
+  const x = rand([3, 7], 19, -3, 3);
+  assertClose(ops.logSoftmaxLast(x).data, softmaxByHand(x.reshape([1, 3, 7]), 1, false).log().data, 1e-5);
+  gradCheck((t) => ops.logSoftmaxLast(t), [x]);
+});
+
 test('layer norm: zero mean and unit variance per row, then scale and shift', () => {
   const x = rand([3, 4, 6], 5, -2, 3);
   const gamma = rand([6], 6);

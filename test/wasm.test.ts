@@ -197,6 +197,8 @@ test('row kernels: softmax (scaled, causal) and normalisation, forward and backw
       compare(`softmax ${rows}x${cols} causal ${causalRows}`, [n], n, (b, [x], out) => b.softmax(x, out, cols, 1.7, causalRows));
     }
     compare(`softmaxGrad ${rows}x${cols}`, [n, n], n, (b, [g, y], out) => b.softmaxGrad(g, y, out, cols, 0.3));
+    compare(`logSoftmax ${rows}x${cols}`, [n], n, (b, [x], out) => b.logSoftmax(x, out, cols));
+    compare(`logSoftmaxGrad ${rows}x${cols}`, [n, n], n, (b, [g, y], out) => b.logSoftmaxGrad(g, y, out, cols));
     compare(`normalize ${rows}x${cols}`, [n], n, (b, [x], out) => b.normalize(x, out, cols, 1e-5), 1e-4);
     compare(`normalizeGrad ${rows}x${cols}`, [n, n], n, (b, [g, x], out) => b.normalizeGrad(g, x, out, cols, 1e-3), 1e-4);
   }

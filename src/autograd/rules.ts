@@ -46,6 +46,8 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
     }
     case 'softmax': return [ops.softmaxGrad(g, y, op.scale)];
     case 'softmaxGrad': return secondOrder('softmax');
+    case 'logSoftmax': return [ops.logSoftmaxGrad(g, y)];
+    case 'logSoftmaxGrad': return secondOrder('log-softmax');
     case 'normalize': return [ops.normalizeGrad(g, a, op.epsilon)];
     case 'normalizeGrad': return secondOrder('layer normalization');
     case 'matmul': return matmulVjp(a, b, g, op.transA, op.transB, needs);

@@ -64,6 +64,10 @@ export interface Backend {
   softmax(x: Float32Array, out: Float32Array, cols: number, scale: number, causalRows: number): void;
   /** softmax's backward from its output y: out = scale * y * (g - sum over the row of g * y). */
   softmaxGrad(g: Float32Array, y: Float32Array, out: Float32Array, cols: number, scale: number): void;
+  /** Over each row of `cols`: out = x - max - log(sum of exp(x - max)), the log of softmax. */
+  logSoftmax(x: Float32Array, out: Float32Array, cols: number): void;
+  /** logSoftmax's backward from its output y: out = g - exp(y) * sum over the row of g. */
+  logSoftmaxGrad(g: Float32Array, y: Float32Array, out: Float32Array, cols: number): void;
   /** Over each row of `cols`: out = (x - mean) / sqrt(variance + epsilon). */
   normalize(x: Float32Array, out: Float32Array, cols: number, epsilon: number): void;
   /** normalize's backward: out = (g - mean(g) - x̂ mean(g x̂)) / sqrt(variance + epsilon), x̂ = normalize(x). */

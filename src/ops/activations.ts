@@ -2,7 +2,7 @@
 // remembers its logits so that cross-entropy can use the exact log-softmax (as Keras does).
 
 import { noGrad } from '../tensor/engine.js';
-import { softmaxLast } from '../tensor/ops.js';
+import { logSoftmaxLast, softmaxLast } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 const logitsOfSoftmax = new WeakMap<Tensor, { logits: Tensor; axis: number }>();
@@ -25,6 +25,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  if (axis === -1 || axis === x.rank - 1) return logSoftmaxLast(x); // one fused kernel
   const shifted = x.sub(shiftBy(x, axis));
   return shifted.sub(shifted.exp().sum(axis, true).log());
 }

@@ -12,6 +12,8 @@ export type Op =
   | { kind: 'argMax'; axis: number }
   | { kind: 'softmax'; scale: number; causal: boolean }
   | { kind: 'softmaxGrad'; scale: number }
+  | { kind: 'logSoftmax' }
+  | { kind: 'logSoftmaxGrad' }
   | { kind: 'normalize'; epsilon: number }
   | { kind: 'normalizeGrad'; epsilon: number }
   | { kind: 'matmul'; transA: boolean; transB: boolean }

@@ -97,6 +97,21 @@ export function softmaxGrad(g: Tensor, y: Tensor, scale: number): Tensor {
   return dx;
 }
 
+/** log(softmax(x)) over the last axis, exactly (shifted by the row maxima). */
+export function logSoftmaxLast(x: Tensor): Tensor {
+  check(x.rank >= 1 && x.shape[x.rank - 1] > 0, `log-softmax needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
+  const y = output({ kind: 'logSoftmax' }, [x], x.shape);
+  getBackend().logSoftmax(float(x, 'logSoftmax'), y.data as Float32Array, x.shape[x.rank - 1]);
+  return y;
+}
+
+/** logSoftmax's backward, from its output y. */
+export function logSoftmaxGrad(g: Tensor, y: Tensor): Tensor {
+  const dx = output({ kind: 'logSoftmaxGrad' }, [g, y], y.shape);
+  getBackend().logSoftmaxGrad(float(g, 'logSoftmax'), float(y, 'logSoftmax'), dx.data as Float32Array, y.shape[y.rank - 1]);
+  return dx;
+}
+
 /** (x - mean) / sqrt(variance + epsilon) over the last axis: layer norm without scale and shift. */
 export function normalize(x: Tensor, epsilon: number): Tensor {
   check(x.rank >= 1 && x.shape[x.rank - 1] > 0, `normalize needs a non-empty last axis, got shape ${formatShape(x.shape)}`);

@@ -8,7 +8,7 @@ import { argMax, binary, reduce, unary } from './elementwise.js';
 import { copyRows, gather, scatterAdd, transpose } from './layout.js';
 import { matmul } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
-import { normalize, normalizeGrad, softmax, softmaxGrad } from './rows.js';
+import { logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, softmax, softmaxGrad } from './rows.js';
 import { avgPool, avgPoolGrad, maxPool, maxPoolGrad } from './pool.js';
 
 export const refBackend: Backend = {
@@ -18,7 +18,7 @@ export const refBackend: Backend = {
   unary, binary, reduce, argMax, matmul,
   conv2d, conv2dBackpropInput, conv2dBackpropFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
-  softmax, softmaxGrad, normalize, normalizeGrad,
+  softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad,
   copyRows, transpose, gather, scatterAdd,
   sgdUpdate, adamUpdate,
 };

@@ -21,6 +21,25 @@ export function softmaxGrad(g: Float32Array, y: Float32Array, out: Float32Array,
   }
 }
 
+export function logSoftmax(x: Float32Array, out: Float32Array, cols: number): void {
+  for (let o = 0; o < x.length; o += cols) {
+    let max = -Infinity;
+    for (let j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
+    const logSum = Math.log(sum);
+    for (let j = 0; j < cols; j++) out[o + j] = x[o + j] - max - logSum;
+  }
+}
+
+export function logSoftmaxGrad(g: Float32Array, y: Float32Array, out: Float32Array, cols: number): void {
+  for (let o = 0; o < g.length; o += cols) {
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += g[o + j];
+    for (let j = 0; j < cols; j++) out[o + j] = g[o + j] - Math.exp(y[o + j]) * sum;
+  }
+}
+
 /** The mean and 1 / standard deviation of x[o, o + cols). */
 function moments(x: Float32Array, o: number, cols: number, epsilon: number): [number, number] {
   let mean = 0;

@@ -23,7 +23,7 @@ const INPUT_GRADIENT_MAX_PATCH = 16384;
 const SMALL_PATCH = 256;
 /** Products of a batch smaller than this (m * k * n) run whole, one per thread, not split by rows. */
 const BATCHED_MAX_WORK = 1 << 22;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'normalize', 'normalizeGrad', 'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate'];
+const KERNELS: KernelName[] = ['sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad', 'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu', 'geluGrad'];
@@ -365,6 +365,8 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
     unary, binary, reduce, transpose, copyRows,
     softmax: (x, out, cols, scale, causalRows) => rowwise('softmax', [x], out, cols, [scale, causalRows]),
     softmaxGrad: (g, y, out, cols, scale) => rowwise('softmaxGrad', [g, y], out, cols, [scale]),
+    logSoftmax: (x, out, cols) => rowwise('logSoftmax', [x], out, cols, []),
+    logSoftmaxGrad: (g, y, out, cols) => rowwise('logSoftmaxGrad', [g, y], out, cols, []),
     normalize: (x, out, cols, epsilon) => rowwise('normalize', [x], out, cols, [epsilon]),
     normalizeGrad: (g, x, out, cols, epsilon) => rowwise('normalizeGrad', [g, x], out, cols, [epsilon]),
     sgdUpdate(w, g, v, lr, momentum) {

@@ -59,6 +59,8 @@ export interface Kernels {
   reduceRowBlocks: Kernel;
   softmax: Kernel;
   softmaxGrad: Kernel;
+  logSoftmax: Kernel;
+  logSoftmaxGrad: Kernel;
   normalize: Kernel;
   normalizeGrad: Kernel;
   transpose: Kernel;

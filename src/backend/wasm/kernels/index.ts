@@ -8,5 +8,5 @@ export { pool, poolGrad } from './pool';
 export { unary, binary, binaryFlat } from './elementwise';
 export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';
-export { softmax, softmaxGrad, normalize, normalizeGrad } from './rows';
+export { softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad } from './rows';
 export { transpose, copyRows } from './layout';

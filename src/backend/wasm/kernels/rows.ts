@@ -58,6 +58,41 @@ export function softmaxGrad(g: usize, y: usize, out: usize, cols: i32, scale: f3
   }
 }
 
+export function logSoftmax(x: usize, out: usize, cols: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const px = at(x, r * cols), po = at(out, r * cols);
+    let vm = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) vm = f32x4.max(vm, v128.load(at(px, j)));
+    let m = hmax(vm);
+    for (; j < cols; j++) m = max(m, load<f32>(at(px, j)));
+    const vmax = f32x4.splat(m);
+    let acc = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) acc = f32x4.add(acc, exp4(f32x4.sub(v128.load(at(px, j)), vmax)));
+    let sum = hsum(acc);
+    for (; j < cols; j++) sum += exp1(load<f32>(at(px, j)) - m);
+    const logSum = Mathf.log(sum);
+    const vl = f32x4.splat(logSum);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) v128.store(at(po, j), f32x4.sub(f32x4.sub(v128.load(at(px, j)), vmax), vl));
+    for (; j < cols; j++) store<f32>(at(po, j), load<f32>(at(px, j)) - m - logSum);
+  }
+}
+
+export function logSoftmaxGrad(g: usize, y: usize, out: usize, cols: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const pg = at(g, r * cols), py = at(y, r * cols), po = at(out, r * cols);
+    const sum = rowSum(pg, cols);
+    const vs = f32x4.splat(sum);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      v128.store(at(po, j), f32x4.sub(v128.load(at(pg, j)), f32x4.mul(exp4(v128.load(at(py, j))), vs)));
+    }
+    for (; j < cols; j++) store<f32>(at(po, j), load<f32>(at(pg, j)) - exp1(load<f32>(at(py, j))) * sum);
+  }
+}
+
 /** The sum of x[p, p + cols), four lanes at a time then the tail. */
 @inline function rowSum(p: usize, cols: i32): f32 {
   let acc = f32x4.splat(0);
