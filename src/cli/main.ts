@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { evaluateCommand } from './evaluate.js';
 import { exportCommand, importCommand } from './interop.js';
+import { gptCommand } from './gpt.js';
 import { predictCommand } from './predict.js';
 import { runsCommand } from './runs.js';
 import { trainCommand } from './train.js';
@@ -21,5 +22,6 @@ program.addCommand(runsCommand());
 program.addCommand(exportCommand());
 program.addCommand(importCommand());
 program.addCommand(benchCommand());
+program.addCommand(gptCommand());
 
 await program.parseAsync(process.argv);

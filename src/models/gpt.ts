@@ -8,6 +8,7 @@
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape, sameShape } from '../core/shape.js';
+import { split } from '../ops/arrays.js';
 import { attention, gelu, layerNorm, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad, persistent } from '../tensor/engine.js';
 import { fill, randomNormal, tensor, variable, type Tensor } from '../tensor/tensor.js';
@@ -189,16 +190,13 @@ function dense(x: Tensor, l: Linear): Tensor {
 }
 
 /**
- * The fused projection split into heads: (B, T, C) -> q, k, v each (B, H, T, d). The weight's
- * thirds are gathered out (a C x C copy, whose gradient is a cheap scatter) rather than slicing the
- * (B, T, 3C) activations, whose gradient would be three full-size scatters.
+ * The fused projection split into heads: (B, T, C) -> q, k, v each (B, H, T, d). The weight is
+ * split into thirds (a C x C copy each, whose gradient is as cheap) rather than the (B, T, 3C)
+ * activations, whose gradient would take three activation-sized pads.
  */
 function qkv(x: Tensor, l: Linear, heads: number): [Tensor, Tensor, Tensor] {
-  const C = x.shape[x.rank - 1];
-  return [0, 1, 2].map((part) => {
-    const cols = tensor(Int32Array.from({ length: C }, (_, i) => part * C + i), [C], 'int32');
-    return splitHeads(dense(x, { weight: l.weight.gather(cols, 1), bias: l.bias.gather(cols) }), heads);
-  }) as [Tensor, Tensor, Tensor];
+  const weights = split(l.weight, 3, 1), biases = split(l.bias, 3, 0);
+  return [0, 1, 2].map((i) => splitHeads(dense(x, { weight: weights[i], bias: biases[i] }), heads)) as [Tensor, Tensor, Tensor];
 }
 
 /** Writes k and v (B, H, T, d) of positions start.. into the cache; all positions' keys and values (B, H, start + T, d). */

@@ -422,7 +422,7 @@ export function lmProgress(out: Output = process.stdout, opts: { interval?: numb
       out.write(`\r${position(s)} - loss: ${fixed(s.smoothLoss)} - lr: ${s.lr.toExponential(2)} - ${Math.round(s.tokensPerSec)} tok/s - ETA: ${formatDuration(s.eta)}\x1b[K`);
     },
     onEval(e) {
-      out.write(`${interactive ? '\r' : ''}${position({ ...e, steps: undefined, budget: undefined }).replace(/ - .*/, '')} - ${formatDuration(e.elapsed)} - loss: ${fixed(e.loss)} - val_loss: ${fixed(e.valLoss)} - lr: ${e.lr.toExponential(2)} - ${Math.round(e.tokensPerSec)} tok/s${interactive ? '\x1b[K' : ''}\n`);
+      out.write(`${interactive ? '\r' : ''}step ${e.step} - ${formatDuration(e.elapsed)} - loss: ${fixed(e.loss)} - val_loss: ${fixed(e.valLoss)} - lr: ${e.lr.toExponential(2)} - ${Math.round(e.tokensPerSec)} tok/s${interactive ? '\x1b[K' : ''}\n`);
     },
   };
 }

@@ -1,0 +1,99 @@
+// `tsgrad gpt` as a user runs it: a tiny train / generate / eval round on a small text file, --json,
+// --resume, and one clear line with exit code 1 for each kind of bad input.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const BIN = path.resolve('bin/tsgrad.js');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-gpt-cli-'));
+
+function tsgrad(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, 'gpt', ...args], { cwd: work, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const textFile = path.join(work, 'tale.txt');
+fs.writeFileSync(textFile, 'It was the best of times, it was the worst of times, it was the age of wisdom.\n'.repeat(40));
+const tiny = ['--text', textFile, '--layers', '1', '--heads', '2', '--embd', '16', '--block', '16', '--batch', '4', '--warmup', '2', '--eval-batches', '1'];
+
+test('train, then generate and eval from the run', () => {
+  const r = tsgrad('train', ...tiny, '--steps', '6', '--eval-every', '3', '--out', 'run', '--json');
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.filter((l) => l.event === 'eval').map((l) => l.step), [3, 6]);
+  const done = lines.at(-1);
+  assert.equal(done.event, 'done');
+  assert.ok(done.valLoss > 0 && typeof done.sample === 'string' && done.sample.length > 0);
+  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoint/model.json', 'checkpoint/weights.safetensors', 'checkpoint/state.json']) {
+    assert.ok(fs.existsSync(path.join(work, 'run', f)), f);
+  }
+
+  const g = tsgrad('generate', 'run', '--prompt', 'It was', '--tokens', '20', '--seed', '3');
+  assert.equal(g.code, 0, g.err);
+  assert.ok(g.out.startsWith('It was') && g.out.length === 'It was'.length + 20 + 1, JSON.stringify(g.out));
+  assert.equal(tsgrad('generate', 'run/checkpoint', '--prompt', 'It was', '--tokens', '20', '--seed', '3').out, g.out);
+  const greedy = tsgrad('generate', 'run', '--tokens', '10', '--temperature', '0', '--top-k', '5', '--top-p', '0.5');
+  assert.equal(greedy.code, 0, greedy.err);
+
+  const e = tsgrad('eval', 'run');
+  assert.equal(e.code, 0, e.err);
+  assert.match(e.out, /^Validation loss: \d+\.\d{4} nats\/token - perplexity: \d+\.\d\d - bits per character: \d+\.\d{4} \(the validation text of .*tale\.txt: [\d,]+ tokens, [\d,]+ characters\)\n$/);
+  const j = JSON.parse(tsgrad('eval', 'run', '--json').out);
+  assert.ok(Math.abs(j.perplexity - Math.exp(j.valLoss)) < 1e-9 && j.tokens === j.chars);
+});
+
+test('text progress, a BPE tokenizer, and --resume to the same bytes', () => {
+  const r = tsgrad('train', ...tiny, '--tokenizer', 'bpe', '--vocab', '300', '--steps', '4', '--eval-every', '2', '--out', 'bpe');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /bpe tokenizer \(2\d\d tokens\)/); // the merges run out before 300 on this text
+  assert.match(r.out, /^step 2 - \d+s - loss: \d\.\d{4} - val_loss: \d\.\d{4} - lr: .* tok\/s$/m);
+  assert.match(r.out, /Sample \(temperature 0\.8\):/);
+
+  const whole = tsgrad('train', ...tiny, '--steps', '6', '--eval-every', '2', '--dropout', '0.1', '--out', 'whole', '--json');
+  assert.equal(whole.code, 0, whole.err);
+  const part = tsgrad('train', ...tiny, '--steps', '6', '--eval-every', '2', '--dropout', '0.1', '--out', 'part', '--stop-after', '3', '--json');
+  assert.equal(part.code, 0, part.err);
+  assert.deepEqual(JSON.parse(part.out.trim().split('\n').at(-1)!), { event: 'stopped', step: 3, run: 'part' });
+  const bad = tsgrad('train', '--resume', 'part', '--lr', '0.1');
+  assert.equal(bad.code, 1);
+  assert.equal(bad.err, 'tsgrad: --resume continues a run with its own settings; only --steps or --minutes may change (got --lr)\n');
+  const resumed = tsgrad('train', '--resume', 'part', '--json');
+  assert.equal(resumed.code, 0, resumed.err);
+  const bytes = (run: string) => fs.readFileSync(path.join(work, run, 'checkpoint', 'weights.safetensors'));
+  assert.ok(bytes('whole').equals(bytes('part')));
+});
+
+test('bad input: one line naming the problem, exit code 1, nothing written', () => {
+  fs.writeFileSync(path.join(work, 'empty.txt'), '');
+  fs.writeFileSync(path.join(work, 'short.txt'), 'Too short.\nReally.\n');
+  fs.mkdirSync(path.join(work, 'notgpt'));
+  fs.writeFileSync(path.join(work, 'notgpt', 'model.json'), JSON.stringify({ format: 'tsgrad-checkpoint', formatVersion: 1, modelConfig: { className: 'Sequential', config: {} }, weights: [] }));
+  fs.writeFileSync(path.join(work, 'notgpt', 'weights.safetensors'), Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 123, 125]));
+  const cases: [string[], RegExp][] = [
+    [['train', '--text', 'missing.txt', '--steps', '1'], /^tsgrad: no such text file: .*missing\.txt\n$/],
+    [['train', '--text', 'empty.txt', '--steps', '1'], /^tsgrad: .*empty\.txt: the text file is empty\n$/],
+    [['train', '--text', 'short.txt', '--steps', '1'], /^tsgrad: the training text has \d+ tokens, but a window needs block \+ 1 = 129: give more text or a smaller --block\n$/],
+    [['train', '--steps', '0'], /^error: option '--steps <n>' argument '0' is invalid\. expected a positive integer\.\n$/],
+    [['train', '--lr', 'fast'], /^error: option '--lr <rate>' argument 'fast' is invalid\. expected a positive number\.\n$/],
+    [['train', '--steps', '5', '--minutes', '1'], /^tsgrad: --steps and --minutes both bound the run: give one of them\n$/],
+    [['train', '--vocab', '500'], /^tsgrad: --vocab sets the BPE vocabulary size: use it with --tokenizer bpe\n$/],
+    [['train', ...tiny, '--heads', '3', '--steps', '1', '--out', 'x'], /^tsgrad: GPT embd 16 does not split into 3 heads\n$/],
+    [['train', '--resume', 'nowhere'], /^tsgrad: --resume: nowhere is not a run \(no config\.json\)\n$/],
+    [['train', ...tiny, '--steps', '1', '--out', 'run'], /^tsgrad: run already exists: pick another --out, or continue it with --resume run\n$/],
+    [['generate', 'nowhere'], /^tsgrad: no such checkpoint: nowhere\n$/],
+    [['generate', work], /^tsgrad: .* is not a language-model checkpoint or run \(no model\.json, no checkpoint\/model\.json\)\n$/],
+    [['generate', 'notgpt'], /^tsgrad: notgpt: not a language-model checkpoint \(its model is "Sequential"; tsgrad gpt reads GPT.*\)\n$/],
+    [['generate', 'run', '--prompt', 'Zebra!'], /^tsgrad: char tokenizer: character "Z" \(U\+005A\) at index 0 is not in the vocabulary; build the tokenizer from all the text\n$/],
+    [['generate', 'run', '--top-p', '1.5'], /^error: option '--top-p <p>' argument '1\.5' is invalid\. expected a number in \(0, 1\]\.\n$/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = tsgrad(...args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.out}${r.err}`);
+    assert.match(r.err, expected, args.join(' '));
+  }
+  assert.deepEqual(fs.readdirSync(work).filter((f) => !['tale.txt', 'empty.txt', 'short.txt', 'notgpt', 'run', 'bpe', 'whole', 'part'].includes(f)), []);
+});
