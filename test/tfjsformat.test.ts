@@ -363,7 +363,7 @@ test('bad files: unsupported layers, options and models name the layer and the o
   rejects(damaged('elu', (json) => (layer(json, 2).config.activation = 'elu')), /layer "dense" \(Dense\): activation "elu" is not supported \(tsgrad supports linear, relu, sigmoid, tanh, softmax\)/);
   rejects(damaged('constraint', (json) => (layer(json, 2).config.kernel_constraint = { class_name: 'MaxNorm', config: { max_value: 2 } })), /layer "dense" \(Dense\): kernel_constraint .* is not supported/);
   rejects(damaged('causal', (json) => (layer(json, 0).config.padding = 'causal')), /layer "conv2d" \(Conv2D\): padding "causal" is not supported/);
-  rejects(damaged('lstm', (json) => (layer(json, 2).class_name = 'LSTM')), /layer "dense" \(LSTM\): layer type LSTM is not supported/);
+  rejects(damaged('gru', (json) => (layer(json, 2).class_name = 'GRU')), /layer "dense" \(GRU\): layer type GRU is not supported/);
   rejects(damaged('functional', (json) => (json.modelTopology.class_name = 'Model')), /only Sequential models can be imported, this one is "Model"/);
   rejects(damaged('units', (json) => (layer(json, 2).config.units = 0)), /layer "dense" \(Dense\): Dense units must be a positive integer, got 0/);
   rejects(damaged('noinput', (json) => delete layer(json, 0).config.batch_input_shape), /no input shape/);

@@ -21,6 +21,7 @@ import type { LayerStack } from '../nn/stack.js';
 const IR_VERSION = 8;
 const OPSET = 17;
 const FLOAT = 1; // TensorProto.DataType.FLOAT
+const INT64 = 7; // TensorProto.DataType.INT64
 
 /**
  * The model as the bytes of an `.onnx` file. Takes a LayerStack, so any Sequential (src/io sits
@@ -112,6 +113,25 @@ function emitLayer(g: Graph, layer: AnyLayer): void {
       ], [float('epsilon', c.epsilon!)], g.shape);
       return;
     }
+    case 'Embedding': {
+      const c = layer.getConfig();
+      g.toChannelsLast();
+      const shape = g.shape;
+      g.node('Cast', [g.x], [int('to', INT64)], shape); // ids arrive as float32, as in tsgrad's Sequential
+      g.node('Gather', [g.weight('embeddings', [c.inputDim, c.outputDim], layer.embeddings), g.x], [int('axis', 0)], [...shape, c.outputDim]);
+      return;
+    }
+    case 'LayerNormalization': {
+      const c = layer.getConfig();
+      const ch = g.shape[g.shape.length - 1];
+      g.toChannelsLast(); // normalises the last axis
+      g.node('LayerNormalization', [
+        g.x, g.weight('gamma', [ch], layer.gamma ?? new Float32Array(ch).fill(1)), g.weight('beta', [ch], layer.beta ?? new Float32Array(ch)),
+      ], [int('axis', -1), float('epsilon', c.epsilon!)], g.shape);
+      return;
+    }
+    case 'LSTM':
+      throw new TsgradError(`ONNX export does not support layer "${layer.name}" of type "LSTM" yet (export it to TensorFlow.js instead)`);
     case 'Activation':
       activation(g, layer, layer.getConfig().activation);
       return;
@@ -121,7 +141,7 @@ function emitLayer(g: Graph, layer: AnyLayer): void {
       const unknown: never = layer;
       const { className, name } = unknown as { className?: unknown; name?: unknown };
       throw new TsgradError(`ONNX export does not support layer "${name}" of type ${JSON.stringify(className)} (it exports Conv2D, `
-        + 'MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, Dropout, Activation, Flatten, Dense)');
+        + 'MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization, Embedding, Dropout, Activation, Flatten, Dense)');
     }
   }
 }

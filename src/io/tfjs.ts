@@ -146,6 +146,40 @@ function kerasLayer(layer: AnyLayer, inputShape: number[] | null): Json {
         },
       };
     }
+    case 'Embedding': {
+      const c = layer.getConfig();
+      return {
+        class_name: 'Embedding', config: {
+          ...base, input_dim: c.inputDim, output_dim: c.outputDim, embeddings_initializer: kerasInitializer(c.embeddingsInitializer!),
+          embeddings_regularizer: kerasRegularizer(c.embeddingsRegularizer), embeddings_constraint: null, mask_zero: false,
+          input_length: c.inputLength ?? null,
+        },
+      };
+    }
+    case 'LayerNormalization': {
+      const c = layer.getConfig();
+      return {
+        class_name: 'LayerNormalization', config: {
+          ...base, axis: -1, epsilon: c.epsilon, center: c.center, scale: c.scale,
+          beta_initializer: kerasInitializer(c.betaInitializer!), gamma_initializer: kerasInitializer(c.gammaInitializer!),
+          beta_regularizer: kerasRegularizer(c.betaRegularizer), gamma_regularizer: kerasRegularizer(c.gammaRegularizer),
+          beta_constraint: null, gamma_constraint: null,
+        },
+      };
+    }
+    case 'LSTM': {
+      const c = layer.getConfig();
+      return {
+        class_name: 'LSTM', config: {
+          ...base, units: c.units, activation: c.activation, use_bias: c.useBias, ...weighted(c),
+          // Written out: TF.js's default recurrent activation is hard_sigmoid, Keras's sigmoid.
+          recurrent_activation: c.recurrentActivation, unit_forget_bias: c.unitForgetBias,
+          recurrent_initializer: kerasInitializer(c.recurrentInitializer!), recurrent_regularizer: kerasRegularizer(c.recurrentRegularizer),
+          recurrent_constraint: null, dropout: 0, recurrent_dropout: 0, implementation: 2,
+          return_sequences: c.returnSequences, return_state: false, go_backwards: c.goBackwards, stateful: false, unroll: false,
+        },
+      };
+    }
     default: {
       const unknown: never = layer;
       throw new Error(`no TensorFlow.js form for layer ${(unknown as AnyLayer).className}`);
@@ -155,11 +189,15 @@ function kerasLayer(layer: AnyLayer, inputShape: number[] | null): Json {
 
 const INITIALIZER_CLASSES: Record<InitializerName, string> = {
   glorotUniform: 'GlorotUniform', glorotNormal: 'GlorotNormal', heUniform: 'HeUniform', heNormal: 'HeNormal', zeros: 'Zeros', ones: 'Ones',
+  randomUniform: 'RandomUniform', orthogonal: 'Orthogonal',
 };
 
 function kerasInitializer(name: InitializerName): Json {
-  const random = name !== 'zeros' && name !== 'ones';
-  return { class_name: INITIALIZER_CLASSES[name], config: random ? { seed: null } : {} };
+  const config = name === 'zeros' || name === 'ones' ? {}
+    : name === 'randomUniform' ? { minval: -0.05, maxval: 0.05, seed: null }
+    : name === 'orthogonal' ? { gain: 1, seed: null }
+    : { seed: null };
+  return { class_name: INITIALIZER_CLASSES[name], config };
 }
 
 /** TF.js knows only L1L2 (Keras knows it too), so L1 and L2 are written as L1L2 with a zero factor. */
@@ -310,6 +348,12 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
     only(option, (v) => typeof v === 'boolean', 'true or false');
     return (k[option] ?? undefined) as boolean | undefined;
   };
+  /** Keras's input_length: a number, or (Keras 3) a list of one. */
+  const inputLength = () => {
+    only('input_length', (v) => (Number.isInteger(v) && (v as number) > 0) || (Array.isArray(v) && v.length === 1 && Number.isInteger(v[0]) && v[0] > 0), 'a positive integer');
+    const v = k.input_length ?? undefined;
+    return (Array.isArray(v) ? v[0] : v) as number | undefined;
+  };
   const regularizer = (option: string) => tsgradRegularizer(k[option], () => unsupported(option, 'null, L1, L2 and L1L2'));
   const initializer = (option: string) => tsgradInitializer(k[option]);
   checkDtype(k.dtype, where);
@@ -394,8 +438,49 @@ function tsgradLayer(className: string, k: Json, rank: number, where: string): {
         },
       };
       break;
+    case 'Embedding':
+      noConstraints('embeddings_constraint');
+      only('mask_zero', is(false), 'mask_zero false');
+      config = {
+        className: 'Embedding', config: {
+          ...base, inputDim: k.input_dim as number, outputDim: k.output_dim as number, ...defined({
+            embeddingsInitializer: initializer('embeddings_initializer'), embeddingsRegularizer: regularizer('embeddings_regularizer'),
+            inputLength: inputLength(),
+          }),
+        },
+      };
+      outRank = rank + 1;
+      break;
+    case 'LayerNormalization':
+      only('axis', is(-1, [-1], rank - 1, [rank - 1]), `only the last axis (-1 or ${rank - 1})`);
+      noConstraints('beta_constraint', 'gamma_constraint');
+      config = {
+        className: 'LayerNormalization', config: {
+          ...base, ...defined({
+            epsilon: num('epsilon'), center: bool('center'), scale: bool('scale'),
+            betaInitializer: initializer('beta_initializer'), gammaInitializer: initializer('gamma_initializer'),
+            betaRegularizer: regularizer('beta_regularizer'), gammaRegularizer: regularizer('gamma_regularizer'),
+          }),
+        },
+      };
+      break;
+    case 'LSTM':
+      noConstraints('recurrent_constraint');
+      for (const option of ['dropout', 'recurrent_dropout']) only(option, is(0), '0 (no dropout)');
+      for (const option of ['return_state', 'stateful', 'time_major']) only(option, is(false), 'false');
+      config = {
+        className: 'LSTM', config: {
+          ...base, units: k.units as number, ...weighted(), ...defined({
+            recurrentActivation: activation('recurrent_activation'), unitForgetBias: bool('unit_forget_bias'),
+            recurrentInitializer: initializer('recurrent_initializer'), recurrentRegularizer: regularizer('recurrent_regularizer'),
+            returnSequences: bool('return_sequences'), goBackwards: bool('go_backwards'),
+          }),
+        },
+      };
+      outRank = k.return_sequences ? 3 : 2;
+      break;
     default:
-      throw new TsgradError(`${where}: layer type ${className} is not supported (tsgrad has Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation, BatchNormalization, and an InputLayer first)`);
+      throw new TsgradError(`${where}: layer type ${className} is not supported (tsgrad has Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation, BatchNormalization, Embedding, LayerNormalization, LSTM, and an InputLayer first)`);
   }
   return { layer: withFile(where, () => layerFromConfig(config)), rank: outRank };
 }
@@ -432,9 +517,12 @@ function tsgradRegularizer(v: unknown, fail: () => TsgradError): Regularizer | u
  */
 function tsgradInitializer(v: unknown): InitializerName | undefined {
   if (!isObject(v)) return undefined;
+  const c = isObject(v.config) ? v.config : {};
+  // tsgrad's randomUniform and orthogonal are Keras's defaults of these only.
+  if (v.class_name === 'RandomUniform' && ((c.minval ?? -0.05) !== -0.05 || (c.maxval ?? 0.05) !== 0.05)) return undefined;
+  if (v.class_name === 'Orthogonal' && (c.gain ?? 1) !== 1) return undefined;
   const byClass = Object.entries(INITIALIZER_CLASSES).find(([, cls]) => cls === v.class_name);
   if (byClass) return byClass[0] as InitializerName;
-  const c = isObject(v.config) ? v.config : {};
   if (v.class_name !== 'VarianceScaling') return undefined;
   const uniform = c.distribution === 'uniform';
   if (c.scale === 1 && c.mode === 'fan_avg') return uniform ? 'glorotUniform' : 'glorotNormal';
@@ -565,12 +653,14 @@ function shardPath(p: unknown, folder: string, file: string): string {
 /**
  * Sets every model weight from the stored ones, matched by name: `conv2d/kernel` exactly, or a
  * longer name ending in `/conv2d/kernel` (Keras prefixes the model's name when models nest), with
- * TensorFlow's `:0` suffix ignored. Every stored weight must be used and every model weight found.
+ * TensorFlow's `:0` suffix and Keras 2's `lstm_cell` level (`lstm/lstm_cell/kernel`) ignored.
+ * Every stored weight must be used and every model weight found.
  */
 function loadWeights(model: Sequential, stored: StoredWeight[], file: string): void {
   const byName = new Map<string, StoredWeight>();
   for (const s of stored) {
-    const name = s.name.replace(/:0$/, '');
+    // Keras 2 names a recurrent layer's weights after its cell too: lstm_1/lstm_cell_1/kernel:0.
+    const name = s.name.replace(/:0$/, '').replace(/\/lstm_cell(_\d+)?(?=\/[^/]+$)/, '');
     check(!byName.has(name), `${file}: weight "${s.name}" appears twice in the manifest`);
     byName.set(name, s);
   }

@@ -4,7 +4,8 @@ import type { Rng } from '../core/rng.js';
 import type { Shape } from '../core/shape.js';
 import { fill, randomNormal, randomUniform, type Tensor } from '../tensor/tensor.js';
 
-export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros' | 'ones';
+export type InitializerName =
+  | 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros' | 'ones' | 'randomUniform' | 'orthogonal';
 
 /** Dense kernels are (in, out); convolution kernels (kh, kw, in, out) count the window in both fans. */
 function fans(shape: Shape): [number, number] {
@@ -28,6 +29,8 @@ export function initialize(name: InitializerName, shape: Shape, rng: Rng): Tenso
     case 'heNormal': return truncatedNormal(shape, rng, Math.sqrt(2 / fanIn));
     case 'zeros': return fill(shape, 0);
     case 'ones': return fill(shape, 1);
+    case 'randomUniform': return randomUniform(shape, rng, -0.05, 0.05); // Keras's defaults (embeddings)
+    case 'orthogonal': return orthogonal(shape, rng);
     default: {
       const unknown: never = name;
       throw new Error(`unknown initializer ${unknown}`);
@@ -44,5 +47,36 @@ function truncatedNormal(shape: Shape, rng: Rng, std: number): Tensor {
     do z = rng.normal(); while (Math.abs(z) > 2);
     t.data[i] = z * scale;
   }
+  return t;
+}
+
+/**
+ * Keras's Orthogonal (gain 1): a normal (rows, cols) matrix, rows = the product of all axes but the
+ * last, made orthonormal along its shorter side. Gram-Schmidt gives the Q of a QR decomposition
+ * with a positive diagonal in R, which is what Keras's sign correction of Q gives.
+ */
+function orthogonal(shape: Shape, rng: Rng): Tensor {
+  const cols = shape[shape.length - 1] ?? 1;
+  const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  // Orthonormalise the n vectors of length m along the shorter side: a (n, m) row-major block.
+  const [n, m] = rows < cols ? [rows, cols] : [cols, rows];
+  const q = new Float64Array(n * m);
+  for (let i = 0; i < q.length; i++) q[i] = rng.normal();
+  for (let i = 0; i < n; i++) {
+    const v = q.subarray(i * m, (i + 1) * m);
+    for (let j = 0; j < i; j++) {
+      const u = q.subarray(j * m, (j + 1) * m);
+      let dot = 0;
+      for (let k = 0; k < m; k++) dot += u[k] * v[k];
+      for (let k = 0; k < m; k++) v[k] -= dot * u[k];
+    }
+    let norm = 0;
+    for (let k = 0; k < m; k++) norm += v[k] * v[k];
+    norm = Math.sqrt(norm);
+    for (let k = 0; k < m; k++) v[k] /= norm;
+  }
+  const t = fill(shape, 0);
+  // Vectors are rows when rows < cols, else columns of the (rows, cols) matrix.
+  for (let i = 0; i < n; i++) for (let k = 0; k < m; k++) t.data[rows < cols ? i * cols + k : k * cols + i] = q[i * m + k];
   return t;
 }

@@ -5,11 +5,14 @@
 import { check } from '../core/errors.js';
 import { Activation, Dense, Dropout, Flatten, type ActivationConfig, type DenseConfig, type DropoutConfig, type FlattenConfig } from './core.js';
 import { Conv2D, type Conv2DConfig } from './convolutional.js';
-import { BatchNormalization, type BatchNormalizationConfig } from './normalization.js';
+import { Embedding, type EmbeddingConfig } from './embedding.js';
+import { BatchNormalization, LayerNormalization, type BatchNormalizationConfig, type LayerNormalizationConfig } from './normalization.js';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type GlobalPooling2DConfig, type Pooling2DConfig } from './pooling.js';
+import { LSTM, type LSTMConfig } from './recurrent.js';
 
 export type AnyLayer =
-  | Dense | Conv2D | MaxPooling2D | AveragePooling2D | GlobalAveragePooling2D | Flatten | Dropout | Activation | BatchNormalization;
+  | Dense | Conv2D | MaxPooling2D | AveragePooling2D | GlobalAveragePooling2D | Flatten | Dropout | Activation | BatchNormalization
+  | Embedding | LayerNormalization | LSTM;
 
 export type LayerConfig =
   | { className: 'Dense'; config: DenseConfig }
@@ -20,10 +23,14 @@ export type LayerConfig =
   | { className: 'Flatten'; config: FlattenConfig }
   | { className: 'Dropout'; config: DropoutConfig }
   | { className: 'Activation'; config: ActivationConfig }
-  | { className: 'BatchNormalization'; config: BatchNormalizationConfig };
+  | { className: 'BatchNormalization'; config: BatchNormalizationConfig }
+  | { className: 'Embedding'; config: EmbeddingConfig }
+  | { className: 'LayerNormalization'; config: LayerNormalizationConfig }
+  | { className: 'LSTM'; config: LSTMConfig };
 
 export const LAYER_CLASS_NAMES = [
   'Dense', 'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Flatten', 'Dropout', 'Activation', 'BatchNormalization',
+  'Embedding', 'LayerNormalization', 'LSTM',
 ] as const;
 
 export function serializeLayer(layer: AnyLayer): LayerConfig {
@@ -41,6 +48,9 @@ export function layerFromConfig(c: LayerConfig): AnyLayer {
     case 'Dropout': return new Dropout(c.config);
     case 'Activation': return new Activation(c.config);
     case 'BatchNormalization': return new BatchNormalization(c.config);
+    case 'Embedding': return new Embedding(c.config);
+    case 'LayerNormalization': return new LayerNormalization(c.config);
+    case 'LSTM': return new LSTM(c.config);
     default: {
       const unknown: never = c;
       const name = (unknown as { className?: unknown }).className;
@@ -58,3 +68,6 @@ export const flatten = (config: FlattenConfig = {}) => new Flatten(config);
 export const dropout = (config: DropoutConfig) => new Dropout(config);
 export const activation = (config: ActivationConfig) => new Activation(config);
 export const batchNormalization = (config: BatchNormalizationConfig = {}) => new BatchNormalization(config);
+export const embedding = (config: EmbeddingConfig) => new Embedding(config);
+export const layerNormalization = (config: LayerNormalizationConfig = {}) => new LayerNormalization(config);
+export const lstm = (config: LSTMConfig) => new LSTM(config);

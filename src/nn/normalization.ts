@@ -1,11 +1,15 @@
-// BatchNormalization over the last (channels) axis, as Keras: batch statistics while training,
-// moving averages of them in inference. Built from differentiable primitives, so autograd gives
-// the backward pass; the moving statistics are non-trainable weights the layer updates itself.
+// The normalisation layers, as Keras, both over the last (channels) axis.
+// BatchNormalization: batch statistics while training, moving averages of them in inference.
+// Built from differentiable primitives, so autograd gives the backward pass; the moving statistics
+// are non-trainable weights the layer updates itself.
+// LayerNormalization: each example's own statistics over its last axis, the same in training and
+// inference (ops/transformer.ts's layerNorm).
 // Not for: other axes (channels-first), virtual batches, renormalisation or synchronised statistics.
 
 import { check } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { formatShape, type Shape } from '../core/shape.js';
+import { layerNorm } from '../ops/transformer.js';
 import { binary } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
@@ -100,6 +104,58 @@ export class BatchNormalization extends Layer<BatchNormalizationConfig> {
       center: c.center ?? true, scale: c.scale ?? true,
       betaInitializer: c.betaInitializer ?? 'zeros', gammaInitializer: c.gammaInitializer ?? 'ones',
       movingMeanInitializer: c.movingMeanInitializer ?? 'zeros', movingVarianceInitializer: c.movingVarianceInitializer ?? 'ones',
+      ...(c.betaRegularizer ? { betaRegularizer: checkRegularizer(c.betaRegularizer) } : {}),
+      ...(c.gammaRegularizer ? { gammaRegularizer: checkRegularizer(c.gammaRegularizer) } : {}),
+    };
+  }
+}
+
+export interface LayerNormalizationConfig extends BaseLayerConfig {
+  /** Only -1 (the last axis) is supported. */
+  axis?: number;
+  epsilon?: number;
+  /** Adds the learnt offset beta. */
+  center?: boolean;
+  /** Multiplies by the learnt scale gamma. */
+  scale?: boolean;
+  betaInitializer?: InitializerName;
+  gammaInitializer?: InitializerName;
+  betaRegularizer?: Regularizer;
+  gammaRegularizer?: Regularizer;
+}
+
+/** y = gamma * (x - mean) / sqrt(variance + epsilon) + beta, with mean and (biased) variance over the last axis of each example. */
+export class LayerNormalization extends Layer<LayerNormalizationConfig> {
+  readonly className = 'LayerNormalization';
+  gamma: Tensor | null = null; // (C)
+  beta: Tensor | null = null; // (C)
+
+  constructor(config: LayerNormalizationConfig = {}) {
+    check((config.axis ?? -1) === -1, `LayerNormalization supports only axis -1 (the last axis), got ${JSON.stringify(config.axis)}`);
+    check((config.epsilon ?? 1e-3) > 0, `LayerNormalization epsilon must be positive, got ${config.epsilon}`);
+    super(config);
+    this.getConfig(); // checks the regularizers now, not at build
+  }
+
+  override build(inputShape: Shape, rng: Rng): void {
+    check(inputShape.length >= 2, `LayerNormalization needs inputs with a batch axis and a feature axis, got ${formatShape(inputShape)}`);
+    const c = this.getConfig();
+    const channels = [inputShape[inputShape.length - 1]];
+    // Keras's order: gamma, then beta.
+    if (c.scale) this.gamma = this.addWeight('gamma', channels, c.gammaInitializer!, rng, { regularizer: c.gammaRegularizer });
+    if (c.center) this.beta = this.addWeight('beta', channels, c.betaInitializer!, rng, { regularizer: c.betaRegularizer });
+    this.built = true;
+  }
+
+  call(x: Tensor): Tensor {
+    return layerNorm(x, this.gamma, this.beta, this.config.epsilon ?? 1e-3); // (..., C) -> (..., C)
+  }
+
+  getConfig(): LayerNormalizationConfig {
+    const c = this.config;
+    return {
+      ...this.base(), axis: -1, epsilon: c.epsilon ?? 1e-3, center: c.center ?? true, scale: c.scale ?? true,
+      betaInitializer: c.betaInitializer ?? 'zeros', gammaInitializer: c.gammaInitializer ?? 'ones',
       ...(c.betaRegularizer ? { betaRegularizer: checkRegularizer(c.betaRegularizer) } : {}),
       ...(c.gammaRegularizer ? { gammaRegularizer: checkRegularizer(c.gammaRegularizer) } : {}),
     };

@@ -1,0 +1,142 @@
+// LSTM, as Keras: the weights in Keras's layout and names (kernel (F, 4u), recurrent_kernel (u, 4u),
+// bias (4u), gates in the order i, f, c, o), so weights move to and from Keras and TensorFlow.js
+// unchanged. Built from primitives, so autograd gives backpropagation through time.
+// The input projection of every time step is one matmul; only h @ recurrent_kernel is per step.
+// There is no slice or concat primitive: time steps are split off and stacked back by halving
+// (gather / scatterAdd), O(T log T) copies in both passes, where taking each step from the whole
+// sequence would cost O(T²) in the backward pass (each gather's gradient is sequence-sized).
+// Not for: masking, dropout, stateful layers, cuDNN-style fused kernels.
+
+import { check } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import { formatShape, type Shape } from '../core/shape.js';
+import { activate, type ActivationName } from '../ops/activations.js';
+import { scatterAdd } from '../tensor/ops.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { InitializerName } from './initializers.js';
+import { Layer, type BaseLayerConfig } from './layer.js';
+import { checkRegularizer, regularizers, type Regularizer } from './regularizers.js';
+
+export interface LSTMConfig extends BaseLayerConfig {
+  units: number;
+  /** Of the candidate cell state and of the output's cell state. */
+  activation?: ActivationName;
+  /** Of the input, forget and output gates. */
+  recurrentActivation?: ActivationName;
+  useBias?: boolean;
+  /** Starts the forget gate's bias at 1 (Jozefowicz et al. 2015), as Keras. */
+  unitForgetBias?: boolean;
+  kernelInitializer?: InitializerName;
+  recurrentInitializer?: InitializerName;
+  biasInitializer?: InitializerName;
+  kernelRegularizer?: Regularizer;
+  recurrentRegularizer?: Regularizer;
+  biasRegularizer?: Regularizer;
+  /** Outputs h at every step, (B, T, units), instead of the last one, (B, units). */
+  returnSequences?: boolean;
+  /** Reads the sequence from its end; the returned sequence is in that (reversed) order, as Keras. */
+  goBackwards?: boolean;
+}
+
+/** The recurrent state after a sequence: the last output h and cell state c, both (B, units). */
+export interface LSTMState {
+  h: Tensor;
+  c: Tensor;
+}
+
+/**
+ * Per step t: z = x_t @ kernel + h @ recurrent_kernel + bias, split into i, f, c~, o;
+ * c = f * c + i * c~ with i, f, o through the recurrent activation and c~ through the activation;
+ * h = o * activation(c). The state starts at zero.
+ */
+export class LSTM extends Layer<LSTMConfig> {
+  readonly className = 'LSTM';
+  kernel!: Tensor; // (F, 4u)
+  recurrentKernel!: Tensor; // (u, 4u)
+  bias: Tensor | null = null; // (4u)
+
+  constructor(config: LSTMConfig) {
+    check(Number.isInteger(config.units) && config.units > 0, `LSTM units must be a positive integer, got ${config.units}`);
+    super(config);
+    this.getConfig(); // checks the regularizers now, not at build
+  }
+
+  override build(inputShape: Shape, rng: Rng): void {
+    check(inputShape.length === 3, `LSTM expects (batch, time, features) inputs, got ${formatShape(inputShape)}`);
+    const c = this.getConfig();
+    const u = c.units;
+    this.kernel = this.addWeight('kernel', [inputShape[2], 4 * u], c.kernelInitializer!, rng, { regularizer: c.kernelRegularizer });
+    this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 4 * u], c.recurrentInitializer!, rng, { regularizer: c.recurrentRegularizer });
+    if (c.useBias) {
+      this.bias = this.addWeight('bias', [4 * u], c.biasInitializer!, rng, { regularizer: c.biasRegularizer });
+      if (c.unitForgetBias) this.bias.data.fill(1, u, 2 * u);
+    }
+    this.built = true;
+  }
+
+  call(x: Tensor): Tensor {
+    return this.run(x).output;
+  }
+
+  /**
+   * The layer's output for x (B, T, F), and the state after the last step (Keras's return_state).
+   * `initial` continues from an earlier state, e.g. when generating one step at a time.
+   */
+  run(x: Tensor, initial?: LSTMState): { output: Tensor; state: LSTMState } {
+    const c = this.getConfig();
+    const u = c.units;
+    check(x.rank === 3 && x.shape[2] === this.kernel.shape[0],
+      () => `layer "${this.name}" (LSTM) expects (batch, time, ${this.kernel.shape[0]}) inputs, got ${formatShape(x.shape)}`);
+    const [b, t, f] = x.shape;
+    check(t > 0, `layer "${this.name}" (LSTM) needs at least one time step`);
+    // (B, T, F) -> (B * T, F) @ (F, 4u) -> (B, T, 4u), the bias added once for all steps.
+    let xw = x.reshape([b * t, f]).matmul(this.kernel);
+    if (this.bias) xw = xw.add(this.bias);
+    const steps = unstack(xw.reshape([b, t, 4 * u]), 1); // T of (B, 4u)
+    if (c.goBackwards) steps.reverse();
+    const gates = [0, 1, 2, 3].map((k) => tensor(Int32Array.of(k), [], 'int32'));
+    let h = initial?.h ?? null; // (B, u); null is the zero state
+    let cell = initial?.c ?? null; // (B, u)
+    const outputs: Tensor[] = [];
+    for (const step of steps) {
+      const z = (h ? step.add(h.matmul(this.recurrentKernel)) : step).reshape([b, 4, u]); // (B, 4u) -> (B, 4, u)
+      const [i, fg, g, o] = gates.map((k, j) => activate(j === 2 ? c.activation! : c.recurrentActivation!, z.gather(k, 1))); // 4 of (B, u)
+      cell = cell ? fg.mul(cell).add(i.mul(g)) : i.mul(g);
+      h = o.mul(activate(c.activation!, cell));
+      if (c.returnSequences) outputs.push(h);
+    }
+    return { output: c.returnSequences ? stack(outputs, 1) : h!, state: { h: h!, c: cell! } };
+  }
+
+  getConfig(): LSTMConfig {
+    const c = this.config;
+    return {
+      ...this.base(), units: c.units, activation: c.activation ?? 'tanh', recurrentActivation: c.recurrentActivation ?? 'sigmoid',
+      useBias: c.useBias ?? true, unitForgetBias: c.unitForgetBias ?? true,
+      kernelInitializer: c.kernelInitializer ?? 'glorotUniform', recurrentInitializer: c.recurrentInitializer ?? 'orthogonal',
+      biasInitializer: c.biasInitializer ?? 'zeros', ...regularizers(c),
+      ...(c.recurrentRegularizer ? { recurrentRegularizer: checkRegularizer(c.recurrentRegularizer) } : {}),
+      returnSequences: c.returnSequences ?? false, goBackwards: c.goBackwards ?? false,
+    };
+  }
+}
+
+const range = (start: number, end: number) => tensor(Int32Array.from({ length: end - start }, (_, i) => start + i), [end - start], 'int32');
+
+/** The n slices of x along `axis`, that axis removed, split off by halving. */
+export function unstack(x: Tensor, axis: number): Tensor[] {
+  const n = x.shape[axis];
+  if (n === 1) return [x.reshape([...x.shape.slice(0, axis), ...x.shape.slice(axis + 1)])];
+  const half = Math.ceil(n / 2);
+  return [...unstack(x.gather(range(0, half), axis), axis), ...unstack(x.gather(range(half, n), axis), axis)];
+}
+
+/** The inverse of unstack: tensors of one shape stacked along a new axis `axis`, by halves. */
+export function stack(xs: Tensor[], axis: number): Tensor {
+  const n = xs.length;
+  if (n === 1) return xs[0].reshape([...xs[0].shape.slice(0, axis), 1, ...xs[0].shape.slice(axis)]);
+  const half = Math.ceil(n / 2);
+  // Each half scattered into its place along an axis of n: a concatenation.
+  return scatterAdd(stack(xs.slice(0, half), axis), range(0, half), axis, n)
+    .add(scatterAdd(stack(xs.slice(half), axis), range(half, n), axis, n));
+}
