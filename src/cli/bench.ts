@@ -1,18 +1,24 @@
-// `tsgrad bench`: SGEMM GFLOPS, reference-CNN training and inference speed, peak memory; with
-// --compare, the same model in PyTorch, jax-js and TensorFlow.js, run in the same invocation
-// (alternating, in child processes) so that ratios are measured side by side on a noisy machine.
+// `tsgrad bench`: SGEMM GFLOPS, reference-CNN training and inference speed, character-GPT
+// training speed, peak memory; with --compare, the same models in PyTorch, jax-js (and the CNN in
+// TensorFlow.js), run in the same invocation (alternating, in child processes) so that ratios are
+// measured side by side on a noisy machine.
 
 import { spawnSync } from 'node:child_process';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
+import { backward } from '../autograd/backward.js';
+import { Rng } from '../core/rng.js';
 import { loadMnist } from '../data/mnist.js';
+import { Gpt } from '../models/gpt.js';
 import { referenceCnn } from '../models/zoo.js';
-import { getBackend, setBackend } from '../tensor/engine.js';
+import { AdamW } from '../optim/optimizer.js';
+import { getBackend, scope, setBackend } from '../tensor/engine.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
+import { lmLoss } from '../train/lm.js';
 import { action, positiveInt } from './common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -81,18 +87,65 @@ async function ours(batches: number): Promise<Rates> {
   };
 }
 
-type Peer = 'pytorch' | 'jax-js' | 'tfjs';
+/** The character GPT of issue 6's speed target; bench/pytorch_gpt.py and bench/jax_gpt.ts build the same. */
+const GPT = { vocabSize: 85, layers: 4, heads: 4, embd: 128, block: 128, batch: 32 };
+const GPT_TITLE = 'GPT training (char, 4x128, block 128, batch 32) tokens/s';
 
-/** Runs a peer's script; its last stdout line is a JSON object of rates. */
-function peer(name: Peer, batches: number): (Rates & { version?: string; notes?: string }) | { error: string } {
-  // [program, its leading arguments, script, the script's arguments, extra environment]
-  const node = [process.execPath, ['--import', 'tsx']] as const;
-  const cmd: Record<Peer, [string, readonly string[], string, string[], NodeJS.ProcessEnv]> = {
-    pytorch: ['/usr/bin/python3', [], 'bench/pytorch_cnn.py', [String(os.availableParallelism()), String(batches)], { OPENBLAS_NUM_THREADS: '1' }],
-    'jax-js': [...node, 'bench/jax_cnn.ts', [String(batches)], {}],
-    tfjs: [...node, 'bench/tfjs_cnn.ts', ['2', '1'], {}],
+interface GptRate {
+  tokensPerSecond: number;
+}
+
+/**
+ * Training tokens/s of the GPT, one step as `tsgrad gpt train` takes it (forward, cross-entropy
+ * over every position, backward, AdamW with clipping at global norm 1), after warm-up steps. The
+ * tokens are random: speed does not depend on the text.
+ */
+function gptRate(steps: number, warmup: number): GptRate {
+  const { batch: B, block: T, vocabSize: V } = GPT;
+  const model = new Gpt(GPT);
+  const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 0.1, epsilon: 1e-8, globalClipnorm: 1 });
+  const params = model.weights.map((w) => w.value), names = model.weights.map((w) => w.name);
+  const rng = new Rng(1);
+  const ids = () => tensor(Int32Array.from({ length: B * T }, () => Math.floor(rng.uniform() * V)), [B, T], 'int32');
+  let start = 0;
+  for (let i = 0; i < warmup + steps; i++) {
+    if (i === warmup) start = performance.now();
+    scope(() => {
+      const loss = lmLoss(model.forward(ids(), true), ids());
+      backward(loss);
+      optimizer.step(params, names);
+      loss.item();
+    });
+  }
+  return { tokensPerSecond: (B * T * steps) / ((performance.now() - start) / 1000) };
+}
+
+type Peer = 'pytorch' | 'jax-js' | 'tfjs';
+type PeerResult<R> = (R & { version?: string; notes?: string }) | { error: string };
+
+/** The CNN peers' scripts and arguments. */
+function cnnPeer(name: Peer, batches: number): PeerResult<Rates> {
+  const scripts: Record<Peer, [string, string[]]> = {
+    pytorch: ['bench/pytorch_cnn.py', [String(os.availableParallelism()), String(batches)]],
+    'jax-js': ['bench/jax_cnn.ts', [String(batches)]],
+    tfjs: ['bench/tfjs_cnn.ts', ['2', '1']],
   };
-  const [bin, lead, script, rest, env] = cmd[name];
+  return peer(name, ...scripts[name]);
+}
+
+/** The GPT peers, timed over the same steps after the same warm-up (jax-js's first step compiles). */
+function gptPeer(name: 'pytorch' | 'jax-js', steps: number, warmup: number): PeerResult<GptRate> {
+  return name === 'pytorch'
+    ? peer(name, 'bench/pytorch_gpt.py', [String(os.availableParallelism()), String(steps), String(warmup)])
+    : peer(name, 'bench/jax_gpt.ts', [String(steps), String(warmup)]);
+}
+
+/** Runs a peer's script in a child process; its last stdout line is a JSON object of rates. */
+function peer<R>(name: Peer, script: string, rest: string[]): PeerResult<R> {
+  // PyTorch's fastest set-up here: OpenBLAS on one thread under torch's own threads (the script sets those).
+  const [bin, lead, env] = name === 'pytorch'
+    ? ['/usr/bin/python3', [], { OPENBLAS_NUM_THREADS: '1' }]
+    : [process.execPath, ['--import', 'tsx'], {}];
   if (!fs.existsSync(bin) || !fs.existsSync(path.join(ROOT, script))) return { error: `${bin} or ${script} is missing` };
   const args = [...lead, path.join(ROOT, script), ...rest];
   const r = spawnSync(bin, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20 * 60 * 1000 });
@@ -100,74 +153,132 @@ function peer(name: Peer, batches: number): (Rates & { version?: string; notes?:
   try {
     return JSON.parse(last ?? '');
   } catch {
-    return { error: (r.stderr || r.error?.message || 'no output').trim().split('\n').pop() ?? 'failed' };
+    return { error: failure(r.stderr || r.error?.message || 'no output') };
   }
+}
+
+/** The line of a failed child's stderr that says what went wrong (Python's and Node's last `...Error:` line). */
+function failure(stderr: string): string {
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !/^Node\.js v/.test(l));
+  return [...lines].reverse().find((l) => /^[\w.]*(Error|Exception)\b/.test(l)) ?? lines.pop() ?? 'failed';
+}
+
+const PARTS = ['sgemm', 'cnn', 'gpt'] as const;
+type Part = (typeof PARTS)[number];
+
+function parts(value: string): Part[] {
+  const list = value.split(',').map((p) => p.trim());
+  for (const p of list) if (!PARTS.includes(p as Part)) throw new InvalidArgumentError(`expected some of ${PARTS.join(', ')} (comma-separated), got "${p}"`);
+  return list as Part[];
+}
+
+type Summary<R> = Record<string, Partial<R> & { error?: string; version?: string }>;
+
+/** Per framework, the median of each rate over the rounds that ran (or the first error). */
+function summarise<R extends object>(runs: Record<string, PeerResult<R>[]>, keys: (keyof R & string)[]): Summary<R> {
+  const summary: Summary<R> = {};
+  for (const [name, list] of Object.entries(runs)) {
+    const ok = list.filter((x): x is R & { version?: string } => !('error' in x));
+    if (!ok.length) { summary[name] = { error: (list[0] as { error: string }).error } as Summary<R>[string]; continue; }
+    summary[name] = Object.fromEntries(keys.map((k) => [k, median(ok.map((x) => x[k] as number).filter((v) => v != null))])) as Summary<R>[string];
+    if (ok[0].version) summary[name].version = ok[0].version;
+  }
+  return summary;
 }
 
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('measure kernel and training speed; --compare runs PyTorch, jax-js and TensorFlow.js side by side')
-    .option('--compare', 'also run the same model in PyTorch (python3-torch), jax-js and TensorFlow.js, alternating')
+    .description('measure kernel, CNN and GPT training speed; --compare runs PyTorch, jax-js and TensorFlow.js side by side')
+    .option('--compare', 'also run the same models in PyTorch (python3-torch), jax-js and (the CNN) TensorFlow.js, alternating')
     .option('--rounds <n>', 'alternating rounds with --compare (medians are reported)', positiveInt, 3)
-    .option('--batches <n>', 'timed training batches of 32 per measurement', positiveInt, 64)
+    .option('--batches <n>', 'timed CNN training batches of 32 per measurement', positiveInt, 64)
+    .option('--gpt-steps <n>', 'timed GPT training steps per measurement (after 2 warm-up steps)', positiveInt, 10)
+    .option('--only <parts>', `run only some of ${PARTS.join(', ')} (comma-separated); bench/results.json is then left alone`, parts)
     .option('--json', 'print the results as JSON instead of a table')
-    .action(action(async (opts: { compare?: boolean; rounds: number; batches: number; json?: boolean }) => {
+    .action(action(async (opts: { compare?: boolean; rounds: number; batches: number; gptSteps: number; only?: Part[]; json?: boolean }) => {
       const log = (s: string) => process.stderr.write(s + '\n');
+      const run = (p: Part) => !opts.only || opts.only.includes(p);
       const all = getBackend() as WasmBackend;
-      const one = createWasmBackend(1);
       const gemm: Record<string, { threads1: number; threadsAll: number }> = {};
-      for (const [m, k, n] of [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [3872, 288, 64]]) {
-        gemm[`${m}x${k}x${n}`] = { threads1: sgemmGflops(one, m, k, n), threadsAll: sgemmGflops(all, m, k, n) };
-        log(`sgemm ${m}x${k}x${n}: ${gemm[`${m}x${k}x${n}`].threads1.toFixed(1)} GFLOPS on 1 thread, ${gemm[`${m}x${k}x${n}`].threadsAll.toFixed(1)} on ${all.pool.threads}`);
+      if (run('sgemm')) {
+        const one = createWasmBackend(1);
+        for (const [m, k, n] of [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [3872, 288, 64]]) {
+          const g = (gemm[`${m}x${k}x${n}`] = { threads1: sgemmGflops(one, m, k, n), threadsAll: sgemmGflops(all, m, k, n) });
+          log(`sgemm ${m}x${k}x${n}: ${g.threads1.toFixed(1)} GFLOPS on 1 thread, ${g.threadsAll.toFixed(1)} on ${all.pool.threads}`);
+        }
+        one.pool.close();
       }
-      one.pool.close();
       setBackend(all);
       const rounds = opts.compare ? opts.rounds : 1;
-      const runs: Record<string, (Rates | { error: string })[]> = { tsgrad: [] };
+      const gptWarmup = 2;
+      const cnn: Record<string, PeerResult<Rates>[]> = {};
+      const gpt: Record<string, PeerResult<GptRate>[]> = {};
       for (let r = 0; r < rounds; r++) {
-        runs.tsgrad.push(await ours(opts.batches));
-        log(`round ${r + 1}: tsgrad ${JSON.stringify(runs.tsgrad[r])}`);
-        if (!opts.compare) continue;
-        for (const p of ['pytorch', 'jax-js'] as Peer[]) {
-          (runs[p] ??= []).push(peer(p, opts.batches));
-          log(`round ${r + 1}: ${p} ${JSON.stringify(runs[p][r])}`);
+        if (run('cnn')) {
+          (cnn.tsgrad ??= []).push(await ours(opts.batches));
+          log(`round ${r + 1}: tsgrad ${JSON.stringify(cnn.tsgrad[r])}`);
+          for (const p of opts.compare ? ['pytorch', 'jax-js'] as const : []) {
+            (cnn[p] ??= []).push(cnnPeer(p, opts.batches));
+            log(`round ${r + 1}: ${p} ${JSON.stringify(cnn[p][r])}`);
+          }
+        }
+        if (run('gpt')) {
+          (gpt.tsgrad ??= []).push(gptRate(opts.gptSteps, gptWarmup));
+          log(`round ${r + 1}: tsgrad GPT ${JSON.stringify(gpt.tsgrad[r])}`);
+          for (const p of opts.compare ? ['pytorch', 'jax-js'] as const : []) {
+            (gpt[p] ??= []).push(gptPeer(p, opts.gptSteps, gptWarmup));
+            log(`round ${r + 1}: ${p} GPT ${JSON.stringify(gpt[p][r])}`);
+          }
         }
       }
-      if (opts.compare) runs.tfjs = [peer('tfjs', 1)]; // ~1 image/s: one timed batch is all it gets
-      const summary: Record<string, Partial<Rates> & { error?: string; version?: string }> = {};
-      for (const [name, list] of Object.entries(runs)) {
-        const ok = list.filter((x): x is Rates => !('error' in x));
-        if (!ok.length) { summary[name] = { error: (list[0] as { error: string }).error }; continue; }
-        summary[name] = Object.fromEntries((['train32', 'train128', 'infer1000'] as const).map((k) => [k, median(ok.map((x) => x[k]).filter((v) => v != null))]));
-        const v = (ok[0] as { version?: string }).version;
-        if (v) summary[name].version = v;
-      }
+      if (opts.compare && run('cnn')) cnn.tfjs = [cnnPeer('tfjs', 1)]; // ~1 image/s: one timed batch is all it gets
       const result = {
         date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version,
-        simd: all.variant, threads: all.pool.threads, sgemmGflops: gemm, imagesPerSecond: summary,
+        simd: all.variant, threads: all.pool.threads, sgemmGflops: gemm,
+        imagesPerSecond: summarise(cnn, ['train32', 'train128', 'infer1000']),
+        gptTokensPerSecond: summarise(gpt, ['tokensPerSecond']),
+        gptConfig: GPT,
         peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), rounds,
       };
-      fs.mkdirSync(path.join(ROOT, 'bench'), { recursive: true });
-      fs.writeFileSync(path.join(ROOT, 'bench/results.json'), JSON.stringify(result, null, 2) + '\n');
+      if (opts.only) log('a partial run (--only): bench/results.json left as it was');
+      else {
+        fs.mkdirSync(path.join(ROOT, 'bench'), { recursive: true });
+        fs.writeFileSync(path.join(ROOT, 'bench/results.json'), JSON.stringify(result, null, 2) + '\n');
+      }
       if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
       else process.stdout.write(formatTable(result) + '\n');
     }));
 }
 
-function formatTable(r: { cpu?: string; cores: number; simd: string; threads: number; sgemmGflops: Record<string, { threads1: number; threadsAll: number }>; imagesPerSecond: Record<string, Partial<Rates> & { error?: string }>; peakRssMiB: number; rounds: number }): string {
-  const lines = [`tsgrad bench on ${r.cpu} (${r.cores} cores), ${r.simd} SIMD, ${r.threads} threads; medians of ${r.rounds} round(s)`, ''];
-  lines.push('| SGEMM (m x k x n) | 1 thread GFLOPS | all threads GFLOPS |', '| --- | ---: | ---: |');
-  for (const [shape, g] of Object.entries(r.sgemmGflops)) lines.push(`| ${shape} | ${g.threads1.toFixed(1)} | ${g.threadsAll.toFixed(1)} |`);
-  lines.push('', '| reference CNN, images/s | train, batch 32 | train, batch 128 | inference, batch 1000 |', '| --- | ---: | ---: | ---: |');
-  const base = r.imagesPerSecond.tsgrad;
-  for (const [name, s] of Object.entries(r.imagesPerSecond)) {
-    if (s.error) { lines.push(`| ${name} | not run: ${s.error} | | |`); continue; }
-    const cell = (k: keyof Rates) => {
-      const v = s[k];
-      if (v == null || !Number.isFinite(v)) return 'n/a';
-      return name === 'tsgrad' ? v.toFixed(0) : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} (tsgrad ${(base[k]! / v).toFixed(v < 10 ? 0 : 2)}x)`;
-    };
-    lines.push(`| ${name} | ${cell('train32')} | ${cell('train128')} | ${cell('infer1000')} |`);
+/** A peer's rate and how many times faster tsgrad is ("n/a" when either is missing). */
+function ratioCell(name: string, v: number | undefined, ours: number | undefined): string {
+  if (v == null || !Number.isFinite(v)) return 'n/a';
+  if (name === 'tsgrad') return v.toFixed(0);
+  const ratio = ours == null ? 'n/a' : (ours / v).toFixed(v < 10 ? 0 : 2);
+  return `${v < 10 ? v.toFixed(2) : v.toFixed(0)} (tsgrad ${ratio}x)`;
+}
+
+function formatTable(r: { cpu?: string; cores: number; simd: string; threads: number; sgemmGflops: Record<string, { threads1: number; threadsAll: number }>; imagesPerSecond: Summary<Rates>; gptTokensPerSecond: Summary<GptRate>; peakRssMiB: number; rounds: number }): string {
+  const lines = [`tsgrad bench on ${r.cpu} (${r.cores} cores), ${r.simd} SIMD, ${r.threads} threads; medians of ${r.rounds} round(s)`];
+  if (Object.keys(r.sgemmGflops).length) {
+    lines.push('', '| SGEMM (m x k x n) | 1 thread GFLOPS | all threads GFLOPS |', '| --- | ---: | ---: |');
+    for (const [shape, g] of Object.entries(r.sgemmGflops)) lines.push(`| ${shape} | ${g.threads1.toFixed(1)} | ${g.threadsAll.toFixed(1)} |`);
+  }
+  if (Object.keys(r.imagesPerSecond).length) {
+    lines.push('', '| reference CNN, images/s | train, batch 32 | train, batch 128 | inference, batch 1000 |', '| --- | ---: | ---: | ---: |');
+    const base = r.imagesPerSecond.tsgrad ?? {};
+    for (const [name, s] of Object.entries(r.imagesPerSecond)) {
+      if (s.error) { lines.push(`| ${name} | not run: ${s.error} | | |`); continue; }
+      const cell = (k: keyof Rates) => ratioCell(name, s[k], base[k]);
+      lines.push(`| ${name} | ${cell('train32')} | ${cell('train128')} | ${cell('infer1000')} |`);
+    }
+  }
+  if (Object.keys(r.gptTokensPerSecond).length) {
+    lines.push('', `| ${GPT_TITLE} | train |`, '| --- | ---: |');
+    const base = r.gptTokensPerSecond.tsgrad?.tokensPerSecond;
+    for (const [name, s] of Object.entries(r.gptTokensPerSecond)) {
+      lines.push(`| ${name} | ${s.error ? `n/a: ${s.error}` : ratioCell(name, s.tokensPerSecond, base)} |`);
+    }
   }
   lines.push('', `Peak RSS of this process: ${r.peakRssMiB} MiB`);
   return lines.join('\n');
