@@ -2,17 +2,18 @@
 // bias (4u), gates in the order i, f, c, o), so weights move to and from Keras and TensorFlow.js
 // unchanged. Built from primitives, so autograd gives backpropagation through time.
 // The input projection of every time step is one matmul; only h @ recurrent_kernel is per step.
-// There is no slice or concat primitive: time steps are split off and stacked back by halving
-// (gather / scatterAdd), O(T log T) copies in both passes, where taking each step from the whole
-// sequence would cost O(T²) in the backward pass (each gather's gradient is sequence-sized).
+// Time steps are split off and stacked back by halving (slice / pad), O(T log T) copies in both
+// passes, where slicing each step off the whole sequence (or concatenating T padded steps) costs
+// O(T²) in the backward pass: each slice's gradient is a sequence-sized pad.
 // Not for: masking, dropout, stateful layers, cuDNN-style fused kernels.
 
 import { check } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { formatShape, type Shape } from '../core/shape.js';
 import { activate, type ActivationName } from '../ops/activations.js';
-import { scatterAdd } from '../tensor/ops.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { split } from '../ops/arrays.js';
+import { pad, slice } from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
 import { Layer, type BaseLayerConfig } from './layer.js';
 import { checkRegularizer, regularizers, type Regularizer } from './regularizers.js';
@@ -94,13 +95,12 @@ export class LSTM extends Layer<LSTMConfig> {
     if (this.bias) xw = xw.add(this.bias);
     const steps = unstack(xw.reshape([b, t, 4 * u]), 1); // T of (B, 4u)
     if (c.goBackwards) steps.reverse();
-    const gates = [0, 1, 2, 3].map((k) => tensor(Int32Array.of(k), [], 'int32'));
     let h = initial?.h ?? null; // (B, u); null is the zero state
     let cell = initial?.c ?? null; // (B, u)
     const outputs: Tensor[] = [];
     for (const step of steps) {
-      const z = (h ? step.add(h.matmul(this.recurrentKernel)) : step).reshape([b, 4, u]); // (B, 4u) -> (B, 4, u)
-      const [i, fg, g, o] = gates.map((k, j) => activate(j === 2 ? c.activation! : c.recurrentActivation!, z.gather(k, 1))); // 4 of (B, u)
+      const z = h ? step.add(h.matmul(this.recurrentKernel)) : step; // (B, 4u)
+      const [i, fg, g, o] = split(z, 4, 1).map((zk, k) => activate(k === 2 ? c.activation! : c.recurrentActivation!, zk)); // 4 of (B, u)
       cell = cell ? fg.mul(cell).add(i.mul(g)) : i.mul(g);
       h = o.mul(activate(c.activation!, cell));
       if (c.returnSequences) outputs.push(h);
@@ -121,14 +121,12 @@ export class LSTM extends Layer<LSTMConfig> {
   }
 }
 
-const range = (start: number, end: number) => tensor(Int32Array.from({ length: end - start }, (_, i) => start + i), [end - start], 'int32');
-
 /** The n slices of x along `axis`, that axis removed, split off by halving. */
 export function unstack(x: Tensor, axis: number): Tensor[] {
   const n = x.shape[axis];
   if (n === 1) return [x.reshape([...x.shape.slice(0, axis), ...x.shape.slice(axis + 1)])];
   const half = Math.ceil(n / 2);
-  return [...unstack(x.gather(range(0, half), axis), axis), ...unstack(x.gather(range(half, n), axis), axis)];
+  return [...unstack(slice(x, axis, 0, half), axis), ...unstack(slice(x, axis, half, n - half), axis)];
 }
 
 /** The inverse of unstack: tensors of one shape stacked along a new axis `axis`, by halves. */
@@ -136,7 +134,6 @@ export function stack(xs: Tensor[], axis: number): Tensor {
   const n = xs.length;
   if (n === 1) return xs[0].reshape([...xs[0].shape.slice(0, axis), 1, ...xs[0].shape.slice(axis)]);
   const half = Math.ceil(n / 2);
-  // Each half scattered into its place along an axis of n: a concatenation.
-  return scatterAdd(stack(xs.slice(0, half), axis), range(0, half), axis, n)
-    .add(scatterAdd(stack(xs.slice(half), axis), range(half, n), axis, n));
+  // Each half padded with zeros to its place along an axis of n: a concatenation.
+  return pad(stack(xs.slice(0, half), axis), axis, 0, n - half).add(pad(stack(xs.slice(half), axis), axis, half, 0));
 }
