@@ -10,7 +10,10 @@ import { initialize } from '../src/nn/initializers.js';
 import * as L from '../src/nn/layers.js';
 import { stackLayersFromConfig } from '../src/nn/stack.js';
 import { Adam, SGD } from '../src/optim/optimizer.js';
-import { tensor, variable, zeros } from '../src/tensor/tensor.js';
+import { logitsOf } from '../src/ops/activations.js';
+import { sparseCategoricalCrossentropy } from '../src/ops/losses.js';
+import { noGrad, scope } from '../src/tensor/engine.js';
+import { fill, tensor, variable, zeros } from '../src/tensor/tensor.js';
 import { sequential } from '../src/train/sequential.js';
 import { rand } from './helpers.js';
 
@@ -167,4 +170,16 @@ test('a softmax layer output keeps its logits, so cross-entropy uses the exact l
     model.build();
     assert.ok(logitsOf(model.call(rand([2, 4], 1))), 'no logits recorded for the softmax output');
   }
+});
+
+test('a softmax output keeps its logits alive through scopes, for an exact loss after inference', () => {
+  const model = sequential([L.dense({ units: 5, inputShape: [4], activation: 'relu' }), L.dense({ units: 3, activation: 'softmax' })]);
+  model.build();
+  const x = rand([2, 4], 3);
+  const expected = Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), model.call(x, false)).data);
+  const pred = noGrad(() => scope(() => model.call(x, false)));
+  for (let i = 0; i < 20; i++) fill([1000], 7); // reuse any storage that was freed
+  const logits = logitsOf(pred)!.logits;
+  assert.ok(!Array.from(logits.data).includes(7), 'the logits were freed and overwritten');
+  assert.deepEqual(Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), pred).data), expected);
 });

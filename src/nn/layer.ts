@@ -3,7 +3,7 @@
 
 import type { Rng } from '../core/rng.js';
 import { activate, type ActivationName } from '../ops/activations.js';
-import { isRecording, release } from '../tensor/engine.js';
+import { isRecording, keeps, release } from '../tensor/engine.js';
 import { binary } from '../tensor/ops.js';
 import type { Shape } from '../core/shape.js';
 import { variable, type Tensor } from '../tensor/tensor.js';
@@ -81,6 +81,6 @@ export function biasActivation(y: Tensor, bias: Tensor | null, activation: Activ
 
 export function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
   const y = f(t);
-  if (!isRecording() && y.data !== t.data) release(t);
+  if (!isRecording() && y.data !== t.data && !keeps(y, t)) release(t);
   return y;
 }

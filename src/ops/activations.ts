@@ -1,7 +1,7 @@
 // Composite activations built from primitives: softmax, log-softmax, clip. A softmax output
 // remembers its logits so that cross-entropy can use the exact log-softmax (as Keras does).
 
-import { noGrad } from '../tensor/engine.js';
+import { keepWith, noGrad } from '../tensor/engine.js';
 import { logSoftmaxLast, softmaxLast } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -21,6 +21,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
     y = e.div(e.sum(axis, true));
   }
   logitsOfSoftmax.set(y, { logits: x, axis });
+  keepWith(y, x); // the logits must live as long as y, for the loss
   return y;
 }
 

@@ -59,6 +59,20 @@ interface Scope {
 }
 
 const scopes: Scope[] = [];
+/** Tensors whose storage must outlive a scope with another's (a softmax output keeps its logits). */
+const companions = new WeakMap<object, Owned[]>();
+
+/** Whatever keeps `t` past a scope keeps `other` too. */
+export function keepWith(t: Owned, other: Owned): void {
+  const list = companions.get(t);
+  if (list) list.push(other);
+  else companions.set(t, [other]);
+}
+
+/** Whether `t` keeps `other` alive (see keepWith). */
+export function keeps(t: Owned, other: Owned): boolean {
+  return companions.get(t)?.includes(other) ?? false;
+}
 const collected = new FinalizationRegistry<{ backend: Backend; data: TypedArray }>(({ backend, data }) => backend.free(data));
 
 /** Takes charge of a tensor whose storage was just allocated by the current backend. */
@@ -115,7 +129,9 @@ function adoptInto(t: Owned, b: Backend): void {
 function collect(v: unknown, into: Set<Owned>, depth: number): void {
   if (!v || typeof v !== 'object' || depth > 3) return;
   if (ArrayBuffer.isView((v as Owned).data)) {
+    if (into.has(v as Owned)) return;
     into.add(v as Owned);
+    for (const c of companions.get(v) ?? []) collect(c, into, 0);
     return;
   }
   for (const x of Array.isArray(v) ? v : Object.values(v)) collect(x, into, depth + 1);
