@@ -9,7 +9,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { charTokenizer } from '../src/data/tokenizer.js';
-import { Gpt, loadLanguageModel } from '../src/models/gpt.js';
+import { Gpt } from '../src/models/gpt.js';
+import { loadLanguageModel } from '../src/models/lm.js';
+import { LstmLm } from '../src/models/lstm-lm.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { evaluateLm, lmLearningRate, saveLmCheckpoint, trainLm, type LmTrainOptions } from '../src/train/lm.js';
@@ -163,4 +165,31 @@ test('a checkpoint round-trips, and a resumed run ends with the bytes of an unin
   assert.ok(score.loss > 0 && Math.abs(score.bitsPerChar - score.loss / Math.LN2) < 1e-9 && score.chars === score.tokens);
   saveLmCheckpoint(path.join(work, 'bare'), { model: again.model, tokenizer: t });
   assert.deepEqual(loadLanguageModel(path.join(work, 'bare')).model.forward(x).data, fresh.forward(x).data);
+});
+
+test('the LSTM baseline: stepping through its state gives the logits of the whole sequence, and it learns', async () => {
+  const m = new LstmLm({ vocabSize: tok.vocabSize, embd: 16, units: 24, layers: 2, block: 16 }, 1);
+  assert.deepEqual(m.weights.map((w) => `${w.name} ${w.value.shape.join('x')}`), [
+    `embedding/embeddings ${tok.vocabSize}x16`, 'lstm/kernel 16x96', 'lstm/recurrent_kernel 24x96', 'lstm/bias 96',
+    'lstm_1/kernel 24x96', 'lstm_1/recurrent_kernel 24x96', 'lstm_1/bias 96', `dense/kernel 24x${tok.vocabSize}`, `dense/bias ${tok.vocabSize}`,
+  ]);
+  const ids = tok.encode(TEXT);
+  const V = tok.vocabSize;
+  noGrad(() => {
+    const full = m.forward(tensor(ids.slice(0, 30), [1, 30], 'int32')).data;
+    const cache = m.newCache(1);
+    assertClose(m.step(tensor(ids.slice(0, 20), [1, 20], 'int32'), cache).data, full.subarray(19 * V, 20 * V), 1e-4);
+    for (let t = 20; t < 30; t++) assertClose(m.step(tensor(ids.slice(t, t + 1), [1, 1], 'int32'), cache).data, full.subarray(t * V, (t + 1) * V), 1e-4, `step ${t}`);
+  });
+  const data = tok.encode(TEXT.repeat(8));
+  const state = await trainLm({
+    model: m, tokenizer: tok, train: data, validation: data, source: { text: null, validationFraction: 0.1 }, dir: null,
+    options: options({ steps: 200, lr: 3e-2, warmup: 5, weightDecay: 0, evalEvery: 200 }),
+  });
+  assert.ok(state.history.at(-1)!.valLoss < 0.3, `loss ${state.history.at(-1)!.valLoss}`);
+  const dir = path.join(work, 'lstm');
+  saveLmCheckpoint(dir, { model: m, tokenizer: tok });
+  const loaded = loadLanguageModel(dir).model;
+  assert.ok(loaded instanceof LstmLm);
+  assert.deepEqual(generate(loaded, tok.encode('the'), { tokens: 10, seed: 1 }), generate(m, tok.encode('the'), { tokens: 10, seed: 1 }));
 });

@@ -13,7 +13,9 @@ import path from 'node:path';
 import { check } from '../core/errors.js';
 import { loadBrown, loadText, splitText } from '../data/text.js';
 import { charTokenizer, trainBpe, type Tokenizer } from '../data/tokenizer.js';
-import { Gpt, loadLanguageModel } from '../models/gpt.js';
+import { Gpt } from '../models/gpt.js';
+import { loadLanguageModel } from '../models/lm.js';
+import { LstmLm } from '../models/lstm-lm.js';
 import { getBackend } from '../tensor/engine.js';
 import { formatDuration } from '../train/progress.js';
 import { checkTokens, evaluateLm, lmJsonLines, lmProgress, trainLm, type LanguageModel, type LmDataSource, type LmTrainOptions } from '../train/lm.js';
@@ -173,7 +175,7 @@ function runOptions(f: TrainFlags): RunOptions {
 }
 
 function buildModel(o: RunOptions, vocabSize: number): LanguageModel {
-  check(o.arch === 'gpt', 'the lstm architecture is not available yet');
+  if (o.arch === 'lstm') return new LstmLm({ vocabSize, embd: o.embd, units: o.embd, layers: o.layers, block: o.block, dropout: o.dropout }, o.seed);
   return new Gpt({ vocabSize, layers: o.layers, heads: o.heads, embd: o.embd, block: o.block, dropout: o.dropout }, o.seed);
 }
 
@@ -228,7 +230,7 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   say(`${resuming ? `Resuming ${dir} at step ${resumed!.state.step + 1}` : `Training in ${dir}`}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
     `block ${o.block}, ${params.toLocaleString('en-US')} parameters; ${o.tokenizer} tokenizer (${tokenizer.vocabSize} tokens) on ${o.text ?? 'the Brown corpus'}: ` +
     `${trainIds.length.toLocaleString('en-US')} training and ${validationIds.length.toLocaleString('en-US')} validation tokens`);
-  say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup}, cosine to ${o.lr * 0.1}), weight decay ${o.weightDecay}, clip ${o.clip}, seed ${o.seed}`);
+  say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup}, cosine to ${+(o.lr * 0.1).toPrecision(3)}), weight decay ${o.weightDecay}, clip ${o.clip}, seed ${o.seed}`);
 
   let interrupted = false;
   const onSigint = () => {

@@ -7,12 +7,11 @@
 
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { formatShape, sameShape } from '../core/shape.js';
 import { split } from '../ops/arrays.js';
 import { attention, gelu, layerNorm, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad, persistent } from '../tensor/engine.js';
 import { fill, randomNormal, tensor, variable, type Tensor } from '../tensor/tensor.js';
-import { readLmCheckpoint, type LanguageModel, type LmCheckpoint, type NamedWeight } from '../train/lm.js';
+import type { LanguageModel, NamedWeight } from '../train/lm.js';
 
 export interface GptConfig {
   vocabSize: number;
@@ -220,32 +219,4 @@ export function dropoutMask(x: Tensor, rate: number, rng: Rng): Tensor {
   const keep = 1 / (1 - rate);
   for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < rate ? 0 : keep;
   return x.mul(tensor(mask, x.shape));
-}
-
-/** The language models a checkpoint can hold, by the class name in its model.json. */
-export const LM_CLASS_NAMES = ['GPT'] as const;
-
-/** A model of the class and config a checkpoint names, freshly initialised from `seed`. */
-export function languageModelFromConfig(mc: { className: string; config: Record<string, unknown> }, seed = 0): LanguageModel {
-  switch (mc.className) {
-    case 'GPT': return new Gpt(mc.config as unknown as GptConfig, seed);
-    default: return check(false, `unknown language model "${mc.className}" (tsgrad has ${LM_CLASS_NAMES.join(', ')})`) as never;
-  }
-}
-
-/** The model in a checkpoint (or a run's), with its weights, and the rest of the checkpoint. */
-export function loadLanguageModel(p: string): { model: LanguageModel; checkpoint: LmCheckpoint } {
-  const c = readLmCheckpoint(p, LM_CLASS_NAMES);
-  const model = languageModelFromConfig(c.modelConfig);
-  check(c.tokenizer.vocabSize === model.config.vocabSize,
-    `${p}: the tokenizer has ${c.tokenizer.vocabSize} tokens but the model's vocabulary is ${model.config.vocabSize}`);
-  const stored = new Map(c.weights.map((w) => [w.name, w]));
-  check(stored.size === model.weights.length, `${p}: the checkpoint has ${stored.size} weights but its model has ${model.weights.length}`);
-  for (const w of model.weights) {
-    const s = stored.get(w.name);
-    check(s, `${p}: weight "${w.name}" is missing`);
-    check(sameShape(s.shape, w.value.shape), `${p}: weight "${w.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
-    w.value.data.set(s.data);
-  }
-  return { model, checkpoint: c };
 }

@@ -1,0 +1,102 @@
+// The recurrent baseline for the GPT: an LSTM language model, Embedding -> LSTM (stacked) -> Dense
+// to the vocabulary, from the Keras-style layers in src/nn, with their weights named as Keras
+// names them (`lstm/kernel`). It trains on the same windows as the GPT (backpropagation through
+// `block` steps) and generates one step per token from its carried state, with no context limit.
+// Not for: bidirectional or stateful training.
+
+import { check } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { Dense } from '../nn/core.js';
+import { Embedding } from '../nn/embedding.js';
+import { LSTM, type LSTMState } from '../nn/recurrent.js';
+import { noGrad, persistent } from '../tensor/engine.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { LanguageModel, NamedWeight } from '../train/lm.js';
+import { dropoutMask } from './gpt.js';
+
+export interface LstmLmConfig {
+  vocabSize: number;
+  /** Embedding width. */
+  embd: number;
+  /** Units of each LSTM. */
+  units: number;
+  /** Stacked LSTMs. */
+  layers: number;
+  /** Length of the training windows (steps of backpropagation through time). */
+  block: number;
+  /** Dropout on the embeddings and between layers while training (default 0). */
+  dropout?: number;
+}
+
+/** The state each LSTM carries between generated tokens, as plain arrays (h and c, each (B, units)). */
+export interface LstmLmCache {
+  batch: number;
+  states: ({ h: Float32Array; c: Float32Array } | null)[];
+}
+
+export class LstmLm implements LanguageModel<LstmLmCache> {
+  readonly className = 'LSTMLM';
+  readonly config: Required<LstmLmConfig>;
+  readonly weights: NamedWeight[] = [];
+  readonly rng: Rng;
+  readonly embedding: Embedding;
+  readonly lstms: LSTM[];
+  readonly head: Dense;
+
+  constructor(config: LstmLmConfig, seed = 0) {
+    for (const k of ['vocabSize', 'embd', 'units', 'layers', 'block'] as const) {
+      check(Number.isInteger(config[k]) && config[k] > 0, `LSTM language model ${k} must be a positive integer, got ${config[k]}`);
+    }
+    const dropout = config.dropout ?? 0;
+    check(dropout >= 0 && dropout < 1, `LSTM language model dropout must be in [0, 1), got ${dropout}`);
+    const c = (this.config = { ...config, dropout });
+    const init = new Rng(seed);
+    this.rng = new Rng(seed + 1);
+    this.embedding = new Embedding({ name: 'embedding', inputDim: c.vocabSize, outputDim: c.embd });
+    this.lstms = Array.from({ length: c.layers }, (_, i) => new LSTM({ name: i === 0 ? 'lstm' : `lstm_${i}`, units: c.units, returnSequences: true }));
+    this.head = new Dense({ name: 'dense', units: c.vocabSize });
+    persistent(() => {
+      this.embedding.build([1, c.block], init);
+      this.lstms.forEach((l, i) => l.build([1, c.block, i === 0 ? c.embd : c.units], init));
+      this.head.build([1, c.block, c.units], init);
+    });
+    for (const layer of [this.embedding, ...this.lstms, this.head]) {
+      for (const w of layer.weights) this.weights.push({ name: `${layer.name}/${w.name}`, value: w.value });
+    }
+  }
+
+  forward(idx: Tensor, training = false): Tensor {
+    check(idx.dtype === 'int32' && idx.rank === 2, `LSTM language model input must be int32 token ids (B, T), got ${idx}`);
+    return this.run(idx, training, null);
+  }
+
+  newCache(batch: number): LstmLmCache {
+    return { batch, states: this.lstms.map(() => null) };
+  }
+
+  step(idx: Tensor, cache: LstmLmCache): Tensor {
+    check(idx.dtype === 'int32' && idx.rank === 2 && idx.shape[0] === cache.batch, `LSTM step needs int32 ids (${cache.batch}, T), got ${idx}`);
+    return noGrad(() => {
+      const logits = this.run(idx, false, cache); // (B, T, V)
+      const [b, t, v] = logits.shape;
+      const last = new Float32Array(b * v);
+      for (let r = 0; r < b; r++) last.set(logits.data.subarray(((r + 1) * t - 1) * v, (r + 1) * t * v), r * v);
+      return tensor(last, [b, v]);
+    });
+  }
+
+  /** idx (B, T) -> logits (B, T, V); with a cache, starting from and updating its states. */
+  private run(idx: Tensor, training: boolean, cache: LstmLmCache | null): Tensor {
+    const { dropout, units } = this.config;
+    const drop = (x: Tensor) => (training && dropout > 0 ? dropoutMask(x, dropout, this.rng) : x);
+    let x = drop(this.embedding.call(idx)); // (B, T, E)
+    this.lstms.forEach((lstm, i) => {
+      const saved = cache?.states[i];
+      const initial: LSTMState | undefined = saved ? { h: tensor(saved.h, [cache!.batch, units]), c: tensor(saved.c, [cache!.batch, units]) } : undefined;
+      const { output, state } = lstm.run(x, initial); // (B, T, units)
+      if (cache) cache.states[i] = { h: state.h.data.slice() as Float32Array, c: state.c.data.slice() as Float32Array };
+      x = drop(output);
+    });
+    return this.head.call(x); // (B, T, V)
+  }
+}
