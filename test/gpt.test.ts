@@ -121,6 +121,18 @@ test('the learning rate warms up linearly, then falls on a cosine to a tenth', (
   assert.ok(Math.abs(lmLearningRate(o, 110, 1) - 0.1) < 1e-12);
 });
 
+test('a time budget ends the run when spent, the cosine following the time used', async () => {
+  const ids = tok.encode(TEXT.repeat(4));
+  const m = new Gpt({ ...tiny, layers: 1 }, 0);
+  const state = await trainLm({
+    model: m, tokenizer: tok, train: ids, validation: ids, source: { text: null, validationFraction: 0.1 }, dir: null,
+    options: options({ steps: undefined, minutes: 0.01, warmup: 0, evalEvery: 1000 }),
+  });
+  assert.ok(state.finished && state.elapsed >= 0.6 && state.elapsed < 5, `${state.elapsed}s`);
+  assert.equal(state.history.length, 1);
+  assert.ok(state.history[0].lr < 0.2 * 1e-2, `final rate ${state.history[0].lr}`);
+});
+
 test('a checkpoint round-trips, and a resumed run ends with the bytes of an uninterrupted one', async () => {
   const text = 'It was the best of times, it was the worst of times.\n'.repeat(20);
   const t = charTokenizer(text);

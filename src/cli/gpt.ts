@@ -247,10 +247,12 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   });
   process.off('SIGINT', onSigint);
   const last = state.history.at(-1)!;
+  const best = state.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
   const bitsPerChar = (last.valLoss * validationIds.length) / ([...validation].length * Math.LN2);
   writeJson(path.join(dir, 'summary.json'), {
     name: path.basename(dir), model: o.arch, epochs: 0, epochsDone: 0, finished: state.finished, steps: state.step,
-    best: { epoch: last.step, monitor: 'val_loss', value: last.valLoss }, final: { loss: last.loss, val_loss: last.valLoss },
+    // As `tsgrad runs` reads a summary (its "epoch" is a step here).
+    best: { epoch: best.step, monitor: 'val_loss', value: best.valLoss }, final: { loss: last.loss, val_loss: last.valLoss },
     bitsPerChar, trainSeconds: state.elapsed,
   });
   if (!state.finished) {

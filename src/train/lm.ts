@@ -222,9 +222,11 @@ export async function trainLm(run: LmRun): Promise<LmRunState> {
     if (run.dir) saveLmCheckpoint(path.join(run.dir, CHECKPOINT_DIR), { model, tokenizer: run.tokenizer, optimizer: optimizer.getState(), state, options: o, source: run.source });
   };
   const finished = () => (o.steps !== undefined ? state.step >= o.steps : state.elapsed >= budget!);
-  const progress = () => o.steps !== undefined
-    ? (state.step - o.warmup) / Math.max(1, o.steps - o.warmup)
-    : (state.elapsed - (state.warmupEnd ?? state.elapsed)) / Math.max(1e-9, budget! - (state.warmupEnd ?? state.elapsed));
+  const progress = () => {
+    if (o.steps !== undefined) return (state.step - o.warmup) / Math.max(1, o.steps - o.warmup);
+    const start = o.warmup === 0 ? 0 : state.warmupEnd;
+    return start === null ? 0 : (state.elapsed - start) / Math.max(1e-9, budget! - start);
+  };
 
   let sessionStart = performance.now();
   const elapsedAtStart = state.elapsed;
