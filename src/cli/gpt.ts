@@ -64,7 +64,7 @@ export function gptCommand(): Command {
     .option('--batch <n>', 'windows per step', positiveInt, 32)
     .option('--steps <n>', 'optimizer steps to train for', positiveInt)
     .option('--minutes <m>', `minutes to train for (the default: ${DEFAULT_MINUTES}); the cosine schedule then follows the time used`, positiveNumber)
-    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber, 2e-3)
+    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber, 6e-3)
     .option('--warmup <steps>', 'steps of linear learning-rate warm-up', nonNegativeInt, 100)
     .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices only', nonNegativeNumber, 0.1)
     .option('--clip <norm>', 'clip the gradients to this global norm', positiveNumber, 1)
