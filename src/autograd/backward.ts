@@ -3,7 +3,7 @@
 
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
-import { noGrad } from '../tensor/engine.js';
+import { noGrad, release } from '../tensor/engine.js';
 import { ones, variable, zeros, type Tensor } from '../tensor/tensor.js';
 import { vjp } from './rules.js';
 
@@ -14,25 +14,75 @@ export function backward(loss: Tensor, seed?: Tensor): void {
     `backward() without a seed needs a scalar loss, got shape ${formatShape(loss.shape)}`);
   noGrad(() => {
     const order = topologicalOrder(loss);
-    const grads = new Map<Tensor, Tensor>([[loss, seed ?? ones(loss.shape)]]);
+    const grads = new Map<Tensor, Tensor>();
+    const pending = new Pending();
+    const give = (t: Tensor, g: Tensor) => {
+      const prev = grads.get(t);
+      if (!prev) {
+        pending.hold(g);
+        grads.set(t, g);
+        return;
+      }
+      pending.hold(g); // g may share storage with a pending gradient: hold it across the add
+      const sum = prev.add(g);
+      pending.drop(prev);
+      pending.drop(g);
+      pending.hold(sum);
+      grads.set(t, sum);
+    };
+    if (seed) pending.hold(seed); // the caller's: never freed here
+    give(loss, seed ?? ones(loss.shape));
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
       if (!g) continue;
-      grads.delete(t); // free intermediate gradients as soon as they are used
+      grads.delete(t);
       if (!t.node) {
-        t.grad = t.grad ? t.grad.add(g) : g;
+        if (t.grad) {
+          t.grad = t.grad.add(g);
+          pending.drop(g);
+        } else {
+          t.grad = g;
+          pending.forget(g);
+        }
         continue;
       }
       const inputGrads = vjp(t.node.op, t.node.inputs, t, g, t.node.inputs.map((x) => x.requiresGrad));
       t.node.inputs.forEach((input, j) => {
         const d = inputGrads[j];
-        if (!d || !input.requiresGrad) return;
-        const prev = grads.get(input);
-        grads.set(input, prev ? prev.add(d) : d);
+        if (d && input.requiresGrad) give(input, d);
       });
+      // Free the gradient as soon as it is used, unless a pending one shares its storage (a
+      // reshape's, or an add's operands'). Temporaries made by the rules are freed with the scope.
+      pending.drop(g);
     }
   });
+}
+
+/**
+ * Counts the pending gradients on each block of storage, and frees a block (when the current scope
+ * owns it) once no gradient needs it: backward's peak memory is then the activations plus the
+ * gradients in flight, not every gradient of the step.
+ */
+class Pending {
+  private readonly uses = new Map<unknown, number>();
+
+  hold(t: Tensor): void {
+    this.uses.set(t.data, (this.uses.get(t.data) ?? 0) + 1);
+  }
+
+  /** Stops counting one use, freeing the storage when it was the last. */
+  drop(t: Tensor): void {
+    if (this.forget(t) === 0) release(t);
+  }
+
+  /** Stops counting one use without freeing (the storage becomes a leaf's .grad); the uses left. */
+  forget(t: Tensor): number {
+    const n = (this.uses.get(t.data) ?? 1) - 1;
+    if (n > 0) this.uses.set(t.data, n);
+    else this.uses.delete(t.data);
+    return n;
+  }
 }
 
 /** Nodes reachable from `root` through tensors that require gradients, inputs before outputs. */
