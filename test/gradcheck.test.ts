@@ -157,3 +157,12 @@ test('grad(f) returns gradients without touching .grad; noGrad records nothing',
   assert.equal(out.node, null);
   assert.throws(() => backward(out), /needs a result computed from tensors that require gradients/);
 });
+
+test('leaves added together get gradients of their own, not one shared array', () => {
+  const x = variable(tensor([1, 2]));
+  const y = variable(tensor([3, 4]));
+  backward(x.add(y).sum());
+  assert.notEqual(x.grad!.data, y.grad!.data);
+  x.grad!.data[0] = 5;
+  assert.deepEqual(Array.from(y.grad!.data), [1, 1]);
+});

@@ -42,8 +42,8 @@ export function backward(loss: Tensor, seed?: Tensor): void {
           t.grad = t.grad.add(g);
           pending.drop(g);
         } else {
-          t.grad = g;
-          pending.forget(g);
+          // A leaf's gradient is its own: copied when another pending one shares the storage (x + y).
+          t.grad = pending.forget(g) > 0 ? g.mul(1) : g;
         }
         continue;
       }
