@@ -2,8 +2,10 @@
 // pre-norm transformer blocks (causal multi-head self-attention, GELU MLP, residuals), a final
 // layer norm and an output head tied to the token embedding. Weights carry Hugging Face GPT-2's
 // names and layouts (`transformer.h.0.attn.c_attn.weight` is (in, out), as GPT-2's Conv1D; nanoGPT's
-// nn.Linear stores the same matrix transposed), so they move to PyTorch by name.
-// Not for: training (src/train/lm.ts) or tokenizing (src/data/tokenizer.ts).
+// nn.Linear stores the same matrix transposed), so they move to PyTorch by name. Generation reads
+// one token per step through a KV cache.
+// Not for: training (src/train/lm.ts), sampling (src/train/lm-generate.ts), tokenizing
+// (src/data/tokenizer.ts), or dropout on the attention weights (attention() is one fused op).
 
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -71,7 +73,7 @@ export class Gpt implements LanguageModel<GptCache> {
   readonly className = 'GPT';
   readonly config: Required<GptConfig>;
   readonly weights: NamedWeight[] = [];
-  rng: Rng;
+  readonly rng: Rng;
   readonly wte: Tensor; // (V, C), also the output head
   readonly wpe: Tensor; // (block, C)
   readonly h: Block[] = [];
