@@ -56,7 +56,7 @@ export function gptCommand(): Command {
     .addOption(new Option('--tokenizer <kind>', 'char: one token per character; bpe: byte-level BPE trained on the training text').choices(['char', 'bpe']).default('char'))
     .option('--vocab <n>', 'vocabulary size of the BPE tokenizer (256 bytes + merges)', positiveInt)
     .addOption(new Option('--arch <arch>', 'gpt (transformer) or lstm (recurrent baseline)').choices(['gpt', 'lstm']).default('gpt'))
-    .option('--layers <n>', 'transformer blocks (or stacked LSTMs)', positiveInt, 4)
+    .option('--layers <n>', 'transformer blocks, or stacked LSTMs (default: gpt 4, lstm 1)', positiveInt)
     .option('--heads <n>', 'attention heads (must divide --embd)', positiveInt, 4)
     .option('--embd <n>', 'embedding width (and LSTM units)', positiveInt, 128)
     .option('--block <n>', 'context length in tokens (the training windows\' length)', positiveInt, 128)
@@ -165,7 +165,7 @@ function runOptions(f: TrainFlags): RunOptions {
   const o: RunOptions = {
     arch: f.arch!, text: f.text === undefined ? null : path.resolve(f.text), tokenizer: f.tokenizer!,
     ...(f.tokenizer === 'bpe' ? { vocab: f.vocab ?? 1024 } : {}),
-    layers: f.layers!, heads: f.heads!, embd: f.embd!, block: f.block!, dropout: f.dropout!,
+    layers: f.layers ?? (f.arch === 'lstm' ? 1 : 4), heads: f.heads!, embd: f.embd!, block: f.block!, dropout: f.dropout!,
     batch: f.batch!, ...(f.steps !== undefined ? { steps: f.steps } : { minutes: f.minutes ?? DEFAULT_MINUTES }),
     lr: f.lr!, warmup: f.warmup!, weightDecay: f.weightDecay!, clip: f.clip!, beta1: 0.9, beta2: 0.99, minLrFraction: 0.1,
     evalEvery: f.evalEvery!, evalBatches: f.evalBatches!, seed: f.seed!,
