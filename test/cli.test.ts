@@ -93,6 +93,14 @@ test('--resume ends with the same weights as an uninterrupted run, bit for bit',
   const part = tsgrad('train', ...common, '--name', 'part', '--stop-after', '1');
   assert.equal(part.code, 0, part.err);
   assert.deepEqual(fs.readdirSync(path.join(runs, 'part', 'checkpoints')), ['epoch-001']);
+  assert.match(tsgrad('runs', '--runs', runs).out, /\npart\s+strong\s+1\s.*stopped at 1\n/);
+  // A run that crashed has no summary: its figures come from its newest checkpoint.
+  const summary = path.join(runs, 'part', 'summary.json');
+  fs.renameSync(summary, `${summary}.away`);
+  const crashed = tsgrad('runs', '--runs', runs);
+  fs.renameSync(`${summary}.away`, summary);
+  assert.equal(crashed.code, 0, crashed.err);
+  assert.match(crashed.out, /\npart\s+strong\s+1\s.*unfinished, 1\/3\n/);
   const resumed = tsgrad('train', '--resume', 'part', '--runs', runs, '--data', data, '--json');
   assert.equal(resumed.code, 0, resumed.err);
   assert.deepEqual(resumed.out.trim().split('\n').map((l) => JSON.parse(l).epoch ?? 'done'), [2, 3, 'done']);

@@ -201,7 +201,10 @@ export function readRun(dir: string): RunSummary {
   check(fs.existsSync(path.join(dir, 'config.json')), `${dir} is not a tsgrad run (no config.json)`);
   const summary = path.join(dir, 'summary.json');
   if (fs.existsSync(summary)) return readJson<RunSummary>(summary);
-  const config = readJson<{ model: string; epochs: number }>(path.join(dir, 'config.json'));
+  // A CNN run keeps its settings under `options`; a language-model run at the top.
+  type Settings = { model: string; epochs: number };
+  const stored = readJson<Settings & { options?: Settings }>(path.join(dir, 'config.json'));
+  const config = stored.options ?? stored;
   const latest = latestCheckpoint(dir);
   const h = latest?.state.history.history ?? {};
   return {
