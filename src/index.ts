@@ -32,3 +32,8 @@ export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
 export { exportOnnx, saveOnnx } from './io/onnx.js';
 export { exportTfjs, importTfjs } from './io/tfjs.js';
 export { referenceCnn, lenet5, strongCnn } from './models/zoo.js';
+export { Gpt, type GptConfig } from './models/gpt.js';
+export { LstmLm, type LstmLmConfig } from './models/lstm-lm.js';
+export { loadLanguageModel } from './models/lm.js';
+export { trainLm, evaluateLm, lmLoss, type LanguageModel, type LmTrainOptions } from './train/lm.js';
+export { generate, sampleToken, type GenerateOptions, type SampleOptions } from './train/lm-generate.js';
