@@ -5,6 +5,7 @@
 import { exp1, exp4 } from './simd';
 
 const GELU_C: f32 = 1.5957691216; // 2 sqrt(2 / pi)
+const GELU_GRAD = 8; // the op code of geluGrad
 
 /** sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)): GELU(x) = x * this. */
 @inline function geluGate4(x: v128): v128 {
@@ -24,6 +25,15 @@ const GELU_C: f32 = 1.5957691216; // 2 sqrt(2 / pi)
   return f32x4.mul(g, f32x4.add(s, ds));
 }
 
+/** GELU of one number (a call, not inlined: keeps the generic switches small for the hot ops). */
+function gelu1(x: f32): f32 {
+  return f32x4.extract_lane(gelu4(f32x4.splat(x)), 0);
+}
+
+function geluGrad1(g: f32, x: f32): f32 {
+  return f32x4.extract_lane(geluGrad4(f32x4.splat(g), f32x4.splat(x)), 0);
+}
+
 @inline function unaryOf(op: i32, x: f32): f32 {
   switch (op) {
     case 0: return -x;
@@ -35,7 +45,7 @@ const GELU_C: f32 = 1.5957691216; // 2 sqrt(2 / pi)
     case 6: return x > 0 ? x : 0;
     case 7: return 1 / (1 + exp1(-x));
     case 8: return <f32>Math.tanh(<f64>x);
-    default: return f32x4.extract_lane(gelu4(f32x4.splat(x)), 0);
+    default: return gelu1(x);
   }
 }
 
@@ -66,7 +76,7 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
     case 5: return a == b ? 1 : 0;
     case 6: return b > 0 ? a : 0; // reluGrad: a is the gradient, b the ReLU's input
     case 7: return max<f32>(a + b, 0); // addRelu
-    default: return f32x4.extract_lane(geluGrad4(f32x4.splat(a), f32x4.splat(b)), 0);
+    default: return geluGrad1(a, b);
   }
 }
 
@@ -79,8 +89,7 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
     case 4: return v128.and(f32x4.gt(a, b), f32x4.splat(1));
     case 5: return v128.and(f32x4.eq(a, b), f32x4.splat(1));
     case 6: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
-    case 7: return f32x4.max(f32x4.add(a, b), f32x4.splat(0));
-    default: return geluGrad4(a, b);
+    default: return f32x4.max(f32x4.add(a, b), f32x4.splat(0)); // addRelu (geluGrad has its own loop)
   }
 }
 
@@ -99,7 +108,9 @@ export function binary(
     const pb = b + (<usize>(bRows ? load<i32>(bRows + (<usize>r << 2)) : r * bStride) << 2);
     const po = out + (<usize>(r * count) << 2);
     let i = 0;
-    if (da == 1 && db == 1) {
+    if (op == GELU_GRAD) {
+      // scalar below: geluGrad comes same-shaped, through binaryFlat's vector loop
+    } else if (da == 1 && db == 1) {
       for (; i + 4 <= count; i += 4) {
         const o = <usize>i << 2;
         v128.store(po + o, binaryOf4(op, v128.load(pa + o), v128.load(pb + o)));
@@ -129,7 +140,14 @@ export function binary(
  */
 export function binaryFlat(op: i32, a: usize, b: usize, out: usize, da: i32, db: i32, start: i32, end: i32, _scratch: usize): void {
   let i = start;
-  if (da == 1 && db == 1) {
+  if (op == GELU_GRAD) {
+    if (da == 1 && db == 1) {
+      for (; i + 4 <= end; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, geluGrad4(v128.load(a + o), v128.load(b + o)));
+      }
+    }
+  } else if (da == 1 && db == 1) {
     for (; i + 4 <= end; i += 4) {
       const o = <usize>i << 2;
       v128.store(out + o, binaryOf4(op, v128.load(a + o), v128.load(b + o)));
