@@ -16,10 +16,10 @@ import type { InitializerName } from './initializers.js';
 import { Layer, type BaseLayerConfig } from './layer.js';
 import { checkRegularizer, type Regularizer } from './regularizers.js';
 
-export interface BatchNormalizationConfig extends BaseLayerConfig {
+/** What both normalisations take: the axis, epsilon, and the learnt scale and offset after normalising. */
+export interface AffineNormalizationConfig extends BaseLayerConfig {
   /** Only -1 (the last axis) is supported. */
   axis?: number;
-  momentum?: number;
   epsilon?: number;
   /** Adds the learnt offset beta. */
   center?: boolean;
@@ -27,10 +27,47 @@ export interface BatchNormalizationConfig extends BaseLayerConfig {
   scale?: boolean;
   betaInitializer?: InitializerName;
   gammaInitializer?: InitializerName;
-  movingMeanInitializer?: InitializerName;
-  movingVarianceInitializer?: InitializerName;
   betaRegularizer?: Regularizer;
   gammaRegularizer?: Regularizer;
+}
+
+/** A normalisation over the last axis followed by gamma and beta per channel (Keras's order: gamma, then beta). */
+abstract class AffineNormalization<C extends AffineNormalizationConfig> extends Layer<C> {
+  gamma: Tensor | null = null; // (C)
+  beta: Tensor | null = null; // (C)
+
+  constructor(config: C, name: string) {
+    check((config.axis ?? -1) === -1, `${name} supports only axis -1 (the last axis), got ${JSON.stringify(config.axis)}`);
+    check((config.epsilon ?? 1e-3) > 0, `${name} epsilon must be positive, got ${config.epsilon}`);
+    super(config);
+  }
+
+  /** Creates gamma and beta for inputs of `inputShape`; returns the channel shape. */
+  protected buildAffine(inputShape: Shape, rng: Rng, what: string): number[] {
+    check(inputShape.length >= 2, `${this.className} needs inputs with a batch axis and ${what}, got ${formatShape(inputShape)}`);
+    const c = this.affineConfig();
+    const channels = [inputShape[inputShape.length - 1]];
+    if (c.scale) this.gamma = this.addWeight('gamma', channels, c.gammaInitializer!, rng, { regularizer: c.gammaRegularizer });
+    if (c.center) this.beta = this.addWeight('beta', channels, c.betaInitializer!, rng, { regularizer: c.betaRegularizer });
+    return channels;
+  }
+
+  /** The shared part of getConfig(), with Keras's defaults. */
+  protected affineConfig(): AffineNormalizationConfig {
+    const c = this.config;
+    return {
+      ...this.base(), axis: -1, epsilon: c.epsilon ?? 1e-3, center: c.center ?? true, scale: c.scale ?? true,
+      betaInitializer: c.betaInitializer ?? 'zeros', gammaInitializer: c.gammaInitializer ?? 'ones',
+      ...(c.betaRegularizer ? { betaRegularizer: checkRegularizer(c.betaRegularizer) } : {}),
+      ...(c.gammaRegularizer ? { gammaRegularizer: checkRegularizer(c.gammaRegularizer) } : {}),
+    };
+  }
+}
+
+export interface BatchNormalizationConfig extends AffineNormalizationConfig {
+  momentum?: number;
+  movingMeanInitializer?: InitializerName;
+  movingVarianceInitializer?: InitializerName;
 }
 
 /**
@@ -38,28 +75,21 @@ export interface BatchNormalizationConfig extends BaseLayerConfig {
  * are the batch's (biased) statistics over every axis but the last while training, and the moving
  * ones otherwise. Each training call updates moving = moving * momentum + batch * (1 - momentum).
  */
-export class BatchNormalization extends Layer<BatchNormalizationConfig> {
+export class BatchNormalization extends AffineNormalization<BatchNormalizationConfig> {
   readonly className = 'BatchNormalization';
-  gamma: Tensor | null = null; // (C)
-  beta: Tensor | null = null; // (C)
   movingMean!: Tensor; // (C), non-trainable
   movingVariance!: Tensor; // (C), non-trainable
 
   constructor(config: BatchNormalizationConfig = {}) {
-    check((config.axis ?? -1) === -1, `BatchNormalization supports only axis -1 (channels last), got ${config.axis}`);
     const m = config.momentum ?? 0.99;
     check(m >= 0 && m <= 1, `BatchNormalization momentum must be in [0, 1], got ${m}`);
-    check((config.epsilon ?? 1e-3) > 0, `BatchNormalization epsilon must be positive, got ${config.epsilon}`);
-    super(config);
+    super(config, 'BatchNormalization');
     this.getConfig(); // checks the regularizers now, not at build
   }
 
   override build(inputShape: Shape, rng: Rng): void {
-    check(inputShape.length >= 2, `BatchNormalization needs inputs with a batch axis and a channel axis, got ${formatShape(inputShape)}`);
+    const channels = this.buildAffine(inputShape, rng, 'a channel axis');
     const c = this.getConfig();
-    const channels = [inputShape[inputShape.length - 1]];
-    if (c.scale) this.gamma = this.addWeight('gamma', channels, c.gammaInitializer!, rng, { regularizer: c.gammaRegularizer });
-    if (c.center) this.beta = this.addWeight('beta', channels, c.betaInitializer!, rng, { regularizer: c.betaRegularizer });
     this.movingMean = this.addWeight('moving_mean', channels, c.movingMeanInitializer!, rng, { trainable: false });
     this.movingVariance = this.addWeight('moving_variance', channels, c.movingVarianceInitializer!, rng, { trainable: false });
     this.built = true;
@@ -100,50 +130,25 @@ export class BatchNormalization extends Layer<BatchNormalizationConfig> {
   getConfig(): BatchNormalizationConfig {
     const c = this.config;
     return {
-      ...this.base(), axis: -1, momentum: c.momentum ?? 0.99, epsilon: c.epsilon ?? 1e-3,
-      center: c.center ?? true, scale: c.scale ?? true,
-      betaInitializer: c.betaInitializer ?? 'zeros', gammaInitializer: c.gammaInitializer ?? 'ones',
+      ...this.affineConfig(), momentum: c.momentum ?? 0.99,
       movingMeanInitializer: c.movingMeanInitializer ?? 'zeros', movingVarianceInitializer: c.movingVarianceInitializer ?? 'ones',
-      ...(c.betaRegularizer ? { betaRegularizer: checkRegularizer(c.betaRegularizer) } : {}),
-      ...(c.gammaRegularizer ? { gammaRegularizer: checkRegularizer(c.gammaRegularizer) } : {}),
     };
   }
 }
 
-export interface LayerNormalizationConfig extends BaseLayerConfig {
-  /** Only -1 (the last axis) is supported. */
-  axis?: number;
-  epsilon?: number;
-  /** Adds the learnt offset beta. */
-  center?: boolean;
-  /** Multiplies by the learnt scale gamma. */
-  scale?: boolean;
-  betaInitializer?: InitializerName;
-  gammaInitializer?: InitializerName;
-  betaRegularizer?: Regularizer;
-  gammaRegularizer?: Regularizer;
-}
+export type LayerNormalizationConfig = AffineNormalizationConfig;
 
 /** y = gamma * (x - mean) / sqrt(variance + epsilon) + beta, with mean and (biased) variance over the last axis of each example. */
-export class LayerNormalization extends Layer<LayerNormalizationConfig> {
+export class LayerNormalization extends AffineNormalization<LayerNormalizationConfig> {
   readonly className = 'LayerNormalization';
-  gamma: Tensor | null = null; // (C)
-  beta: Tensor | null = null; // (C)
 
   constructor(config: LayerNormalizationConfig = {}) {
-    check((config.axis ?? -1) === -1, `LayerNormalization supports only axis -1 (the last axis), got ${JSON.stringify(config.axis)}`);
-    check((config.epsilon ?? 1e-3) > 0, `LayerNormalization epsilon must be positive, got ${config.epsilon}`);
-    super(config);
+    super(config, 'LayerNormalization');
     this.getConfig(); // checks the regularizers now, not at build
   }
 
   override build(inputShape: Shape, rng: Rng): void {
-    check(inputShape.length >= 2, `LayerNormalization needs inputs with a batch axis and a feature axis, got ${formatShape(inputShape)}`);
-    const c = this.getConfig();
-    const channels = [inputShape[inputShape.length - 1]];
-    // Keras's order: gamma, then beta.
-    if (c.scale) this.gamma = this.addWeight('gamma', channels, c.gammaInitializer!, rng, { regularizer: c.gammaRegularizer });
-    if (c.center) this.beta = this.addWeight('beta', channels, c.betaInitializer!, rng, { regularizer: c.betaRegularizer });
+    this.buildAffine(inputShape, rng, 'a feature axis');
     this.built = true;
   }
 
@@ -152,12 +157,6 @@ export class LayerNormalization extends Layer<LayerNormalizationConfig> {
   }
 
   getConfig(): LayerNormalizationConfig {
-    const c = this.config;
-    return {
-      ...this.base(), axis: -1, epsilon: c.epsilon ?? 1e-3, center: c.center ?? true, scale: c.scale ?? true,
-      betaInitializer: c.betaInitializer ?? 'zeros', gammaInitializer: c.gammaInitializer ?? 'ones',
-      ...(c.betaRegularizer ? { betaRegularizer: checkRegularizer(c.betaRegularizer) } : {}),
-      ...(c.gammaRegularizer ? { gammaRegularizer: checkRegularizer(c.gammaRegularizer) } : {}),
-    };
+    return this.affineConfig();
   }
 }
