@@ -68,6 +68,7 @@ const windows: { x: number[]; k: [number, number]; c: number; s: [number, number
   { x: [2, 4, 4, 12], k: [1, 1], c: 3, s: [1, 1], p: 'valid' },
   { x: [3, 8, 6, 8], k: [2, 2], c: 4, s: [2, 2], p: 'valid' }, // pooling windows tile the image
   { x: [2, 7, 9, 4], k: [2, 2], c: 4, s: [2, 2], p: 'valid' }, // ... all but the last row and column
+  { x: [2, 5, 7, 4], k: [2, 2], c: 4, s: [2, 2], p: 'same' }, // ... and past them (padding after)
 ];
 for (const w of windows) {
   const g: ConvGeometry = windowGeometry(w.x, w.k[0], w.k[1], w.c, w.s, w.p);

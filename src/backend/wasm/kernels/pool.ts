@@ -5,16 +5,22 @@
 @inline function windowLo(o: i32, stride: i32, pad: i32): i32 { return max(0, o * stride - pad); }
 @inline function windowHi(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 { return min(size, o * stride - pad + k); }
 
-/** Whether this is 2x2 max pooling with stride 2 over whole vectors of channels (the common case). */
-@inline function max2x2(op: i32, inC: i32, kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32): bool {
-  return op == 0 && kH == 2 && kW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 && (inC & 3) == 0;
+/**
+ * Whether this is 2x2 max pooling with stride 2 over whole vectors of channels (the common case),
+ * every window inside the image ('same' padding of an odd size pads after the last row or column).
+ */
+@inline function max2x2(
+  op: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32,
+): bool {
+  return op == 0 && kH == 2 && kW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 && (inC & 3) == 0 &&
+    2 * outH <= inH && 2 * outW <= inW;
 }
 
 export function pool(
   op: i32, x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, batchStart: i32, batchEnd: i32, _scratch: usize,
 ): void {
-  if (max2x2(op, inC, kH, kW, strideH, strideW, padTop, padLeft)) {
+  if (max2x2(op, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft)) {
     const pixel = <usize>inC << 2, row = <usize>(inW * inC) << 2;
     let dst = out + (<usize>(batchStart * outH * outW * inC) << 2);
     for (let b = batchStart; b < batchEnd; b++) {
@@ -75,7 +81,7 @@ export function poolGrad(
   if (!tiled || outH * kH != inH || outW * kW != inW) {
     memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
   }
-  if (max2x2(op, inC, kH, kW, strideH, strideW, padTop, padLeft)) {
+  if (max2x2(op, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft)) {
     // The tiled case unrolled: each window's four pixels, four channels at a time.
     const pixel = <usize>inC << 2, row = <usize>(inW * inC) << 2;
     let g = dy + (<usize>(batchStart * outH * outW * inC) << 2);
