@@ -15,7 +15,11 @@ import { sparseCategoricalCrossentropy } from '../src/ops/losses.js';
 import { noGrad, scope } from '../src/tensor/engine.js';
 import { fill, tensor, variable, zeros } from '../src/tensor/tensor.js';
 import { sequential } from '../src/train/sequential.js';
-import { rand } from './helpers.js';
+import { assertClose, rand } from './helpers.js';
+import { backward } from '../src/autograd/index.js';
+import { Conv2D } from '../src/nn/convolutional.js';
+import { activate } from '../src/ops/activations.js';
+import * as ops from '../src/tensor/ops.js';
 
 const everyLayer = () => [
   L.conv2d({ filters: 4, kernelSize: [3, 2], strides: [1, 2], padding: 'same', activation: 'relu', inputShape: [9, 8, 2] }),
@@ -182,4 +186,28 @@ test('a softmax output keeps its logits alive through scopes, for an exact loss 
   const logits = logitsOf(pred)!.logits;
   assert.ok(!Array.from(logits.data).includes(7), 'the logits were freed and overwritten');
   assert.deepEqual(Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), pred).data), expected);
+});
+
+test('a convolution followed by max pooling pools before its bias and activation: the same numbers', () => {
+  for (const activation of ['relu', 'tanh', 'linear'] as const) {
+    const model = sequential([
+      L.conv2d({ filters: 4, kernelSize: 3, activation, inputShape: [7, 6, 2] }),
+      L.maxPooling2d({ poolSize: 2, padding: 'same' }),
+      L.flatten(),
+    ], { seed: 1 });
+    model.build();
+    const [conv] = model.layers as [InstanceType<typeof Conv2D>];
+    const x = rand([2, 7, 6, 2], 20);
+    const byHand = (t: typeof x) => activate(activation, ops.conv2d(t, conv.kernel).add(conv.bias!));
+    const expected = ops.maxPool(byHand(x), { poolSize: 2, padding: 'same' }).reshape([2, -1]);
+    assert.deepEqual(Array.from(model.call(x, false).data), Array.from(expected.data));
+    // Gradients agree up to the order of summation.
+    const weights = model.trainableWeights;
+    const r = rand([2, expected.shape[1]], 21);
+    backward(model.call(x, true).mul(r).sum());
+    const fused = weights.map((w) => Float32Array.from(w.grad!.data));
+    weights.forEach((w) => (w.grad = null));
+    backward(ops.maxPool(byHand(x), { poolSize: 2, padding: 'same' }).reshape([2, -1]).mul(r).sum());
+    weights.forEach((w, i) => assertClose(fused[i], w.grad!.data, 1e-5, `${activation} gradient ${i}`));
+  }
 });

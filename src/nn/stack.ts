@@ -6,6 +6,7 @@ import { Rng } from '../core/rng.js';
 import { formatShape } from '../core/shape.js';
 import { isRecording, noGrad, release, scope } from '../tensor/engine.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
+import { Conv2D } from './convolutional.js';
 import { layerFromConfig, serializeLayer, type AnyLayer, type LayerConfig } from './layers.js';
 import { penalty } from './regularizers.js';
 
@@ -92,16 +93,23 @@ export class LayerStack {
       if (losses && r) losses.push(penalty(r, y).div(y.shape[0]));
       return y;
     };
+    // A convolution followed by max pooling runs as one step (Conv2D.callPooled).
+    const run = (i: number, t: Tensor): [Tensor, number] => {
+      const layer = this.layers[i];
+      const next = this.layers[i + 1];
+      if (layer instanceof Conv2D && layer.poolsBefore(next)) return [layer.callPooled(t, next), i + 2];
+      return [activity(layer, layer.call(t, training)), i + 1];
+    };
     if (isRecording()) {
-      for (const layer of this.layers) x = activity(layer, layer.call(x, training));
+      for (let i = 0; i < this.layers.length;) [x, i] = run(i, x);
       return x;
     }
     // Inference keeps nothing for a backward pass: each layer's temporaries go when it returns,
     // and each activation once the next layer has used it (unless it is the same storage).
     const input = x;
-    for (const layer of this.layers) {
+    for (let i = 0; i < this.layers.length;) {
       const prev = x;
-      x = activity(layer, scope(() => layer.call(prev, training)));
+      [x, i] = scope(() => run(i, prev));
       if (prev !== input && prev.data !== x.data) release(prev);
     }
     return x;
