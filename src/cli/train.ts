@@ -11,13 +11,13 @@ import { formatProfile, profiled, type ProfiledBackend } from '../backend/profil
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { augmenter, type AugmentOptions } from '../data/augment.js';
-import { loadMnist, type MnistSplit } from '../data/mnist.js';
+import { loadMnist } from '../data/mnist.js';
 import { MODEL_NAMES, RECIPES, type ModelName, type OptimizerName, type ScheduleName } from '../models/zoo.js';
 import { stackLayersFromConfig } from '../nn/stack.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
 import { cosineDecay, exponentialDecay, type LearningRateSchedule } from '../optim/schedules.js';
 import { backendByName, getBackend, setBackend, type BackendName } from '../tensor/engine.js';
-import { tensor } from '../tensor/tensor.js';
+import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 import type { Callback } from '../train/callbacks.js';
 import { earlyStopping, reduceLROnPlateau } from '../train/monitors.js';
 import { loadModel } from '../train/persist.js';
@@ -211,8 +211,8 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   const backend = opts.profile ? profiled(backendByName(opts.backend)) : backendByName(opts.backend);
   setBackend(backend);
   // Only the tensors are kept: the loader's arrays are dropped at once, so the data is held once.
-  const [x, y] = mnistTensors(loadMnist({ dir: opts.data, split: 'train', limit: o.limit }));
-  const [testX, testY] = mnistTensors(loadMnist({ dir: opts.data, split: 'test' }));
+  const [x, y] = mnistTensors({ dir: opts.data, split: 'train', limit: o.limit });
+  const [testX, testY] = mnistTensors({ dir: opts.data, split: 'test' });
   const count = x.shape[0];
   const stepsPerEpoch = Math.ceil(Math.floor(count * (1 - o.validationSplit)) / o.batchSize);
 
@@ -290,6 +290,9 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-function mnistTensors(s: MnistSplit) {
-  return [tensor(s.images, s.shape), tensor(s.labels, [s.count], 'int32')] as const;
+/** A split of MNIST as tensors, the images scaled straight into the tensor's storage. */
+function mnistTensors(opts: Parameters<typeof loadMnist>[0]) {
+  let x: Tensor | null = null;
+  const s = loadMnist({ ...opts, images: (length) => (x = allocate([length / (28 * 28), 28, 28, 1])).data as Float32Array });
+  return [x!, tensor(s.labels, [s.count], 'int32')] as const;
 }

@@ -16,12 +16,13 @@ export interface Idx {
   data: IdxData;
 }
 
-// Single bytes are copied as they are; wider types are big-endian on disk, so they go through a
-// DataView rather than a typed-array view (which would use the machine's little-endian order).
+// Single bytes are a view of the file's bytes (no copy: the MNIST training images are 47 MB);
+// wider types are big-endian on disk, so they go through a DataView rather than a typed-array view
+// (which would use the machine's little-endian order).
 type Reader = (v: DataView, at: number, n: number) => IdxData;
 const TYPES: Record<number, { name: string; size: number; read: Reader }> = {
-  0x08: { name: 'ubyte', size: 1, read: (v, at, n) => new Uint8Array(v.buffer, v.byteOffset + at, n).slice() },
-  0x09: { name: 'byte', size: 1, read: (v, at, n) => new Int8Array(v.buffer, v.byteOffset + at, n).slice() },
+  0x08: { name: 'ubyte', size: 1, read: (v, at, n) => new Uint8Array(v.buffer, v.byteOffset + at, n) },
+  0x09: { name: 'byte', size: 1, read: (v, at, n) => new Int8Array(v.buffer, v.byteOffset + at, n) },
   0x0b: { name: 'short', size: 2, read: (v, at, n) => Int16Array.from({ length: n }, (_, i) => v.getInt16(at + 2 * i)) },
   0x0c: { name: 'int', size: 4, read: (v, at, n) => Int32Array.from({ length: n }, (_, i) => v.getInt32(at + 4 * i)) },
   0x0d: { name: 'float', size: 4, read: (v, at, n) => Float32Array.from({ length: n }, (_, i) => v.getFloat32(at + 4 * i)) },
