@@ -1,5 +1,5 @@
 // The `tsgrad` command: train, evaluate and predict with the MNIST models; list and compare runs;
-// export and import models; benchmark.
+// export and import models; benchmark; train, sample and evaluate language models (`tsgrad gpt`).
 
 import { Command } from 'commander';
 import { benchCommand } from './bench.js';
