@@ -5,7 +5,7 @@
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { normalize, softmaxLast, unary } from '../tensor/ops.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 /** GELU, tanh approximation (GPT-2's; Keras `gelu(x, approximate=True)`). */
 export function gelu(x: Tensor): Tensor {
@@ -30,13 +30,6 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { causal?: bool
     `attention shapes do not fit: q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`);
   const scores = q.matmul(k, { transB: true });
   return softmaxLast(scores, { scale: 1 / Math.sqrt(d), causal: opts.causal ?? false }).matmul(v);
-}
-
-/** (tq, tk): 0 where query i may see key j (j <= i + tk - tq), -Infinity elsewhere: an additive mask. */
-export function causalMask(tq: number, tk: number): Tensor {
-  const m = new Float32Array(tq * tk);
-  for (let i = 0; i < tq; i++) for (let j = i + tk - tq + 1; j < tk; j++) m[i * tk + j] = -Infinity;
-  return tensor(m, [tq, tk]);
 }
 
 /** (B, T, H * d) -> (B, H, T, d). */
