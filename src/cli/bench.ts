@@ -10,15 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
-import { backward } from '../autograd/backward.js';
 import { Rng } from '../core/rng.js';
 import { loadMnist } from '../data/mnist.js';
 import { Gpt } from '../models/gpt.js';
 import { referenceCnn } from '../models/zoo.js';
-import { AdamW } from '../optim/optimizer.js';
-import { getBackend, scope, setBackend } from '../tensor/engine.js';
+import { getBackend, setBackend } from '../tensor/engine.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { lmLoss } from '../train/lm.js';
+import { lmOptimizer, lmStep } from '../train/lm.js';
 import { action, positiveInt } from './common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -103,19 +101,13 @@ interface GptRate {
 function gptRate(steps: number, warmup: number): GptRate {
   const { batch: B, block: T, vocabSize: V } = GPT;
   const model = new Gpt(GPT);
-  const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 0.1, epsilon: 1e-8, globalClipnorm: 1 });
-  const params = model.weights.map((w) => w.value), names = model.weights.map((w) => w.name);
+  const optimizer = lmOptimizer({ lr: 1e-3, weightDecay: 0.1, clip: 1 });
   const rng = new Rng(1);
   const ids = () => tensor(Int32Array.from({ length: B * T }, () => Math.floor(rng.uniform() * V)), [B, T], 'int32');
   let start = 0;
   for (let i = 0; i < warmup + steps; i++) {
     if (i === warmup) start = performance.now();
-    scope(() => {
-      const loss = lmLoss(model.forward(ids(), true), ids());
-      backward(loss);
-      optimizer.step(params, names);
-      loss.item();
-    });
+    lmStep(model, optimizer, () => [ids(), ids()]);
   }
   return { tokensPerSecond: (B * T * steps) / ((performance.now() - start) / 1000) };
 }

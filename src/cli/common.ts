@@ -2,7 +2,7 @@
 // a user's mistake into one line on stderr, and loading a model for evaluation.
 
 import { InvalidArgumentError } from 'commander';
-import { TsgradError } from '../core/errors.js';
+import { check, TsgradError } from '../core/errors.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -48,4 +48,13 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       throw e;
     }
   };
+}
+
+/** A flag's name as typed: stopAfter -> stop-after. */
+export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** --resume keeps a run's settings: fails naming any flag given besides `allowed` (`may` says what can change). */
+export function checkResumeFlags(flags: object, given: (flag: string) => boolean, allowed: readonly string[], may: string): void {
+  const stray = Object.keys(flags).filter((k) => given(k) && !allowed.includes(k));
+  check(stray.length === 0, `--resume continues a run with its own settings; only ${may} may change (got --${stray.map(kebab).join(', --')})`);
 }

@@ -8,7 +8,6 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { check } from '../core/errors.js';
 import { loadBrown, loadText, splitText } from '../data/text.js';
@@ -16,12 +15,11 @@ import { charTokenizer, trainBpe, type Tokenizer } from '../data/tokenizer.js';
 import { Gpt } from '../models/gpt.js';
 import { loadLanguageModel } from '../models/lm.js';
 import { LstmLm } from '../models/lstm-lm.js';
-import { getBackend } from '../tensor/engine.js';
 import { formatDuration } from '../train/progress.js';
 import { checkTokens, evaluateLm, lmJsonLines, lmProgress, trainLm, type LanguageModel, type LmDataSource, type LmTrainOptions } from '../train/lm.js';
 import { generate } from '../train/lm-generate.js';
-import { writeJson } from '../train/runs.js';
-import { action, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
+import { runStamp, startRun, writeJson } from '../train/runs.js';
+import { action, checkResumeFlags, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
 
 const VALIDATION_FRACTION = 0.1;
 const DEFAULT_MINUTES = 10;
@@ -188,15 +186,14 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   if (resuming) {
     dir = flags.resume!;
     check(fs.existsSync(path.join(dir, 'config.json')), `--resume: ${dir} is not a run (no config.json)`);
-    const stray = Object.keys(flags).filter((k) => given(k) && !RESUMABLE.includes(k));
-    check(stray.length === 0, `--resume continues a run with its own settings; only --steps or --minutes may change (got --${stray.map(kebab).join(', --')})`);
+    checkResumeFlags(flags, given, RESUMABLE, '--steps or --minutes');
     o = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).options as RunOptions;
     check(!(flags.steps !== undefined && flags.minutes !== undefined), '--steps and --minutes both bound the run: give one of them');
     if (flags.steps !== undefined) [o.steps, o.minutes] = [flags.steps, undefined];
     if (flags.minutes !== undefined) [o.steps, o.minutes] = [undefined, flags.minutes];
   } else {
     o = runOptions(flags);
-    dir = flags.out ?? path.join(flags.runs, `${o.arch}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
+    dir = flags.out ?? path.join(flags.runs, `${o.arch}-${runStamp()}`);
     check(!fs.existsSync(dir) || fs.readdirSync(dir).length === 0, `${dir} already exists: pick another --out, or continue it with --resume ${dir}`);
   }
 
@@ -219,18 +216,14 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   checkTokens('training', trainIds.length, o.block);
   checkTokens('validation', validationIds.length, o.block);
   if (!resuming) {
-    fs.mkdirSync(dir, { recursive: true });
-    writeJson(path.join(dir, 'config.json'), {
-      model: o.arch, options: o, created: new Date().toISOString(), command: process.argv.slice(2),
-      machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), backend: getBackend().name, threads: process.env.TSGRAD_THREADS ?? 'all', node: process.version },
-    });
+    startRun(dir, { model: o.arch, options: o });
   }
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
   const length = o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`;
   say(`${resuming ? `Resuming ${dir} at step ${resumed!.state.step + 1}` : `Training in ${dir}`}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
     `block ${o.block}, ${params.toLocaleString('en-US')} parameters; ${o.tokenizer} tokenizer (${tokenizer.vocabSize} tokens) on ${o.text ?? 'the Brown corpus'}: ` +
     `${trainIds.length.toLocaleString('en-US')} training and ${validationIds.length.toLocaleString('en-US')} validation tokens`);
-  say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup}, cosine to ${+(o.lr * 0.1).toPrecision(3)}), weight decay ${o.weightDecay}, clip ${o.clip}, seed ${o.seed}`);
+  say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup}, cosine to ${+(o.lr * (o.minLrFraction ?? 0.1)).toPrecision(3)}), weight decay ${o.weightDecay}, clip ${o.clip}, seed ${o.seed}`);
 
   let interrupted = false;
   const onSigint = () => {
@@ -248,7 +241,8 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   process.off('SIGINT', onSigint);
   const last = state.history.at(-1)!;
   const best = state.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
-  const bitsPerChar = (last.valLoss * validationIds.length) / ([...validation].length * Math.LN2);
+  const validationChars = [...validation].length;
+  const bitsPerChar = (last.valLoss * validationIds.length) / (validationChars * Math.LN2);
   writeJson(path.join(dir, 'summary.json'), {
     name: path.basename(dir), model: o.arch, epochs: 0, epochsDone: 0, finished: state.finished, steps: state.step,
     // As `tsgrad runs` reads a summary (its "epoch" is a step here).
@@ -260,7 +254,7 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
     if (flags.json) process.stdout.write(JSON.stringify({ event: 'stopped', step: state.step, run: dir }) + '\n');
     return;
   }
-  const sampleTokens = Math.round(300 / Math.max(1, [...validation].length / validationIds.length));
+  const sampleTokens = Math.round(300 / Math.max(1, validationChars / validationIds.length));
   let sampleText = '';
   sample(model, tokenizer, '', { tokens: sampleTokens, temperature: 0.8, seed: o.seed, write: (s) => (sampleText += s) });
   if (flags.json) {
@@ -272,4 +266,3 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   say(`Run written to ${dir}. Next: tsgrad gpt generate ${dir} --prompt "The " ; tsgrad gpt eval ${dir}`);
 }
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -5,7 +5,6 @@
 
 import { Command, Option } from 'commander';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { formatProfile, profiled, type ProfiledBackend } from '../backend/profile.js';
 import { check } from '../core/errors.js';
@@ -16,15 +15,15 @@ import { MODEL_NAMES, RECIPES, type ModelName, type OptimizerName, type Schedule
 import { stackLayersFromConfig } from '../nn/stack.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
 import { cosineDecay, exponentialDecay, type LearningRateSchedule } from '../optim/schedules.js';
-import { backendByName, getBackend, setBackend, type BackendName } from '../tensor/engine.js';
+import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
 import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 import type { Callback } from '../train/callbacks.js';
 import { earlyStopping, reduceLROnPlateau } from '../train/monitors.js';
 import { loadModel } from '../train/persist.js';
 import { jsonLines, progressBar } from '../train/progress.js';
-import { latestCheckpoint, RunTracker, writeJson, type RunSummary } from '../train/runs.js';
+import { latestCheckpoint, runStamp, RunTracker, startRun, writeJson, type RunSummary } from '../train/runs.js';
 import { Sequential } from '../train/sequential.js';
-import { action, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
+import { action, checkResumeFlags, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
 
 /** The settings of a run: stored in its config.json, and all that --resume needs. */
 interface RunOptions {
@@ -196,13 +195,12 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   const resuming = opts.resume !== undefined;
   if (resuming) {
     dir = runFolder(opts.resume!, opts.runs);
-    const stray = Object.keys(opts).filter((k) => given(k) && !['resume', 'runs', 'epochs', 'stopAfter', 'data', 'json', 'backend', 'profile'].includes(k));
-    check(stray.length === 0, `--resume continues a run with its own settings; only --epochs may change (got --${stray.map(kebab).join(', --')})`);
+    checkResumeFlags(opts, given, ['resume', 'runs', 'epochs', 'stopAfter', 'data', 'json', 'backend', 'profile'], '--epochs');
     o = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).options as RunOptions;
     if (opts.epochs !== undefined) o.epochs = opts.epochs;
   } else {
     o = runOptions(opts);
-    const name = opts.name ?? `${o.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
+    const name = opts.name ?? `${o.model}-${runStamp()}`;
     check(/^[\w.-]+$/.test(name), `--name: "${name}" may only use letters, digits, '.', '_' and '-'`);
     dir = path.join(opts.runs, name);
     check(!fs.existsSync(dir), `run ${dir} already exists: pick another --name, or continue it with --resume ${name}`);
@@ -228,11 +226,7 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   } else {
     model = buildModel(o);
     model.compile({ optimizer: optimizer(o, stepsPerEpoch), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-    fs.mkdirSync(dir, { recursive: true });
-    writeJson(path.join(dir, 'config.json'), {
-      options: o, created: new Date().toISOString(), command: process.argv.slice(2),
-      machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), backend: getBackend().name, threads: process.env.TSGRAD_THREADS ?? 'all', node: process.version },
-    });
+    startRun(dir, { options: o });
   }
   const augment = parseAugment(o.augment);
   if (!opts.json && !resuming) model.summary(say);
@@ -288,7 +282,6 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   }
 }
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** A split of MNIST as tensors, the images scaled straight into the tensor's storage. */
 function mnistTensors(opts: Parameters<typeof loadMnist>[0]) {

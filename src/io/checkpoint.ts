@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
+import { formatShape, sameShape } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic } from './files.js';
 import { decodeSafetensors, loadSafetensors, saveSafetensors, type SafetensorsContents } from './safetensors.js';
 
@@ -121,4 +123,19 @@ function decodeCheckpoint(json: Record<string, unknown>, { tensors, metadata }: 
     weights,
     ...(Number.isInteger(iterations) ? { optimizerState: { iterations, slots } } : {}),
   };
+}
+
+/**
+ * Copies a checkpoint's arrays into a model's weights, matched by name: every weight must be there
+ * with its shape, and nothing else (`where` names the checkpoint in the errors).
+ */
+export function assignWeights(weights: readonly { name: string; value: Tensor }[], stored: readonly NamedArray[], where: string): void {
+  const byName = new Map(stored.map((w) => [w.name, w]));
+  check(byName.size === weights.length, `${where}: the checkpoint has ${byName.size} weights but its model has ${weights.length}`);
+  for (const w of weights) {
+    const s = byName.get(w.name);
+    check(s, `${where}: weight "${w.name}" is missing`);
+    check(sameShape(s.shape, w.value.shape), `${where}: weight "${w.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
+    w.value.data.set(s.data);
+  }
 }

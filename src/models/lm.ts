@@ -2,7 +2,7 @@
 // and loading its weights. Not for: writing checkpoints (src/train/lm.ts).
 
 import { check } from '../core/errors.js';
-import { formatShape, sameShape } from '../core/shape.js';
+import { assignWeights } from '../io/checkpoint.js';
 import { readLmCheckpoint, type LanguageModel, type LmCheckpoint } from '../train/lm.js';
 import { Gpt, type GptConfig } from './gpt.js';
 import { LstmLm, type LstmLmConfig } from './lstm-lm.js';
@@ -25,13 +25,6 @@ export function loadLanguageModel(p: string): { model: LanguageModel; checkpoint
   const model = languageModelFromConfig(c.modelConfig);
   check(c.tokenizer.vocabSize === model.config.vocabSize,
     `${p}: the tokenizer has ${c.tokenizer.vocabSize} tokens but the model's vocabulary is ${model.config.vocabSize}`);
-  const stored = new Map(c.weights.map((w) => [w.name, w]));
-  check(stored.size === model.weights.length, `${p}: the checkpoint has ${stored.size} weights but its model has ${model.weights.length}`);
-  for (const w of model.weights) {
-    const s = stored.get(w.name);
-    check(s, `${p}: weight "${w.name}" is missing`);
-    check(sameShape(s.shape, w.value.shape), `${p}: weight "${w.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
-    w.value.data.set(s.data);
-  }
+  assignWeights(model.weights, c.weights, p);
   return { model, checkpoint: c };
 }

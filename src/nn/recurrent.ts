@@ -11,8 +11,7 @@ import { check } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { formatShape, type Shape } from '../core/shape.js';
 import { activate, type ActivationName } from '../ops/activations.js';
-import { split } from '../ops/arrays.js';
-import { pad, slice } from '../tensor/ops.js';
+import { split, stack, unstack } from '../ops/arrays.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
 import { Layer, type BaseLayerConfig } from './layer.js';
@@ -119,21 +118,4 @@ export class LSTM extends Layer<LSTMConfig> {
       returnSequences: c.returnSequences ?? false, goBackwards: c.goBackwards ?? false,
     };
   }
-}
-
-/** The n slices of x along `axis`, that axis removed, split off by halving. */
-export function unstack(x: Tensor, axis: number): Tensor[] {
-  const n = x.shape[axis];
-  if (n === 1) return [x.reshape([...x.shape.slice(0, axis), ...x.shape.slice(axis + 1)])];
-  const half = Math.ceil(n / 2);
-  return [...unstack(slice(x, axis, 0, half), axis), ...unstack(slice(x, axis, half, n - half), axis)];
-}
-
-/** The inverse of unstack: tensors of one shape stacked along a new axis `axis`, by halves. */
-export function stack(xs: Tensor[], axis: number): Tensor {
-  const n = xs.length;
-  if (n === 1) return xs[0].reshape([...xs[0].shape.slice(0, axis), 1, ...xs[0].shape.slice(axis)]);
-  const half = Math.ceil(n / 2);
-  // Each half padded with zeros to its place along an axis of n: a concatenation.
-  return pad(stack(xs.slice(0, half), axis), axis, 0, n - half).add(pad(stack(xs.slice(half), axis), axis, half, 0));
 }

@@ -1,4 +1,5 @@
-// Cutting tensors apart and putting them together along an axis, as tf.split and tf.concat.
+// Cutting tensors apart and putting them together along an axis, as tf.split, tf.concat, tf.unstack
+// and tf.stack.
 
 import { check } from '../core/errors.js';
 import { normalizeAxes } from '../core/shape.js';
@@ -31,4 +32,22 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
     return padded;
   });
   return parts.reduce((s, p) => s.add(p));
+}
+
+/**
+ * The slices of x along `axis`, that axis removed. Split by halving, so that the gradient (a pad
+ * per slice) costs n log n, not n squared, for a long axis (an LSTM's time steps).
+ */
+export function unstack(x: Tensor, axis = 0): Tensor[] {
+  const n = x.shape[axis];
+  if (n === 1) return [x.reshape([...x.shape.slice(0, axis), ...x.shape.slice(axis + 1)])];
+  const half = Math.ceil(n / 2);
+  return [...unstack(slice(x, axis, 0, half), axis), ...unstack(slice(x, axis, half, n - half), axis)];
+}
+
+/** Tensors of one shape stacked along a new axis `axis`, joined by halves (as unstack). */
+export function stack(xs: Tensor[], axis = 0): Tensor {
+  if (xs.length === 1) return xs[0].reshape([...xs[0].shape.slice(0, axis), 1, ...xs[0].shape.slice(axis)]);
+  const half = Math.ceil(xs.length / 2);
+  return concat([stack(xs.slice(0, half), axis), stack(xs.slice(half), axis)], axis);
 }

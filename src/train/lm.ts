@@ -20,7 +20,7 @@ import { Rng, type RngState } from '../core/rng.js';
 import type { Tokenizer, TokenizerJSON } from '../data/tokenizer.js';
 import { tokenizerFromJSON } from '../data/tokenizer.js';
 import { readCheckpoint, writeCheckpoint, type NamedArray } from '../io/checkpoint.js';
-import { writeFileAtomic } from '../io/files.js';
+import { writeFileAtomic, writeFolderAtomic } from '../io/files.js';
 import { sparseCategoricalCrossentropy } from '../ops/losses.js';
 import { AdamW, type OptimizerState } from '../optim/optimizer.js';
 import { noGrad, scope } from '../tensor/engine.js';
@@ -181,6 +181,24 @@ export function checkTokens(what: string, tokens: number, block: number): void {
   check(tokens > block, `the ${what} text has ${tokens} tokens, but a window needs block + 1 = ${block + 1}: give more text or a smaller --block`);
 }
 
+/** AdamW as language-model training uses it: decay on matrices only, global clipping, beta2 0.99 by default. */
+export function lmOptimizer(o: Pick<LmTrainOptions, 'lr' | 'weightDecay' | 'clip' | 'beta1' | 'beta2'>): AdamW {
+  return new AdamW({
+    learningRate: o.lr, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.99, epsilon: 1e-8, weightDecay: o.weightDecay, globalClipnorm: o.clip,
+  });
+}
+
+/** One training step, in its own scope: a batch of windows (x, y), forward, loss, backward, update; the loss. */
+export function lmStep(model: LanguageModel, optimizer: AdamW, batch: () => [Tensor, Tensor]): number {
+  return scope(() => {
+    const [x, y] = batch();
+    const loss = lmLoss(model.forward(x, true), y);
+    backward(loss);
+    optimizer.step(model.weights.map((w) => w.value), model.weights.map((w) => w.name));
+    return loss.item();
+  });
+}
+
 export async function trainLm(run: LmRun): Promise<LmRunState> {
   const { model, options: o, callbacks: cb = {} } = run;
   const { block } = model.config;
@@ -194,11 +212,8 @@ export async function trainLm(run: LmRun): Promise<LmRunState> {
   const windowRng = new Rng();
   windowRng.setState(state.rng.windows);
   model.rng.setState(state.rng.dropout);
-  const optimizer = new AdamW({
-    learningRate: o.lr, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.99, epsilon: 1e-8, weightDecay: o.weightDecay, globalClipnorm: o.clip,
-  });
+  const optimizer = lmOptimizer(o);
   if (run.resumed) optimizer.setState(run.resumed.optimizer);
-  const params = model.weights.map((w) => w.value), names = model.weights.map((w) => w.name);
   // The same validation windows at every evaluation (and in every run with this seed), so figures compare.
   const evalStarts = randomStarts(new Rng(o.seed + 3), o.evalBatches * o.batch, run.validation.length, block);
   const budget = o.minutes === undefined ? undefined : o.minutes * 60;
@@ -236,13 +251,7 @@ export async function trainLm(run: LmRun): Promise<LmRunState> {
     const lr = lmLearningRate(o, state.step, progress());
     optimizer.learningRate = lr;
     const t0 = performance.now();
-    const loss = scope(() => {
-      const [x, y] = windows(run.train, randomStarts(windowRng, o.batch, run.train.length, block), block);
-      const l = lmLoss(model.forward(x, true), y);
-      backward(l);
-      optimizer.step(params, names);
-      return l.item();
-    });
+    const loss = lmStep(model, optimizer, () => windows(run.train, randomStarts(windowRng, o.batch, run.train.length, block), block));
     check(Number.isFinite(loss), `the loss became ${loss} at step ${state.step + 1}: try a smaller --lr`);
     const now = performance.now();
     trainTime += (now - t0) / 1000;
@@ -345,19 +354,15 @@ export interface LmCheckpoint {
 export function saveLmCheckpoint(dir: string, c: {
   model: LanguageModel; tokenizer: Tokenizer; optimizer?: OptimizerState; state?: LmRunState; options?: LmTrainOptions; source?: LmDataSource;
 }): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  writeCheckpoint(tmp, {
-    modelConfig: { className: c.model.className, config: c.model.config, tokenizer: c.tokenizer.toJSON() } satisfies LmModelConfig,
-    trainingConfig: c.options ? { options: c.options, source: c.source ?? null } : null,
-    weights: c.model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.data as Float32Array })),
-    optimizerState: c.optimizer,
+  writeFolderAtomic(dir, (tmp) => {
+    writeCheckpoint(tmp, {
+      modelConfig: { className: c.model.className, config: c.model.config, tokenizer: c.tokenizer.toJSON() } satisfies LmModelConfig,
+      trainingConfig: c.options ? { options: c.options, source: c.source ?? null } : null,
+      weights: c.model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.data as Float32Array })),
+      optimizerState: c.optimizer,
+    });
+    if (c.state) writeFileAtomic(path.join(tmp, STATE_FILE), JSON.stringify(c.state, null, 2) + '\n');
   });
-  if (c.state) writeFileAtomic(path.join(tmp, STATE_FILE), JSON.stringify(c.state, null, 2) + '\n');
-  const old = `${dir}.old-${process.pid}`;
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
-  fs.renameSync(tmp, dir);
-  fs.rmSync(old, { recursive: true, force: true });
 }
 
 /** The checkpoint folder a path names: itself when it holds model.json, else a run's checkpoint/. */

@@ -2,8 +2,7 @@
 // and back, rebuilt exactly (same layers, names, weights, optimizer and its moments).
 
 import { check } from '../core/errors.js';
-import { formatShape, sameShape } from '../core/shape.js';
-import { fetchCheckpoint, readCheckpoint, writeCheckpoint, type CheckpointContents } from '../io/checkpoint.js';
+import { assignWeights, fetchCheckpoint, readCheckpoint, writeCheckpoint, type CheckpointContents } from '../io/checkpoint.js';
 import { stackLayersFromConfig, type StackConfig } from '../nn/stack.js';
 import { optimizerFromConfig } from '../optim/optimizer.js';
 import { Sequential, type TrainingConfig } from './sequential.js';
@@ -47,16 +46,7 @@ function modelFromCheckpoint(c: CheckpointContents, dir: string): Sequential {
     `${dir}: model config must be {"className": "Sequential", "config": {...}}`);
   const model = new Sequential(stackLayersFromConfig(mc.config), { name: mc.config.name, seed: mc.config.seed });
   model.build();
-  const stored = new Map(c.weights.map((w) => [w.name, w]));
-  check(stored.size === model.weights.length,
-    `${dir}: the checkpoint has ${stored.size} weights but its model has ${model.weights.length}`);
-  for (const w of model.weights) {
-    const s = stored.get(w.name);
-    check(s, `${dir}: weight "${w.name}" is missing`);
-    check(sameShape(s.shape, w.value.shape),
-      `${dir}: weight "${w.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
-    w.value.data.set(s.data);
-  }
+  assignWeights(model.weights, c.weights, dir);
   const tc = c.trainingConfig as TrainingConfig | null;
   if (tc) {
     model.compile({ optimizer: optimizerFromConfig(tc.optimizer), loss: tc.loss, metrics: tc.metrics });

@@ -9,10 +9,12 @@
 // the previous checkpoint or the new one, never half of one.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
-import { writeFileAtomic } from '../io/files.js';
 import type { RngState } from '../core/rng.js';
+import { writeFileAtomic, writeFolderAtomic } from '../io/files.js';
+import { getBackend } from '../tensor/engine.js';
 import type { Callback, History, Logs, TrainBegin } from './callbacks.js';
 import { saveModel } from './persist.js';
 import type { Sequential } from './sequential.js';
@@ -41,6 +43,20 @@ export interface RunSummary {
 }
 
 const STATE = 'state.json';
+
+/** The date-and-time stamp in a run's default name, e.g. 2026-11-29T05-36-22. */
+export function runStamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+}
+
+/** Creates a run's folder with its config.json: `fields` (the settings), when, the command and the machine. */
+export function startRun(dir: string, fields: Record<string, unknown>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  writeJson(path.join(dir, 'config.json'), {
+    ...fields, created: new Date().toISOString(), command: process.argv.slice(2),
+    machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), backend: getBackend().name, threads: process.env.TSGRAD_THREADS ?? 'all', node: process.version },
+  });
+}
 
 export function writeJson(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
@@ -175,12 +191,10 @@ export class RunTracker implements Callback {
   private checkpoint(model: Sequential): void {
     const root = path.join(this.dir, 'checkpoints');
     const name = epochDir(this.state.epoch);
-    const tmp = path.join(root, `.${name}.tmp-${process.pid}`);
-    fs.rmSync(tmp, { recursive: true, force: true });
-    saveModel(model, tmp);
-    writeJson(path.join(tmp, STATE), this.state);
-    fs.rmSync(path.join(root, name), { recursive: true, force: true });
-    fs.renameSync(tmp, path.join(root, name));
+    writeFolderAtomic(path.join(root, name), (tmp) => {
+      saveModel(model, tmp);
+      writeJson(path.join(tmp, STATE), this.state);
+    });
     for (const c of checkpoints(this.dir)) {
       if (c.epoch !== this.state.epoch && c.epoch !== this.state.best?.epoch) fs.rmSync(c.dir, { recursive: true, force: true });
     }
