@@ -23,7 +23,7 @@ const INPUT_GRADIENT_MAX_PATCH = 16384;
 const SMALL_PATCH = 256;
 /** Products of a batch smaller than this (m * k * n) run whole, one per thread, not split by rows. */
 const BATCHED_MAX_WORK = 1 << 22;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad', 'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate'];
+const KERNELS: KernelName[] = ['sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum', 'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad', 'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate'];
 /** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu'];
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu', 'geluGrad'];
@@ -85,7 +85,12 @@ export interface WasmBackend extends Backend {
   readonly variant: 'relaxed' | 'simd';
 }
 
-export function createWasmBackend(threads = defaultThreads()): WasmBackend {
+export interface WasmOptions {
+  /** 3x3 stride-1 convolutions by Winograd's F(4x4, 3x3) where it pays (default true); false keeps the GEMM path, for comparison. */
+  winograd?: boolean;
+}
+
+export function createWasmBackend(threads = defaultThreads(), options: WasmOptions = {}): WasmBackend {
   const { module, variant } = loadKernels();
   const heap = new Heap();
   const kernels: Kernels = instantiate(module, heap.memory);
@@ -161,6 +166,21 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
   /** Whether a layer with few input channels (not a multiple of 4) runs the direct kernels. */
   const small = (g: ConvGeometry) => g.inC % 4 !== 0 && patchOf(g) <= SMALL_PATCH;
   const pixelsOf = (g: ConvGeometry) => g.batch * g.outH * g.outW;
+  const tilesOf = (g: ConvGeometry) => Math.ceil(g.outH / 4) * Math.ceil(g.outW / 4);
+  /**
+   * Whether a convolution runs by Winograd's F(4x4, 3x3) (kernels/winograd.ts): 3x3 windows,
+   * stride 1, channels in eights that fit a thread's scratch, and an output big enough that the
+   * 36 products of a 4x4 tile cost clearly less than its pixels' 9 each (so not a 2x2 output).
+   */
+  const winograd = (g: ConvGeometry) => options.winograd !== false && g.kH === 3 && g.kW === 3 && g.strideH === 1 && g.strideW === 1
+    && g.inC % 8 === 0 && g.outC % 8 === 0 && 144 * (g.inC + g.outC) + 512 <= scratchBytes / 4
+    && 36 * tilesOf(g) <= 0.4 * 9 * g.outH * g.outW;
+  /** The filters in Winograd's domain, (36, inC, outC), or with `transposed` (36, outC, inC), in a temporary. */
+  const winogradWeights = (pw: number, g: ConvGeometry, transposed: boolean) => {
+    const u = temp(36 * g.inC * g.outC);
+    pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed], g.inC, { work: 36 * g.inC * g.outC });
+    return u;
+  };
   /**
    * x (at heap offset px) with its padding written out, in a temporary when there is any, and the
    * geometry to match (no padding): the direct kernels expect every window inside the image.
@@ -204,6 +224,10 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
 
   function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {
     const [px, pw, po] = [ptr(x), ptr(w), ptr(out)];
+    if (winograd(g)) {
+      pool.run('winogradForward', [px, winogradWeights(pw, g, false), po, ...convArgs(g)], g.batch * tilesOf(g), { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC });
+      return done([out, po]);
+    }
     if (implicit(g)) {
       const packed = packShared(pw, patchOf(g), g.outC, false);
       pool.run('convForward', [px, packed, po, ...convArgs(g)], pixelsOf(g), { align: 4, work: pixelsOf(g) * patchOf(g) * g.outC });
@@ -223,6 +247,11 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
 
   function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
     const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
+    if (winograd(g)) {
+      // Threads own whole images, since windows overlap within an image.
+      pool.run('winogradInput', [pdy, winogradWeights(pw, g, true), pdx, ...convArgs(g)], g.batch, { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC });
+      return done([dx, pdx]);
+    }
     if (patchOf(g) <= INPUT_GRADIENT_MAX_PATCH) {
       // Threads own whole images, since windows overlap within an image.
       const packed = packShared(pw, g.outC, patchOf(g), true);
@@ -240,6 +269,16 @@ export function createWasmBackend(threads = defaultThreads()): WasmBackend {
   function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
     const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
     const patch = patchOf(g);
+    if (winograd(g)) {
+      // Parts of the tiles sum into partial gradients of their own, added up in a fixed order. Six
+      // parts share evenly among 1, 2, 3 or 6 threads and give the same sums on each.
+      const tiles = g.batch * tilesOf(g), size = 36 * g.inC * g.outC;
+      const parts = Math.min(Math.ceil(tiles / 32), 6 * Math.ceil(pool.threads / 6));
+      const partials = temp(parts * size);
+      pool.run('winogradFilter', [px, pdy, partials, parts, ...convArgs(g)], parts, { work: tiles * size });
+      pool.run('winogradFilterSum', [partials, parts, pdw, g.inC, g.outC], g.inC, { work: parts * size });
+      return done([dw, pdw]);
+    }
     if (implicit(g)) {
       const packed = packShared(pdy, pixelsOf(g), g.outC, false);
       pool.run('convFilter', [px, packed, pdw, ...convArgs(g)], patch, { align: 4, work: pixelsOf(g) * patch * g.outC });

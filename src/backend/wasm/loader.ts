@@ -49,6 +49,11 @@ export interface Kernels {
   col2im: Kernel;
   convSmallForward: Kernel;
   convSmallFilter: Kernel;
+  winogradWeights: Kernel;
+  winogradForward: Kernel;
+  winogradInput: Kernel;
+  winogradFilter: Kernel;
+  winogradFilterSum: Kernel;
   pool: Kernel;
   poolGrad: Kernel;
   unary: Kernel;

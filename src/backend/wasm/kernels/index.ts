@@ -10,3 +10,4 @@ export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';
 export { softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad } from './rows';
 export { transpose, copyRows } from './layout';
+export { winogradWeights, winogradForward, winogradInput, winogradFilter, winogradFilterSum } from './winograd';

@@ -1,0 +1,399 @@
+// 3x3, stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3) (AssemblyScript; Lavin
+// and Gray, "Fast Algorithms for Convolutional Neural Networks", 2015). The output is cut into
+// 4x4 tiles; each tile's 6x6 input window d becomes V = Bᵀ d B and each filter g becomes
+// U = G g Gᵀ, and then
+//   forward:         y  = Aᵀ [Σ_ci U ⊙ V] A                      (36 products of 36 numbers),
+//   input gradient:  dd = B [Σ_co U ⊙ (A dy Aᵀ)] Bᵀ, added back over the overlapping windows,
+//   filter gradient: dg = Gᵀ [Σ_tiles V ⊙ (A dy Aᵀ)] G            (the adjoints of the forward).
+// Each of the 36 sums is a small matrix product over channels (or, for the filter gradient, over
+// tiles), run here on a block of tiles that stays in cache. A tile costs 36 multiply-adds per
+// channel pair against 144 for the direct convolution; with the transforms and the tiles that
+// hang over the image's edge, the reference CNN's middle layer does about a third of the work.
+// The rounding differs from direct convolution by a few units in the last place of the terms'
+// magnitudes. Needs inC and outC to be multiples of 8. The twin of ../../ref/conv.ts (the
+// specification; the results agree within float tolerance, not bit for bit).
+
+import { SGEMM_SCRATCH_FLOATS } from './matmul';
+import { madd } from './simd';
+
+/** Tiles per block at most (a block's transforms and products stay in a thread's cache). */
+const BLOCK_TILES: i32 = 32;
+/** Bytes at the start of the scratch: a vector of zeros, the window table, two 6x6 vector buffers. */
+const HEADER: usize = 2048;
+const ZEROS: usize = 0, BASES: usize = 16, MASKS: usize = 16 + 36 * 4, TMP: usize = 512, TMP2: usize = 512 + 576;
+
+/** The geometry of the current call (each thread's instance has its own copy). */
+let inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, outC: i32, padTop: i32, padLeft: i32;
+let tilesH: i32, tilesW: i32, block: i32;
+
+function setGeometry(co: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, pt: i32, pl: i32, scratch: usize): void {
+  inH = h; inW = w; inC = c; outH = oh; outW = ow; outC = co; padTop = pt; padLeft = pl;
+  tilesH = (oh + 3) >> 2;
+  tilesW = (ow + 3) >> 2;
+  block = min(BLOCK_TILES, ((SGEMM_SCRATCH_FLOATS - <i32>(HEADER >> 2)) / (36 * (c + co))) & ~3);
+  v128.store(scratch + ZEROS, f32x4.splat(0));
+}
+
+// The 1-D transforms, on vectors of four channels; each stores its results at dst + i * step.
+
+/** Bᵀ d (6 -> 6): how an input window is transformed. */
+@inline function inputRow(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, dst: usize, step: usize): void {
+  const four = f32x4.splat(4), two = f32x4.splat(2), minus5 = f32x4.splat(-5);
+  v128.store(dst, madd(d0, four, madd(d2, minus5, d4)));
+  v128.store(dst + step, f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, f32x4.add(d1, d2))));
+  v128.store(dst + 2 * step, madd(four, f32x4.sub(d1, d2), f32x4.sub(d4, d3)));
+  v128.store(dst + 3 * step, madd(two, f32x4.sub(d3, d1), f32x4.sub(d4, d2)));
+  v128.store(dst + 4 * step, f32x4.sub(f32x4.sub(d4, d2), f32x4.mul(two, f32x4.sub(d3, d1))));
+  v128.store(dst + 5 * step, madd(d1, four, madd(d3, minus5, d5)));
+}
+
+/** B dv (6 -> 6): the adjoint of inputRow, for the input gradient. */
+@inline function inputRowAdjoint(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, dst: usize, step: usize): void {
+  const four = f32x4.splat(4), two = f32x4.splat(2), minus5 = f32x4.splat(-5);
+  const s12 = f32x4.add(v1, v2), s34 = f32x4.add(v3, v4);
+  v128.store(dst, f32x4.mul(four, v0));
+  v128.store(dst + step, madd(four, f32x4.add(f32x4.sub(v2, v1), v5), f32x4.mul(two, f32x4.sub(v4, v3))));
+  v128.store(dst + 2 * step, f32x4.sub(madd(minus5, v0, f32x4.neg(s34)), f32x4.mul(four, s12)));
+  v128.store(dst + 3 * step, madd(minus5, v5, madd(two, f32x4.sub(v3, v4), f32x4.sub(v1, v2))));
+  v128.store(dst + 4 * step, f32x4.add(f32x4.add(v0, s12), s34));
+  v128.store(dst + 5 * step, v5);
+}
+
+/** Aᵀ m (6 -> 4): how a tile's products become its 4 outputs. */
+@inline function outputRow(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: usize, step: usize): void {
+  const s12 = f32x4.add(m1, m2), d12 = f32x4.sub(m1, m2), s34 = f32x4.add(m3, m4), d34 = f32x4.sub(m3, m4);
+  v128.store(dst, f32x4.add(f32x4.add(m0, s12), s34));
+  v128.store(dst + step, madd(f32x4.splat(2), d34, d12));
+  v128.store(dst + 2 * step, madd(f32x4.splat(4), s34, s12));
+  v128.store(dst + 3 * step, f32x4.add(madd(f32x4.splat(8), d34, d12), m5));
+}
+
+/** A dy (4 -> 6): the adjoint of outputRow, for the gradients. */
+@inline function outputRowAdjoint(y0: v128, y1: v128, y2: v128, y3: v128, dst: usize, step: usize): void {
+  const four = f32x4.splat(4);
+  const e = f32x4.add(y0, y2), o = f32x4.add(y1, y3);
+  const e4 = madd(four, y2, y0), o4 = f32x4.mul(f32x4.splat(2), madd(four, y3, y1));
+  v128.store(dst, y0);
+  v128.store(dst + step, f32x4.add(e, o));
+  v128.store(dst + 2 * step, f32x4.sub(e, o));
+  v128.store(dst + 3 * step, f32x4.add(e4, o4));
+  v128.store(dst + 4 * step, f32x4.sub(e4, o4));
+  v128.store(dst + 5 * step, y3);
+}
+
+/** G g (3 -> 6): how a filter row is transformed. */
+@inline function filterRow(g0: v128, g1: v128, g2: v128, dst: usize, step: usize): void {
+  const s02 = f32x4.add(g0, g2);
+  const sixth = f32x4.splat(1.0 / 6), twelfth = f32x4.splat(1.0 / 12), z = f32x4.splat(1.0 / 24);
+  const a = madd(z, g0, f32x4.mul(sixth, g2)), b = f32x4.mul(twelfth, g1);
+  v128.store(dst, f32x4.mul(f32x4.splat(0.25), g0));
+  v128.store(dst + step, f32x4.mul(f32x4.splat(-1.0 / 6), f32x4.add(s02, g1)));
+  v128.store(dst + 2 * step, f32x4.mul(f32x4.splat(-1.0 / 6), f32x4.sub(s02, g1)));
+  v128.store(dst + 3 * step, f32x4.add(a, b));
+  v128.store(dst + 4 * step, f32x4.sub(a, b));
+  v128.store(dst + 5 * step, g2);
+}
+
+/** Gᵀ du (6 -> 3): the adjoint of filterRow, for the filter gradient. */
+@inline function filterRowAdjoint(u0: v128, u1: v128, u2: v128, u3: v128, u4: v128, u5: v128, dst: usize, step: usize): void {
+  const sixth = f32x4.splat(1.0 / 6);
+  const s12 = f32x4.add(u1, u2), s34 = f32x4.add(u3, u4);
+  v128.store(dst, madd(f32x4.splat(1.0 / 24), s34, madd(f32x4.splat(-1.0 / 6), s12, f32x4.mul(f32x4.splat(0.25), u0))));
+  v128.store(dst + step, madd(f32x4.splat(1.0 / 12), f32x4.sub(u3, u4), f32x4.mul(sixth, f32x4.sub(u2, u1))));
+  v128.store(dst + 2 * step, madd(sixth, f32x4.sub(s34, s12), u5));
+}
+
+// 2-D transforms of one tile, for one vector of channels, through the buffers TMP and TMP2.
+
+/** Loads vector (r, c) of a 6-wide grid of vectors at `src` (rows `row` bytes apart). */
+@inline function at(src: usize, row: usize, r: i32, c: i32): v128 {
+  return v128.load(src + <usize>r * row + (<usize>c << 4));
+}
+
+/** Vᵀ rows of the window at the table (BASES, MASKS), channel byte offset `ch`, into dst + ξ * step. */
+function transformWindow(s: usize, ch: i32, dst: usize, step: usize): void {
+  const tmp = s + TMP;
+  for (let r = 0; r < 6; r++) {
+    const t = s + BASES + (<usize>(r * 6) << 2), m = s + MASKS + (<usize>(r * 6) << 2);
+    const d0 = v128.load(<usize>load<u32>(t) + <usize>(ch & load<i32>(m)));
+    const d1 = v128.load(<usize>load<u32>(t, 4) + <usize>(ch & load<i32>(m, 4)));
+    const d2 = v128.load(<usize>load<u32>(t, 8) + <usize>(ch & load<i32>(m, 8)));
+    const d3 = v128.load(<usize>load<u32>(t, 12) + <usize>(ch & load<i32>(m, 12)));
+    const d4 = v128.load(<usize>load<u32>(t, 16) + <usize>(ch & load<i32>(m, 16)));
+    const d5 = v128.load(<usize>load<u32>(t, 20) + <usize>(ch & load<i32>(m, 20)));
+    inputRow(d0, d1, d2, d3, d4, d5, tmp + <usize>r * 96, 16);
+  }
+  for (let c = 0; c < 6; c++) {
+    inputRow(at(tmp, 96, 0, c), at(tmp, 96, 1, c), at(tmp, 96, 2, c), at(tmp, 96, 3, c), at(tmp, 96, 4, c), at(tmp, 96, 5, c),
+      dst + <usize>c * step, 6 * step);
+  }
+}
+
+/** A dy Aᵀ of the 4x4 output-gradient tile at (b, oy, ox), channel byte offset `ch`, into dst + ξ * step. */
+function transformGradient(dy: usize, b: i32, oy: i32, ox: i32, ch: usize, s: usize, dst: usize, step: usize): void {
+  const tmp = s + TMP;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < 4; r++) {
+    const y = oy + r;
+    let g0 = zero, g1 = zero, g2 = zero, g3 = zero;
+    if (y < outH) {
+      const row = dy + (<usize>(((b * outH + y) * outW + ox) * outC) << 2) + ch;
+      const px = <usize>outC << 2;
+      g0 = v128.load(row);
+      if (ox + 1 < outW) g1 = v128.load(row + px);
+      if (ox + 2 < outW) g2 = v128.load(row + 2 * px);
+      if (ox + 3 < outW) g3 = v128.load(row + 3 * px);
+    }
+    outputRowAdjoint(g0, g1, g2, g3, tmp + <usize>r * 96, 16);
+  }
+  for (let c = 0; c < 6; c++) {
+    outputRowAdjoint(at(tmp, 96, 0, c), at(tmp, 96, 1, c), at(tmp, 96, 2, c), at(tmp, 96, 3, c), dst + <usize>c * step, 6 * step);
+  }
+}
+
+/** The window table of tile t (its image's corner rows and columns may lie outside: those read zeros). */
+function windowTable(x: usize, t: i32, s: usize): void {
+  const per = tilesH * tilesW;
+  const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+  const y0 = ty * 4 - padTop, x0 = tx * 4 - padLeft;
+  for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) {
+    const y = y0 + r, xx = x0 + c;
+    const o = <usize>(r * 6 + c) << 2;
+    const inside = <u32>y < <u32>inH && <u32>xx < <u32>inW;
+    store<u32>(s + BASES + o, inside ? <u32>(x + (<usize>(((b * inH + y) * inW + xx) * inC) << 2)) : <u32>(s + ZEROS));
+    store<i32>(s + MASKS + o, inside ? -1 : 0);
+  }
+}
+
+/**
+ * C (4 x 8, rows `ldc` bytes apart) (+)= A · B over `k`: row r of A starts at a + r * aRow and
+ * steps by aStep, B's 8 columns start at b and step by bStep. The SGEMM's register tile
+ * (matmul.ts), reading its operands in place: every Winograd product is small enough for cache.
+ */
+@inline function product(k: i32, a: usize, aRow: usize, aStep: usize, b: usize, bStep: usize, c: usize, ldc: usize, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let s = v128.load32_splat(a0);
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
+    s = v128.load32_splat(a1);
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
+    s = v128.load32_splat(a2);
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
+    s = v128.load32_splat(a3);
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
+    a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; b += bStep;
+  }
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * ldc)); c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * ldc)); c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+/** For each ξ: C_ξ (rows x cols) = A_ξ (rows x k) · B_ξ (k x cols), A, B and C stored row-major, one after another. */
+function products(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): void {
+  const aRow = <usize>k << 2, bRow = <usize>cols << 2;
+  for (let xi = 0; xi < 36; xi++) {
+    const ax = a + <usize>(xi * rows * k) * 4, bx = b + <usize>(xi * k * cols) * 4, cx = c + <usize>(xi * rows * cols) * 4;
+    for (let j = 0; j < cols; j += 8) {
+      for (let i = 0; i < rows; i += 4) {
+        product(k, ax + <usize>i * aRow, aRow, 4, bx + (<usize>j << 2), bRow, cx + <usize>i * bRow + (<usize>j << 2), bRow, false);
+      }
+    }
+  }
+}
+
+/**
+ * The transformed filters: u = G g Gᵀ for input channels [start, end), laid out (ξ, inC, outC),
+ * or with `transposed` (ξ, outC, inC) (for the input gradient). w is (3, 3, inC, outC).
+ */
+export function winogradWeights(w: usize, u: usize, ci: i32, co: i32, transposed: bool, start: i32, end: i32, s: usize): void {
+  const tmp = s + TMP, tmp2 = s + TMP2;
+  const tap = <usize>(ci * co) << 2;
+  for (let c = start; c < end; c++) {
+    for (let o = 0; o < co; o += 4) {
+      const g = w + (<usize>(c * co + o) << 2);
+      for (let r = 0; r < 3; r++) {
+        const row = g + <usize>(3 * r) * tap;
+        filterRow(v128.load(row), v128.load(row + tap), v128.load(row + 2 * tap), tmp + <usize>r * 96, 16);
+      }
+      for (let k = 0; k < 6; k++) filterRow(at(tmp, 96, 0, k), at(tmp, 96, 1, k), at(tmp, 96, 2, k), tmp2 + (<usize>k << 4), 96);
+      for (let xi = 0; xi < 36; xi++) {
+        const v = v128.load(tmp2 + (<usize>xi << 4));
+        if (!transposed) {
+          v128.store(u + (<usize>((xi * ci + c) * co + o) << 2), v);
+          continue;
+        }
+        const d = u + (<usize>((xi * co + o) * ci + c) << 2), step = <usize>ci << 2;
+        store<f32>(d, f32x4.extract_lane(v, 0));
+        store<f32>(d + step, f32x4.extract_lane(v, 1));
+        store<f32>(d + 2 * step, f32x4.extract_lane(v, 2));
+        store<f32>(d + 3 * step, f32x4.extract_lane(v, 3));
+      }
+    }
+  }
+}
+
+/** out = conv(x, w) for tiles [start, end) (tile t is image t / (tilesH * tilesW)), with u from winogradWeights. */
+export function winogradForward(
+  x: usize, u: usize, out: usize, co: i32, _batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
+  _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
+): void {
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
+  const v = s + HEADER, m = v + <usize>(36 * block * ci) * 4;
+  const per = tilesH * tilesW;
+  for (let t0 = start; t0 < end; t0 += block) {
+    const n = min(block, end - t0), rows = (n + 3) & ~3;
+    const vStep = <usize>(rows * ci) << 2, mStep = <usize>(rows * co) << 2;
+    for (let i = 0; i < rows; i++) {
+      if (i < n) windowTable(x, t0 + i, s);
+      else for (let e = 0; e < 36; e++) { store<u32>(s + BASES + (<usize>e << 2), <u32>(s + ZEROS)); store<i32>(s + MASKS + (<usize>e << 2), 0); }
+      for (let c = 0; c < ci; c += 4) transformWindow(s, c << 2, v + (<usize>(i * ci + c) << 2), vStep);
+    }
+    products(v, u, m, rows, ci, co);
+    for (let i = 0; i < n; i++) {
+      const t = t0 + i;
+      const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+      const oy = ty * 4, ox = tx * 4;
+      const hh = min(4, oh - oy), ww = min(4, ow - ox);
+      const tmp = s + TMP, tmp2 = s + TMP2;
+      for (let o = 0; o < co; o += 4) {
+        const src = m + (<usize>(i * co + o) << 2);
+        for (let r = 0; r < 6; r++) {
+          const e = src + <usize>(r * 6) * mStep;
+          outputRow(v128.load(e), v128.load(e + mStep), v128.load(e + 2 * mStep), v128.load(e + 3 * mStep), v128.load(e + 4 * mStep), v128.load(e + 5 * mStep),
+            tmp + <usize>r * 96, 16);
+        }
+        for (let c = 0; c < 4; c++) outputRow(at(tmp, 96, 0, c), at(tmp, 96, 1, c), at(tmp, 96, 2, c), at(tmp, 96, 3, c), at(tmp, 96, 4, c), at(tmp, 96, 5, c), tmp2 + (<usize>c << 4), 64);
+        for (let r = 0; r < hh; r++) {
+          const dst = out + (<usize>(((b * oh + oy + r) * ow + ox) * co + o) << 2);
+          for (let c = 0; c < ww; c++) v128.store(dst + (<usize>(c * co) << 2), v128.load(tmp2 + (<usize>(r * 4 + c) << 4)));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx = the input gradient for images [start, end) (each thread owns whole images, since windows
+ * overlap), with ut from winogradWeights (transposed).
+ */
+export function winogradInput(
+  dy: usize, ut: usize, dx: usize, co: i32, _batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
+  _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
+): void {
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
+  memory.fill(dx + (<usize>(start * h * w * ci) << 2), 0, <usize>((end - start) * h * w * ci) << 2);
+  const gm = s + HEADER, dv = gm + <usize>(36 * block * co) * 4;
+  const per = tilesH * tilesW;
+  const first = start * per, last = end * per;
+  for (let t0 = first; t0 < last; t0 += block) {
+    const n = min(block, last - t0), rows = (n + 3) & ~3;
+    const gStep = <usize>(rows * co) << 2, vStep = <usize>(rows * ci) << 2;
+    for (let i = 0; i < rows; i++) {
+      const t = t0 + i;
+      const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+      for (let o = 0; o < co; o += 4) {
+        const dst = gm + (<usize>(i * co + o) << 2);
+        if (i < n) transformGradient(dy, b, ty * 4, tx * 4, <usize>o << 2, s, dst, gStep);
+        else for (let e = 0; e < 36; e++) v128.store(dst + <usize>e * gStep, f32x4.splat(0));
+      }
+    }
+    products(gm, ut, dv, rows, co, ci);
+    for (let i = 0; i < n; i++) {
+      const t = t0 + i;
+      const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+      const y0 = ty * 4 - pt, x0 = tx * 4 - pl;
+      const tmp = s + TMP, tmp2 = s + TMP2;
+      for (let c = 0; c < ci; c += 4) {
+        const src = dv + (<usize>(i * ci + c) << 2);
+        for (let r = 0; r < 6; r++) {
+          const e = src + <usize>(r * 6) * vStep;
+          inputRowAdjoint(v128.load(e), v128.load(e + vStep), v128.load(e + 2 * vStep), v128.load(e + 3 * vStep), v128.load(e + 4 * vStep), v128.load(e + 5 * vStep),
+            tmp + <usize>r * 96, 16);
+        }
+        for (let k = 0; k < 6; k++) inputRowAdjoint(at(tmp, 96, 0, k), at(tmp, 96, 1, k), at(tmp, 96, 2, k), at(tmp, 96, 3, k), at(tmp, 96, 4, k), at(tmp, 96, 5, k), tmp2 + (<usize>k << 4), 96);
+        for (let r = 0; r < 6; r++) {
+          const y = y0 + r;
+          if (<u32>y >= <u32>h) continue;
+          for (let k = 0; k < 6; k++) {
+            const xx = x0 + k;
+            if (<u32>xx >= <u32>w) continue;
+            const d = dx + (<usize>(((b * h + y) * w + xx) * ci + c) << 2);
+            v128.store(d, f32x4.add(v128.load(d), v128.load(tmp2 + (<usize>(r * 6 + k) << 4))));
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Partial filter gradients in the transformed domain: part p (of `parts`, for p in [start, end))
+ * sums V ⊙ (A dy Aᵀ) over its share of the tiles into partials + p * 36 * inC * outC floats,
+ * laid out (ξ, inC, outC). winogradFilterSum adds the parts and transforms back.
+ */
+export function winogradFilter(
+  x: usize, dy: usize, partials: usize, parts: i32, co: i32, batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
+  _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
+): void {
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
+  const v = s + HEADER, gm = v + <usize>(36 * block * ci) * 4;
+  const per = tilesH * tilesW, tiles = batch * per;
+  const share = (tiles + parts - 1) / parts;
+  for (let p = start; p < end; p++) {
+    const du = partials + (<usize>(p * 36 * ci * co) << 2);
+    const first = min(tiles, p * share), last = min(tiles, first + share);
+    if (first == last) memory.fill(du, 0, <usize>(36 * ci * co) << 2);
+    for (let t0 = first; t0 < last; t0 += block) {
+      const n = min(block, last - t0);
+      const vStep = <usize>(n * ci) << 2, gStep = <usize>(n * co) << 2;
+      for (let i = 0; i < n; i++) {
+        const t = t0 + i;
+        const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+        windowTable(x, t, s);
+        for (let c = 0; c < ci; c += 4) transformWindow(s, c << 2, v + (<usize>(i * ci + c) << 2), vStep);
+        for (let o = 0; o < co; o += 4) transformGradient(dy, b, ty * 4, tx * 4, <usize>o << 2, s, gm + (<usize>(i * co + o) << 2), gStep);
+      }
+      // du_ξ (inC x outC) (+)= V_ξᵀ (inC x n) · M_ξ (n x outC)
+      const rowBytes = <usize>co << 2;
+      for (let xi = 0; xi < 36; xi++) {
+        const vx = v + <usize>xi * vStep, gx = gm + <usize>xi * gStep, dx = du + (<usize>(xi * ci * co) << 2);
+        for (let j = 0; j < co; j += 8) {
+          for (let i = 0; i < ci; i += 4) {
+            product(n, vx + (<usize>i << 2), 4, <usize>ci << 2, gx + (<usize>j << 2), rowBytes, dx + <usize>i * rowBytes + (<usize>j << 2), rowBytes, t0 > first);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dw = Gᵀ (Σ_parts du) G for input channels [start, end); dw is (3, 3, inC, outC). */
+export function winogradFilterSum(partials: usize, parts: i32, dw: usize, ci: i32, co: i32, start: i32, end: i32, s: usize): void {
+  const tmp = s + TMP, tmp2 = s + TMP2;
+  const part = <usize>(36 * ci * co) << 2, tap = <usize>(ci * co) << 2;
+  for (let c = start; c < end; c++) {
+    for (let o = 0; o < co; o += 4) {
+      const src = partials + (<usize>(c * co + o) << 2);
+      for (let xi = 0; xi < 36; xi++) {
+        let sum = v128.load(src + <usize>xi * tap);
+        for (let p = 1; p < parts; p++) sum = f32x4.add(sum, v128.load(src + <usize>p * part + <usize>xi * tap));
+        v128.store(tmp + (<usize>xi << 4), sum);
+      }
+      for (let r = 0; r < 6; r++) filterRowAdjoint(at(tmp, 96, r, 0), at(tmp, 96, r, 1), at(tmp, 96, r, 2), at(tmp, 96, r, 3), at(tmp, 96, r, 4), at(tmp, 96, r, 5), tmp2 + <usize>r * 48, 16);
+      for (let k = 0; k < 3; k++) {
+        filterRowAdjoint(at(tmp2, 48, 0, k), at(tmp2, 48, 1, k), at(tmp2, 48, 2, k), at(tmp2, 48, 3, k), at(tmp2, 48, 4, k), at(tmp2, 48, 5, k),
+          dw + (<usize>((k * ci + c) * co + o) << 2), <usize>(3 * ci * co) << 2);
+      }
+    }
+  }
+}
