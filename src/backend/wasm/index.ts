@@ -173,11 +173,11 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
    * 36 products of a 4x4 tile cost clearly less than its pixels' 9 each (so not a 2x2 output).
    */
   const winograd = (g: ConvGeometry) => options.winograd !== false && g.kH === 3 && g.kW === 3 && g.strideH === 1 && g.strideW === 1
-    && g.inC % 8 === 0 && g.outC % 8 === 0 && 144 * (g.inC + g.outC) + 512 <= scratchBytes / 4
+    && g.inC % 8 === 0 && g.outC % 8 === 0 && 144 * (g.inC + g.outC) + 2048 <= scratchBytes / 4
     && 36 * tilesOf(g) <= 0.4 * 9 * g.outH * g.outW;
-  /** The filters in Winograd's domain, (36, inC, outC), or with `transposed` (36, outC, inC), in a temporary. */
+  /** The filters in Winograd's domain, (36, inC, outC), or with `transposed` (36, outC, inC), in a temporary (see kernels/winograd.ts slab). */
   const winogradWeights = (pw: number, g: ConvGeometry, transposed: boolean) => {
-    const u = temp(36 * g.inC * g.outC);
+    const u = temp(36 * (g.inC * g.outC + 16));
     pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed], g.inC, { work: 36 * g.inC * g.outC });
     return u;
   };
@@ -272,7 +272,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
     if (winograd(g)) {
       // Parts of the tiles sum into partial gradients of their own, added up in a fixed order. Six
       // parts share evenly among 1, 2, 3 or 6 threads and give the same sums on each.
-      const tiles = g.batch * tilesOf(g), size = 36 * g.inC * g.outC;
+      const tiles = g.batch * tilesOf(g), size = 36 * (g.inC * g.outC + 16);
       const parts = Math.min(Math.ceil(tiles / 32), 6 * Math.ceil(pool.threads / 6));
       const partials = temp(parts * size);
       pool.run('winogradFilter', [px, pdy, partials, parts, ...convArgs(g)], parts, { work: tiles * size });

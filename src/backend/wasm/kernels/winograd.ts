@@ -30,8 +30,17 @@ function setGeometry(co: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, pt: i32,
   inH = h; inW = w; inC = c; outH = oh; outW = ow; outC = co; padTop = pt; padLeft = pl;
   tilesH = (oh + 3) >> 2;
   tilesW = (ow + 3) >> 2;
-  block = min(BLOCK_TILES, ((SGEMM_SCRATCH_FLOATS - <i32>(HEADER >> 2)) / (36 * (c + co))) & ~3);
+  block = min(BLOCK_TILES, ((SGEMM_SCRATCH_FLOATS - <i32>(HEADER >> 2) - 72 * 16) / (36 * (c + co))) & ~3);
   v128.store(scratch + ZEROS, f32x4.splat(0));
+}
+
+/**
+ * Bytes from one ξ's matrix of `floats` to the next: a cache line more, so that the 36 of them,
+ * read or written together by a tile's transform, do not all fall into one set of the L1 cache
+ * (as sizes that are multiples of 4 KiB would).
+ */
+@inline function slab(floats: i32): usize {
+  return <usize>(floats + 16) << 2;
 }
 
 // The 1-D transforms, on vectors of four channels; each stores its results at dst + i * step.
@@ -198,11 +207,11 @@ function windowTable(x: usize, t: i32, s: usize): void {
   v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
 }
 
-/** For each ξ: C_ξ (rows x cols) = A_ξ (rows x k) · B_ξ (k x cols), A, B and C stored row-major, one after another. */
+/** For each ξ: C_ξ (rows x cols) = A_ξ (rows x k) · B_ξ (k x cols), each row-major and a slab() after the last. */
 function products(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): void {
   const aRow = <usize>k << 2, bRow = <usize>cols << 2;
   for (let xi = 0; xi < 36; xi++) {
-    const ax = a + <usize>(xi * rows * k) * 4, bx = b + <usize>(xi * k * cols) * 4, cx = c + <usize>(xi * rows * cols) * 4;
+    const ax = a + <usize>xi * slab(rows * k), bx = b + <usize>xi * slab(k * cols), cx = c + <usize>xi * slab(rows * cols);
     for (let j = 0; j < cols; j += 8) {
       for (let i = 0; i < rows; i += 4) {
         product(k, ax + <usize>i * aRow, aRow, 4, bx + (<usize>j << 2), bRow, cx + <usize>i * bRow + (<usize>j << 2), bRow, false);
@@ -213,7 +222,7 @@ function products(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): v
 
 /**
  * The transformed filters: u = G g Gᵀ for input channels [start, end), laid out (ξ, inC, outC),
- * or with `transposed` (ξ, outC, inC) (for the input gradient). w is (3, 3, inC, outC).
+ * or with `transposed` (ξ, outC, inC) (for the input gradient), ξ a slab() apart. w is (3, 3, inC, outC).
  */
 export function winogradWeights(w: usize, u: usize, ci: i32, co: i32, transposed: bool, start: i32, end: i32, s: usize): void {
   const tmp = s + TMP, tmp2 = s + TMP2;
@@ -229,10 +238,10 @@ export function winogradWeights(w: usize, u: usize, ci: i32, co: i32, transposed
       for (let xi = 0; xi < 36; xi++) {
         const v = v128.load(tmp2 + (<usize>xi << 4));
         if (!transposed) {
-          v128.store(u + (<usize>((xi * ci + c) * co + o) << 2), v);
+          v128.store(u + <usize>xi * slab(ci * co) + (<usize>(c * co + o) << 2), v);
           continue;
         }
-        const d = u + (<usize>((xi * co + o) * ci + c) << 2), step = <usize>ci << 2;
+        const d = u + <usize>xi * slab(ci * co) + (<usize>(o * ci + c) << 2), step = <usize>ci << 2;
         store<f32>(d, f32x4.extract_lane(v, 0));
         store<f32>(d + step, f32x4.extract_lane(v, 1));
         store<f32>(d + 2 * step, f32x4.extract_lane(v, 2));
@@ -248,11 +257,11 @@ export function winogradForward(
   _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
 ): void {
   setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
-  const v = s + HEADER, m = v + <usize>(36 * block * ci) * 4;
+  const v = s + HEADER, m = v + 36 * slab(block * ci);
   const per = tilesH * tilesW;
   for (let t0 = start; t0 < end; t0 += block) {
     const n = min(block, end - t0), rows = (n + 3) & ~3;
-    const vStep = <usize>(rows * ci) << 2, mStep = <usize>(rows * co) << 2;
+    const vStep = slab(rows * ci), mStep = slab(rows * co);
     for (let i = 0; i < rows; i++) {
       if (i < n) windowTable(x, t0 + i, s);
       else for (let e = 0; e < 36; e++) { store<u32>(s + BASES + (<usize>e << 2), <u32>(s + ZEROS)); store<i32>(s + MASKS + (<usize>e << 2), 0); }
@@ -292,12 +301,12 @@ export function winogradInput(
 ): void {
   setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
   memory.fill(dx + (<usize>(start * h * w * ci) << 2), 0, <usize>((end - start) * h * w * ci) << 2);
-  const gm = s + HEADER, dv = gm + <usize>(36 * block * co) * 4;
+  const gm = s + HEADER, dv = gm + 36 * slab(block * co);
   const per = tilesH * tilesW;
   const first = start * per, last = end * per;
   for (let t0 = first; t0 < last; t0 += block) {
     const n = min(block, last - t0), rows = (n + 3) & ~3;
-    const gStep = <usize>(rows * co) << 2, vStep = <usize>(rows * ci) << 2;
+    const gStep = slab(rows * co), vStep = slab(rows * ci);
     for (let i = 0; i < rows; i++) {
       const t = t0 + i;
       const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
@@ -338,24 +347,24 @@ export function winogradInput(
 
 /**
  * Partial filter gradients in the transformed domain: part p (of `parts`, for p in [start, end))
- * sums V ⊙ (A dy Aᵀ) over its share of the tiles into partials + p * 36 * inC * outC floats,
- * laid out (ξ, inC, outC). winogradFilterSum adds the parts and transforms back.
+ * sums V ⊙ (A dy Aᵀ) over its share of the tiles into partials + p * 36 * slab(inC * outC)
+ * bytes, laid out (ξ, inC, outC). winogradFilterSum adds the parts and transforms back.
  */
 export function winogradFilter(
   x: usize, dy: usize, partials: usize, parts: i32, co: i32, batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
   _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
 ): void {
   setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
-  const v = s + HEADER, gm = v + <usize>(36 * block * ci) * 4;
+  const v = s + HEADER, gm = v + 36 * slab(block * ci);
   const per = tilesH * tilesW, tiles = batch * per;
   const share = (tiles + parts - 1) / parts;
   for (let p = start; p < end; p++) {
-    const du = partials + (<usize>(p * 36 * ci * co) << 2);
+    const du = partials + <usize>p * 36 * slab(ci * co);
     const first = min(tiles, p * share), last = min(tiles, first + share);
-    if (first == last) memory.fill(du, 0, <usize>(36 * ci * co) << 2);
+    if (first == last) memory.fill(du, 0, 36 * slab(ci * co));
     for (let t0 = first; t0 < last; t0 += block) {
       const n = min(block, last - t0);
-      const vStep = <usize>(n * ci) << 2, gStep = <usize>(n * co) << 2;
+      const vStep = slab(n * ci), gStep = slab(n * co);
       for (let i = 0; i < n; i++) {
         const t = t0 + i;
         const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
@@ -366,7 +375,7 @@ export function winogradFilter(
       // du_ξ (inC x outC) (+)= V_ξᵀ (inC x n) · M_ξ (n x outC)
       const rowBytes = <usize>co << 2;
       for (let xi = 0; xi < 36; xi++) {
-        const vx = v + <usize>xi * vStep, gx = gm + <usize>xi * gStep, dx = du + (<usize>(xi * ci * co) << 2);
+        const vx = v + <usize>xi * vStep, gx = gm + <usize>xi * gStep, dx = du + <usize>xi * slab(ci * co);
         for (let j = 0; j < co; j += 8) {
           for (let i = 0; i < ci; i += 4) {
             product(n, vx + (<usize>i << 2), 4, <usize>ci << 2, gx + (<usize>j << 2), rowBytes, dx + <usize>i * rowBytes + (<usize>j << 2), rowBytes, t0 > first);
@@ -380,7 +389,7 @@ export function winogradFilter(
 /** dw = Gᵀ (Σ_parts du) G for input channels [start, end); dw is (3, 3, inC, outC). */
 export function winogradFilterSum(partials: usize, parts: i32, dw: usize, ci: i32, co: i32, start: i32, end: i32, s: usize): void {
   const tmp = s + TMP, tmp2 = s + TMP2;
-  const part = <usize>(36 * ci * co) << 2, tap = <usize>(ci * co) << 2;
+  const tap = slab(ci * co), part = 36 * tap;
   for (let c = start; c < end; c++) {
     for (let o = 0; o < co; o += 4) {
       const src = partials + (<usize>(c * co + o) << 2);
