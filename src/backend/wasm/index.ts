@@ -178,7 +178,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
   /** The filters in Winograd's domain, (36, inC, outC), or with `transposed` (36, outC, inC), in a temporary (see kernels/winograd.ts slab). */
   const winogradWeights = (pw: number, g: ConvGeometry, transposed: boolean) => {
     const u = temp(36 * (g.inC * g.outC + 16));
-    pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed], g.inC, { work: 36 * g.inC * g.outC });
+    pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed], g.inC, { work: 150 * g.inC * g.outC }); // ~150 operations a filter pair
     return u;
   };
   /**
