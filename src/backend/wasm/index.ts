@@ -178,7 +178,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
   /** The filters in Winograd's domain, (36, inC, outC), or with `transposed` (36, outC, inC), in a temporary (see kernels/winograd.ts slab). */
   const winogradWeights = (pw: number, g: ConvGeometry, transposed: boolean) => {
     const u = temp(36 * (g.inC * g.outC + 16));
-    pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed], g.inC, { work: 150 * g.inC * g.outC }); // ~150 operations a filter pair
+    pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed], transposed ? g.outC : g.inC, { work: 150 * g.inC * g.outC }); // ~150 operations a filter pair
     return u;
   };
   /**
@@ -249,7 +249,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
     const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
     if (winograd(g)) {
       // Threads own whole images, since windows overlap within an image.
-      pool.run('winogradInput', [pdy, winogradWeights(pw, g, true), pdx, ...convArgs(g)], g.batch, { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC });
+      pool.run('winogradInput', [pdy, winogradWeights(pw, g, true), pdx, ...convArgs(g)], g.batch, { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC, chunks: 8 * pool.threads });
       return done([dx, pdx]);
     }
     if (patchOf(g) <= INPUT_GRADIENT_MAX_PATCH) {

@@ -220,33 +220,37 @@ function products(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): v
   }
 }
 
+/** Four floats `step` bytes apart, as a vector. */
+@inline function gather4(p: usize, step: usize): v128 {
+  let v = f32x4.splat(load<f32>(p));
+  v = f32x4.replace_lane(v, 1, load<f32>(p + step));
+  v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * step));
+  return f32x4.replace_lane(v, 3, load<f32>(p + 3 * step));
+}
+
 /**
- * The transformed filters: u = G g Gᵀ for input channels [start, end), laid out (ξ, inC, outC),
- * or with `transposed` (ξ, outC, inC) (for the input gradient), ξ a slab() apart. w is (3, 3, inC, outC).
+ * The transformed filters u = G g Gᵀ, laid out (ξ, inC, outC) for rows [start, end) of inC, or
+ * with `transposed` (ξ, outC, inC) for rows [start, end) of outC (for the input gradient); ξ a
+ * slab() apart. w is (3, 3, inC, outC). Each thread writes whole rows of its own.
  */
 export function winogradWeights(w: usize, u: usize, ci: i32, co: i32, transposed: bool, start: i32, end: i32, s: usize): void {
   const tmp = s + TMP, tmp2 = s + TMP2;
-  const tap = <usize>(ci * co) << 2;
-  for (let c = start; c < end; c++) {
-    for (let o = 0; o < co; o += 4) {
-      const g = w + (<usize>(c * co + o) << 2);
-      for (let r = 0; r < 3; r++) {
-        const row = g + <usize>(3 * r) * tap;
-        filterRow(v128.load(row), v128.load(row + tap), v128.load(row + 2 * tap), tmp + <usize>r * 96, 16);
-      }
-      for (let k = 0; k < 6; k++) filterRow(at(tmp, 96, 0, k), at(tmp, 96, 1, k), at(tmp, 96, 2, k), tmp2 + (<usize>k << 4), 96);
-      for (let xi = 0; xi < 36; xi++) {
-        const v = v128.load(tmp2 + (<usize>xi << 4));
-        if (!transposed) {
-          v128.store(u + <usize>xi * slab(ci * co) + (<usize>(c * co + o) << 2), v);
-          continue;
+  const tap = <usize>(ci * co) << 2, across = transposed ? ci : co;
+  for (let r = start; r < end; r++) {
+    for (let q = 0; q < across; q += 4) {
+      // Vectors run along a row of u: four filters' outC (or, transposed, four inC) at once.
+      const g = w + (<usize>(transposed ? q * co + r : r * co + q) << 2);
+      for (let ky = 0; ky < 3; ky++) {
+        const k0 = g + <usize>(3 * ky) * tap;
+        if (transposed) {
+          const step = <usize>co << 2;
+          filterRow(gather4(k0, step), gather4(k0 + tap, step), gather4(k0 + 2 * tap, step), tmp + <usize>ky * 96, 16);
+        } else {
+          filterRow(v128.load(k0), v128.load(k0 + tap), v128.load(k0 + 2 * tap), tmp + <usize>ky * 96, 16);
         }
-        const d = u + <usize>xi * slab(ci * co) + (<usize>(o * ci + c) << 2), step = <usize>ci << 2;
-        store<f32>(d, f32x4.extract_lane(v, 0));
-        store<f32>(d + step, f32x4.extract_lane(v, 1));
-        store<f32>(d + 2 * step, f32x4.extract_lane(v, 2));
-        store<f32>(d + 3 * step, f32x4.extract_lane(v, 3));
       }
+      const dst = u + (<usize>(r * across + q) << 2), step = slab(ci * co);
+      for (let k = 0; k < 6; k++) filterRow(at(tmp, 96, 0, k), at(tmp, 96, 1, k), at(tmp, 96, 2, k), dst + <usize>k * step, 6 * step);
     }
   }
 }
