@@ -8,6 +8,7 @@ import { windowGeometry, type ConvGeometry } from '../src/backend/geometry.js';
 import { refBackend } from '../src/backend/ref/index.js';
 import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
 import { Rng } from '../src/core/rng.js';
+import { formatProfile, profiled } from '../src/backend/profile.js';
 import { assertClose } from './helpers.js';
 
 const backends: WasmBackend[] = [1, 2, 3].map((t) => createWasmBackend(t));
@@ -256,4 +257,23 @@ test('training gives identical weights for the same seed and thread count, and c
   const [one, two, three, twoAgain] = [await train(backends[0]), await train(backends[1]), await train(backends[2]), await train(backends[1])];
   assert.deepEqual(twoAgain, two);
   for (const other of [two, three]) other.forEach((w, i) => assertClose(w, one[i], 1e-4, `weight ${i}`));
+});
+
+test('the profiling wrapper times kernels by op and shape, with the rate of products and convolutions', () => {
+  const backend = profiled(refBackend);
+  const g = windowGeometry([2, 6, 6, 3], 3, 3, 4, [1, 1], 'valid');
+  const x = new Float32Array(2 * 6 * 6 * 3), w = new Float32Array(9 * 3 * 4), y = new Float32Array(2 * 4 * 4 * 4);
+  backend.conv2d(x, w, y, g);
+  backend.conv2d(x, w, y, g);
+  backend.binary('add', y, [32, 4], y, [32, 4], y, [32, 4]);
+  backend.matmul(new Float32Array(6), new Float32Array(6), new Float32Array(4), { batch: 1, m: 2, k: 3, n: 2, transA: false, transB: false, strideA: 0, strideB: 0 });
+  const stats = new Map(backend.stats().map((s) => [s.kernel, s]));
+  assert.deepEqual([...stats.keys()].sort(), ['binary:add', 'conv2d 6x6x3 -> 4x4x4', 'matmul']);
+  assert.equal(stats.get('conv2d 6x6x3 -> 4x4x4')!.calls, 2);
+  assert.equal(stats.get('conv2d 6x6x3 -> 4x4x4')!.flops, 2 * 2 * (2 * 4 * 4 * 9 * 3 * 4));
+  assert.equal(stats.get('matmul')!.flops, 2 * 2 * 3 * 2);
+  assert.equal(stats.get('binary:add')!.flops, 0);
+  const table = formatProfile(backend.stats(), 1000);
+  assert.match(table[0], /kernel\s+calls\s+total ms\s+% of time\s+GFLOP\/s/);
+  assert.ok(table.some((l) => l.startsWith('(outside kernels)')));
 });
