@@ -89,6 +89,22 @@ function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc: 
   }
 }
 
+/** Stores (or with `accumulate` adds) a whole 4x8 tile of accumulators to C, whose rows are `ld` bytes apart. */
+@inline export function storeTile(
+  c: usize, ld: usize, accumulate: bool, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+): void {
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ld)); c11 = f32x4.add(c11, v128.load(c + ld, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * ld)); c21 = f32x4.add(c21, v128.load(c + 2 * ld, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * ld)); c31 = f32x4.add(c31, v128.load(c + 3 * ld, 16));
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ld, c10); v128.store(c + ld, c11, 16);
+  v128.store(c + 2 * ld, c20); v128.store(c + 2 * ld, c21, 16);
+  v128.store(c + 3 * ld, c30); v128.store(c + 3 * ld, c31, 16);
+}
+
 /** One 4x8 tile: C[0..rows, 0..cols] (+)= Ap (4 x kc) · Bp (kc x 8). */
 function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool, t: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -113,16 +129,7 @@ function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols
   }
   const ld = <usize>ldc << 2;
   if (rows == MR && cols == NR) {
-    if (accumulate) {
-      c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
-      c10 = f32x4.add(c10, v128.load(c + ld)); c11 = f32x4.add(c11, v128.load(c + ld, 16));
-      c20 = f32x4.add(c20, v128.load(c + 2 * ld)); c21 = f32x4.add(c21, v128.load(c + 2 * ld, 16));
-      c30 = f32x4.add(c30, v128.load(c + 3 * ld)); c31 = f32x4.add(c31, v128.load(c + 3 * ld, 16));
-    }
-    v128.store(c, c00); v128.store(c, c01, 16);
-    v128.store(c + ld, c10); v128.store(c + ld, c11, 16);
-    v128.store(c + 2 * ld, c20); v128.store(c + 2 * ld, c21, 16);
-    v128.store(c + 3 * ld, c30); v128.store(c + 3 * ld, c31, 16);
+    storeTile(c, ld, accumulate, c00, c01, c10, c11, c20, c21, c30, c31);
     return;
   }
   // An edge tile: spill the accumulators to scratch `t` and copy the valid part.
