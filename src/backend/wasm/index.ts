@@ -21,6 +21,8 @@ const IMPLICIT_MAX_CHANNELS = 1024;
 const INPUT_GRADIENT_MAX_PATCH = 16384;
 /** The longest window the direct convolutions for few channels take (kernels/conv.ts SMALL_PATCH). */
 const SMALL_PATCH = 256;
+/** Floats of partial filter gradients a Winograd convolution may hold (64 MiB). */
+const WINOGRAD_MAX_PARTIALS = 1 << 24;
 /** Products of a batch smaller than this (m * k * n) run whole, one per thread, not split by rows. */
 const BATCHED_MAX_WORK = 1 << 22;
 const KERNELS: KernelName[] = ['sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum', 'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad', 'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate'];
@@ -269,11 +271,12 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
   function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
     const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
     const patch = patchOf(g);
-    if (winograd(g)) {
-      // Parts of the tiles sum into partial gradients of their own, added up in a fixed order. Six
-      // parts share evenly among 1, 2, 3 or 6 threads and give the same sums on each.
-      const tiles = g.batch * tilesOf(g), size = 36 * (g.inC * g.outC + 16);
-      const parts = Math.min(Math.ceil(tiles / 32), 6 * Math.ceil(pool.threads / 6));
+    // Parts of the tiles sum into partial gradients of their own, added up in a fixed order. Six
+    // parts share evenly among 1, 2, 3 or 6 threads and give the same sums on each. Wide layers,
+    // whose partials would take over WINOGRAD_MAX_PARTIALS, use the GEMM instead.
+    const tiles = g.batch * tilesOf(g), size = 36 * (g.inC * g.outC + 16);
+    const parts = Math.min(Math.ceil(tiles / 32), 6 * Math.ceil(pool.threads / 6));
+    if (winograd(g) && parts * size <= WINOGRAD_MAX_PARTIALS) {
       const partials = temp(parts * size);
       pool.run('winogradFilter', [px, pdy, partials, parts, ...convArgs(g)], parts, { work: tiles * size });
       pool.run('winogradFilterSum', [partials, parts, pdw, g.inC, g.outC], g.inC, { work: parts * size });
