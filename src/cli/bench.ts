@@ -17,6 +17,7 @@ import { referenceCnn } from '../models/zoo.js';
 import { getBackend, setBackend } from '../tensor/engine.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { lmOptimizer, lmStep } from '../train/lm.js';
+import { cpuModel } from '../train/runs.js';
 import { action, positiveInt } from './common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -226,7 +227,7 @@ export function benchCommand(): Command {
         }
       }
       const result = {
-        date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version,
+        date: new Date().toISOString(), cpu: cpuModel(), cores: os.availableParallelism(), node: process.version,
         simd: all.variant, threads: all.pool.threads, sgemmGflops: gemm,
         imagesPerSecond: summarise(cnn, ['train32', 'train128', 'infer1000']),
         gptTokensPerSecond: summarise(gpt, ['tokensPerSecond']),
