@@ -80,7 +80,7 @@ export function formatProfile(stats: KernelStat[], totalMs: number): string[] {
   }
   lines.push(row('(outside kernels)', '', totalMs - kernelMs, ''));
   if (stats.some((s) => s.flops && s.kernel.startsWith('conv2d'))) {
-    lines.push('GFLOP/s counts convolutions as direct ones; 3x3 layers that run by Winograd\'s method do about a third of those operations.');
+    lines.push('GFLOP/s counts convolutions as direct ones; 3x3 layers that run by Winograd\'s method do a quarter to a third of those operations.');
   }
   return lines;
 }

@@ -54,13 +54,13 @@ export class Pool {
 
   /**
    * Runs `fn(...args, start, end, scratch)` over [0, total) in chunks whose bounds are multiples
-   * of `align` (`chunks` of them, three a thread unless told). Small jobs (`work` below what waking the workers costs) run
-   * on the caller alone.
+   * of `align` (`chunks` of them, three a thread unless told, as many as the control block holds).
+   * Small jobs (`work` below what waking the workers costs) run on the caller alone.
    */
   run(fn: KernelName, args: number[], total: number, opts: { align?: number; work?: number; chunks?: number } = {}): void {
     const align = opts.align ?? 1;
     const parallel = this.workers.length > 0 && (opts.work ?? Infinity) >= 2e5;
-    const chunks = parallel ? Math.min(opts.chunks ?? 3 * this.threads, Math.ceil(total / align)) : 1;
+    const chunks = parallel ? Math.min(opts.chunks ?? 3 * this.threads, Math.ceil(total / align), (MAX_ARGS - args.length) >> 1) : 1;
     const kernel = this.main[fn] as (...a: number[]) => void;
     if (chunks <= 1) {
       kernel(...args, 0, total, this.scratch[0]);
