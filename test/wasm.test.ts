@@ -43,7 +43,7 @@ function compare(what: string, sizes: number[], outSize: number, kernel: (b: Bac
   for (const r of results.slice(1)) assert.deepEqual(r, results[0], `${what}: thread counts disagree`);
 }
 
-const gemmShapes = [[1, 1, 1], [1, 7, 1], [2, 3, 5], [5, 2, 3], [13, 17, 11], [4, 8, 8], [37, 300, 19], [130, 9, 67], [3, 257, 263], [97, 5, 1]];
+const gemmShapes = [[1, 1, 1], [1, 7, 1], [2, 3, 5], [5, 2, 3], [13, 17, 11], [4, 8, 8], [37, 300, 19], [130, 9, 67], [3, 257, 263], [97, 5, 1], [9, 1030, 37]]; // the last: computed as Cᵀ
 for (const [m, k, n] of gemmShapes) {
   test(`sgemm ${m}x${k}x${n} in every transpose case`, () => {
     for (const transA of [false, true]) for (const transB of [false, true]) {

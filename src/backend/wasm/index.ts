@@ -148,6 +148,14 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
       pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: 0 });
       return;
     }
+    if (!accumulate && n >= 2 * m && k >= 1024) {
+      // Every chunk of C's rows streams all of the packed op(B), so with few rows and a deep, wide
+      // B (a weight gradient: xᵀ · dy) compute Cᵀ = op(B)ᵀ · op(A)ᵀ instead, and transpose it.
+      const t = temp(m * n);
+      gemm(b, a, t, n, k, m, !transB, !transA);
+      pool.run('transpose', [t, c, 1, 1, 1, 1, m, n, 0, 0, 0, 0, 1, m], m, { work: m * n });
+      return;
+    }
     pool.run('sgemmShared', [a, packShared(b, k, n, transB), c, m, k, n, +transA, +accumulate], m, { align: 4, work });
   };
 
