@@ -119,7 +119,7 @@ function setGeometry(co: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, pt: i32,
   return v128.load(src + <usize>r * row + (<usize>c << 4));
 }
 
-/** Vᵀ rows of the window at the table (BASES, MASKS), channel byte offset `ch`, into dst + ξ * step. */
+/** V = Bᵀ d B of the window in the table (BASES, MASKS), at channel byte offset `ch`, into dst + ξ * step. */
 function transformWindow(s: usize, ch: i32, dst: usize, step: usize): void {
   const tmp = s + TMP;
   for (let r = 0; r < 6; r++) {
