@@ -33,6 +33,8 @@ const convCases: { x: number[]; k: number[]; strides: [number, number]; padding:
   { x: [3, 8, 7, 2], k: [3, 3, 2, 4], strides: [2, 2], padding: 'same' },
   { x: [1, 11, 6, 1], k: [5, 2, 1, 3], strides: [2, 1], padding: 'same' },
   { x: [2, 28, 28, 1], k: [3, 3, 1, 8], strides: [1, 1], padding: 'valid' },
+  { x: [2, 13, 13, 32], k: [3, 3, 32, 64], strides: [1, 1], padding: 'valid' }, // Winograd on the wasm backend
+  { x: [2, 13, 13, 16], k: [3, 3, 16, 8], strides: [1, 1], padding: 'same' }, // ... with padding
 ];
 for (const c of convCases) {
   test(`conv2d and its gradients match TensorFlow.js ${JSON.stringify(c)}`, () => {
