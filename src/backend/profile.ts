@@ -14,13 +14,17 @@ export interface KernelStat {
   flops: number;
 }
 
-const isGeometry = (a: unknown): a is ConvGeometry => typeof a === 'object' && a !== null && 'outH' in a && 'kH' in a;
+/** The window geometry of a convolution or pooling call (its last argument), else null. */
+function geometryOf(args: unknown[]): ConvGeometry | null {
+  const g = args[args.length - 1];
+  return typeof g === 'object' && g !== null && 'outH' in g && 'kH' in g ? (g as ConvGeometry) : null;
+}
 
 /** The table's name for a call: the kernel, with its op (`binary:add`) or its shapes per image. */
 function keyOf(kernel: string, args: unknown[]): string {
   if (kernel === 'unary' || kernel === 'binary' || kernel === 'reduce') return `${kernel}:${args[0]}`;
-  const g = args[args.length - 1];
-  return isGeometry(g) ? `${kernel} ${g.inH}x${g.inW}x${g.inC} -> ${g.outH}x${g.outW}x${g.outC}` : kernel;
+  const g = geometryOf(args);
+  return g ? `${kernel} ${g.inH}x${g.inW}x${g.inC} -> ${g.outH}x${g.outW}x${g.outC}` : kernel;
 }
 
 /** Multiplies and adds of a call, counting a convolution as direct (Winograd's method does fewer). */
@@ -29,8 +33,8 @@ function flopsOf(kernel: string, args: unknown[]): number {
     const g = args[3] as MatmulArgs;
     return 2 * g.batch * g.m * g.k * g.n;
   }
-  const g = args[3];
-  return kernel.startsWith('conv2d') && isGeometry(g) ? 2 * g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC : 0;
+  const g = kernel.startsWith('conv2d') ? geometryOf(args) : null;
+  return g ? 2 * g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC : 0;
 }
 
 export interface ProfiledBackend extends Backend {
