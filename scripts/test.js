@@ -9,7 +9,7 @@ const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|idx|browser)\.test\
 let failed = false;
 for (const [backend, list] of [['wasm', files], ['ref', perBackend]]) {
   console.log(`# backend: ${backend}`);
-  const args = ['--import', 'tsx', '--test', ...process.argv.slice(2), ...list];
+  const args = ['--import', 'tsx', '--import', './src/index.ts', '--test', ...process.argv.slice(2), ...list];
   const { status } = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, TSGRAD_BACKEND: backend } });
   failed ||= status !== 0;
 }

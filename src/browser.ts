@@ -4,6 +4,7 @@
 
 export { Tensor, tensor, scalar, zeros, ones, fill, randomUniform, randomNormal, variable } from './tensor/tensor.js';
 export { getBackend, setBackend, noGrad } from './tensor/engine.js';
+export { tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
 export { backward, grad } from './autograd/index.js';
 export * from './ops/index.js';
 export { Rng } from './core/rng.js';

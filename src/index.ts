@@ -1,8 +1,16 @@
-// The public API of tsgrad, shaped like TensorFlow.js: tensors and ops at the top level,
-// layers under `layers`, optimizers under `train`, models built with `sequential`.
+// The public API of tsgrad for Node, shaped like TensorFlow.js: tensors and ops at the top level,
+// layers under `layers`, optimizers under `train`, models built with `sequential`. This entry
+// makes the wasm backend (its thread pool is Node's worker_threads) the default; the browser's
+// entry is browser.ts.
+
+import { createWasmBackend } from './backend/wasm/index.js';
+import { registerBackend } from './tensor/engine.js';
+
+registerBackend('wasm', () => createWasmBackend());
 
 export { Tensor, tensor, scalar, zeros, ones, fill, randomUniform, randomNormal, variable } from './tensor/tensor.js';
 export { getBackend, setBackend, noGrad } from './tensor/engine.js';
+export { tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
 export { backward, grad } from './autograd/index.js';
 export * from './ops/index.js';
 export { Rng } from './core/rng.js';

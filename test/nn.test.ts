@@ -12,7 +12,8 @@ import { stackLayersFromConfig } from '../src/nn/stack.js';
 import { Adam, SGD } from '../src/optim/optimizer.js';
 import { logitsOf } from '../src/ops/activations.js';
 import { sparseCategoricalCrossentropy } from '../src/ops/losses.js';
-import { noGrad, scope } from '../src/tensor/engine.js';
+import { noGrad } from '../src/tensor/engine.js';
+import { tidy } from '../src/tensor/memory.js';
 import { fill, tensor, variable, zeros } from '../src/tensor/tensor.js';
 import { sequential } from '../src/train/sequential.js';
 import { assertClose, rand } from './helpers.js';
@@ -181,7 +182,7 @@ test('a softmax output keeps its logits alive through scopes, for an exact loss 
   model.build();
   const x = rand([2, 4], 3);
   const expected = Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), model.call(x, false)).data);
-  const pred = noGrad(() => scope(() => model.call(x, false)));
+  const pred = noGrad(() => tidy(() => model.call(x, false)));
   for (let i = 0; i < 20; i++) fill([1000], 7); // reuse any storage that was freed
   const logits = logitsOf(pred)!.logits;
   assert.ok(!Array.from(logits.data).includes(7), 'the logits were freed and overwritten');

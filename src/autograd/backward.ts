@@ -3,16 +3,22 @@
 
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
-import { noGrad, release } from '../tensor/engine.js';
+import { noGrad } from '../tensor/engine.js';
+import { release, stepBoundary, tidy } from '../tensor/memory.js';
 import { ones, variable, zeros, type Tensor } from '../tensor/tensor.js';
 import { vjp } from './rules.js';
 
-/** Accumulates d(loss)/d(leaf) into `leaf.grad` for every leaf with requiresGrad (as PyTorch). */
+/**
+ * Accumulates d(loss)/d(leaf) into `leaf.grad` for every leaf with requiresGrad (as PyTorch). It
+ * runs in its own tidy: every gradient but the leaves' is freed as soon as it has been used. Its
+ * end is a step boundary (see tensor/memory.ts).
+ */
 export function backward(loss: Tensor, seed?: Tensor): void {
   check(loss.requiresGrad, 'backward() needs a result computed from tensors that require gradients');
   check(seed !== undefined || loss.size === 1,
     `backward() without a seed needs a scalar loss, got shape ${formatShape(loss.shape)}`);
-  noGrad(() => {
+  tidy(() => noGrad(() => {
+    const leafGrads: Tensor[] = [];
     const order = topologicalOrder(loss);
     const grads = new Map<Tensor, Tensor>();
     const pending = new Pending();
@@ -45,6 +51,7 @@ export function backward(loss: Tensor, seed?: Tensor): void {
           // A leaf's gradient is its own: copied when another pending one shares the storage (x + y).
           t.grad = pending.forget(g) > 0 ? g.mul(1) : g;
         }
+        leafGrads.push(t.grad);
         continue;
       }
       const inputGrads = vjp(t.node.op, t.node.inputs, t, g, t.node.inputs.map((x) => x.requiresGrad));
@@ -56,7 +63,9 @@ export function backward(loss: Tensor, seed?: Tensor): void {
       // reshape's, or an add's operands'). Temporaries made by the rules are freed with the scope.
       pending.drop(g);
     }
-  });
+    return leafGrads;
+  }));
+  stepBoundary();
 }
 
 /**
@@ -68,7 +77,7 @@ class Pending {
   private readonly uses = new Map<unknown, number>();
 
   hold(t: Tensor): void {
-    this.uses.set(t.data, (this.uses.get(t.data) ?? 0) + 1);
+    this.uses.set(t.raw, (this.uses.get(t.raw) ?? 0) + 1);
   }
 
   /** Stops counting one use, freeing the storage when it was the last. */
@@ -78,9 +87,9 @@ class Pending {
 
   /** Stops counting one use without freeing (the storage becomes a leaf's .grad); the uses left. */
   forget(t: Tensor): number {
-    const n = (this.uses.get(t.data) ?? 1) - 1;
-    if (n > 0) this.uses.set(t.data, n);
-    else this.uses.delete(t.data);
+    const n = (this.uses.get(t.raw) ?? 1) - 1;
+    if (n > 0) this.uses.set(t.raw, n);
+    else this.uses.delete(t.raw);
     return n;
   }
 }

@@ -33,6 +33,8 @@ export interface MatmulArgs {
 
 export interface Backend {
   readonly name: string;
+  /** Whether storage must be given back with free() (the wasm heap); else JavaScript's collector owns it. */
+  readonly managesMemory: boolean;
   alloc(dtype: DType, size: number): TypedArray;
   /** Gives storage back; the array must not be used afterwards. */
   free(data: TypedArray): void;

@@ -2,6 +2,7 @@
 // export and import models; benchmark; train, sample and evaluate language models (`tsgrad gpt`).
 
 import { Command } from 'commander';
+import '../index.js'; // Node's entry: registers the wasm backend
 import { benchCommand } from './bench.js';
 import { evaluateCommand } from './evaluate.js';
 import { exportCommand, importCommand } from './interop.js';

@@ -20,7 +20,7 @@ export function predictCommand(): Command {
       const probs = model.predict(tensor(concat(inputs), [images.length, 28, 28, 1]));
       const classes = probs.shape[1];
       images.forEach((file, i) => {
-        const row = Array.from(probs.data.subarray(i * classes, (i + 1) * classes));
+        const row = Array.from(probs.raw.subarray(i * classes, (i + 1) * classes));
         const top = row.map((p, label) => ({ label, probability: p })).sort((a, b) => b.probability - a.probability).slice(0, 3);
         if (opts.json) {
           process.stdout.write(JSON.stringify({ file, predictions: top }) + '\n');

@@ -286,6 +286,6 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
 /** A split of MNIST as tensors, the images scaled straight into the tensor's storage. */
 function mnistTensors(opts: Parameters<typeof loadMnist>[0]) {
   let x: Tensor | null = null;
-  const s = loadMnist({ ...opts, images: (length) => (x = allocate([length / (28 * 28), 28, 28, 1])).data as Float32Array });
+  const s = loadMnist({ ...opts, images: (length) => (x = allocate([length / (28 * 28), 28, 28, 1])).raw as Float32Array });
   return [x!, tensor(s.labels, [s.count], 'int32')] as const;
 }

@@ -11,7 +11,7 @@
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape } from '../core/shape.js';
-import { persistent, scope } from '../tensor/engine.js';
+import { persistent, tidy } from '../tensor/memory.js';
 import { matmul } from '../tensor/ops.js';
 import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 
@@ -100,8 +100,8 @@ export function augmenter(options: AugmentOptions = {}): (x: Tensor) => Tensor {
       draws.set([uniform(rotLo, rotHi), uniform(zoomLo, zoomHi), uniform(zoomLo, zoomHi), uniform(txLo, txHi), uniform(tyLo, tyHi),
         rng.nextUint32()], 6 * i);
     }
-    return scope(() => {
-      const field = blur ? displacementFields(draws, n, h, w, blur.gh, blur.gw).data as Float32Array : null;
+    return tidy(() => {
+      const field = blur ? displacementFields(draws, n, h, w, blur.gh, blur.gw).raw as Float32Array : null;
       const out = allocate(x.shape);
       const [cy, cx] = [(h - 1) / 2, (w - 1) / 2];
       for (let i = 0; i < n; i++) {
@@ -113,7 +113,7 @@ export function augmenter(options: AugmentOptions = {}): (x: Tensor) => Tensor {
         const affine = [cos * zx, -sin * zy, sin * zx, cos * zy]; // (du/dq, du/dr, dv/dq, dv/dr)
         const offU = cx - affine[0] * (cx + tx) - affine[1] * (cy + ty);
         const offV = cy - affine[2] * (cx + tx) - affine[3] * (cy + ty);
-        sample(x.data as Float32Array, out.data as Float32Array, i * h * w * c, h, w, c, affine[0], affine[1], affine[2], affine[3],
+        sample(x.raw as Float32Array, out.raw as Float32Array, i * h * w * c, h, w, c, affine[0], affine[1], affine[2], affine[3],
           offU, offV, field, 2 * i * h * w, nearest, cval);
       }
       return out;
@@ -129,7 +129,7 @@ export function augmenter(options: AugmentOptions = {}): (x: Tensor) => Tensor {
  */
 function displacementFields(draws: Float64Array, n: number, h: number, w: number, gh: Tensor, gw: Tensor): Tensor {
   const noise = allocate([2 * n, h, w]);
-  const data = noise.data as Float32Array;
+  const data = noise.raw as Float32Array;
   const per = 2 * h * w;
   for (let i = 0; i < n; i++) {
     // A xorshift32 stream from the image's seed, two 16-bit uniforms per step: plenty for noise

@@ -136,6 +136,6 @@ export function assignWeights(weights: readonly { name: string; value: Tensor }[
     const s = byName.get(w.name);
     check(s, `${where}: weight "${w.name}" is missing`);
     check(sameShape(s.shape, w.value.shape), `${where}: weight "${w.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
-    w.value.data.set(s.data);
+    w.value.raw.set(s.data);
   }
 }

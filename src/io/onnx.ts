@@ -58,7 +58,7 @@ function emitLayer(g: Graph, layer: AnyLayer): void {
       g.toChannelsFirst();
       // (kh, kw, in, out) -> (out, in, kh, kw)
       const [, , inC, outC] = layer.kernel.shape;
-      const k = layer.kernel.data, w = new Float32Array(k.length);
+      const k = layer.kernel.raw, w = new Float32Array(k.length);
       for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ci = 0; ci < inC; ci++) for (let co = 0; co < outC; co++) {
         w[((co * inC + ci) * kh + i) * kw + j] = k[((i * kw + j) * inC + ci) * outC + co];
       }
@@ -216,7 +216,7 @@ class Graph {
 
   /** Adds a constant under `<layer>/<name>` (tsgrad's weight name) and returns its name. */
   weight(name: string, dims: number[], value: Tensor | Float32Array): string {
-    const data = value instanceof Float32Array ? value : value.data;
+    const data = value instanceof Float32Array ? value : value.raw;
     check(data instanceof Float32Array, `ONNX export: weight ${this.prefix}/${name} is not float32`);
     const full = `${this.prefix}/${name}`;
     this.initializers.push({ name: full, dims, data });

@@ -48,7 +48,7 @@ export function exportTfjs(model: LayerStack, dir: string): void {
   let offset = 0;
   for (const w of weights) {
     // Float32Array's bytes are in the machine's order: little-endian everywhere TF.js runs.
-    const data = w.value.data as Float32Array;
+    const data = w.value.raw as Float32Array;
     bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
     offset += data.byteLength;
   }
@@ -676,7 +676,7 @@ function loadWeights(model: Sequential, stored: StoredWeight[], file: string): v
     const s = byName.get(key)!;
     check(sameShape(s.shape, w.value.shape),
       `${file}: weight "${s.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
-    w.value.data.set(s.data);
+    w.value.raw.set(s.data);
     used.add(key);
   }
   const extra = [...byName.keys()].filter((n) => !used.has(n));

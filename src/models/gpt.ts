@@ -11,7 +11,8 @@ import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { split } from '../ops/arrays.js';
 import { attention, gelu, layerNorm, mergeHeads, splitHeads } from '../ops/transformer.js';
-import { noGrad, persistent } from '../tensor/engine.js';
+import { noGrad } from '../tensor/engine.js';
+import { persistent } from '../tensor/memory.js';
 import { fill, randomNormal, tensor, variable, type Tensor } from '../tensor/tensor.js';
 import type { LanguageModel, NamedWeight } from '../train/lm.js';
 
@@ -140,7 +141,7 @@ export class Gpt implements LanguageModel<GptCache> {
     const [b, tn] = idx.shape;
     check(idx.dtype === 'int32' && idx.rank === 2 && b === cache.batch, `GPT step needs int32 ids (${cache.batch}, T), got ${idx}`);
     return noGrad(() => {
-      let ids = idx.data as Int32Array;
+      let ids = idx.raw as Int32Array;
       let t = tn;
       if (cache.length + tn > block) {
         const keep = Math.min(block, Math.max(tn, block >> 1));
@@ -158,7 +159,7 @@ export class Gpt implements LanguageModel<GptCache> {
       // (B, t, V) -> the last position (B, V)
       const v = this.config.vocabSize;
       const last = new Float32Array(b * v);
-      for (let r = 0; r < b; r++) last.set(logits.data.subarray(((r + 1) * t - 1) * v, (r + 1) * t * v), r * v);
+      for (let r = 0; r < b; r++) last.set(logits.raw.subarray(((r + 1) * t - 1) * v, (r + 1) * t * v), r * v);
       return tensor(last, [b, v]);
     });
   }
@@ -208,7 +209,7 @@ function remember(cache: GptCache, layer: number, k: Tensor, v: Tensor, start: n
   return ([[k, cache.keys[layer]], [v, cache.values[layer]]] as const).map(([t, store]) => {
     const all = new Float32Array(B * heads * upTo * d);
     for (let row = 0; row < B * heads; row++) {
-      store.set(t.data.subarray(row * T * d, (row + 1) * T * d), (row * block + start) * d);
+      store.set(t.raw.subarray(row * T * d, (row + 1) * T * d), (row * block + start) * d);
       all.set(store.subarray(row * block * d, (row * block + upTo) * d), row * upTo * d);
     }
     return tensor(all, [B, heads, upTo, d]);

@@ -9,7 +9,8 @@ import { Rng } from '../core/rng.js';
 import { Dense } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
 import { LSTM, type LSTMState } from '../nn/recurrent.js';
-import { noGrad, persistent } from '../tensor/engine.js';
+import { noGrad } from '../tensor/engine.js';
+import { persistent } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { LanguageModel, NamedWeight } from '../train/lm.js';
 import { dropoutMask } from './gpt.js';
@@ -80,7 +81,7 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
       const logits = this.run(idx, false, cache); // (B, T, V)
       const [b, t, v] = logits.shape;
       const last = new Float32Array(b * v);
-      for (let r = 0; r < b; r++) last.set(logits.data.subarray(((r + 1) * t - 1) * v, (r + 1) * t * v), r * v);
+      for (let r = 0; r < b; r++) last.set(logits.raw.subarray(((r + 1) * t - 1) * v, (r + 1) * t * v), r * v);
       return tensor(last, [b, v]);
     });
   }
@@ -94,7 +95,7 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
       const saved = cache?.states[i];
       const initial: LSTMState | undefined = saved ? { h: tensor(saved.h, [cache!.batch, units]), c: tensor(saved.c, [cache!.batch, units]) } : undefined;
       const { output, state } = lstm.run(x, initial); // (B, T, units)
-      if (cache) cache.states[i] = { h: state.h.data.slice() as Float32Array, c: state.c.data.slice() as Float32Array };
+      if (cache) cache.states[i] = { h: state.h.raw.slice() as Float32Array, c: state.c.raw.slice() as Float32Array };
       x = drop(output);
     });
     return this.head.call(x); // (B, T, V)

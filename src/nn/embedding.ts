@@ -55,9 +55,9 @@ export class Embedding extends Layer<EmbeddingConfig> {
    */
   private ids(x: Tensor): Tensor {
     const n = this.config.inputDim;
-    const ids = x.dtype === 'int32' ? x : tensor(Int32Array.from(x.data), x.shape, 'int32');
+    const ids = x.dtype === 'int32' ? x : tensor(Int32Array.from(x.raw), x.shape, 'int32');
     for (let i = 0; i < x.size; i++) {
-      const v = x.data[i];
+      const v = x.raw[i];
       if (Number.isInteger(v) && v >= 0 && v < n) continue;
       check(false, `layer "${this.name}" (Embedding): input ${v} at position ${i} is not a token id in [0, ${n})`);
     }

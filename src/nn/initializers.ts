@@ -45,7 +45,7 @@ function truncatedNormal(shape: Shape, rng: Rng, std: number): Tensor {
   for (let i = 0; i < t.size; i++) {
     let z: number;
     do z = rng.normal(); while (Math.abs(z) > 2);
-    t.data[i] = z * scale;
+    t.raw[i] = z * scale;
   }
   return t;
 }
@@ -77,6 +77,6 @@ function orthogonal(shape: Shape, rng: Rng): Tensor {
   }
   const t = fill(shape, 0);
   // Vectors are rows when rows < cols, else columns of the (rows, cols) matrix.
-  for (let i = 0; i < n; i++) for (let k = 0; k < m; k++) t.data[rows < cols ? i * cols + k : k * cols + i] = q[i * m + k];
+  for (let i = 0; i < n; i++) for (let k = 0; k < m; k++) t.raw[rows < cols ? i * cols + k : k * cols + i] = q[i * m + k];
   return t;
 }

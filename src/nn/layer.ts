@@ -3,7 +3,8 @@
 
 import type { Rng } from '../core/rng.js';
 import { activate, type ActivationName } from '../ops/activations.js';
-import { isRecording, keeps, release } from '../tensor/engine.js';
+import { isRecording } from '../tensor/engine.js';
+import { release } from '../tensor/memory.js';
 import { binary } from '../tensor/ops.js';
 import type { Shape } from '../core/shape.js';
 import { variable, type Tensor } from '../tensor/tensor.js';
@@ -68,10 +69,6 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   }
 }
 
-/**
- * f(t) for a temporary `t` the caller made and nobody else holds: during inference (nothing
- * recorded for backward) t's storage is freed at once, so a layer's peak memory is two activations.
- */
 /** activation(y + bias) for a fresh y, with bias and ReLU as one pass (addRelu) when both are there. */
 export function biasActivation(y: Tensor, bias: Tensor | null, activation: ActivationName = 'linear'): Tensor {
   if (bias && activation === 'relu') return then(y, (t) => binary('addRelu', t, bias));
@@ -79,8 +76,12 @@ export function biasActivation(y: Tensor, bias: Tensor | null, activation: Activ
   return then(z, (t) => activate(activation, t));
 }
 
+/**
+ * f(t) for a temporary `t` the caller made and nobody else holds: during inference (nothing
+ * recorded for backward) t's storage is freed at once (unless y shares or keeps it), so a layer's peak memory is two activations.
+ */
 export function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
   const y = f(t);
-  if (!isRecording() && y.data !== t.data && !keeps(y, t)) release(t);
+  if (!isRecording()) release(t, y);
   return y;
 }

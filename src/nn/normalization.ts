@@ -122,7 +122,7 @@ export class BatchNormalization extends AffineNormalization<BatchNormalizationCo
   private updateMoving(mean: Tensor, variance: Tensor): void {
     const m = this.config.momentum ?? 0.99;
     for (const [moving, batch] of [[this.movingMean, mean], [this.movingVariance, variance]]) {
-      const [w, b] = [moving.data, batch.data];
+      const [w, b] = [moving.raw, batch.raw];
       for (let i = 0; i < w.length; i++) w[i] = w[i] * m + b[i] * (1 - m);
     }
   }

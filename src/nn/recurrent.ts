@@ -69,7 +69,7 @@ export class LSTM extends Layer<LSTMConfig> {
     this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 4 * u], c.recurrentInitializer!, rng, { regularizer: c.recurrentRegularizer });
     if (c.useBias) {
       this.bias = this.addWeight('bias', [4 * u], c.biasInitializer!, rng, { regularizer: c.biasRegularizer });
-      if (c.unitForgetBias) this.bias.data.fill(1, u, 2 * u);
+      if (c.unitForgetBias) this.bias.raw.fill(1, u, 2 * u);
     }
     this.built = true;
   }

@@ -4,7 +4,8 @@
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape } from '../core/shape.js';
-import { isRecording, noGrad, release, scope } from '../tensor/engine.js';
+import { isRecording, noGrad } from '../tensor/engine.js';
+import { release, tidy } from '../tensor/memory.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
 import { Conv2D } from './convolutional.js';
 import { layerFromConfig, serializeLayer, type AnyLayer, type LayerConfig } from './layers.js';
@@ -104,13 +105,15 @@ export class LayerStack {
       for (let i = 0; i < this.layers.length;) [x, i] = run(i, x);
       return x;
     }
-    // Inference keeps nothing for a backward pass: each layer's temporaries go when it returns,
-    // and each activation once the next layer has used it (unless it is the same storage).
+    // Inference keeps nothing for a backward pass: each layer runs in a tidy (its temporaries go
+    // when it returns; its output and penalties stay), and each activation goes once the next
+    // layer has used it, unless that layer's output shares or keeps it (a reshape, softmax's logits).
     const input = x;
     for (let i = 0; i < this.layers.length;) {
       const prev = x;
-      [x, i] = scope(() => run(i, prev));
-      if (prev !== input && prev.data !== x.data) release(prev);
+      const before = losses?.length ?? 0;
+      [x, i] = tidy(() => [...run(i, prev), losses?.slice(before)] as const);
+      if (prev.storage !== input.storage) release(prev, x);
     }
     return x;
   }

@@ -1,7 +1,8 @@
 // Composite activations built from primitives: softmax, log-softmax, clip. A softmax output
 // remembers its logits so that cross-entropy can use the exact log-softmax (as Keras does).
 
-import { keepWith, noGrad } from '../tensor/engine.js';
+import { noGrad } from '../tensor/engine.js';
+import { keepWith } from '../tensor/memory.js';
 import { logSoftmaxLast, softmaxLast } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -24,7 +24,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, from
   const rows = yPred.size / classes;
   check(yTrue.size === rows, `labels of shape ${formatShape(yTrue.shape)} do not match predictions of shape ${formatShape(yPred.shape)}`);
   // Pick log p[i, label_i] from the flattened log-probabilities.
-  const labels = yTrue.data as Int32Array;
+  const labels = yTrue.raw as Int32Array;
   const flat = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
     check(labels[i] >= 0 && labels[i] < classes, () => `label ${labels[i]} is outside the ${classes} classes`);

@@ -6,7 +6,8 @@
 // rest are TypeScript loops over the same in-place views, fast enough for an update per batch.
 
 import { check } from '../core/errors.js';
-import { getBackend, persistent } from '../tensor/engine.js';
+import { getBackend } from '../tensor/engine.js';
+import { persistent, stepBoundary } from '../tensor/memory.js';
 import { tensor, zeros, type Tensor } from '../tensor/tensor.js';
 import { scheduleFromConfig, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
 
@@ -95,11 +96,11 @@ class Slots {
     const key = `${slot}/${index}`;
     let s = this.map.get(key);
     if (!s) this.map.set(key, (s = persistent(() => zeros([size]))));
-    return s.data as Float32Array;
+    return s.raw as Float32Array;
   }
 
   entries(): Record<string, Float32Array> {
-    return Object.fromEntries([...this.map].map(([k, t]) => [k, (t.data as Float32Array).slice()]));
+    return Object.fromEntries([...this.map].map(([k, t]) => [k, (t.raw as Float32Array).slice()]));
   }
 
   load(slots: Record<string, Float32Array>): void {
@@ -153,12 +154,13 @@ abstract class BaseOptimizer implements Optimizer {
     // As Keras: the rate is evaluated at the step count before this update.
     const lr = this.learningRate;
     const live = params.flatMap((p, index): Param[] => p.grad
-      ? [{ w: p.data as Float32Array, g: p.grad.data as Float32Array, index, rank: p.rank, name: names?.[index] }]
+      ? [{ w: p.raw as Float32Array, g: p.grad.raw as Float32Array, index, rank: p.rank, name: names?.[index] }]
       : []);
     this.clip(live.map((p) => p.g));
     this.iterations++;
     for (const p of live) this.update(p, lr);
     for (const p of params) p.grad = null;
+    stepBoundary();
   }
 
   /** Keras's clipping, in place on the gradients (which are this step's own). */

@@ -23,12 +23,12 @@ function output(op: Op, inputs: Tensor[], shape: Shape, dtype: DType = 'float32'
 
 function float(t: Tensor, what: string): Float32Array {
   check(t.dtype === 'float32', `${what} needs a float32 tensor, got ${t.dtype}`);
-  return t.data as Float32Array;
+  return t.raw as Float32Array;
 }
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   const y = output({ kind: op }, [x], x.shape);
-  getBackend().unary(op, float(x, op), y.data as Float32Array);
+  getBackend().unary(op, float(x, op), y.raw as Float32Array);
   return y;
 }
 
@@ -42,10 +42,10 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
   if (compare && ta.dtype !== 'float32') {
     // Comparisons of int32 tensors still answer in float32 0/1.
     const tmp = new Int32Array(y.size);
-    getBackend().binary(op, ta.data, ta.shape, tb.data, tb.shape, tmp, shape);
-    y.data.set(tmp);
+    getBackend().binary(op, ta.raw, ta.shape, tb.raw, tb.shape, tmp, shape);
+    y.raw.set(tmp);
   } else {
-    getBackend().binary(op, ta.data, ta.shape, tb.data, tb.shape, y.data, shape);
+    getBackend().binary(op, ta.raw, ta.shape, tb.raw, tb.shape, y.raw, shape);
   }
   return y;
 }
@@ -54,7 +54,7 @@ function reduction(kind: 'sum' | 'max', x: Tensor, axes: number | readonly numbe
   const ax = normalizeAxes(axes, x.rank);
   check(kind === 'sum' || ax.every((a) => x.shape[a] > 0), 'max over an empty axis');
   const y = output({ kind, axes: ax }, [x], reducedShape(x.shape, ax, false));
-  getBackend().reduce(kind, float(x, kind), x.shape, ax, y.data as Float32Array);
+  getBackend().reduce(kind, float(x, kind), x.shape, ax, y.raw as Float32Array);
   return keepDims ? reshape(y, reducedShape(x.shape, ax, true)) : y;
 }
 
@@ -70,7 +70,7 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDims = fal
 export function argMax(x: Tensor, axis = -1): Tensor {
   const [a] = normalizeAxes(axis, x.rank);
   const y = output({ kind: 'argMax', axis: a }, [x], reducedShape(x.shape, [a], false), 'int32');
-  getBackend().argMax(float(x, 'argMax'), x.shape, a, y.data as Int32Array);
+  getBackend().argMax(float(x, 'argMax'), x.shape, a, y.raw as Int32Array);
   return y;
 }
 
@@ -86,14 +86,14 @@ export function softmaxLast(x: Tensor, opts: { scale?: number; causal?: boolean 
   const tq = causal ? x.shape[x.rank - 2] : 0;
   check(tq <= cols, `causal softmax needs no more queries than keys, got shape ${formatShape(x.shape)}`);
   const y = output({ kind: 'softmax', scale, causal }, [x], x.shape);
-  getBackend().softmax(float(x, 'softmax'), y.data as Float32Array, cols, scale, tq);
+  getBackend().softmax(float(x, 'softmax'), y.raw as Float32Array, cols, scale, tq);
   return y;
 }
 
 /** softmax's backward, from its output y. */
 export function softmaxGrad(g: Tensor, y: Tensor, scale: number): Tensor {
   const dx = output({ kind: 'softmaxGrad', scale }, [g, y], y.shape);
-  getBackend().softmaxGrad(float(g, 'softmax'), float(y, 'softmax'), dx.data as Float32Array, y.shape[y.rank - 1] ?? 1, scale);
+  getBackend().softmaxGrad(float(g, 'softmax'), float(y, 'softmax'), dx.raw as Float32Array, y.shape[y.rank - 1] ?? 1, scale);
   return dx;
 }
 
@@ -101,14 +101,14 @@ export function softmaxGrad(g: Tensor, y: Tensor, scale: number): Tensor {
 export function logSoftmaxLast(x: Tensor): Tensor {
   check(x.rank >= 1 && x.shape[x.rank - 1] > 0, `log-softmax needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
   const y = output({ kind: 'logSoftmax' }, [x], x.shape);
-  getBackend().logSoftmax(float(x, 'logSoftmax'), y.data as Float32Array, x.shape[x.rank - 1]);
+  getBackend().logSoftmax(float(x, 'logSoftmax'), y.raw as Float32Array, x.shape[x.rank - 1]);
   return y;
 }
 
 /** logSoftmax's backward, from its output y. */
 export function logSoftmaxGrad(g: Tensor, y: Tensor): Tensor {
   const dx = output({ kind: 'logSoftmaxGrad' }, [g, y], y.shape);
-  getBackend().logSoftmaxGrad(float(g, 'logSoftmax'), float(y, 'logSoftmax'), dx.data as Float32Array, y.shape[y.rank - 1]);
+  getBackend().logSoftmaxGrad(float(g, 'logSoftmax'), float(y, 'logSoftmax'), dx.raw as Float32Array, y.shape[y.rank - 1]);
   return dx;
 }
 
@@ -116,14 +116,14 @@ export function logSoftmaxGrad(g: Tensor, y: Tensor): Tensor {
 export function normalize(x: Tensor, epsilon: number): Tensor {
   check(x.rank >= 1 && x.shape[x.rank - 1] > 0, `normalize needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
   const y = output({ kind: 'normalize', epsilon }, [x], x.shape);
-  getBackend().normalize(float(x, 'normalize'), y.data as Float32Array, x.shape[x.rank - 1], epsilon);
+  getBackend().normalize(float(x, 'normalize'), y.raw as Float32Array, x.shape[x.rank - 1], epsilon);
   return y;
 }
 
 /** normalize's backward, recomputing the statistics from x. */
 export function normalizeGrad(g: Tensor, x: Tensor, epsilon: number): Tensor {
   const dx = output({ kind: 'normalizeGrad', epsilon }, [g, x], x.shape);
-  getBackend().normalizeGrad(float(g, 'normalize'), float(x, 'normalize'), dx.data as Float32Array, x.shape[x.rank - 1], epsilon);
+  getBackend().normalizeGrad(float(g, 'normalize'), float(x, 'normalize'), dx.raw as Float32Array, x.shape[x.rank - 1], epsilon);
   return dx;
 }
 
@@ -143,7 +143,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
     `matmul shapes do not fit: ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} @ ${formatShape(b.shape)}${transB ? 'ᵀ' : ''}`);
   const batchShape = batchA.length ? batchA : batchB;
   const y = output({ kind: 'matmul', transA, transB }, [a, b], [...batchShape, m, n]);
-  getBackend().matmul(float(a, 'matmul'), float(b, 'matmul'), y.data as Float32Array, {
+  getBackend().matmul(float(a, 'matmul'), float(b, 'matmul'), y.raw as Float32Array, {
     batch: sizeOf(batchShape), m, k, n, transA, transB,
     strideA: batchA.length ? m * k : 0,
     strideB: batchB.length ? k * n : 0,
@@ -171,21 +171,21 @@ export function conv2d(x: Tensor, w: Tensor, opts: WindowOptions = {}): Tensor {
 /** conv2d with a precomputed geometry (used by the backward rules). */
 export function conv2dWith(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const y = output({ kind: 'conv2d', g }, [x, w], [g.batch, g.outH, g.outW, g.outC]);
-  getBackend().conv2d(float(x, 'conv2d'), float(w, 'conv2d'), y.data as Float32Array, g);
+  getBackend().conv2d(float(x, 'conv2d'), float(w, 'conv2d'), y.raw as Float32Array, g);
   return y;
 }
 
 /** The gradient of conv2d with respect to its input, given dy and the filter. */
 export function conv2dBackpropInput(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const dx = output({ kind: 'conv2dBackpropInput', g }, [dy, w], [g.batch, g.inH, g.inW, g.inC]);
-  getBackend().conv2dBackpropInput(float(dy, 'conv2d'), float(w, 'conv2d'), dx.data as Float32Array, g);
+  getBackend().conv2dBackpropInput(float(dy, 'conv2d'), float(w, 'conv2d'), dx.raw as Float32Array, g);
   return dx;
 }
 
 /** The gradient of conv2d with respect to its filter, given the input and dy. */
 export function conv2dBackpropFilter(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const dw = output({ kind: 'conv2dBackpropFilter', g }, [x, dy], [g.kH, g.kW, g.inC, g.outC]);
-  getBackend().conv2dBackpropFilter(float(x, 'conv2d'), float(dy, 'conv2d'), dw.data as Float32Array, g);
+  getBackend().conv2dBackpropFilter(float(x, 'conv2d'), float(dy, 'conv2d'), dw.raw as Float32Array, g);
   return dw;
 }
 
@@ -205,13 +205,13 @@ function poolShape(g: ConvGeometry): number[] {
 export function maxPool(x: Tensor, opts: PoolOptions = {}): Tensor {
   const g = poolGeometry(x, opts);
   const y = output({ kind: 'maxPool', g }, [x], poolShape(g));
-  getBackend().maxPool(float(x, 'maxPool'), y.data as Float32Array, g);
+  getBackend().maxPool(float(x, 'maxPool'), y.raw as Float32Array, g);
   return y;
 }
 
 export function maxPoolGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const dx = output({ kind: 'maxPoolGrad', g }, [x, dy], x.shape);
-  getBackend().maxPoolGrad(float(x, 'maxPool'), float(dy, 'maxPool'), dx.data as Float32Array, g);
+  getBackend().maxPoolGrad(float(x, 'maxPool'), float(dy, 'maxPool'), dx.raw as Float32Array, g);
   return dx;
 }
 
@@ -221,13 +221,13 @@ export function avgPool(x: Tensor, opts: PoolOptions = {}): Tensor {
 
 export function avgPoolWith(x: Tensor, g: ConvGeometry): Tensor {
   const y = output({ kind: 'avgPool', g }, [x], poolShape(g));
-  getBackend().avgPool(float(x, 'avgPool'), y.data as Float32Array, g);
+  getBackend().avgPool(float(x, 'avgPool'), y.raw as Float32Array, g);
   return y;
 }
 
 export function avgPoolGrad(dy: Tensor, g: ConvGeometry): Tensor {
   const dx = output({ kind: 'avgPoolGrad', g }, [dy], [g.batch, g.inH, g.inW, g.inC]);
-  getBackend().avgPoolGrad(float(dy, 'avgPool'), dx.data as Float32Array, g);
+  getBackend().avgPoolGrad(float(dy, 'avgPool'), dx.raw as Float32Array, g);
   return dx;
 }
 
@@ -235,7 +235,7 @@ export function avgPoolGrad(dy: Tensor, g: ConvGeometry): Tensor {
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferReshape(x.size, shape);
   const tracked = isRecording() && x.requiresGrad;
-  const y = new Tensor(x.data, target, x.dtype, tracked ? { op: { kind: 'reshape' }, inputs: [x] } : null, x.base ?? x);
+  const y = new Tensor(x.storage, target, x.dtype, tracked ? { op: { kind: 'reshape' }, inputs: [x] } : null, x.offset);
   y.requiresGrad = tracked;
   return y;
 }
@@ -246,7 +246,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   check(p.length === x.rank && [...p].sort((i, j) => i - j).every((v, i) => v === i),
     `transpose needs a permutation of 0..${x.rank - 1}, got [${p.join(', ')}]`);
   const y = output({ kind: 'transpose', perm: p }, [x], p.map((i) => x.shape[i]), x.dtype);
-  getBackend().transpose(x.data, x.shape, p, y.data);
+  getBackend().transpose(x.raw, x.shape, p, y.raw);
   return y;
 }
 
@@ -258,7 +258,7 @@ export function slice(x: Tensor, axis: number, start: number, size: number): Ten
     `slice [${start}, ${start + size}) is outside axis ${a} of shape ${formatShape(x.shape)}`);
   const shape = x.shape.map((d, i) => (i === a ? size : d));
   const y = output({ kind: 'slice', axis: a, start }, [x], shape, x.dtype);
-  getBackend().copyRows(x.data, start * inner, length * inner, y.data, 0, size * inner, outer, size * inner, false);
+  getBackend().copyRows(x.raw, start * inner, length * inner, y.raw, 0, size * inner, outer, size * inner, false);
   return y;
 }
 
@@ -269,13 +269,13 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   check(Number.isInteger(before) && Number.isInteger(after) && before >= 0 && after >= 0, `pad needs counts >= 0, got ${before} and ${after}`);
   const total = before + size + after;
   const y = output({ kind: 'pad', axis: a, before, after }, [x], x.shape.map((d, i) => (i === a ? total : d)), x.dtype);
-  getBackend().copyRows(x.data, 0, size * inner, y.data, before * inner, total * inner, outer, size * inner, true);
+  getBackend().copyRows(x.raw, 0, size * inner, y.raw, before * inner, total * inner, outer, size * inner, true);
   return y;
 }
 
 function checkIndices(indices: Tensor, size: number): Int32Array {
   check(indices.dtype === 'int32', `indices must be int32, got ${indices.dtype}`);
-  const idx = indices.data as Int32Array;
+  const idx = indices.raw as Int32Array;
   for (let i = 0; i < idx.length; i++) {
     check(idx[i] >= 0 && idx[i] < size, () => `index ${idx[i]} is out of range [0, ${size})`);
   }
@@ -293,7 +293,7 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const idx = checkIndices(indices, size);
   const y = output({ kind: 'gather', axis: a }, [x, indices],
     [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype);
-  getBackend().gather(x.data, outer, size, inner, idx, y.data);
+  getBackend().gather(x.raw, outer, size, inner, idx, y.raw);
   return y;
 }
 
@@ -303,6 +303,6 @@ export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: numbe
   const { outer, inner } = around(shape, axis);
   const idx = checkIndices(indices, size);
   const y = output({ kind: 'scatterAdd', axis, size }, [g, indices], shape);
-  getBackend().scatterAdd(float(g, 'scatterAdd'), outer, size, inner, idx, y.data as Float32Array);
+  getBackend().scatterAdd(float(g, 'scatterAdd'), outer, size, inner, idx, y.raw as Float32Array);
   return y;
 }

@@ -8,7 +8,8 @@ import type { DType, TypedArray } from '../core/dtype.js';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape, sizeOf, type Shape } from '../core/shape.js';
-import { adopt, getBackend } from './engine.js';
+import { getBackend } from './engine.js';
+import { allocStorage, type Storage } from './memory.js';
 import * as ops from './ops.js';
 import type { Op } from './op.js';
 
@@ -25,33 +26,55 @@ export class Tensor {
   requiresGrad = false;
   grad: Tensor | null = null;
 
+  readonly size: number;
+
   constructor(
-    /** Row-major storage owned by the current backend. */
-    public data: TypedArray,
+    /** Row-major values in backend memory, shared by views (reshape, variable). */
+    readonly storage: Storage,
     readonly shape: readonly number[],
     readonly dtype: DType = 'float32',
     readonly node: Node | null = null,
-    /** The tensor whose storage this one views (reshape, variable), kept alive with it. */
-    readonly base: Tensor | null = null,
-  ) {}
-
-  get size(): number {
-    return this.data.length;
+    /** Where this tensor's values start in the storage (a view of some rows). */
+    readonly offset = 0,
+  ) {
+    this.size = sizeOf(shape);
   }
 
   get rank(): number {
     return this.shape.length;
   }
 
+  /**
+   * The values as a row-major typed array that is yours to keep: it stays valid for as long as
+   * you hold it, and writing to it changes the tensor. Reading a tensor that a tidy() freed throws.
+   */
+  get data(): TypedArray {
+    return this.view(this.storage.expose());
+  }
+
+  /**
+   * The values for kernels and library code, checked like `data` but valid only until the next
+   * tensor is made (it may be a block of the WebAssembly heap that is then reused). Users read
+   * `data`, `dataSync()`, `item()` or `toArray()`.
+   */
+  get raw(): TypedArray {
+    return this.view(this.storage.values());
+  }
+
+  private view(a: TypedArray): TypedArray {
+    return this.offset === 0 && a.length === this.size ? a : a.subarray(this.offset, this.offset + this.size);
+  }
+
   /** A copy of the values as a plain typed array. */
   dataSync(): TypedArray {
-    return this.data.slice();
+    return this.view(this.storage.peek()).slice();
   }
 
   /** The values as nested JavaScript arrays (a number for a scalar). */
   toArray(): unknown {
+    const values = this.view(this.storage.peek());
     const nest = (offset: number, axis: number): unknown => {
-      if (axis === this.rank) return this.data[offset];
+      if (axis === this.rank) return values[offset];
       const step = sizeOf(this.shape.slice(axis + 1));
       return Array.from({ length: this.shape[axis] }, (_, i) => nest(offset + i * step, axis + 1));
     };
@@ -61,7 +84,7 @@ export class Tensor {
   /** The value of a one-element tensor. */
   item(): number {
     check(this.size === 1, `item() needs a tensor with one element, got shape ${formatShape(this.shape)}`);
-    return this.data[0];
+    return this.storage.peek()[this.offset];
   }
 
   toString(): string {
@@ -118,7 +141,7 @@ export function tensor(values: Nested | TypedArray, shape?: readonly number[], d
   check(sizeOf(finalShape) === flat.length,
     `${flat.length} values do not fill a tensor of shape ${formatShape(finalShape)}`);
   const t = allocate(finalShape, dtype ?? 'float32');
-  t.data.set(flat);
+  t.raw.set(flat);
   return t;
 }
 
@@ -133,16 +156,14 @@ export function scalar(value: number): Tensor {
   return tensor(value, []);
 }
 
-/** A new tensor with fresh storage from the current backend, owned by the current scope. */
+/** A new tensor with fresh storage from the current backend, owned by the innermost tidy (see memory.ts). */
 export function allocate(shape: Shape, dtype: DType = 'float32', node: Node | null = null): Tensor {
-  const t = new Tensor(getBackend().alloc(dtype, sizeOf(shape)), [...shape], dtype, node);
-  adopt(t);
-  return t;
+  return new Tensor(allocStorage(getBackend(), dtype, sizeOf(shape)), [...shape], dtype, node);
 }
 
 export function fill(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
   const t = allocate(shape, dtype);
-  t.data.fill(value);
+  t.raw.fill(value);
   return t;
 }
 
@@ -156,19 +177,29 @@ export function ones(shape: Shape): Tensor {
 
 export function randomUniform(shape: Shape, rng: Rng, low = 0, high = 1): Tensor {
   const t = zeros(shape);
-  for (let i = 0; i < t.size; i++) t.data[i] = low + (high - low) * rng.uniform();
+  const v = t.raw;
+  for (let i = 0; i < v.length; i++) v[i] = low + (high - low) * rng.uniform();
   return t;
 }
 
 export function randomNormal(shape: Shape, rng: Rng, mean = 0, std = 1): Tensor {
   const t = zeros(shape);
-  for (let i = 0; i < t.size; i++) t.data[i] = mean + std * rng.normal();
+  const v = t.raw;
+  for (let i = 0; i < v.length; i++) v[i] = mean + std * rng.normal();
   return t;
 }
 
-/** Marks a tensor as a trainable leaf: backward() will give it a `.grad`. */
+/** Marks a tensor as a trainable leaf: backward() will give it a `.grad`. It shares t's storage. */
 export function variable(t: Tensor): Tensor {
-  const v = new Tensor(t.data, t.shape, t.dtype, null, t);
+  const v = new Tensor(t.storage, t.shape, t.dtype, null, t.offset);
   v.requiresGrad = true;
   return v;
+}
+
+/** Examples start..end-1 of t (along the first axis) as a view of its storage: no copy, no gradient. */
+export function rows(t: Tensor, start: number, end: number): Tensor {
+  check(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= (t.shape[0] ?? 0),
+    `rows ${start}..${end} are outside a tensor of shape ${formatShape(t.shape)}`);
+  const per = t.shape[0] ? t.size / t.shape[0] : 0;
+  return new Tensor(t.storage, [end - start, ...t.shape.slice(1)], t.dtype, null, t.offset + start * per);
 }

@@ -4,7 +4,7 @@
 
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { scope } from '../tensor/engine.js';
+import { tidy } from '../tensor/memory.js';
 import { tensor } from '../tensor/tensor.js';
 import type { LanguageModel } from './lm.js';
 
@@ -66,7 +66,7 @@ export function generate<C>(model: LanguageModel<C>, prompt: ArrayLike<number>, 
   let next = Int32Array.from(prompt);
   for (let i = 0; i < opts.tokens; i++) {
     const ids = next;
-    out[i] = scope(() => sampleToken(model.step(tensor(ids, [1, ids.length], 'int32'), cache).data as Float32Array, opts, rng));
+    out[i] = tidy(() => sampleToken(model.step(tensor(ids, [1, ids.length], 'int32'), cache).raw as Float32Array, opts, rng));
     opts.onToken?.(out[i]);
     next = Int32Array.of(out[i]);
   }

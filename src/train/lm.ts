@@ -23,7 +23,8 @@ import { readCheckpoint, writeCheckpoint, type NamedArray } from '../io/checkpoi
 import { writeFileAtomic, writeFolderAtomic } from '../io/files.js';
 import { sparseCategoricalCrossentropy } from '../ops/losses.js';
 import { AdamW, type OptimizerState } from '../optim/optimizer.js';
-import { noGrad, scope } from '../tensor/engine.js';
+import { noGrad } from '../tensor/engine.js';
+import { tidy } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { formatDuration } from './progress.js';
 
@@ -190,7 +191,7 @@ export function lmOptimizer(o: Pick<LmTrainOptions, 'lr' | 'weightDecay' | 'clip
 
 /** One training step, in its own scope: a batch of windows (x, y), forward, loss, backward, update; the loss. */
 export function lmStep(model: LanguageModel, optimizer: AdamW, batch: () => [Tensor, Tensor]): number {
-  return scope(() => {
+  return tidy(() => {
     const [x, y] = batch();
     const loss = lmLoss(model.forward(x, true), y);
     backward(loss);
@@ -223,7 +224,7 @@ export async function trainLm(run: LmRun): Promise<LmRunState> {
     let total = 0;
     noGrad(() => {
       for (let b = 0; b < o.evalBatches; b++) {
-        total += scope(() => {
+        total += tidy(() => {
           const [x, y] = windows(run.validation, evalStarts.subarray(b * o.batch, (b + 1) * o.batch), block);
           return lmLoss(model.forward(x, false), y).item();
         });
@@ -322,7 +323,7 @@ export function evaluateLm(model: LanguageModel, tokenizer: Tokenizer, tokens: I
       const full = Math.min(batch, Math.floor((predicted - start) / block));
       const [n, len] = full > 0 ? [full, block] : [1, predicted - start];
       const starts = Int32Array.from({ length: n }, (_, i) => start + i * len);
-      nats += scope(() => {
+      nats += tidy(() => {
         const [x, y] = windows(tokens, starts, len);
         return lmLoss(model.forward(x, false), y).item();
       }) * n * len;
@@ -358,7 +359,7 @@ export function saveLmCheckpoint(dir: string, c: {
     writeCheckpoint(tmp, {
       modelConfig: { className: c.model.className, config: c.model.config, tokenizer: c.tokenizer.toJSON() } satisfies LmModelConfig,
       trainingConfig: c.options ? { options: c.options, source: c.source ?? null } : null,
-      weights: c.model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.data as Float32Array })),
+      weights: c.model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.raw as Float32Array })),
       optimizerState: c.optimizer,
     });
     if (c.state) writeFileAtomic(path.join(tmp, STATE_FILE), JSON.stringify(c.state, null, 2) + '\n');

@@ -31,7 +31,7 @@ export function countMetric(name: MetricName, yTrue: Tensor, yPred: Tensor): num
  */
 export function countCorrect(yTrue: Tensor, yPred: Tensor): number {
   const { rows, classes, target } = targets(yTrue, yPred);
-  const p = yPred.data;
+  const p = yPred.raw;
   let correct = 0;
   for (let r = 0; r < rows; r++) if (argMaxRow(p, r * classes, classes) === target(r)) correct++;
   return correct;
@@ -47,7 +47,7 @@ export function countInTopK(yTrue: Tensor, yPred: Tensor, k = 5, labels?: 'spars
   const { rows, classes, target, sparse } = targets(yTrue, yPred);
   check(labels === undefined || (labels === 'sparse') === sparse,
     `${labels} top-k accuracy needs ${labels === 'sparse' ? 'class-index' : 'one-hot'} targets, got shape ${formatShape(yTrue.shape)}`);
-  const p = yPred.data;
+  const p = yPred.raw;
   let hits = 0;
   for (let r = 0; r < rows; r++) {
     const score = p[r * classes + target(r)];
@@ -72,7 +72,7 @@ export function sparseTopKCategoricalAccuracy(yTrue: Tensor, yPred: Tensor, k = 
 function targets(yTrue: Tensor, yPred: Tensor) {
   const classes = yPred.shape[yPred.rank - 1];
   const rows = yPred.size / classes;
-  const t = yTrue.data;
+  const t = yTrue.raw;
   const sparse = yTrue.size === rows;
   check(sparse || yTrue.size === yPred.size,
     `targets of shape ${formatShape(yTrue.shape)} do not match predictions of shape ${formatShape(yPred.shape)}`);
@@ -88,10 +88,10 @@ function argMaxRow(a: ArrayLike<number>, start: number, n: number): number {
 
 /** Class indices from int32 labels (N), or from the arg-max of each row of scores or one-hot targets (N, C). */
 export function classIndices(t: Tensor): Int32Array {
-  if (t.dtype === 'int32' || t.rank === 1) return Int32Array.from(t.data);
+  if (t.dtype === 'int32' || t.rank === 1) return Int32Array.from(t.raw);
   const classes = t.shape[t.rank - 1];
   const out = new Int32Array(t.size / classes);
-  for (let r = 0; r < out.length; r++) out[r] = argMaxRow(t.data, r * classes, classes);
+  for (let r = 0; r < out.length; r++) out[r] = argMaxRow(t.raw, r * classes, classes);
   return out;
 }
 

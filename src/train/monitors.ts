@@ -122,13 +122,13 @@ export class EarlyStopping implements Callback {
 }
 
 function getWeights(model: CallbackModel): Float32Array[] {
-  return model.weights.map((w) => (w.value.data as Float32Array).slice());
+  return model.weights.map((w) => (w.value.raw as Float32Array).slice());
 }
 
 function setWeights(model: CallbackModel, saved: Float32Array[]): void {
   const weights = model.weights;
   check(weights.length === saved.length, 'the model\'s weights changed during training');
-  weights.forEach((w, i) => w.value.data.set(saved[i]));
+  weights.forEach((w, i) => w.value.raw.set(saved[i]));
 }
 
 export interface ModelCheckpointConfig {

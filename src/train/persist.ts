@@ -22,7 +22,7 @@ export function saveModel(model: Sequential, dir: string): void {
   writeCheckpoint(dir, {
     modelConfig: modelConfig(model),
     trainingConfig: model.trainingConfig,
-    weights: model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.data as Float32Array })),
+    weights: model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.raw as Float32Array })),
     optimizerState: model.optimizer?.getState(),
   });
 }

@@ -9,9 +9,10 @@ import type { AnyLayer } from '../nn/layers.js';
 import { LayerStack } from '../nn/stack.js';
 import { lossByName, type LossName } from '../ops/losses.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
-import { noGrad, scope } from '../tensor/engine.js';
+import { noGrad } from '../tensor/engine.js';
+import { tidy } from '../tensor/memory.js';
 import { gather } from '../tensor/ops.js';
-import { allocate, Tensor, tensor } from '../tensor/tensor.js';
+import { allocate, rows, Tensor, tensor } from '../tensor/tensor.js';
 import type { Callback, History, Logs } from './callbacks.js';
 import { countMetric, METRIC_NAMES, type MetricName } from './metrics.js';
 import { saveModel } from './persist.js';
@@ -132,7 +133,7 @@ export class Sequential extends LayerStack {
       let lossSum = 0, seen = 0, lastYield = Date.now();
       const metricSums = this.metrics.map(() => 0);
       for (let step = 0; step < steps; step++) {
-        const [stepLoss, stepCounts, size] = scope(() => {
+        const [stepLoss, stepCounts, size] = tidy(() => {
           const idx = batchIndices(order, step * batchSize, Math.min(n, (step + 1) * batchSize));
           const xb = args.augment ? args.augment(gather(trainX, idx)) : gather(trainX, idx);
           const yb = gather(trainY, idx);
@@ -183,7 +184,7 @@ export class Sequential extends LayerStack {
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
         const end = Math.min(n, start + batchSize);
-        scope(() => {
+        tidy(() => {
           const yb = rows(y, start, end);
           const penalties: Tensor[] = [];
           const pred = this.call(rows(x, start, end), false, penalties);
@@ -208,9 +209,9 @@ export class Sequential extends LayerStack {
     const out = allocate([n, ...this.outputShape.slice(1)]);
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
-        scope(() => {
+        tidy(() => {
           const part = this.call(rows(x, start, Math.min(n, start + batchSize)), false);
-          out.data.set(part.data, start * (out.size / n));
+          out.raw.set(part.raw, start * (out.size / n));
         });
       }
     });
@@ -232,12 +233,6 @@ function checkPair(x: Tensor, y: Tensor): void {
   if (!(x instanceof Tensor) || !(y instanceof Tensor)) throw new TsgradError('inputs and targets must be tensors');
   check(x.shape[0] === y.shape[0],
     `inputs ${formatShape(x.shape)} and targets ${formatShape(y.shape)} have different numbers of examples`);
-}
-
-/** Examples start..end-1 of t, as a view when they are contiguous. */
-function rows(t: Tensor, start: number, end: number): Tensor {
-  const per = t.size / t.shape[0];
-  return new Tensor(t.data.subarray(start * per, end * per), [end - start, ...t.shape.slice(1)], t.dtype, null, t.base ?? t);
 }
 
 function batchIndices(order: Int32Array | null, start: number, end: number): Tensor {
