@@ -16,6 +16,7 @@ import { stackLayersFromConfig } from '../nn/stack.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
 import { cosineDecay, exponentialDecay, type LearningRateSchedule } from '../optim/schedules.js';
 import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
+import { persistent } from '../tensor/memory.js';
 import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 import type { Callback } from '../train/callbacks.js';
 import { earlyStopping, reduceLROnPlateau } from '../train/monitors.js';
@@ -286,6 +287,9 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
 /** A split of MNIST as tensors, the images scaled straight into the tensor's storage. */
 function mnistTensors(opts: Parameters<typeof loadMnist>[0]) {
   let x: Tensor | null = null;
-  const s = loadMnist({ ...opts, images: (length) => (x = allocate([length / (28 * 28), 28, 28, 1])).raw as Float32Array });
-  return [x!, tensor(s.labels, [s.count], 'int32')] as const;
+  // Tenured from the start: the data set outlives every step (see tensor/memory.ts).
+  return persistent(() => {
+    const s = loadMnist({ ...opts, images: (length) => (x = allocate([length / (28 * 28), 28, 28, 1])).raw as Float32Array });
+    return [x!, tensor(s.labels, [s.count], 'int32')] as const;
+  });
 }

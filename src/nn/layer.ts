@@ -4,7 +4,7 @@
 import type { Rng } from '../core/rng.js';
 import { activate, type ActivationName } from '../ops/activations.js';
 import { isRecording } from '../tensor/engine.js';
-import { release } from '../tensor/memory.js';
+import { persistent, release } from '../tensor/memory.js';
 import { binary } from '../tensor/ops.js';
 import type { Shape } from '../core/shape.js';
 import { variable, type Tensor } from '../tensor/tensor.js';
@@ -55,7 +55,8 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   protected addWeight(name: string, shape: Shape, init: InitializerName, rng: Rng,
     opts: { trainable?: boolean; regularizer?: Regularizer } = {}): Tensor {
     const trainable = opts.trainable ?? true;
-    const value = trainable ? variable(initialize(init, shape, rng)) : initialize(init, shape, rng);
+    // Weights are tenured: they outlive every tidy, even when a model is first built inside one.
+    const value = persistent(() => (trainable ? variable(initialize(init, shape, rng)) : initialize(init, shape, rng)));
     this.weights.push({ name, value, trainable, ...(opts.regularizer ? { regularizer: opts.regularizer } : {}) });
     return value;
   }
