@@ -1,16 +1,24 @@
 // Runs the test suite with node's own test runner through tsx (Node 20 does not expand globs):
 // every file on the default wasm backend, then the backend-independent files again on the
-// reference backend, so one suite checks both.
+// reference backend, and on the wasm backend with TSGRAD_DEBUG_MEMORY=1 (freed storage filled
+// with NaN, young storage moved out of the heap at every step), so one suite checks all three.
+// Each test process loads src/index.ts first: Node's entry, which registers the wasm backend.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const files = readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
 const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|idx|browser)\.test\.ts$/.test(f));
+const passes = [
+  ['wasm', files, {}],
+  ['ref', perBackend, {}],
+  ['wasm with TSGRAD_DEBUG_MEMORY=1', perBackend, { TSGRAD_DEBUG_MEMORY: '1' }],
+];
 let failed = false;
-for (const [backend, list] of [['wasm', files], ['ref', perBackend]]) {
-  console.log(`# backend: ${backend}`);
+for (const [name, list, env] of passes) {
+  console.log(`# backend: ${name}`);
   const args = ['--import', 'tsx', '--import', './src/index.ts', '--test', ...process.argv.slice(2), ...list];
-  const { status } = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, TSGRAD_BACKEND: backend } });
+  const backend = name.split(' ')[0];
+  const { status } = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, TSGRAD_BACKEND: backend, ...env } });
   failed ||= status !== 0;
 }
 process.exit(failed ? 1 : 0);

@@ -25,7 +25,7 @@ const MiB = 2 ** 20;
 /** TSGRAD_DEBUG_MEMORY=1: freed heap storage is filled with NaN, and young storage moves out at every step. */
 const DEBUG = typeof process !== 'undefined' && /^(1|true|yes)$/i.test(process.env.TSGRAD_DEBUG_MEMORY ?? '');
 /** Young storage moves out of the heap at a step boundary once there is more than this... */
-const YOUNG_BUDGET = DEBUG ? 0 : 64 * MiB;
+let youngBudget = DEBUG ? 0 : 16 * MiB;
 /** ...and at any allocation once there is more than this (a loop with no step boundaries). */
 const YOUNG_LIMIT = DEBUG ? 16 * MiB : 256 * MiB;
 /** The bits of a float32 quiet NaN, written over freed storage in debug mode (int32 tensors read 2143289344). */
@@ -181,7 +181,14 @@ function moveOutYoung(before: number): void {
  */
 export function stepBoundary(): void {
   epoch++;
-  if (youngBytes > YOUNG_BUDGET) moveOutYoung(epoch - 1);
+  if (youngBytes > youngBudget) moveOutYoung(epoch - 1);
+}
+
+/** Sets the step-boundary budget of young storage in bytes (for tests); returns the previous one. */
+export function setYoungBudget(bytes: number): number {
+  const previous = youngBudget;
+  youngBudget = bytes;
+  return previous;
 }
 
 interface Owned {

@@ -1,0 +1,160 @@
+// Tensor lifetimes (src/tensor/memory.ts): a user's own loop stays flat without tidy, tidy and
+// keep work as TensorFlow.js's, nothing that can still be read is freed (penalties, softmax's
+// logits, arrays handed out by .data), and reading a freed tensor is a clear error.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import {
+  backward, fill, getBackend, keep, layers, memory, noGrad, randomNormal, sparseCategoricalCrossentropy, regularizers, Rng, sequential, SGD, tensor, tidy, TsgradError, variable,
+  type Tensor,
+} from '../src/index.js';
+import { setYoungBudget } from '../src/tensor/memory.js';
+import { assertClose } from './helpers.js';
+
+const heapBytes = () => (getBackend() as { heap?: { reservedBytes: number } }).heap?.reservedBytes ?? 0;
+
+/** The issue's loop: x.matmul(w).relu().mean(), backward, an optimizer step; no tidy, no dispose. */
+function userLoop(steps: number, onStep: (step: number, loss: Tensor) => void): number[] {
+  const rng = new Rng(1);
+  const x = randomNormal([64, 256], rng);
+  const w = variable(randomNormal([256, 256], rng, 0, 0.05));
+  const opt = new SGD({ learningRate: 0.01 });
+  const losses: number[] = [];
+  for (let i = 1; i <= steps; i++) {
+    const loss = x.matmul(w).relu().mean();
+    backward(loss);
+    opt.step([w]);
+    losses.push(loss.item());
+    onStep(i, loss);
+  }
+  return losses;
+}
+
+test('a hand-written training loop without tidy keeps the heap flat and its numbers right', () => {
+  const previous = setYoungBudget(1 << 20); // move young storage out often
+  try {
+    const reserved: number[] = [];
+    const kept: [Tensor, number][] = []; // losses of earlier steps, read at the end
+    const losses = userLoop(400, (i, loss) => {
+      if (i % 50 === 0) reserved.push(heapBytes());
+      if (i % 37 === 0) kept.push([loss, loss.item()]);
+    });
+    assert.ok(memory().youngBytes <= 4 << 20, `young storage left in the heap: ${memory().youngBytes}`);
+    assert.ok(reserved.at(-1)! <= reserved[0], `the heap grew from ${reserved[0]} to ${reserved.at(-1)} bytes`);
+    for (const [t, v] of kept) assert.equal(t.item(), v); // moved out of the heap, still readable
+    // The same steps inside tidy give the same numbers.
+    const tidied = tidy(() => userLoop(400, () => {}));
+    assert.deepEqual(losses, tidied);
+  } finally {
+    setYoungBudget(previous);
+  }
+});
+
+test('a young tensor moved out of the heap computes the same when used again', () => {
+  const previous = setYoungBudget(0);
+  try {
+    const a = tensor([1, 2, 3, 4]);
+    const w = variable(tensor([0.5, 0.5, 0.5, 0.5]));
+    for (let i = 0; i < 3; i++) backward(a.mul(w).sum()); // step boundaries: `a` moves out
+    assert.deepEqual(Array.from(a.add(1).data), [2, 3, 4, 5]);
+    assert.deepEqual(Array.from(w.grad!.data), [3, 6, 9, 12]);
+  } finally {
+    setYoungBudget(previous);
+  }
+});
+
+test('tidy frees what it made, keeps what it returns (in arrays and objects) and what keep() names', () => {
+  let inner: Tensor | null = null;
+  let kept: Tensor | null = null;
+  const out = tidy(() => {
+    inner = tensor([1, 2, 3]).add(1);
+    kept = keep(tensor([7]).mul(2));
+    return { sum: inner.sum(), parts: [inner.mul(2)] };
+  });
+  assert.equal(out.sum.item(), 9);
+  assert.deepEqual(Array.from(out.parts[0].data), [4, 6, 8]);
+  assert.equal(kept!.item(), 14);
+  assert.throws(() => inner!.data, (e: Error) => e instanceof TsgradError && /freed when the tidy\(\) that made it ended/.test(e.message));
+  assert.throws(() => inner!.item(), TsgradError);
+  // Nested: the inner result passes to the outer tidy, which frees it unless it returns it.
+  let passed: Tensor | null = null;
+  tidy(() => {
+    passed = tidy(() => tensor([1]).add(1));
+    assert.equal(passed.item(), 2);
+  });
+  assert.throws(() => passed!.item(), TsgradError);
+  // A failing tidy frees what it made; an async function is refused.
+  let failed: Tensor | null = null;
+  assert.throws(() => tidy(() => {
+    failed = tensor([1]).add(1);
+    throw new Error('boom');
+  }), /boom/);
+  assert.throws(() => failed!.item(), TsgradError);
+  assert.throws(() => tidy(async () => 1), /synchronous/);
+});
+
+test('an array from .data stays valid after its tensor is collected and the heap reused', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const model = sequential([layers.dense({ units: 8, inputShape: [4] })]);
+  model.build();
+  const x = randomNormal([16, 4], new Rng(2));
+  const d = model.predict(x).data; // the tensor itself is dropped at once
+  const expected = Array.from(d);
+  for (let round = 0; round < 3; round++) {
+    gc();
+    await new Promise((r) => setImmediate(r)); // finalizers run
+    for (let i = 0; i < 50; i++) randomNormal([16, 8], new Rng(i)).add(1000);
+  }
+  assert.deepEqual(Array.from(d), expected);
+});
+
+/** The penalised loss by hand: dense(relu) with an activity penalty l2 * sum(h^2) / batch, then dense(softmax), cross-entropy. */
+function lossByHand(model: ReturnType<typeof sequential>, x: Float32Array, y: Int32Array, batch: number, l2: number): number {
+  const [k1, b1, k2, b2] = model.weights.map((w) => w.value.dataSync());
+  const [nIn, nHidden, nOut] = [4, 6, 3];
+  let total = 0;
+  for (let i = 0; i < batch; i++) {
+    const h = Array.from({ length: nHidden }, (_, j) => {
+      let s = b1[j];
+      for (let k = 0; k < nIn; k++) s += x[i * nIn + k] * k1[k * nHidden + j];
+      return Math.max(s, 0);
+    });
+    const z = Array.from({ length: nOut }, (_, j) => h.reduce((s, v, k) => s + v * k2[k * nOut + j], b2[j]));
+    const m = Math.max(...z);
+    const logSum = Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0)) + m;
+    total += logSum - z[y[i]] + l2 * h.reduce((s, v) => s + v * v, 0);
+  }
+  return total / batch;
+}
+
+test('evaluate() with an activity regularizer gives the true penalised loss', () => {
+  const model = sequential([
+    layers.dense({ units: 6, activation: 'relu', inputShape: [4], activityRegularizer: regularizers.l2(0.5) }),
+    layers.dense({ units: 3, activation: 'softmax' }),
+  ], { seed: 3 });
+  model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+  const x = randomNormal([8, 4], new Rng(4));
+  const y = tensor([0, 1, 2, 0, 1, 2, 0, 1], [8], 'int32');
+  const got = model.evaluate(x, y, { batchSize: 8 }).loss;
+  assertClose([got], [lossByHand(model, x.dataSync() as Float32Array, y.dataSync() as Int32Array, 8, 0.5)], 1e-5);
+});
+
+test('a separate softmax activation layer keeps its logits for the loss', () => {
+  const model = sequential([
+    layers.dense({ units: 6, activation: 'relu', inputShape: [4] }),
+    layers.dense({ units: 3 }),
+    layers.activation({ activation: 'softmax' }),
+  ], { seed: 5 });
+  model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+  const x = randomNormal([40, 4], new Rng(6));
+  const y = tensor(Array.from({ length: 40 }, (_, i) => i % 3), [40], 'int32');
+  const expected = lossByHand(model, x.dataSync() as Float32Array, y.dataSync() as Int32Array, 40, 0);
+  assertClose([model.evaluate(x, y, { batchSize: 8 }).loss], [expected], 1e-5); // five batches: storage is reused between them
+  // Inference in a user's tidy, then other tensors of the logits' size, then the loss from the probabilities.
+  const pred = noGrad(() => tidy(() => model.call(x, false)));
+  for (let i = 0; i < 20; i++) fill(pred.shape, 7);
+  assertClose([sparseCategoricalCrossentropy(y, pred).item()], [expected], 1e-5);
+});
