@@ -8,14 +8,10 @@ import type { ActivationName } from '../ops/activations.js';
 import { conv2d } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
-import { biasActivation, Layer, then, type BaseLayerConfig } from './layer.js';
-import { MaxPooling2D } from './pooling.js';
+import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
 import { regularizers, type Regularizer } from './regularizers.js';
 
 export type Size2 = number | [number, number];
-
-/** Activations that commute with a max (elementwise and non-decreasing). */
-const NON_DECREASING: ActivationName[] = ['linear', 'relu', 'sigmoid', 'tanh'];
 
 export interface Conv2DConfig extends BaseLayerConfig {
   filters: number;
@@ -59,23 +55,6 @@ export class Conv2D extends Layer<Conv2DConfig> {
     // (N, H, W, in) -> (N, OH, OW, filters)
     const y = conv2d(x, this.kernel, { strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid' });
     return biasActivation(y, this.bias, c.activation);
-  }
-
-  /**
-   * This layer, then `pool`, in the cheaper order: the per-channel bias and a non-decreasing
-   * activation commute with a max, so they run on the pooled (smaller) tensor. Rounding is
-   * monotone too, so the numbers are the same exactly. Only for what poolsBefore() allows.
-   */
-  callPooled(x: Tensor, pool: MaxPooling2D): Tensor {
-    const c = this.config;
-    const y = conv2d(x, this.kernel, { strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid' });
-    return biasActivation(then(y, (t) => pool.call(t)), this.bias, c.activation);
-  }
-
-  /** Whether callPooled() may stand for this layer followed by `next`. */
-  poolsBefore(next: unknown): next is MaxPooling2D {
-    return next instanceof MaxPooling2D && !this.config.activityRegularizer && !next.config.activityRegularizer &&
-      NON_DECREASING.includes(this.config.activation ?? 'linear');
   }
 
   getConfig(): Conv2DConfig {

@@ -7,7 +7,7 @@ import { formatShape } from '../core/shape.js';
 import { isRecording, noGrad } from '../tensor/engine.js';
 import { release, tidy } from '../tensor/memory.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
-import { Conv2D } from './convolutional.js';
+import { fusedCall } from './fusion.js';
 import { layerFromConfig, serializeLayer, type AnyLayer, type LayerConfig } from './layers.js';
 import { penalty } from './regularizers.js';
 
@@ -94,12 +94,11 @@ export class LayerStack {
       if (losses && r) losses.push(penalty(r, y).div(y.shape[0]));
       return y;
     };
-    // A convolution followed by max pooling runs as one step (Conv2D.callPooled).
+    // Layers that fuse with the next run as one step (fusion.ts).
     const run = (i: number, t: Tensor): [Tensor, number] => {
       const layer = this.layers[i];
-      const next = this.layers[i + 1];
-      if (layer instanceof Conv2D && layer.poolsBefore(next)) return [layer.callPooled(t, next), i + 2];
-      return [activity(layer, layer.call(t, training)), i + 1];
+      const fused = fusedCall(layer, this.layers[i + 1], t);
+      return fused ? [fused, i + 2] : [activity(layer, layer.call(t, training)), i + 1];
     };
     if (isRecording()) {
       for (let i = 0; i < this.layers.length;) [x, i] = run(i, x);

@@ -273,13 +273,12 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   return y;
 }
 
-function checkIndices(indices: Tensor, size: number): Int32Array {
+function checkIndices(indices: Tensor, size: number): void {
   check(indices.dtype === 'int32', `indices must be int32, got ${indices.dtype}`);
   const idx = indices.raw as Int32Array;
   for (let i = 0; i < idx.length; i++) {
     check(idx[i] >= 0 && idx[i] < size, () => `index ${idx[i]} is out of range [0, ${size})`);
   }
-  return idx;
 }
 
 function around(shape: Shape, axis: number) {
@@ -290,10 +289,10 @@ function around(shape: Shape, axis: number) {
 export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const [a] = normalizeAxes(axis, x.rank);
   const { outer, size, inner } = around(x.shape, a);
-  const idx = checkIndices(indices, size);
+  checkIndices(indices, size);
   const y = output({ kind: 'gather', axis: a }, [x, indices],
     [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype);
-  getBackend().gather(x.raw, outer, size, inner, idx, y.raw);
+  getBackend().gather(x.raw, outer, size, inner, indices.raw as Int32Array, y.raw);
   return y;
 }
 
@@ -301,8 +300,8 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
 export function scatterAdd(g: Tensor, indices: Tensor, axis: number, size: number): Tensor {
   const shape = [...g.shape.slice(0, axis), size, ...g.shape.slice(axis + indices.rank)];
   const { outer, inner } = around(shape, axis);
-  const idx = checkIndices(indices, size);
+  checkIndices(indices, size);
   const y = output({ kind: 'scatterAdd', axis, size }, [g, indices], shape);
-  getBackend().scatterAdd(float(g, 'scatterAdd'), outer, size, inner, idx, y.raw as Float32Array);
+  getBackend().scatterAdd(float(g, 'scatterAdd'), outer, size, inner, indices.raw as Int32Array, y.raw as Float32Array);
   return y;
 }
