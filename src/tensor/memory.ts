@@ -27,7 +27,7 @@ const DEBUG = typeof process !== 'undefined' && /^(1|true|yes)$/i.test(process.e
 /** Young storage moves out of the heap at a step boundary once there is more than this... */
 let youngBudget = DEBUG ? 0 : 16 * MiB;
 /** ...and at any allocation once there is more than this (a loop with no step boundaries). */
-const YOUNG_LIMIT = DEBUG ? 16 * MiB : 256 * MiB;
+const YOUNG_LIMIT = DEBUG ? 16 * MiB : 64 * MiB;
 /** The bits of a float32 quiet NaN, written over freed storage in debug mode (int32 tensors read 2143289344). */
 const NAN_BITS = 0x7fc00000;
 
@@ -56,10 +56,6 @@ export class Storage {
 
   get bytes(): number {
     return this.array ? this.array.byteLength : 0;
-  }
-
-  get freed(): boolean {
-    return this.place === 'freed';
   }
 
   /** The values, for reading now: valid until the next allocation. */
