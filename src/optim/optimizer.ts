@@ -5,6 +5,7 @@
 // Plain SGD, momentum SGD and Adam run as backend kernels (fused loops over each parameter); the
 // rest are TypeScript loops over the same in-place views, fast enough for an update per batch.
 
+import { copyOf } from '../core/dtype.js';
 import { check } from '../core/errors.js';
 import { getBackend } from '../tensor/engine.js';
 import { persistent, stepBoundary } from '../tensor/memory.js';
@@ -100,7 +101,7 @@ class Slots {
   }
 
   entries(): Record<string, Float32Array> {
-    return Object.fromEntries([...this.map].map(([k, t]) => [k, (t.raw as Float32Array).slice()]));
+    return Object.fromEntries([...this.map].map(([k, t]) => [k, copyOf(t.raw as Float32Array)]));
   }
 
   load(slots: Record<string, Float32Array>): void {

@@ -16,7 +16,7 @@
 // Not for: choosing the backend (engine.ts) or the allocator itself (src/backend).
 
 import type { Backend } from '../backend/backend.js';
-import type { DType, TypedArray } from '../core/dtype.js';
+import { copyOf, type DType, type TypedArray } from '../core/dtype.js';
 import { check, TsgradError } from '../core/errors.js';
 
 type Place = 'scope' | 'young' | 'tenured' | 'js' | 'freed';
@@ -88,7 +88,7 @@ export class Storage {
       this.place = 'js';
       this.spilled = true;
     }
-    const copy = this.array!.slice();
+    const copy = copyOf(this.array!);
     freeBlock(this.backend, this.array!);
     this.array = copy;
     this.inHeap = false;

@@ -4,7 +4,7 @@
 
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
 import type { Padding } from '../backend/geometry.js';
-import type { DType, TypedArray } from '../core/dtype.js';
+import { copyOf, type DType, type TypedArray } from '../core/dtype.js';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape, sizeOf, type Shape } from '../core/shape.js';
@@ -67,7 +67,7 @@ export class Tensor {
 
   /** A copy of the values as a plain typed array. */
   dataSync(): TypedArray {
-    return this.view(this.storage.peek()).slice();
+    return copyOf(this.view(this.storage.peek()));
   }
 
   /** The values as nested JavaScript arrays (a number for a scalar). */
