@@ -11,7 +11,7 @@ const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|idx|browser)\.test\
 const passes = [
   ['wasm', files, {}],
   ['ref', perBackend, {}],
-  ['wasm with TSGRAD_DEBUG_MEMORY=1', perBackend, { TSGRAD_DEBUG_MEMORY: '1' }],
+  ['wasm with TSGRAD_DEBUG_MEMORY=1', files, { TSGRAD_DEBUG_MEMORY: '1' }],
 ];
 let failed = false;
 for (const [name, list, env] of passes) {
