@@ -7,6 +7,10 @@ import type { Backend } from '../src/backend/backend.js';
 import { windowGeometry, type ConvGeometry } from '../src/backend/geometry.js';
 import { refBackend } from '../src/backend/ref/index.js';
 import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
+import { Heap } from '../src/backend/wasm/heap.js';
+import { Binary, Pooling, Reduce, Unary } from '../src/backend/wasm/kernels/opcodes.js';
+import { instantiate, KERNELS, loadKernels } from '../src/backend/wasm/loader.js';
+import { TsgradError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 import { formatProfile, profiled } from '../src/backend/profile.js';
 import { assertClose } from './helpers.js';
@@ -124,6 +128,85 @@ test('the heap reuses freed blocks, so repeated steps keep memory flat', () => {
   const before = b.heap.reservedBytes;
   for (let i = 0; i < 1000; i++) b.free(b.alloc('float32', 100000));
   assert.ok(b.heap.reservedBytes - before <= 1 << 20);
+});
+
+test('the kernel table: both builds export exactly KERNELS and the op codes of kernels/opcodes.ts', async () => {
+  const fs = await import('node:fs');
+  loadKernels(); // sets the flag Node 20 needs for relaxed SIMD
+  for (const variant of ['simd', 'relaxed']) {
+    const bytes = fs.readFileSync(new URL(`../build/kernels-${variant}.wasm`, import.meta.url));
+    if (!WebAssembly.validate(bytes)) continue;
+    const module = new WebAssembly.Module(bytes);
+    const functions = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+    assert.deepEqual([...functions].sort(), [...KERNELS].sort(), variant);
+    const exports = instantiate(module, new Heap().memory) as unknown as Record<string, WebAssembly.Global>;
+    for (const [kind, codes] of Object.entries({ Unary, Binary, Reduce, Pooling })) {
+      const names = Object.keys(codes).filter((k) => Number.isNaN(Number(k)));
+      names.forEach((name, i) => assert.equal(exports[`${kind}.${name}`].value, i, `${variant} ${kind}.${name}`));
+    }
+  }
+  // A module from other sources is refused by name: here one exporting only the global Unary.neg = 1.
+  const stale = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 6, 6, 1, 0x7f, 0, 0x41, 1, 0x0b,
+    7, 13, 1, 9, ...new TextEncoder().encode('Unary.neg'), 3, 0);
+  assert.throws(() => instantiate(new WebAssembly.Module(stale), new Heap().memory),
+    (e: unknown) => e instanceof TsgradError && /sgemm is missing/.test(e.message) && /op code Unary\.neg differs/.test(e.message) && /npm run build/.test(e.message));
+});
+
+/** Everything the allocator keeps (private fields, read for the test). */
+function heapState(h: Heap): string {
+  const p = h as unknown as { top: number; free: [number, number][]; live: Map<number, number> };
+  return JSON.stringify([p.top, p.free, [...p.live], h.reservedBytes]);
+}
+
+test('the heap checks every size before it changes anything', () => {
+  const heap = new Heap();
+  const blocks = [10, 100, 1000, 10].map((n) => heap.alloc('float32', n));
+  heap.release(blocks[1]); // a hole in the free list
+  const before = heapState(heap);
+  for (const size of [NaN, 1.5, -1, '3' as unknown as number, 2 ** 40, Infinity, undefined as unknown as number]) {
+    assert.throws(() => heap.alloc('float32', size), (e: unknown) => e instanceof TsgradError && e.message.startsWith(`cannot allocate a tensor of ${String(size)} elements: `), String(size));
+    assert.throws(() => heap.allocBytes(size), TsgradError, String(size));
+    assert.equal(heapState(heap), before, `after alloc(${String(size)})`);
+  }
+  // Normal allocations carry on where they would have: the hole first, then the top.
+  const hole = heap.alloc('float32', 100);
+  assert.equal(hole.byteOffset, blocks[1].byteOffset);
+  assert.equal(heap.alloc('float32', 1).byteOffset, blocks[3].byteOffset + 64);
+});
+
+test('a failed memory.grow leaves the heap as it was', () => {
+  const heap = new Heap(300); // 300 pages: 19.7 MB at most
+  const first = heap.alloc('float32', 2 ** 20);
+  const before = heapState(heap);
+  assert.throws(() => heap.alloc('float32', 4 * 2 ** 20), /out of tensor memory/); // fits the maximum, but not beside `first`
+  assert.equal(heapState(heap), before);
+  const grow = heap.memory.grow;
+  heap.memory.grow = () => { throw new RangeError('simulated'); };
+  assert.throws(() => heap.alloc('float32', 3 * 2 ** 20), /out of tensor memory/); // past the 16 MiB reserved at first
+  heap.memory.grow = grow;
+  assert.equal(heapState(heap), before);
+  assert.equal(heap.alloc('float32', 2 ** 20).byteOffset, first.byteOffset + 4 * 2 ** 20);
+});
+
+test('after rejected allocations the wasm backend still computes the right numbers', async () => {
+  const b = createWasmBackend(2);
+  try {
+    for (const size of [NaN, 1.5, -1, '3' as unknown as number, 2 ** 40]) assert.throws(() => b.alloc('float32', size), TsgradError);
+    const { setBackend, getBackend } = await import('../src/tensor/engine.js');
+    const { tensor } = await import('../src/tensor/tensor.js');
+    const saved = getBackend();
+    setBackend(b);
+    try {
+      const x = tensor([1, 2, 3, 4], [2, 2]);
+      const sum = x.add(tensor([10, 20], [2]));
+      assert.deepEqual(Array.from(sum.data), [11, 22, 13, 24]);
+      assert.deepEqual(Array.from(x.add(sum).data), [12, 24, 16, 28]); // no tensor overwrote another
+    } finally {
+      setBackend(saved);
+    }
+  } finally {
+    b.pool.close();
+  }
 });
 
 const unaries = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu'] as const;

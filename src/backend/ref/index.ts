@@ -3,6 +3,7 @@
 
 import { allocArray } from '../../core/dtype.js';
 import type { Backend } from '../backend.js';
+import { guarded } from '../guards.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
 import { argMax, binary, reduce, unary } from './elementwise.js';
 import { copyRows, gather, scatterAdd, transpose } from './layout.js';
@@ -11,8 +12,10 @@ import { adamUpdate, sgdUpdate } from './optim.js';
 import { logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, softmax, softmaxGrad } from './rows.js';
 import { avgPool, avgPoolGrad, maxPool, maxPoolGrad } from './pool.js';
 
-export const refBackend: Backend = {
+/** The kernels as they are, for a backend that has checked its arguments already (the wasm one). */
+export const refKernels: Backend = {
   name: 'ref',
+  managesMemory: false,
   alloc: allocArray,
   free: () => {}, // the JavaScript garbage collector owns typed arrays
   unary, binary, reduce, argMax, matmul,
@@ -22,3 +25,6 @@ export const refBackend: Backend = {
   copyRows, transpose, gather, scatterAdd,
   sgdUpdate, adamUpdate,
 };
+
+/** The reference backend: the kernels behind the checks of ../guards.ts. */
+export const refBackend: Backend = guarded(refKernels);

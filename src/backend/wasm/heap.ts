@@ -13,6 +13,18 @@ const ALIGN = 64; // a cache line: SIMD loads never straddle one at a block star
 /** The first 64 KiB stay unused so that a null pointer is never a tensor. */
 const BASE = PAGE;
 
+/** The bytes a block of `bytes` takes: whole cache lines, at least one. */
+const blockSize = (bytes: number) => Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
+
+/** Throws unless `n` items of `unit` bytes (4: tensor elements, 1: bytes) can ever fit in `max` bytes. */
+function checkAllocation(n: number, unit: number, max: number): void {
+  if (Number.isInteger(n) && n >= 0 && n * unit <= max) return;
+  const what = unit === 1 ? `${String(n)} bytes` : `a tensor of ${String(n)} elements`;
+  const why = Number.isInteger(n) && n >= 0 ? `more than the ${gib(max)} GiB WebAssembly heap can hold` : 'the size must be a non-negative integer';
+  throw new TsgradError(`cannot allocate ${what}: ${why}`);
+}
+
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private top = BASE;
@@ -25,7 +37,7 @@ export class Heap {
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
 
-  constructor(maxPages = 32768) {
+  constructor(private readonly maxPages = 32768) {
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: maxPages, shared: true });
     this.refresh();
   }
@@ -34,35 +46,38 @@ export class Heap {
     return this.memory.buffer.byteLength;
   }
 
-  /** A block of at least `bytes`, aligned; its byte offset. */
+  /** The most the memory can ever grow to, in bytes. */
+  get maxBytes(): number {
+    return this.maxPages * PAGE;
+  }
+
+  /**
+   * A block of at least `bytes`, aligned; its byte offset. `bytes` is checked first, and nothing
+   * changes until nothing more can fail, so a failed allocation leaves the heap as it was.
+   */
   allocBytes(bytes: number): number {
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    checkAllocation(bytes, 1, this.maxBytes - BASE);
+    const size = blockSize(bytes);
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const s = this.free[i][1];
       if (s >= size && (best < 0 || s < this.free[best][1])) best = i;
     }
-    let offset: number;
-    if (best >= 0) {
-      const [at, s] = this.free[best];
-      offset = at;
-      if (s === size) this.free.splice(best, 1);
-      else this.free[best] = [at + size, s - size];
-    } else {
-      offset = this.top;
-      this.top += size;
-      if (this.top > this.memory.buffer.byteLength) {
-        try {
-          this.memory.grow(Math.ceil((this.top - this.memory.buffer.byteLength) / PAGE));
-        } catch {
-          this.top = offset;
-          throw new TsgradError(`out of tensor memory: ${(size / 2 ** 20).toFixed(1)} MiB more does not fit in the ` +
-            `${((this.memory.buffer.byteLength) / 2 ** 30).toFixed(2)} GiB WebAssembly heap (try a smaller batch size)`);
-        }
-        this.refresh();
+    const offset = best >= 0 ? this.free[best][0] : this.top;
+    if (best < 0 && offset + size > this.memory.buffer.byteLength) {
+      try {
+        this.memory.grow(Math.ceil((offset + size - this.memory.buffer.byteLength) / PAGE));
+      } catch {
+        throw new TsgradError(`out of tensor memory: ${(size / 2 ** 20).toFixed(1)} MiB more does not fit in the ` +
+          `${gib(this.memory.buffer.byteLength)} GiB WebAssembly heap (try a smaller batch size)`);
       }
+      this.refresh();
     }
+    // Only now does the state change: the block is live, and taken from the free list or the top.
     this.live.set(offset, size);
+    if (best < 0) this.top = offset + size;
+    else if (this.free[best][1] === size) this.free.splice(best, 1);
+    else this.free[best] = [offset + size, this.free[best][1] - size];
     return offset;
   }
 
@@ -92,14 +107,16 @@ export class Heap {
     else this.free.splice(lo, 0, block);
   }
 
+  /** Storage for `length` elements of `dtype` (4 bytes each), checked before anything changes. */
   alloc(dtype: DType, length: number): TypedArray {
+    checkAllocation(length, 4, this.maxBytes - BASE);
     const offset = this.allocBytes(length * 4);
     return dtype === 'float32' ? this.f32.subarray(offset >> 2, (offset >> 2) + length) : this.i32.subarray(offset >> 2, (offset >> 2) + length);
   }
 
   /** Frees the block a typed array from alloc() occupies; anything else is ignored. */
   release(data: TypedArray): void {
-    if (this.owns(data) && this.live.get(data.byteOffset) === Math.max(ALIGN, Math.ceil((data.length * 4) / ALIGN) * ALIGN)) this.freeBytes(data.byteOffset);
+    if (this.owns(data) && this.live.get(data.byteOffset) === blockSize(data.length * 4)) this.freeBytes(data.byteOffset);
   }
 
   /** Whether `data` lies in this heap (kernels can take its byte offset as a pointer). */

@@ -6,10 +6,12 @@ import type { DType, TypedArray } from '../../core/dtype.js';
 import type { Backend, BinaryOp, MatmulArgs, ReduceOp, UnaryOp } from '../backend.js';
 import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import type { ConvGeometry } from '../geometry.js';
-import { refBackend } from '../ref/index.js';
+import { guarded } from '../guards.js';
+import { refKernels } from '../ref/index.js';
 import { Heap } from './heap.js';
-import { instantiate, loadKernels, type Kernels } from './loader.js';
-import { defaultThreads, Pool, type KernelName } from './pool.js';
+import { Binary, Pooling, Reduce, Unary } from './kernels/opcodes.js';
+import { instantiate, loadKernels, type KernelName, type Kernels } from './loader.js';
+import { defaultThreads, Pool } from './pool.js';
 
 /** Floats of patch matrix per convolution chunk (4 MiB), where the patch matrix is stored. */
 const CHUNK_FLOATS = 1 << 20;
@@ -25,10 +27,9 @@ const SMALL_PATCH = 256;
 const WINOGRAD_MAX_PARTIALS = 1 << 24;
 /** Products of a batch smaller than this (m * k * n) run whole, one per thread, not split by rows. */
 const BATCHED_MAX_WORK = 1 << 22;
-const KERNELS: KernelName[] = ['sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput', 'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum', 'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad', 'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate'];
-/** Op codes of the elementwise kernels: positions in these lists (see kernels/elementwise.ts). */
-const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu'];
-const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'greater', 'equal', 'reluGrad', 'addRelu', 'geluGrad'];
+// The kernels' op codes (kernels/opcodes.ts) name exactly the Backend's ops, or this does not compile.
+type Same<A, B> = [A, B] extends [B, A] ? true : false;
+true satisfies Same<keyof typeof Unary, UnaryOp> & Same<keyof typeof Binary, BinaryOp> & Same<keyof typeof Reduce, ReduceOp>;
 
 /**
  * Broadcasting as rows: the longest run of trailing axes along which each operand is either
@@ -98,7 +99,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
   const kernels: Kernels = instantiate(module, heap.memory);
   const scratchBytes = (kernels.SGEMM_SCRATCH_FLOATS.value as number) * 4;
   const scratch = Array.from({ length: threads }, () => heap.allocBytes(scratchBytes));
-  const pool = new Pool(threads, module, heap.memory, kernels, scratch, KERNELS);
+  const pool = new Pool(threads, module, heap.memory, kernels, scratch);
 
   /** The byte offset of `data` in the heap, copying it in first when it lives elsewhere. */
   const temps: TypedArray[] = [];
@@ -233,6 +234,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
   };
 
   function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {
+    if (pixelsOf(g) === 0) return refKernels.conv2d(x, w, out, g); // no windows: nothing to split
     const [px, pw, po] = [ptr(x), ptr(w), ptr(out)];
     if (winograd(g)) {
       pool.run('winogradForward', [px, winogradWeights(pw, g, false), po, ...convArgs(g)], g.batch * tilesOf(g), { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC });
@@ -256,6 +258,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
   }
 
   function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
+    if (pixelsOf(g) === 0) return refKernels.conv2dBackpropInput(dy, w, dx, g); // no windows: nothing to split
     const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
     if (winograd(g)) {
       // Threads own whole images, since windows overlap within an image.
@@ -277,6 +280,7 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
   }
 
   function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void {
+    if (pixelsOf(g) === 0) return refKernels.conv2dBackpropFilter(x, dy, dw, g); // no windows: nothing to split
     const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
     const patch = patchOf(g);
     // Parts of the tiles sum into partial gradients of their own, added up in a fixed order. Six
@@ -311,17 +315,17 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
       if (flipped) gemm(pdyChunk, cols, target, g.outC, rows, patch, true, false, first > 0);
       else gemm(cols, pdyChunk, target, patch, rows, g.outC, true, false, first > 0);
     });
-    if (flipped) refBackend.transpose(new Float32Array(heap.memory.buffer, target, patch * g.outC), [g.outC, patch], [1, 0], new Float32Array(heap.memory.buffer, pdw, patch * g.outC));
+    if (flipped) refKernels.transpose(new Float32Array(heap.memory.buffer, target, patch * g.outC), [g.outC, patch], [1, 0], new Float32Array(heap.memory.buffer, pdw, patch * g.outC));
     done([dw, pdw]);
   }
 
-  /** Pooling, split by image; op 0 is max, 1 average (see kernels/pool.ts). */
-  const pooling = (op: number, x: Float32Array, out: Float32Array, g: ConvGeometry) => {
+  /** Pooling, split by image (see kernels/pool.ts). */
+  const pooling = (op: Pooling, x: Float32Array, out: Float32Array, g: ConvGeometry) => {
     const [px, po] = [ptr(x), ptr(out)];
     pool.run('pool', [op, px, po, ...geometryArgs(g)], g.batch, { work: out.length * g.kH * g.kW });
     done([out, po]);
   };
-  const poolingGrad = (op: number, x: Float32Array | null, dy: Float32Array, dx: Float32Array, g: ConvGeometry) => {
+  const poolingGrad = (op: Pooling, x: Float32Array | null, dy: Float32Array, dx: Float32Array, g: ConvGeometry) => {
     const [px, pdy, pdx] = [x ? ptr(x) : 0, ptr(dy), ptr(dx)];
     pool.run('poolGrad', [op, px, pdy, pdx, ...geometryArgs(g)], g.batch, { work: dx.length });
     done([dx, pdx]);
@@ -329,20 +333,21 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
 
   /** Transposes of float32 or int32 tensors with up to 6 axes, split by rows of the output. */
   function transpose(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void {
-    if (shape.length > 6 || out.length === 0) return refBackend.transpose(x, shape, perm, out);
+    const size = sizeOf(shape);
+    if (shape.length > 6 || size === 0) return refKernels.transpose(x, shape, perm, out);
     const strides = stridesOf(shape);
     const pad = 6 - perm.length;
     const dims = [...Array<number>(pad).fill(1), ...perm.map((p) => shape[p])];
     const steps = [...Array<number>(pad).fill(0), ...perm.map((p) => strides[p])];
     const [px, po] = [ptr(x), ptr(out)];
-    pool.run('transpose', [px, po, ...dims, ...steps], out.length / dims[5], { work: out.length });
+    pool.run('transpose', [px, po, ...dims, ...steps], size / dims[5], { work: size });
     done([out, po]);
   }
 
   function copyRows(x: TypedArray, xOffset: number, xStride: number, out: TypedArray, outOffset: number, outStride: number, rows: number, length: number, zeroRest: boolean): void {
     // With zeroRest, each row of out holds its copy at outOffset (pad's layout: outOffset < outStride).
     if (rows === 0 || (zeroRest && (outOffset + length > outStride || out.length !== rows * outStride))) {
-      return refBackend.copyRows(x, xOffset, xStride, out, outOffset, outStride, rows, length, zeroRest);
+      return refKernels.copyRows(x, xOffset, xStride, out, outOffset, outStride, rows, length, zeroRest);
     }
     const [px, po] = [ptr(x), ptr(out)];
     pool.run('copyRows', [px, xOffset, xStride, po, outOffset, outStride, length, +zeroRest], rows, { work: rows * Math.max(length, outStride) / 4 });
@@ -351,24 +356,24 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
 
   function unary(op: UnaryOp, x: Float32Array, out: Float32Array): void {
     const [px, po] = [ptr(x), ptr(out)];
-    pool.run('unary', [UNARY_OPS.indexOf(op), px, po], x.length, { align: 16, work: x.length * 4 });
+    pool.run('unary', [Unary[op], px, po], x.length, { align: 16, work: x.length * 4 });
     done([out, po]);
   }
 
   function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void {
     if (!(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) || out.length === 0) {
-      refBackend.binary(op, a, aShape, b, bShape, out, outShape);
+      refKernels.binary(op, a, aShape, b, bShape, out, outShape);
       return;
     }
     const { outer, count, da, db, a: ra, b: rb } = broadcastRows(aShape, bShape, outShape);
     const [pa, pb, po] = [ptr(a), ptr(b), ptr(out)];
     if (outer === 1) {
       // One row (same shapes, or a number and a tensor): split it by elements.
-      pool.run('binaryFlat', [BINARY_OPS.indexOf(op), pa, pb, po, da, db], count, { align: 16, work: count });
+      pool.run('binaryFlat', [Binary[op], pa, pb, po, da, db], count, { align: 16, work: count });
       return done([out, po]);
     }
     const [ta, tb] = [ra.table ? ptr(ra.table) : 0, rb.table ? ptr(rb.table) : 0];
-    pool.run('binary', [BINARY_OPS.indexOf(op), pa, pb, po, count, ta, tb, ra.stride, rb.stride, da, db], outer, { work: out.length });
+    pool.run('binary', [Binary[op], pa, pb, po, count, ta, tb, ra.stride, rb.stride, da, db], outer, { work: out.length });
     done([out, po]);
   }
 
@@ -378,11 +383,11 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
     const leading = axes.every((a, i) => a === i);
     const trailing = axes.every((a, i) => a === shape.length - k + i);
     if (x.length === 0 || !(leading || trailing)) {
-      refBackend.reduce(op, x, shape, axes, out);
+      refKernels.reduce(op, x, shape, axes, out);
       return;
     }
     const [px, po] = [ptr(x), ptr(out)];
-    const code = op === 'sum' ? 0 : 1;
+    const code = Reduce[op];
     if (leading) {
       const [rows, cols] = [sizeOf(shape.slice(0, k)), sizeOf(shape.slice(k))];
       if (rows >= ROW_BLOCKS * 16 && cols < 256) {
@@ -410,8 +415,9 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
     done([out, po]);
   };
 
-  return {
-    ...refBackend,
+  // The kernels without a wasm version are the reference's, on heap views.
+  const unchecked: Backend = {
+    ...refKernels,
     unary, binary, reduce, transpose, copyRows,
     softmax: (x, out, cols, scale, causalRows) => rowwise('softmax', [x], out, cols, [scale, causalRows]),
     softmaxGrad: (g, y, out, cols, scale) => rowwise('softmaxGrad', [g, y], out, cols, [scale]),
@@ -430,14 +436,15 @@ export function createWasmBackend(threads = defaultThreads(), options: WasmOptio
       done([w, pw], [m, pm], [v, pv]);
     },
     conv2d, conv2dBackpropInput, conv2dBackpropFilter,
-    maxPool: (x, out, g) => pooling(0, x, out, g),
-    avgPool: (x, out, g) => pooling(1, x, out, g),
-    maxPoolGrad: (x, dy, dx, g) => poolingGrad(0, x, dy, dx, g),
-    avgPoolGrad: (dy, dx, g) => poolingGrad(1, null, dy, dx, g),
+    maxPool: (x, out, g) => pooling(Pooling.max, x, out, g),
+    avgPool: (x, out, g) => pooling(Pooling.avg, x, out, g),
+    maxPoolGrad: (x, dy, dx, g) => poolingGrad(Pooling.max, x, dy, dx, g),
+    avgPoolGrad: (dy, dx, g) => poolingGrad(Pooling.avg, null, dy, dx, g),
     name: 'wasm',
-    heap, pool, variant,
+    managesMemory: true,
     alloc: (dtype: DType, size: number) => heap.alloc(dtype, size),
     free: (data: TypedArray) => heap.release(data),
     matmul,
   };
+  return { ...guarded(unchecked), heap, pool, variant };
 }

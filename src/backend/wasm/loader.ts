@@ -1,10 +1,12 @@
-// Loads the compiled kernels: the relaxed-SIMD build (fused multiply-add) when this runtime
-// validates it, else the plain SIMD build. Node 20 needs a V8 flag for relaxed SIMD, which must be
-// set before anything is compiled; Node 22+ and Chromium have it on.
+// Loads the compiled kernels (the relaxed-SIMD build, with fused multiply-add, when this runtime
+// validates it, else the plain SIMD build) and declares what they export: KERNELS. Node 20 needs
+// a V8 flag for relaxed SIMD, which must be set before anything is compiled; Node 22+ and
+// Chromium have it on.
 
 import fs from 'node:fs';
 import v8 from 'node:v8';
 import { TsgradError } from '../../core/errors.js';
+import { Binary, Pooling, Reduce, Unary } from './kernels/opcodes.js';
 
 export interface KernelModule {
   module: WebAssembly.Module;
@@ -31,50 +33,50 @@ export function loadKernels(): KernelModule {
   return cached;
 }
 
-type Kernel = (...args: number[]) => void;
+/**
+ * Every kernel the module exports (kernels/index.ts), written once: KernelName is derived from
+ * it, the pool numbers jobs by position in it, and its workers receive it at start-up.
+ */
+export const KERNELS = [
+  'sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput',
+  'im2col', 'col2im', 'convSmallForward', 'convSmallFilter',
+  'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum',
+  'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks',
+  'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad',
+  'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate',
+] as const;
+export type KernelName = (typeof KERNELS)[number];
 
 /**
- * What the kernel module exports (pointers are byte offsets into the shared heap; each kernel's
- * last three arguments are the thread's start, end and scratch). See kernels/*.ts.
+ * What the kernel module exports: the kernels (pointers are byte offsets into the shared heap;
+ * each kernel's last three arguments are the thread's start, end and scratch; see kernels/*.ts),
+ * the scratch size and the op codes (kernels/opcodes.ts, as globals such as `Unary.relu`).
  */
-export interface Kernels {
-  sgemm: Kernel;
-  sgemmBatched: Kernel;
-  sgemmShared: Kernel;
-  packBShared: Kernel;
-  convForward: Kernel;
-  convFilter: Kernel;
-  convInput: Kernel;
-  im2col: Kernel;
-  col2im: Kernel;
-  convSmallForward: Kernel;
-  convSmallFilter: Kernel;
-  winogradWeights: Kernel;
-  winogradForward: Kernel;
-  winogradInput: Kernel;
-  winogradFilter: Kernel;
-  winogradFilterSum: Kernel;
-  pool: Kernel;
-  poolGrad: Kernel;
-  unary: Kernel;
-  binary: Kernel;
-  binaryFlat: Kernel;
-  reduceRows: Kernel;
-  reduceCols: Kernel;
-  reduceRowBlocks: Kernel;
-  softmax: Kernel;
-  softmaxGrad: Kernel;
-  logSoftmax: Kernel;
-  logSoftmaxGrad: Kernel;
-  normalize: Kernel;
-  normalizeGrad: Kernel;
-  transpose: Kernel;
-  copyRows: Kernel;
-  sgdUpdate: Kernel;
-  adamUpdate: Kernel;
-  SGEMM_SCRATCH_FLOATS: WebAssembly.Global;
-}
+export type Kernels = Record<KernelName, (...args: number[]) => void> & { SGEMM_SCRATCH_FLOATS: WebAssembly.Global };
 
+/** The op code enums, by the names under which the module exports their members. */
+const OP_CODES = { Unary, Binary, Reduce, Pooling };
+
+/**
+ * The kernels on `memory`, after checking that this build exports exactly KERNELS and the op
+ * codes of kernels/opcodes.ts: a build from older sources must fail here, not compute nonsense.
+ */
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
-  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const functions = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+  const problems = [
+    ...KERNELS.filter((name) => typeof exports[name] !== 'function').map((name) => `${name} is missing`),
+    ...functions.filter((name) => !(KERNELS as readonly string[]).includes(name)).map((name) => `${name} is not in KERNELS`),
+  ];
+  for (const [kind, codes] of Object.entries(OP_CODES)) {
+    for (const [name, code] of Object.entries(codes)) {
+      if (typeof code !== 'number') continue; // a numeric enum maps its codes back to names too
+      const global = exports[`${kind}.${name}`];
+      if (!(global instanceof WebAssembly.Global) || global.value !== code) problems.push(`op code ${kind}.${name} differs`);
+    }
+  }
+  if (problems.length) {
+    throw new TsgradError(`the WebAssembly kernels do not match src/backend/wasm (${problems.join('; ')}): run npm run build`);
+  }
+  return exports as unknown as Kernels;
 }

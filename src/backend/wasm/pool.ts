@@ -7,19 +7,17 @@
 
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Kernels } from './loader.js';
+import { KERNELS, type KernelName, type Kernels } from './loader.js';
 
 /**
  * Control block (int32): [0] WORD = generation << 16 | next unclaimed chunk, [1] chunks done,
- * [2] function index (-1 stops the workers), [3] argument count, [4] chunk count, [5] set when a
- * worker's kernel threw; then float64
- * arguments at byte 64: the kernel's own, then [start, end) of every chunk.
+ * [2] the kernel's position in KERNELS (-1 stops the workers), [3] argument count, [4] chunk
+ * count, [5] set when a worker's kernel threw; then float64 arguments at byte 64: the kernel's
+ * own, then [start, end) of every chunk.
  */
 const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
 const MAX_ARGS = 256;
 const SPIN = 20000;
-
-export type KernelName = Exclude<keyof Kernels, 'SGEMM_SCRATCH_FLOATS'>;
 
 export function defaultThreads(): number {
   const env = process.env.TSGRAD_THREADS;
@@ -40,13 +38,12 @@ export class Pool {
     private readonly main: Kernels,
     /** One scratch block per thread (byte offsets), the calling thread's first. */
     private readonly scratch: number[],
-    private readonly names: KernelName[],
   ) {
     const control = new SharedArrayBuffer(64 + 8 * MAX_ARGS);
     this.ctrl = new Int32Array(control);
     this.args = new Float64Array(control, 64);
     for (let i = 1; i < threads; i++) {
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { module, memory, control, names, scratch: scratch[i] } });
+      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { module, memory, control, names: KERNELS, scratch: scratch[i] }, execArgv: [] }); // plain JavaScript: none of the parent's loaders
       w.unref(); // idle workers must not keep the process alive
       this.workers.push(w);
     }
@@ -61,7 +58,7 @@ export class Pool {
     const align = opts.align ?? 1;
     const parallel = this.workers.length > 0 && (opts.work ?? Infinity) >= 2e5;
     const chunks = parallel ? Math.min(opts.chunks ?? 3 * this.threads, Math.ceil(total / align), (MAX_ARGS - args.length) >> 1) : 1;
-    const kernel = this.main[fn] as (...a: number[]) => void;
+    const kernel = this.main[fn];
     if (chunks <= 1) {
       kernel(...args, 0, total, this.scratch[0]);
       return;
@@ -77,7 +74,7 @@ export class Pool {
       this.args[argc + 2 * c] = Math.min(total, c * per);
       this.args[argc + 2 * c + 1] = Math.min(total, (c + 1) * per);
     }
-    this.ctrl[FN] = this.names.indexOf(fn);
+    this.ctrl[FN] = KERNELS.indexOf(fn);
     this.ctrl[ARGC] = argc;
     this.ctrl[CHUNKS] = chunks;
     Atomics.store(this.ctrl, DONE, 0);

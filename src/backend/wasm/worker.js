@@ -5,6 +5,7 @@ import { workerData } from 'node:worker_threads';
 
 const { module, memory, control, names, scratch } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const kernels = names.map((name) => exports[name]); // the pool's KERNELS, in its order
 const ctrl = new Int32Array(control);
 const args = new Float64Array(control, 64);
 const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
@@ -26,7 +27,7 @@ for (;;) {
   const argc = ctrl[ARGC];
   const own = Array.from(args.subarray(0, argc));
   try {
-    exports[names[ctrl[FN]]](...own, args[argc + 2 * chunk], args[argc + 2 * chunk + 1], scratch);
+    kernels[ctrl[FN]](...own, args[argc + 2 * chunk], args[argc + 2 * chunk + 1], scratch);
   } catch (e) {
     // The caller must not wait forever for this chunk: flag the failure, count the chunk as done.
     Atomics.store(ctrl, FAILED, 1);

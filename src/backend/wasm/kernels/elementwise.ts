@@ -1,11 +1,11 @@
 // Elementwise kernels (AssemblyScript): unary functions, and binary operations with NumPy
 // broadcasting. The twin of ../../ref/elementwise.ts, which is the specification; the op codes
-// are the positions of the op names in UNARY_OPS / BINARY_OPS of ../index.ts.
+// are those of ./opcodes.ts.
 
+import { Binary, Unary } from './opcodes';
 import { exp1, exp4 } from './simd';
 
 const GELU_C: f32 = 1.5957691216; // 2 sqrt(2 / pi)
-const GELU_GRAD = 8; // the op code of geluGrad
 
 /** sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)): GELU(x) = x * this. */
 @inline function geluGate4(x: v128): v128 {
@@ -36,31 +36,31 @@ function geluGrad1(g: f32, x: f32): f32 {
 
 @inline function unaryOf(op: i32, x: f32): f32 {
   switch (op) {
-    case 0: return -x;
-    case 1: return exp1(x);
-    case 2: return Mathf.log(x);
-    case 3: return Mathf.sqrt(x);
-    case 4: return Mathf.abs(x);
-    case 5: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps 0, -0 and NaN as Math.sign does
-    case 6: return x > 0 ? x : 0;
-    case 7: return 1 / (1 + exp1(-x));
-    case 8: return <f32>Math.tanh(<f64>x);
-    default: return gelu1(x);
+    case Unary.neg: return -x;
+    case Unary.exp: return exp1(x);
+    case Unary.log: return Mathf.log(x);
+    case Unary.sqrt: return Mathf.sqrt(x);
+    case Unary.abs: return Mathf.abs(x);
+    case Unary.sign: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps 0, -0 and NaN as Math.sign does
+    case Unary.relu: return x > 0 ? x : 0;
+    case Unary.sigmoid: return 1 / (1 + exp1(-x));
+    case Unary.tanh: return <f32>Math.tanh(<f64>x);
+    default: return gelu1(x); // Unary.gelu
   }
 }
 
 /** out[i] = f(x[i]) for i in [start, end). */
 export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scratch: usize): void {
   let i = start;
-  if (op == 6) { // relu, the hot one, four at a time
+  if (op == Unary.relu) { // the hot one, four at a time
     const zero = f32x4.splat(0);
     for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
-  } else if (op == 1) {
+  } else if (op == Unary.exp) {
     for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), exp4(v128.load(x + (<usize>i << 2))));
-  } else if (op == 7) {
+  } else if (op == Unary.sigmoid) {
     const one = f32x4.splat(1);
     for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(v128.load(x + (<usize>i << 2)))))));
-  } else if (op == 9) {
+  } else if (op == Unary.gelu) {
     for (; i + 4 <= end; i += 4) v128.store(out + (<usize>i << 2), gelu4(v128.load(x + (<usize>i << 2))));
   }
   for (; i < end; i++) store<f32>(out + (<usize>i << 2), unaryOf(op, load<f32>(x + (<usize>i << 2))));
@@ -68,28 +68,28 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
 
 @inline function binaryOf(op: i32, a: f32, b: f32): f32 {
   switch (op) {
-    case 0: return a + b;
-    case 1: return a - b;
-    case 2: return a * b;
-    case 3: return a / b;
-    case 4: return a > b ? 1 : 0;
-    case 5: return a == b ? 1 : 0;
-    case 6: return b > 0 ? a : 0; // reluGrad: a is the gradient, b the ReLU's input
-    case 7: return max<f32>(a + b, 0); // addRelu
-    default: return geluGrad1(a, b);
+    case Binary.add: return a + b;
+    case Binary.sub: return a - b;
+    case Binary.mul: return a * b;
+    case Binary.div: return a / b;
+    case Binary.greater: return a > b ? 1 : 0;
+    case Binary.equal: return a == b ? 1 : 0;
+    case Binary.reluGrad: return b > 0 ? a : 0; // a is the gradient, b the ReLU's input
+    case Binary.addRelu: return max<f32>(a + b, 0);
+    default: return geluGrad1(a, b); // Binary.geluGrad
   }
 }
 
 @inline function binaryOf4(op: i32, a: v128, b: v128): v128 {
   switch (op) {
-    case 0: return f32x4.add(a, b);
-    case 1: return f32x4.sub(a, b);
-    case 2: return f32x4.mul(a, b);
-    case 3: return f32x4.div(a, b);
-    case 4: return v128.and(f32x4.gt(a, b), f32x4.splat(1));
-    case 5: return v128.and(f32x4.eq(a, b), f32x4.splat(1));
-    case 6: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
-    default: return f32x4.max(f32x4.add(a, b), f32x4.splat(0)); // addRelu (geluGrad has its own loop)
+    case Binary.add: return f32x4.add(a, b);
+    case Binary.sub: return f32x4.sub(a, b);
+    case Binary.mul: return f32x4.mul(a, b);
+    case Binary.div: return f32x4.div(a, b);
+    case Binary.greater: return v128.and(f32x4.gt(a, b), f32x4.splat(1));
+    case Binary.equal: return v128.and(f32x4.eq(a, b), f32x4.splat(1));
+    case Binary.reluGrad: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
+    default: return f32x4.max(f32x4.add(a, b), f32x4.splat(0)); // Binary.addRelu (geluGrad has its own loop)
   }
 }
 
@@ -108,7 +108,7 @@ export function binary(
     const pb = b + (<usize>(bRows ? load<i32>(bRows + (<usize>r << 2)) : r * bStride) << 2);
     const po = out + (<usize>(r * count) << 2);
     let i = 0;
-    if (op == GELU_GRAD) {
+    if (op == Binary.geluGrad) {
       // scalar below: geluGrad comes same-shaped, through binaryFlat's vector loop
     } else if (da == 1 && db == 1) {
       for (; i + 4 <= count; i += 4) {
@@ -140,7 +140,7 @@ export function binary(
  */
 export function binaryFlat(op: i32, a: usize, b: usize, out: usize, da: i32, db: i32, start: i32, end: i32, _scratch: usize): void {
   let i = start;
-  if (op == GELU_GRAD) {
+  if (op == Binary.geluGrad) {
     if (da == 1 && db == 1) {
       for (; i + 4 <= end; i += 4) {
         const o = <usize>i << 2;

@@ -1,6 +1,8 @@
-// The kernels module (AssemblyScript): every export is a kernel the wasm backend calls.
-// Built twice by scripts/build-wasm.js: with plain SIMD and with relaxed SIMD (fused multiply-add).
-// Every kernel ends with (start, end, scratch): the part of the work this thread does.
+// The kernels module (AssemblyScript): every exported function is a kernel the wasm backend calls;
+// the globals are the scratch size and the op codes. Built twice by scripts/build-wasm.js: with
+// plain SIMD and with relaxed SIMD (fused multiply-add). Every kernel ends with (start, end,
+// scratch): the part of the work this thread does. The backend's list of them is KERNELS in
+// ../loader.ts, which checks it against these exports when it loads a build.
 
 export { sgemm, sgemmBatched, sgemmShared, packBShared, convForward, convFilter, convInput, SGEMM_SCRATCH_FLOATS } from './matmul';
 export { im2col, col2im, convSmallForward, convSmallFilter } from './conv';
@@ -10,4 +12,5 @@ export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';
 export { softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad } from './rows';
 export { transpose, copyRows } from './layout';
+export { Unary, Binary, Reduce, Pooling } from './opcodes';
 export { winogradWeights, winogradForward, winogradInput, winogradFilter, winogradFilterSum } from './winograd';

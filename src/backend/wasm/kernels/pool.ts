@@ -1,6 +1,8 @@
 // Max and average pooling, forward and backward (AssemblyScript, NHWC), for images
 // [batchStart, batchEnd). Windows cover only real pixels, as in ../../ref/pool.ts, the specification.
-// `op` is 0 for max, 1 for average; the channel loop is innermost and vectorised four at a time.
+// `op` is a Pooling code (./opcodes.ts); the channel loop is innermost and vectorised four at a time.
+
+import { Pooling } from './opcodes';
 
 @inline function windowLo(o: i32, stride: i32, pad: i32): i32 { return max(0, o * stride - pad); }
 @inline function windowHi(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 { return min(size, o * stride - pad + k); }
@@ -12,7 +14,7 @@
 @inline function max2x2(
   op: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32,
 ): bool {
-  return op == 0 && kH == 2 && kW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 && (inC & 3) == 0 &&
+  return op == Pooling.max && kH == 2 && kW == 2 && strideH == 2 && strideW == 2 && padTop == Pooling.max && padLeft == 0 && (inC & 3) == 0 &&
     2 * outH <= inH && 2 * outW <= inW;
 }
 
@@ -43,21 +45,21 @@ export function pool(
       for (let ox = 0; ox < outW; ox++) {
         const x0 = windowLo(ox, strideW, padLeft), x1 = windowHi(ox, strideW, padLeft, kW, inW);
         const dst = out + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
-        const scale: f32 = op == 0 ? 1 : 1 / <f32>((y1 - y0) * (x1 - x0));
+        const scale: f32 = op == Pooling.max ? 1 : 1 / <f32>((y1 - y0) * (x1 - x0));
         let c = 0;
         for (; c + 4 <= inC; c += 4) {
-          let m = op == 0 ? f32x4.splat(-Infinity) : f32x4.splat(0);
+          let m = op == Pooling.max ? f32x4.splat(-Infinity) : f32x4.splat(0);
           for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
             const v = v128.load(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2));
-            m = op == 0 ? f32x4.max(m, v) : f32x4.add(m, v);
+            m = op == Pooling.max ? f32x4.max(m, v) : f32x4.add(m, v);
           }
-          v128.store(dst + (<usize>c << 2), op == 0 ? m : f32x4.mul(m, f32x4.splat(scale)));
+          v128.store(dst + (<usize>c << 2), op == Pooling.max ? m : f32x4.mul(m, f32x4.splat(scale)));
         }
         for (; c < inC; c++) {
-          let m: f32 = op == 0 ? -Infinity : 0;
+          let m: f32 = op == Pooling.max ? -Infinity : 0;
           for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) {
             const v = load<f32>(x + (<usize>(((b * inH + iy) * inW + ix) * inC + c) << 2));
-            m = op == 0 ? max(m, v) : m + v;
+            m = op == Pooling.max ? max(m, v) : m + v;
           }
           store<f32>(dst + (<usize>c << 2), m * scale);
         }
@@ -77,7 +79,7 @@ export function poolGrad(
   const image = inH * inW * inC;
   // Max pooling with windows that tile the image (stride = window, no padding, as 2x2/2): every
   // window pixel gets its value written, so dx needs zeroing only where no window reaches.
-  const tiled = op == 0 && strideH == kH && strideW == kW && padTop == 0 && padLeft == 0 && (inC & 3) == 0;
+  const tiled = op == Pooling.max && strideH == kH && strideW == kW && padTop == Pooling.max && padLeft == 0 && (inC & 3) == 0;
   if (!tiled || outH * kH != inH || outW * kW != inW) {
     memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
   }
@@ -134,7 +136,7 @@ export function poolGrad(
               v128.store(dx + at, v128.and(gv, hit));
             }
           }
-        } else if (op == 0) {
+        } else if (op == Pooling.max) {
           const g = dy + (<usize>(((b * outH + oy) * outW + ox) * inC) << 2);
           let c = 0;
           // Four channels at a time: track each lane's best value and where it was (first wins ties).

@@ -1,21 +1,23 @@
 // Reductions (AssemblyScript) in the two layouts that matter: over the leading rows of an (R, C)
 // matrix (bias gradients: sum over the batch) and over its trailing columns (softmax: max and sum
-// over classes). Other axis sets use the reference kernel. Op 0 is sum, 1 is max.
+// over classes). Other axis sets use the reference kernel. `op` is a Reduce code (./opcodes.ts).
+
+import { Reduce } from './opcodes';
 
 /** out[c] = reduce over r of x[r, c], for columns [start, end). */
 export function reduceRows(op: i32, x: usize, out: usize, rows: i32, cols: i32, start: i32, end: i32, _scratch: usize): void {
   let c = start;
   for (; c + 4 <= end; c += 4) {
-    let acc = op == 0 ? f32x4.splat(0) : f32x4.splat(-Infinity);
+    let acc = op == Reduce.sum ? f32x4.splat(0) : f32x4.splat(-Infinity);
     let p = x + (<usize>c << 2);
-    for (let r = 0; r < rows; r++, p += <usize>cols << 2) acc = op == 0 ? f32x4.add(acc, v128.load(p)) : f32x4.max(acc, v128.load(p));
+    for (let r = 0; r < rows; r++, p += <usize>cols << 2) acc = op == Reduce.sum ? f32x4.add(acc, v128.load(p)) : f32x4.max(acc, v128.load(p));
     v128.store(out + (<usize>c << 2), acc);
   }
   for (; c < end; c++) {
-    let acc: f32 = op == 0 ? 0 : -Infinity;
+    let acc: f32 = op == Reduce.sum ? 0 : -Infinity;
     for (let r = 0; r < rows; r++) {
       const v = load<f32>(x + (<usize>(r * cols + c) << 2));
-      acc = op == 0 ? acc + v : max(acc, v);
+      acc = op == Reduce.sum ? acc + v : max(acc, v);
     }
     store<f32>(out + (<usize>c << 2), acc);
   }
@@ -25,10 +27,10 @@ export function reduceRows(op: i32, x: usize, out: usize, rows: i32, cols: i32, 
 export function reduceCols(op: i32, x: usize, out: usize, rows: i32, cols: i32, start: i32, end: i32, _scratch: usize): void {
   for (let r = start; r < end; r++) {
     const p = x + (<usize>(r * cols) << 2);
-    let acc: f32 = op == 0 ? 0 : -Infinity;
+    let acc: f32 = op == Reduce.sum ? 0 : -Infinity;
     for (let c = 0; c < cols; c++) {
       const v = load<f32>(p + (<usize>c << 2));
-      acc = op == 0 ? acc + v : max(acc, v);
+      acc = op == Reduce.sum ? acc + v : max(acc, v);
     }
     store<f32>(out + (<usize>r << 2), acc);
   }
@@ -51,12 +53,12 @@ export function reduceRowBlocks(op: i32, x: usize, partial: usize, rows: i32, co
       for (; c + 4 <= cols; c += 4) {
         const o = <usize>c << 2;
         const a = v128.load(acc + o), v = v128.load(src + o);
-        v128.store(acc + o, op == 0 ? f32x4.add(a, v) : f32x4.max(a, v));
+        v128.store(acc + o, op == Reduce.sum ? f32x4.add(a, v) : f32x4.max(a, v));
       }
       for (; c < cols; c++) {
         const o = <usize>c << 2;
         const a = load<f32>(acc + o), v = load<f32>(src + o);
-        store<f32>(acc + o, op == 0 ? a + v : max(a, v));
+        store<f32>(acc + o, op == Reduce.sum ? a + v : max(a, v));
       }
     }
   }
