@@ -1,20 +1,26 @@
 // A GPT language model in the shape of nanoGPT / GPT-2: token and learned position embeddings,
 // pre-norm transformer blocks (causal multi-head self-attention, GELU MLP, residuals), a final
-// layer norm and an output head tied to the token embedding. Weights carry Hugging Face GPT-2's
-// names and layouts (`transformer.h.0.attn.c_attn.weight` is (in, out), as GPT-2's Conv1D; nanoGPT's
-// nn.Linear stores the same matrix transposed), so they move to PyTorch by name. Generation reads
-// one token per step through a KV cache.
+// layer norm and an output head tied to the token embedding. It is built from nn layers (Embedding,
+// LayerNormalization, Dense, Dropout), each named by its GPT-2 module, and its weights carry Hugging
+// Face GPT-2's names and layouts (`transformer.h.0.attn.c_attn.weight` is (in, out), as GPT-2's
+// Conv1D and a Keras Dense kernel; nanoGPT's nn.Linear stores it transposed), so they move to
+// PyTorch by name. Generation reads one token per step through a KV cache.
 // Not for: training (src/train/lm.ts), sampling (src/train/lm-generate.ts), tokenizing
 // (src/data/tokenizer.ts), or dropout on the attention weights (attention() is one fused op).
 
 import { check } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
+import { Rng, type RngState } from '../core/rng.js';
+import { Dense, Dropout } from '../nn/core.js';
+import { Embedding } from '../nn/embedding.js';
+import type { Layer } from '../nn/layer.js';
+import { LayerNormalization } from '../nn/normalization.js';
 import { split } from '../ops/arrays.js';
-import { attention, gelu, layerNorm, mergeHeads, splitHeads } from '../ops/transformer.js';
+import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad } from '../tensor/engine.js';
 import { persistent } from '../tensor/memory.js';
-import { fill, randomNormal, tensor, variable, type Tensor } from '../tensor/tensor.js';
-import type { LanguageModel, NamedWeight } from '../train/lm.js';
+import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
+import type { NamedWeight } from '../nn/stack.js';
+import type { LanguageModel } from '../train/lm.js';
 
 export interface GptConfig {
   vocabSize: number;
@@ -42,24 +48,17 @@ export function gptConfig(c: GptConfig): Required<GptConfig> {
   return { vocabSize: c.vocabSize, layers: c.layers, heads: c.heads, embd: c.embd, block: c.block, dropout };
 }
 
-interface Linear {
-  weight: Tensor; // (in, out)
-  bias: Tensor; // (out)
-}
-
-interface Norm {
-  weight: Tensor; // (C) gamma
-  bias: Tensor; // (C) beta
-}
-
 interface Block {
-  ln1: Norm;
-  cAttn: Linear; // (C, 3C): q, k and v side by side
-  attnProj: Linear; // (C, C)
-  ln2: Norm;
-  cFc: Linear; // (C, 4C)
-  mlpProj: Linear; // (4C, C)
+  ln1: LayerNormalization; // gamma, beta (C)
+  cAttn: Dense; // kernel (C, 3C): q, k and v side by side; bias (3C)
+  attnProj: Dense; // kernel (C, C), bias (C)
+  ln2: LayerNormalization; // gamma, beta (C)
+  cFc: Dense; // kernel (C, 4C), bias (4C)
+  mlpProj: Dense; // kernel (4C, C), bias (C)
 }
+
+/** GPT-2's name for each nn weight: its Conv1D, Embedding and LayerNorm call the matrix or scale `weight` and the offset `bias`. */
+const GPT2_NAMES: Record<string, string> = { kernel: 'weight', bias: 'bias', embeddings: 'weight', gamma: 'weight', beta: 'bias' };
 
 /** Keys and values of the positions fed so far, per layer, and those positions' tokens (to re-prime). */
 export interface GptCache {
@@ -73,45 +72,70 @@ export interface GptCache {
 export class Gpt implements LanguageModel<GptCache> {
   readonly className = 'GPT';
   readonly config: Required<GptConfig>;
+  /** Every weight with its GPT-2 name, in GPT-2's order. */
   readonly weights: NamedWeight[] = [];
-  readonly rng: Rng;
-  readonly wte: Tensor; // (V, C), also the output head
-  readonly wpe: Tensor; // (block, C)
+  readonly wte: Embedding; // embeddings (V, C), also the output head
+  readonly wpe: Embedding; // embeddings (block, C)
   readonly h: Block[] = [];
-  readonly lnF: Norm;
+  readonly lnF: LayerNormalization; // gamma, beta (C)
+  /**
+   * One Dropout for every place GPT-2 drops (`transformer.drop`, each block's `resid_dropout` and
+   * `mlp.dropout`): the layers hold no weights, and one stream then draws every mask in turn.
+   */
+  readonly drop: Dropout;
 
   /** GPT-2's initialisation: normal(0, 0.02), residual projections by 1/sqrt(2 * layers), zero biases. */
   constructor(config: GptConfig, seed = 0) {
     const c = (this.config = gptConfig(config));
-    const init = new Rng(seed);
-    this.rng = new Rng(seed + 1);
     const C = c.embd;
-    const residualStd = 0.02 / Math.sqrt(2 * c.layers);
-    const add = (name: string, make: () => Tensor): Tensor => {
-      const value = persistent(() => variable(make()));
-      this.weights.push({ name, value });
-      return value;
-    };
-    const normal = (shape: number[], std = 0.02) => () => randomNormal(shape, init, 0, std);
-    const linear = (name: string, nIn: number, nOut: number, std = 0.02): Linear => ({
-      weight: add(`${name}.weight`, normal([nIn, nOut], std)),
-      bias: add(`${name}.bias`, () => fill([nOut], 0)),
-    });
-    const norm = (name: string): Norm => ({ weight: add(`${name}.weight`, () => fill([C], 1)), bias: add(`${name}.bias`, () => fill([C], 0)) });
-    this.wte = add('transformer.wte.weight', normal([c.vocabSize, C]));
-    this.wpe = add('transformer.wpe.weight', normal([c.block, C]));
+    const norm = (name: string) => new LayerNormalization({ name, epsilon: 1e-5 });
+    const dense = (name: string, units: number) => new Dense({ name, units, kernelInitializer: 'zeros' });
+    this.wte = new Embedding({ name: 'transformer.wte', inputDim: c.vocabSize, outputDim: C, embeddingsInitializer: 'zeros' });
+    this.wpe = new Embedding({ name: 'transformer.wpe', inputDim: c.block, outputDim: C, embeddingsInitializer: 'zeros' });
     for (let i = 0; i < c.layers; i++) {
       const p = `transformer.h.${i}`;
       this.h.push({
-        ln1: norm(`${p}.ln_1`),
-        cAttn: linear(`${p}.attn.c_attn`, C, 3 * C),
-        attnProj: linear(`${p}.attn.c_proj`, C, C, residualStd),
-        ln2: norm(`${p}.ln_2`),
-        cFc: linear(`${p}.mlp.c_fc`, C, 4 * C),
-        mlpProj: linear(`${p}.mlp.c_proj`, 4 * C, C, residualStd),
+        ln1: norm(`${p}.ln_1`), cAttn: dense(`${p}.attn.c_attn`, 3 * C), attnProj: dense(`${p}.attn.c_proj`, C),
+        ln2: norm(`${p}.ln_2`), cFc: dense(`${p}.mlp.c_fc`, 4 * C), mlpProj: dense(`${p}.mlp.c_proj`, C),
       });
     }
     this.lnF = norm('transformer.ln_f');
+    this.drop = new Dropout({ name: 'transformer.drop', rate: c.dropout, seed: seed + 1 });
+
+    // Built in GPT-2's order (the order of `weights`) on inputs of C channels (4C for the MLP's projection).
+    const layers: [Layer, number][] = [[this.wte, C], [this.wpe, C]];
+    for (const b of this.h) layers.push([b.ln1, C], [b.cAttn, C], [b.attnProj, C], [b.ln2, C], [b.cFc, C], [b.mlpProj, 4 * C]);
+    layers.push([this.lnF, C]);
+    const init = new Rng(seed);
+    persistent(() => layers.forEach(([layer, channels]) => layer.build([1, channels], init)));
+    this.drop.build([1, C], init); // seeded by its config: draws nothing from init
+    for (const [layer] of layers) {
+      for (const w of layer.weights) this.weights.push({ name: `${layer.name}.${GPT2_NAMES[w.name]}`, value: w.value, trainable: w.trainable });
+    }
+    // The layers start at zero (ones for the norms' gamma); GPT-2 then draws every matrix from one
+    // stream, in order, as Hugging Face's _init_weights does after building the modules.
+    const residual = new Set(this.h.flatMap((b) => [b.attnProj.kernel, b.mlpProj.kernel]));
+    const residualStd = 0.02 / Math.sqrt(2 * c.layers);
+    for (const { value } of this.weights) {
+      if (value.rank === 2) value.raw.set(randomNormal(value.shape, init, 0, residual.has(value) ? residualStd : 0.02).raw);
+    }
+  }
+
+  getConfig(): Required<GptConfig> {
+    return { ...this.config };
+  }
+
+  /** Dropout's random stream (part of a training run's state). */
+  get rng(): Rng {
+    return this.drop.rng;
+  }
+
+  getRngStates(): Record<string, RngState> {
+    return { dropout: this.drop.rng.getState() };
+  }
+
+  setRngStates(states: Record<string, RngState>): void {
+    this.drop.rng.setState(states.dropout);
   }
 
   forward(idx: Tensor, training = false): Tensor {
@@ -166,39 +190,22 @@ export class Gpt implements LanguageModel<GptCache> {
 
   /** Positions start..start+T-1 of idx (B, T) -> logits (B, T, V); with a cache, attending to its keys too. */
   private run(idx: Tensor, start: number, training: boolean, cache: GptCache | null): Tensor {
-    const { heads, embd: C, vocabSize: V, dropout } = this.config;
+    const { heads, embd: C, vocabSize: V } = this.config;
     const [B, T] = idx.shape;
-    const drop = (x: Tensor) => (training && dropout > 0 ? dropoutMask(x, dropout, this.rng) : x);
+    const drop = (x: Tensor) => this.drop.call(x, training);
     const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
-    let x = drop(this.wte.gather(idx).add(this.wpe.gather(positions))); // (B, T, C)
+    let x = drop(this.wte.call(idx).add(this.wpe.call(positions))); // (B, T, C)
     this.h.forEach((blk, layer) => {
-      const a = layerNorm(x, blk.ln1.weight, blk.ln1.bias);
-      const [q, k, v] = qkv(a, blk.cAttn, heads); // each (B, H, T, d)
+      const [q, k, v] = split(blk.cAttn.call(blk.ln1.call(x)), 3, 2).map((t) => splitHeads(t, heads)); // (B, T, 3C) -> each (B, H, T, d)
       const [keys, values] = cache ? remember(cache, layer, k, v, start, heads) : [k, v]; // (B, H, start + T, d)
       const y = mergeHeads(attention(q, keys, values, { causal: true })); // (B, H, T, d) -> (B, T, C)
-      x = x.add(drop(dense(y, blk.attnProj)));
-      const m = gelu(dense(layerNorm(x, blk.ln2.weight, blk.ln2.bias), blk.cFc)); // (B, T, 4C)
-      x = x.add(drop(dense(m, blk.mlpProj)));
+      x = x.add(drop(blk.attnProj.call(y)));
+      const m = gelu(blk.cFc.call(blk.ln2.call(x))); // (B, T, 4C)
+      x = x.add(drop(blk.mlpProj.call(m)));
     });
-    const out = layerNorm(x, this.lnF.weight, this.lnF.bias).reshape([B * T, C]);
-    return out.matmul(this.wte, { transB: true }).reshape([B, T, V]); // tied head: x @ wteᵀ
+    const out = this.lnF.call(x).reshape([B * T, C]);
+    return out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V]); // tied head: x @ wteᵀ
   }
-}
-
-/** x (..., in) @ weight (in, out) + bias. */
-function dense(x: Tensor, l: Linear): Tensor {
-  const [nIn, nOut] = l.weight.shape;
-  return x.reshape([-1, nIn]).matmul(l.weight).add(l.bias).reshape([...x.shape.slice(0, -1), nOut]);
-}
-
-/**
- * The fused projection split into heads: (B, T, C) -> q, k, v each (B, H, T, d). The weight is
- * split into thirds (a C x C copy each, whose gradient is as cheap) rather than the (B, T, 3C)
- * activations, whose gradient would take three activation-sized pads.
- */
-function qkv(x: Tensor, l: Linear, heads: number): [Tensor, Tensor, Tensor] {
-  const weights = split(l.weight, 3, 1), biases = split(l.bias, 3, 0);
-  return [0, 1, 2].map((i) => splitHeads(dense(x, { weight: weights[i], bias: biases[i] }), heads)) as [Tensor, Tensor, Tensor];
 }
 
 /** Writes k and v (B, H, T, d) of positions start.. into the cache; all positions' keys and values (B, H, start + T, d). */
@@ -214,12 +221,4 @@ function remember(cache: GptCache, layer: number, k: Tensor, v: Tensor, start: n
     }
     return tensor(all, [B, heads, upTo, d]);
   }) as [Tensor, Tensor];
-}
-
-/** Zeroes each element with probability `rate` and scales the rest by 1 / (1 - rate). */
-export function dropoutMask(x: Tensor, rate: number, rng: Rng): Tensor {
-  const mask = new Float32Array(x.size);
-  const keep = 1 / (1 - rate);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < rate ? 0 : keep;
-  return x.mul(tensor(mask, x.shape));
 }

@@ -5,15 +5,15 @@
 // Not for: bidirectional or stateful training.
 
 import { check } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
-import { Dense } from '../nn/core.js';
+import { Rng, type RngState } from '../core/rng.js';
+import { Dense, Dropout } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
 import { LSTM, type LSTMState } from '../nn/recurrent.js';
 import { noGrad } from '../tensor/engine.js';
 import { persistent } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import type { LanguageModel, NamedWeight } from '../train/lm.js';
-import { dropoutMask } from './gpt.js';
+import type { NamedWeight } from '../nn/stack.js';
+import type { LanguageModel } from '../train/lm.js';
 
 export interface LstmLmConfig {
   vocabSize: number;
@@ -39,10 +39,11 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
   readonly className = 'LSTMLM';
   readonly config: Required<LstmLmConfig>;
   readonly weights: NamedWeight[] = [];
-  readonly rng: Rng;
   readonly embedding: Embedding;
   readonly lstms: LSTM[];
   readonly head: Dense;
+  /** On the embeddings and on each LSTM's output; one layer, so that one stream draws every mask in turn. */
+  readonly dropout: Dropout;
 
   constructor(config: LstmLmConfig, seed = 0) {
     for (const k of ['vocabSize', 'embd', 'units', 'layers', 'block'] as const) {
@@ -52,18 +53,36 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
     check(dropout >= 0 && dropout < 1, `LSTM language model dropout must be in [0, 1), got ${dropout}`);
     const c = (this.config = { ...config, dropout });
     const init = new Rng(seed);
-    this.rng = new Rng(seed + 1);
     this.embedding = new Embedding({ name: 'embedding', inputDim: c.vocabSize, outputDim: c.embd });
     this.lstms = Array.from({ length: c.layers }, (_, i) => new LSTM({ name: i === 0 ? 'lstm' : `lstm_${i}`, units: c.units, returnSequences: true }));
     this.head = new Dense({ name: 'dense', units: c.vocabSize });
+    this.dropout = new Dropout({ name: 'dropout', rate: c.dropout, seed: seed + 1 });
+    this.dropout.build([1, c.block, c.embd], init); // seeded by its config: draws nothing from init
     persistent(() => {
       this.embedding.build([1, c.block], init);
       this.lstms.forEach((l, i) => l.build([1, c.block, i === 0 ? c.embd : c.units], init));
       this.head.build([1, c.block, c.units], init);
     });
     for (const layer of [this.embedding, ...this.lstms, this.head]) {
-      for (const w of layer.weights) this.weights.push({ name: `${layer.name}/${w.name}`, value: w.value });
+      for (const w of layer.weights) this.weights.push({ name: `${layer.name}/${w.name}`, value: w.value, trainable: w.trainable });
     }
+  }
+
+  getConfig(): Required<LstmLmConfig> {
+    return { ...this.config };
+  }
+
+  /** Dropout's random stream (part of a training run's state). */
+  get rng(): Rng {
+    return this.dropout.rng;
+  }
+
+  getRngStates(): Record<string, RngState> {
+    return { dropout: this.dropout.rng.getState() };
+  }
+
+  setRngStates(states: Record<string, RngState>): void {
+    this.dropout.rng.setState(states.dropout);
   }
 
   forward(idx: Tensor, training = false): Tensor {
@@ -88,8 +107,8 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
 
   /** idx (B, T) -> logits (B, T, V); with a cache, starting from and updating its states. */
   private run(idx: Tensor, training: boolean, cache: LstmLmCache | null): Tensor {
-    const { dropout, units } = this.config;
-    const drop = (x: Tensor) => (training && dropout > 0 ? dropoutMask(x, dropout, this.rng) : x);
+    const { units } = this.config;
+    const drop = (x: Tensor) => this.dropout.call(x, training);
     let x = drop(this.embedding.call(idx)); // (B, T, E)
     this.lstms.forEach((lstm, i) => {
       const saved = cache?.states[i];

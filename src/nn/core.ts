@@ -4,7 +4,7 @@ import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Shape } from '../core/shape.js';
 import { activate, type ActivationName } from '../ops/activations.js';
-import { randomUniform, type Tensor } from '../tensor/tensor.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
 import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
 import { regularizers, type Regularizer } from './regularizers.js';
@@ -112,8 +112,11 @@ export class Dropout extends Layer<DropoutConfig> {
   call(x: Tensor, training: boolean): Tensor {
     const rate = this.config.rate;
     if (!training || rate === 0) return x;
-    const keep = randomUniform(x.shape, this.rng).greater(rate);
-    return x.mul(keep).mul(1 / (1 - rate));
+    // One draw per element, in order; the mask holds 0 or 1/(1-rate), so one product applies it.
+    const mask = new Float32Array(x.size);
+    const scale = 1 / (1 - rate);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.uniform() < rate ? 0 : scale;
+    return x.mul(tensor(mask, x.shape));
   }
 
   getConfig(): DropoutConfig {
