@@ -11,5 +11,5 @@ export { Rng } from './core/rng.js';
 export { TsgradError } from './core/errors.js';
 export * as layers from './nn/layers.js';
 export { Sequential, sequential } from './train/sequential.js';
-export { fetchModel as loadModel } from './train/persist.js';
+export { fetchModel as loadModel } from './models/load.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';

@@ -14,7 +14,8 @@ import { buildBrowser } from '../scripts/build-browser.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { referenceCnn } from '../src/models/zoo.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { fetchModel, loadModel } from '../src/train/persist.js';
+import { fetchModel, loadModel } from '../src/models/load.js';
+import { Sequential } from '../src/train/sequential.js';
 import { assertClose } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -66,7 +67,7 @@ after(async () => {
 });
 
 test('the browser bundle loads a checkpoint over HTTP and predicts what Node predicts', async () => {
-  const expected = loadModel(path.join(site, 'model')).predict(x());
+  const expected = loadModel(path.join(site, 'model'), Sequential).predict(x());
   const page = await browser.newPage();
   await page.goto(`${base}/index.html`);
   await page.waitForFunction(() => (window as unknown as { result?: unknown; failure?: unknown }).result ?? (window as unknown as { failure?: unknown }).failure, null, { timeout: 60_000 });
@@ -81,8 +82,8 @@ test('the browser bundle loads a checkpoint over HTTP and predicts what Node pre
 });
 
 test('fetchModel reads the same checkpoint over HTTP in Node, and names what is missing', async () => {
-  const local = loadModel(path.join(site, 'model'));
-  const remote = await fetchModel(`${base}/model/`);
+  const local = loadModel(path.join(site, 'model'), Sequential);
+  const remote = await fetchModel(`${base}/model/`, Sequential);
   assert.deepEqual(Array.from(remote.predict(x()).data), Array.from(local.predict(x()).data));
   assert.deepEqual(remote.optimizer!.getState(), local.optimizer!.getState());
   await assert.rejects(fetchModel(`${base}/nothing/`), /\/nothing\/model\.json: HTTP 404/);

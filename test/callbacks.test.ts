@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { loadModel } from '../src/models/load.js';
 import * as L from '../src/nn/layers.js';
 import { SGD } from '../src/optim/optimizer.js';
 import { exponentialDecay } from '../src/optim/schedules.js';
@@ -14,9 +15,8 @@ import { tensor } from '../src/tensor/tensor.js';
 import type { Callback } from '../src/train/callbacks.js';
 import { csvLogger, jsonLinesLogger } from '../src/train/loggers.js';
 import { earlyStopping, formatPath, learningRateScheduler, modelCheckpoint, reduceLROnPlateau } from '../src/train/monitors.js';
-import { loadModel } from '../src/train/persist.js';
 import { formatLogs } from '../src/train/progress.js';
-import { sequential } from '../src/train/sequential.js';
+import { Sequential, sequential } from '../src/train/sequential.js';
 import { rand } from './helpers.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-callbacks-'));
@@ -113,8 +113,8 @@ test('modelCheckpoint saves every epoch, or only on improvement, under formatted
   assert.deepEqual(fs.readdirSync(dir).sort(), ['all', 'best', 'e01-1.00', 'e02-0.90', 'e04-0.50']);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'all')).sort(), ['1', '2', '3', '4', '5']);
   assert.equal(best.saved.length, 3);
-  assert.deepEqual(weightsOf(loadModel(path.join(dir, 'best'))), snap.at[3].map((w) => [...w]));
-  assert.deepEqual(weightsOf(loadModel(path.join(dir, 'all', '3'))), snap.at[2].map((w) => [...w]));
+  assert.deepEqual(weightsOf(loadModel(path.join(dir, 'best'), Sequential)), snap.at[3].map((w) => [...w]));
+  assert.deepEqual(weightsOf(loadModel(path.join(dir, 'all', '3'), Sequential)), snap.at[2].map((w) => [...w]));
   fs.rmSync(dir, { recursive: true });
   assert.equal(formatPath('{epoch:3d}|{loss}|{acc:.1f}', 6, { loss: 0.25, acc: 0.96 }), '  7|0.25|1.0');
   assert.throws(() => formatPath('{val_loss}', 0, { loss: 1 }), /not logged/);
@@ -124,7 +124,7 @@ test('csvLogger writes Keras\'s CSV (sorted keys, NA for missing values) and app
   const file = path.join(tmp(), 'log.csv');
   const run = (logger: Callback, rows: Record<string, number>[]) => {
     logger.onTrainBegin!({ epochs: rows.length, steps: 1, samples: 1, validationSamples: 0 });
-    rows.forEach((logs, e) => logger.onEpochEnd!(e, logs));
+    rows.forEach((logs, e) => logger.onEpochEnd!(e, logs, { step: e + 1, loss: 0, lr: 0, seconds: 0, samplesPerSec: 0, eta: 0 }));
   };
   run(csvLogger(file), [{ loss: 0.5, accuracy: 0.25, val_loss: 0.75 }, { loss: 0.125, val_loss: 1e-7, accuracy: 1 }, { loss: 0.25, accuracy: 0.5 }]);
   run(csvLogger(file, { append: true }), [{ val_loss: 3, loss: 0.0625, accuracy: 0.75 }]);

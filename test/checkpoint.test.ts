@@ -7,11 +7,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { loadMnist } from '../src/data/mnist.js';
+import { loadModel } from '../src/models/load.js';
 import { referenceCnn } from '../src/models/zoo.js';
 import * as L from '../src/nn/layers.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { loadModel } from '../src/train/persist.js';
-import { sequential } from '../src/train/sequential.js';
+import { Sequential, sequential } from '../src/train/sequential.js';
 import { rand } from './helpers.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-io-'));
@@ -31,7 +31,7 @@ test('a checkpoint rebuilds the model exactly, with its optimizer state', async 
   assert.equal(json.format, 'tsgrad-checkpoint');
   assert.equal(json.formatVersion, 1);
   assert.equal(json.trainingConfig.optimizer.className, 'Adam');
-  const loaded = loadModel(dir);
+  const loaded = loadModel(dir, Sequential);
   assert.deepEqual([...loaded.predict(x).data], [...model.predict(x).data]);
   assert.deepEqual(loaded.getConfig(), model.getConfig());
   assert.equal(loaded.optimizer!.getState().iterations, 2);
@@ -51,7 +51,7 @@ test('a model of every layer type survives a checkpoint', () => {
   const dir = tmp();
   model.save(dir);
   const x = rand([3, 8, 8, 1], 4);
-  assert.deepEqual([...loadModel(dir).predict(x).data], [...model.predict(x).data]);
+  assert.deepEqual([...loadModel(dir, Sequential).predict(x).data], [...model.predict(x).data]);
 });
 
 test('bad checkpoints give one clear error', () => {

@@ -28,14 +28,15 @@ test('train, then generate and eval from the run', () => {
   const done = lines.at(-1);
   assert.equal(done.event, 'done');
   assert.ok(done.valLoss > 0 && typeof done.sample === 'string' && done.sample.length > 0);
-  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoint/model.json', 'checkpoint/weights.safetensors', 'checkpoint/state.json']) {
+  // The layout of every run: the newest checkpoint (step 6) and the best are kept.
+  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', ...['model.json', 'weights.safetensors', 'state.json'].map((f) => `checkpoints/step-0000006/${f}`)]) {
     assert.ok(fs.existsSync(path.join(work, 'run', f)), f);
   }
 
   const g = tsgrad('generate', 'run', '--prompt', 'It was', '--tokens', '20', '--seed', '3');
   assert.equal(g.code, 0, g.err);
   assert.ok(g.out.startsWith('It was') && g.out.length === 'It was'.length + 20 + 1, JSON.stringify(g.out));
-  assert.equal(tsgrad('generate', 'run/checkpoint', '--prompt', 'It was', '--tokens', '20', '--seed', '3').out, g.out);
+  assert.equal(tsgrad('generate', 'run/checkpoints/step-0000006', '--prompt', 'It was', '--tokens', '20', '--seed', '3').out, g.out);
   const greedy = tsgrad('generate', 'run', '--tokens', '10', '--temperature', '0', '--top-k', '5', '--top-p', '0.5');
   assert.equal(greedy.code, 0, greedy.err);
 
@@ -63,7 +64,7 @@ test('text progress, a BPE tokenizer, and --resume to the same bytes', () => {
   assert.equal(bad.err, 'tsgrad: --resume continues a run with its own settings; only --steps or --minutes may change (got --lr)\n');
   const resumed = tsgrad('train', '--resume', 'part', '--json');
   assert.equal(resumed.code, 0, resumed.err);
-  const bytes = (run: string) => fs.readFileSync(path.join(work, run, 'checkpoint', 'weights.safetensors'));
+  const bytes = (run: string) => fs.readFileSync(path.join(work, run, 'checkpoints', 'step-0000006', 'weights.safetensors'));
   assert.ok(bytes('whole').equals(bytes('part')));
 });
 
@@ -81,9 +82,9 @@ test('bad input: one line naming the problem, exit code 1, nothing written', () 
     [['train', '--steps', '5', '--minutes', '1'], /^tsgrad: --steps and --minutes both bound the run: give one of them\n$/],
     [['train', '--vocab', '500'], /^tsgrad: --vocab sets the BPE vocabulary size: use it with --tokenizer bpe\n$/],
     [['train', ...tiny, '--heads', '3', '--steps', '1', '--out', 'x'], /^tsgrad: GPT embd 16 does not split into 3 heads\n$/],
-    [['train', '--resume', 'nowhere'], /^tsgrad: --resume: nowhere is not a run \(no config\.json\)\n$/],
-    [['train', ...tiny, '--steps', '1', '--out', 'run'], /^tsgrad: run already exists: pick another --out, or continue it with --resume run\n$/],
-    [['generate', work], /^tsgrad: .* is not a language-model checkpoint or run \(no model\.json, no checkpoint\/model\.json\)\n$/],
+    [['train', '--resume', 'nowhere'], /^tsgrad: nowhere is not a run \(no config\.json there or under runs\)\n$/],
+    [['train', ...tiny, '--steps', '1', '--out', 'run'], /^tsgrad: run run already exists: pick another name, or continue it with --resume run\n$/],
+    [['generate', work], /^tsgrad: .* is not a tsgrad checkpoint: model\.json is missing\n$/],
     [['generate', 'notgpt'], /^tsgrad: notgpt: not a language-model checkpoint \(its model is "Sequential"; tsgrad gpt reads GPT.*\)\n$/],
     [['generate', 'run', '--prompt', 'Zebra!'], /^tsgrad: char tokenizer: character "Z" \(U\+005A\) at index 0 is not in the vocabulary; build the tokenizer from all the text\n$/],
     [['generate', 'run', '--top-p', '1.5'], /^error: option '--top-p <p>' argument '1\.5' is invalid\. expected a number in \(0, 1\]\.\n$/],

@@ -1,6 +1,8 @@
-// The GPT language model, its training loop and generation: a tiny model learns a short text by
-// heart; the KV cache gives the logits of a full recomputation; sampling follows its options and
-// its seed; checkpoints round-trip and a resumed run ends with the same bytes as an uninterrupted one.
+// The GPT language model, its training and generation: a tiny model learns a short text by heart;
+// the KV cache gives the logits of a full recomputation; sampling follows its options and its
+// seed; the warm-up and cosine schedule; checkpoints round-trip and a resumed run ends with the
+// same bytes as an uninterrupted one; Keras's callbacks work on a GPT run as on fit(); a run
+// written in the layout before the one trainer (checkpoint/) is still read and resumed.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,12 +12,17 @@ import { test } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { charTokenizer } from '../src/data/tokenizer.js';
 import { Gpt } from '../src/models/gpt.js';
-import { loadLanguageModel } from '../src/models/lm.js';
+import { saveModel } from '../src/io/checkpoint.js';
+import { loadLanguageModel, loadModel, resumeRun } from '../src/models/load.js';
 import { LstmLm } from '../src/models/lstm-lm.js';
+import { cosineDecay } from '../src/optim/schedules.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { evaluateLm, lmLearningRate, saveLmCheckpoint, trainLm, type LmTrainOptions } from '../src/train/lm.js';
+import type { Callback } from '../src/train/callbacks.js';
+import { evaluateLm, trainLm, type LmRun, type LmTrainOptions } from '../src/train/lm.js';
 import { generate, sampleToken } from '../src/train/lm-generate.js';
+import { csvLogger } from '../src/train/loggers.js';
+import { earlyStopping, modelCheckpoint, reduceLROnPlateau } from '../src/train/monitors.js';
 import { assertClose } from './helpers.js';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. ';
@@ -26,6 +33,14 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-gpt-'));
 function options(o: Partial<LmTrainOptions> = {}): LmTrainOptions {
   return { batch: 8, steps: 20, lr: 1e-2, warmup: 5, weightDecay: 0.1, clip: 1, evalEvery: 10, evalBatches: 1, seed: 0, ...o };
 }
+
+/** A run of `model` on ids, nothing written unless given a dir. */
+const lmRun = (model: LmRun['model'], ids: Int32Array, o: Partial<LmTrainOptions>, rest: Partial<LmRun> = {}): LmRun => ({
+  model, tokenizer: tok, train: ids, validation: ids, source: { text: null, validationFraction: 0.1 }, dir: null, options: options(o), ...rest,
+});
+const lastValLoss = (r: { history: { history: Record<string, number[]> } }) => r.history.history.val_loss.at(-1)!;
+/** The rate of every step, as callbacks see it. */
+const rates = (into: number[]): Callback => ({ onBatchEnd: (_b, _l, s) => void into.push(s.lr) });
 
 test('weights have GPT-2 names and shapes, and the initialisation nanoGPT uses', () => {
   const m = new Gpt({ vocabSize: 50, layers: 2, heads: 4, embd: 64, block: 32 }, 1);
@@ -50,11 +65,8 @@ test('weights have GPT-2 names and shapes, and the initialisation nanoGPT uses',
 test('a tiny model learns a short text by heart', async () => {
   const ids = tok.encode(TEXT.repeat(8));
   const m = new Gpt(tiny, 0);
-  const state = await trainLm({
-    model: m, tokenizer: tok, train: ids, validation: ids, source: { text: null, validationFraction: 0.1 }, dir: null,
-    options: options({ steps: 150, lr: 1e-2, warmup: 10, weightDecay: 0, evalEvery: 150 }),
-  });
-  assert.ok(state.history.at(-1)!.valLoss < 0.1, `loss ${state.history.at(-1)!.valLoss}`);
+  const result = await trainLm(lmRun(m, ids, { steps: 150, lr: 1e-2, warmup: 10, weightDecay: 0, evalEvery: 150 }));
+  assert.ok(lastValLoss(result) < 0.1, `loss ${lastValLoss(result)}`);
   // Greedy generation recites the text.
   const out = generate(m, tok.encode('the quick'), { tokens: 30, temperature: 0 });
   assert.equal(tok.decode(out), TEXT.repeat(2).slice(9, 39));
@@ -112,71 +124,100 @@ test('sampling: greedy at temperature 0, top-k and top-p limit the candidates, t
   assert.deepEqual(Int32Array.from(streamed), a);
 });
 
-test('the learning rate warms up linearly, then falls on a cosine to a tenth', () => {
-  const o = options({ lr: 1, warmup: 10, steps: 110 });
-  assert.equal(lmLearningRate(o, 0, 0), 0.1);
-  assert.equal(lmLearningRate(o, 9, 0), 1);
-  assert.equal(lmLearningRate(o, 10, 0), 1);
-  assert.ok(Math.abs(lmLearningRate(o, 60, 0.5) - 0.55) < 1e-12);
-  assert.ok(Math.abs(lmLearningRate(o, 110, 1) - 0.1) < 1e-12);
+test('the learning rate warms up linearly to its peak at the last warm-up step, then falls on a cosine to a tenth', async () => {
+  const seen: number[] = [];
+  const ids = tok.encode(TEXT.repeat(2));
+  await trainLm(lmRun(new Gpt({ ...tiny, layers: 1, embd: 8, heads: 1 }), ids, { batch: 1, lr: 1, warmup: 10, steps: 110, evalEvery: 110 }, { callbacks: [rates(seen)] }));
+  assert.equal(seen[0], 0.1);
+  assert.equal(seen[9], 1);
+  assert.ok(Math.abs(seen[59] - 0.55) < 1e-12, `${seen[59]}`); // halfway down the cosine
+  assert.ok(seen.every((r, i) => i < 10 || r <= seen[i - 1]));
+  assert.ok(Math.abs(seen[109] - 0.1) < 1e-12, `${seen[109]}`);
 });
 
 test('a time budget ends the run when spent, the cosine following the time used', async () => {
-  const ids = tok.encode(TEXT.repeat(4));
-  const m = new Gpt({ ...tiny, layers: 1 }, 0);
-  const state = await trainLm({
-    model: m, tokenizer: tok, train: ids, validation: ids, source: { text: null, validationFraction: 0.1 }, dir: null,
-    options: options({ steps: undefined, minutes: 0.01, warmup: 0, evalEvery: 1000 }),
-  });
-  assert.ok(state.finished && state.elapsed >= 0.6 && state.elapsed < 5, `${state.elapsed}s`);
-  assert.equal(state.history.length, 1);
-  assert.ok(state.history[0].lr < 0.2 * 1e-2, `final rate ${state.history[0].lr}`);
+  const seen: number[] = [];
+  const result = await trainLm(lmRun(new Gpt({ ...tiny, layers: 1 }, 0), tok.encode(TEXT.repeat(4)),
+    { steps: undefined, minutes: 0.01, warmup: 0, evalEvery: 1000 }, { callbacks: [rates(seen)] }));
+  assert.ok(result.finished && result.seconds >= 0.6 && result.seconds < 5, `${result.seconds}s`);
+  assert.equal(result.history.epoch.length, 1);
+  assert.ok(seen.at(-1)! < 0.2 * 1e-2, `final rate ${seen.at(-1)}`);
 });
 
-test('a checkpoint round-trips, and a resumed run ends with the bytes of an uninterrupted one', async () => {
+test('a run keeps its folder; a resumed run ends with the bytes of an uninterrupted one; checkpoints round-trip', async () => {
   const text = 'It was the best of times, it was the worst of times.\n'.repeat(20);
   const t = charTokenizer(text);
   const ids = t.encode(text);
   const config = { vocabSize: t.vocabSize, layers: 1, heads: 2, embd: 16, block: 12, dropout: 0.1 };
-  const run = (dir: string, stop?: number) => trainLm({
+  const stopAt = (step: number): Callback => {
+    let model: { stopTraining: boolean };
+    return { setModel: (m) => void (model = m), onBatchEnd: (_b, _l, s) => void (model.stopTraining ||= s.step >= step) };
+  };
+  const run = (dir: string, extra: Partial<LmRun> = {}) => trainLm({
     model: new Gpt(config, 4), tokenizer: t, train: ids.slice(0, 800), validation: ids.slice(800), source: { text: null, validationFraction: 0.1 },
-    dir, options: options({ steps: 12, evalEvery: 4 }), shouldStop: stop ? (s) => s >= stop : undefined,
+    dir, options: options({ steps: 12, evalEvery: 4 }), ...extra,
   });
-  const whole = path.join(work, 'whole'), part = path.join(work, 'part');
-  fs.mkdirSync(whole);
-  fs.mkdirSync(part);
+  const [whole, part] = [path.join(work, 'whole'), path.join(work, 'part')];
   await run(whole);
-  const stopped = await run(part, 6);
+  const stopped = await run(part, { callbacks: [stopAt(6)] });
   assert.equal(stopped.step, 6);
   assert.equal(stopped.finished, false);
-  const { model, checkpoint } = loadLanguageModel(part);
-  assert.equal(checkpoint.state!.step, 6);
-  await trainLm({
-    model, tokenizer: checkpoint.tokenizer, train: ids.slice(0, 800), validation: ids.slice(800), source: checkpoint.source!,
-    dir: part, options: checkpoint.options!, resumed: { state: checkpoint.state!, optimizer: checkpoint.optimizer! },
-  });
-  const bytes = (d: string) => fs.readFileSync(path.join(d, 'checkpoint', 'weights.safetensors'));
+  // The newest checkpoint and the best (lowest val_loss) are kept, named by step.
+  assert.ok(fs.readdirSync(path.join(part, 'checkpoints')).includes('step-0000006'));
+  const r = resumeRun(part)!;
+  assert.equal(r.state.step, 6);
+  await run(part, { model: r.model as Gpt, resumed: { state: r.state, optimizer: r.optimizer! } });
+  const newest = (d: string) => path.join(d, 'checkpoints', 'step-0000012');
+  const bytes = (d: string) => fs.readFileSync(path.join(newest(d), 'weights.safetensors'));
   assert.ok(bytes(whole).equals(bytes(part)), 'weights or optimizer moments differ');
-  const state = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'checkpoint', 'state.json'), 'utf8'));
+  const state = (d: string) => JSON.parse(fs.readFileSync(path.join(newest(d), 'state.json'), 'utf8'));
   const [a, b] = [state(whole), state(part)];
-  // The interrupted run also evaluated where it stopped (step 6).
-  const losses = (h: { step: number; valLoss: number }[]) => h.filter((r) => r.step % 4 === 0).map((r) => r.valLoss);
-  assert.deepEqual(losses(b.history), losses(a.history));
-  assert.deepEqual(b.history.map((r: { step: number }) => r.step), [4, 6, 8, 12]);
   assert.deepEqual(b.rng, a.rng);
-  const metrics = fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
-  assert.deepEqual(metrics, [4, 6, 8, 12]);
+  // The interrupted run also evaluated where it stopped (step 6).
+  const records = (d: string) => fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(records(part).map((x) => x.step), [4, 6, 8, 12]);
+  const losses = (d: string) => records(d).filter((x) => x.step % 4 === 0).map((x) => x.val_loss);
+  assert.deepEqual(losses(part), losses(whole));
 
-  // Saved and loaded: the same logits, the same tokenizer.
-  const again = loadLanguageModel(path.join(whole, 'checkpoint'));
+  // Saved and loaded: the same logits, the same tokenizer; a run folder reads as its best checkpoint.
+  const again = loadLanguageModel(newest(whole));
   const x = tensor(ids.slice(0, 12), [1, 12], 'int32');
-  const fresh = loadLanguageModel(whole).model;
-  assert.deepEqual(again.model.forward(x).data, fresh.forward(x).data);
-  assert.deepEqual(again.checkpoint.tokenizer.toJSON(), t.toJSON());
+  assert.deepEqual(again.model.forward(x).data, (loadModel(newest(whole)) as Gpt).forward(x).data);
+  assert.deepEqual(again.tokenizer.toJSON(), t.toJSON());
+  assert.equal(resumeRun(whole)!.state.best?.monitor, 'val_loss');
+  assert.ok(loadLanguageModel(whole).model instanceof Gpt);
   const score = evaluateLm(again.model, t, ids.slice(800));
   assert.ok(score.loss > 0 && Math.abs(score.bitsPerChar - score.loss / Math.LN2) < 1e-9 && score.chars === score.tokens);
-  saveLmCheckpoint(path.join(work, 'bare'), { model: again.model, tokenizer: t });
-  assert.deepEqual(loadLanguageModel(path.join(work, 'bare')).model.forward(x).data, fresh.forward(x).data);
+  saveModel(again.model, path.join(work, 'bare'), { tokenizer: t.toJSON() });
+  assert.deepEqual(loadLanguageModel(path.join(work, 'bare')).model.forward(x).data, again.model.forward(x).data);
+});
+
+test('Keras\'s callbacks work on a GPT run: an epoch is the stretch between evaluations', async () => {
+  const dir = fs.mkdtempSync(path.join(work, 'callbacks-'));
+  const ids = tok.encode(TEXT.repeat(4));
+  // The monitored val_loss is scripted (a callback listed first overwrites it), so the epochs where they act are exact.
+  const script = (values: number[]): Callback => ({ onEpochEnd: (epoch, logs) => void (logs.val_loss = values[epoch]) });
+  const seen: number[] = [];
+  const plateau = reduceLROnPlateau({ patience: 1, factor: 0.5 });
+  const stop = earlyStopping({ patience: 2 });
+  const result = await trainLm(lmRun(new Gpt({ ...tiny, layers: 1 }), ids, { steps: 40, evalEvery: 4, warmup: 0 }, {
+    callbacks: [script([3, 2, 2.5, 2.4, 2.6, 1]), rates(seen), plateau, stop, csvLogger(path.join(dir, 'log.csv')),
+      modelCheckpoint({ filepath: path.join(dir, 'best-{epoch}'), saveBestOnly: true })],
+  }));
+  assert.deepEqual(result.history.epoch, [0, 1, 2, 3]); // stopped after two epochs without improvement
+  assert.equal(stop.stoppedEpoch, 3);
+  assert.equal(result.finished, false);
+  assert.deepEqual(result.history.history.val_loss, [3, 2, 2.5, 2.4]);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['best-1', 'best-2', 'log.csv']);
+  assert.ok(loadLanguageModel(path.join(dir, 'best-2')).model instanceof Gpt);
+  const csv = fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'epoch,loss,lr,val_loss');
+  assert.equal(csv.length, 5);
+  // The plateau halved the rate after epochs 2 and 3 (no better than epoch 1's): the schedule is scaled from then on.
+  const schedule = cosineDecay({ initialLearningRate: 0, warmupTarget: 1e-2, warmupSteps: 0, decaySteps: 40, alpha: 0.1 });
+  assert.equal(seen.length, 16);
+  seen.forEach((r, i) => assertClose([r], [schedule(i + 1) * (i >= 12 ? 0.5 : 1)], 1e-15, `step ${i}`));
+  assert.deepEqual(result.history.history.lr, [3, 7, 11, 15].map((i) => seen[i]));
 });
 
 test('the LSTM baseline: stepping through its state gives the logits of the whole sequence, and it learns', async () => {
@@ -194,13 +235,10 @@ test('the LSTM baseline: stepping through its state gives the logits of the whol
     for (let t = 20; t < 30; t++) assertClose(m.step(tensor(ids.slice(t, t + 1), [1, 1], 'int32'), cache).data, full.subarray(t * V, (t + 1) * V), 1e-4, `step ${t}`);
   });
   const data = tok.encode(TEXT.repeat(8));
-  const state = await trainLm({
-    model: m, tokenizer: tok, train: data, validation: data, source: { text: null, validationFraction: 0.1 }, dir: null,
-    options: options({ steps: 200, lr: 3e-2, warmup: 5, weightDecay: 0, evalEvery: 200 }),
-  });
-  assert.ok(state.history.at(-1)!.valLoss < 0.3, `loss ${state.history.at(-1)!.valLoss}`);
+  const result = await trainLm(lmRun(m, data, { steps: 200, lr: 3e-2, warmup: 5, weightDecay: 0, evalEvery: 200 }));
+  assert.ok(lastValLoss(result) < 0.3, `loss ${lastValLoss(result)}`);
   const dir = path.join(work, 'lstm');
-  saveLmCheckpoint(dir, { model: m, tokenizer: tok });
+  saveModel(m, dir, { tokenizer: tok.toJSON() });
   const loaded = loadLanguageModel(dir).model;
   assert.ok(loaded instanceof LstmLm);
   assert.deepEqual(generate(loaded, tok.encode('the'), { tokens: 10, seed: 1 }), generate(m, tok.encode('the'), { tokens: 10, seed: 1 }));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { backward } from '../src/autograd/index.js';
 import { Rng } from '../src/core/rng.js';
+import { loadModel } from '../src/models/load.js';
 import * as L from '../src/nn/layers.js';
 import type { BatchNormalization } from '../src/nn/normalization.js';
 import { l1, l1l2, l2 } from '../src/nn/regularizers.js';
@@ -17,8 +18,7 @@ import { sparseCategoricalCrossentropy } from '../src/ops/losses.js';
 import { SGD } from '../src/optim/optimizer.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { tensor, variable, type Tensor } from '../src/tensor/tensor.js';
-import { loadModel } from '../src/train/persist.js';
-import { sequential } from '../src/train/sequential.js';
+import { Sequential, sequential } from '../src/train/sequential.js';
 import { assertClose, gradCheck, rand } from './helpers.js';
 
 await tf.setBackend('cpu');
@@ -247,7 +247,7 @@ test('a checkpoint keeps batch normalization\'s moving statistics', async () => 
   assert.ok(bn.movingMean.data.some((v) => v !== 0) && bn.movingVariance.data.some((v) => v !== 1));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-bn-'));
   model.save(dir);
-  const loaded = loadModel(dir);
+  const loaded = loadModel(dir, Sequential);
   const lbn = loaded.layers[1] as BatchNormalization;
   assert.deepEqual([...lbn.movingMean.data], [...bn.movingMean.data]);
   assert.deepEqual([...lbn.movingVariance.data], [...bn.movingVariance.data]);

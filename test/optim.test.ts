@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
+import { loadModel } from '../src/models/load.js';
 import * as L from '../src/nn/layers.js';
 import { Adam, AdamW, optimizerFromConfig, RMSprop, SGD, type Optimizer } from '../src/optim/optimizer.js';
 import { cosineDecay, exponentialDecay, piecewiseConstantDecay, scheduleFromConfig } from '../src/optim/schedules.js';
 import { tensor, variable, type Tensor } from '../src/tensor/tensor.js';
-import { loadModel } from '../src/train/persist.js';
-import { sequential } from '../src/train/sequential.js';
+import { Sequential, sequential } from '../src/train/sequential.js';
 import { assertClose, rand } from './helpers.js';
 
 await tf.setBackend('cpu');
@@ -227,7 +227,7 @@ test('a model compiled with a scheduled RMSprop saves and loads it', async () =>
   await model.fit(rand([6, 3], 2), tensor(new Int32Array([0, 1, 0, 1, 1, 0])), { epochs: 1, batchSize: 2 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-optim-'));
   model.save(dir);
-  const loaded = loadModel(dir);
+  const loaded = loadModel(dir, Sequential);
   assert.deepEqual(loaded.optimizer!.getConfig(), model.optimizer!.getConfig());
   assert.equal(loaded.optimizer!.learningRate, 0.1 * 0.5 ** 3);
   fs.rmSync(dir, { recursive: true });

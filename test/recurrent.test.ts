@@ -14,7 +14,8 @@ import { backward } from '../src/autograd/index.js';
 import { TsgradError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 import { exportOnnx } from '../src/io/onnx.js';
-import { exportTfjs, importTfjs } from '../src/io/tfjs.js';
+import { exportTfjs } from '../src/io/tfjs.js';
+import { importTfjs, loadModel } from '../src/models/load.js';
 import { initialize } from '../src/nn/initializers.js';
 import * as L from '../src/nn/layers.js';
 import { type LSTMConfig } from '../src/nn/recurrent.js';
@@ -22,8 +23,7 @@ import { stack, unstack } from '../src/ops/arrays.js';
 import { Adam } from '../src/optim/optimizer.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { tensor, variable, type Tensor } from '../src/tensor/tensor.js';
-import { loadModel } from '../src/train/persist.js';
-import { sequential, type Sequential } from '../src/train/sequential.js';
+import { Sequential, sequential } from '../src/train/sequential.js';
 import { assertClose, gradCheck, rand } from './helpers.js';
 
 await tf.setBackend('cpu');
@@ -270,7 +270,7 @@ test('embedding -> layer norm -> LSTM -> LSTM -> softmax learns to recall the fi
   assert.ok(afterwards.accuracy! >= 0.95, `accuracy ${afterwards.accuracy}`);
   const dir = path.join(tmp, 'checkpoint');
   model.save(dir);
-  const loaded = loadModel(dir);
+  const loaded = loadModel(dir, Sequential);
   assert.deepEqual(loaded.getConfig(), model.getConfig());
   assertClose(loaded.predict(heldOut.x).data, model.predict(heldOut.x).data, 0, 'predictions after loading');
 });

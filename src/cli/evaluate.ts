@@ -3,10 +3,10 @@
 
 import { Command } from 'commander';
 import { loadMnist } from '../data/mnist.js';
+import { loadModel } from '../models/load.js';
 import { tensor } from '../tensor/tensor.js';
 import { classificationReport, confusionMatrix, formatClassificationReport, formatConfusionMatrix, sparseTopKCategoricalAccuracy } from '../train/metrics.js';
-import { loadModel } from '../train/persist.js';
-import { resolveCheckpoint } from '../train/runs.js';
+import { Sequential } from '../train/sequential.js';
 import { action, positiveInt } from './common.js';
 
 interface EvaluateOptions {
@@ -25,7 +25,7 @@ export function evaluateCommand(): Command {
     .option('--report', 'also print top-3 accuracy, per-class precision, recall and F1, and the confusion matrix')
     .option('--json', 'print {"testAccuracy": ..., "testLoss": ...} (and the report\'s figures with --report)')
     .action(action((checkpoint: string, opts: EvaluateOptions) => {
-      const model = loadModel(resolveCheckpoint(checkpoint));
+      const model = loadModel(checkpoint, Sequential);
       if (!model.optimizer) model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
       const test = loadMnist({ dir: opts.data, split: 'test' });
       const [x, y] = [tensor(test.images, test.shape), tensor(test.labels, [test.count], 'int32')];

@@ -1,24 +1,24 @@
 // `tsgrad gpt`: language models on English text.
 //   train     trains a GPT (or the LSTM baseline) on the Brown corpus or a text file, for a number
-//             of steps or minutes (10 minutes by default), keeping the run in runs/<name>/:
-//             config.json, metrics.jsonl, checkpoint/ (model, tokenizer, weights, optimizer moments,
-//             state), summary.json; then prints a sample. --resume continues a run.
+//             of steps or minutes (10 minutes by default), keeping the run in runs/<name>/ as every
+//             run is kept (src/train/runs.ts), then prints a sample. --resume continues a run.
 //   generate  continues a prompt from a checkpoint, streaming the text as it is sampled.
 //   eval      validation loss, perplexity and bits per character of a checkpoint.
+// This file parses flags and calls the library.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import { check } from '../core/errors.js';
 import { loadBrown, loadText, splitText } from '../data/text.js';
 import { charTokenizer, trainBpe, type Tokenizer } from '../data/tokenizer.js';
 import { Gpt } from '../models/gpt.js';
-import { loadLanguageModel } from '../models/lm.js';
+import { loadLanguageModel, resumeRun } from '../models/load.js';
 import { LstmLm } from '../models/lstm-lm.js';
-import { formatDuration } from '../train/progress.js';
-import { checkTokens, evaluateLm, lmJsonLines, lmProgress, trainLm, type LanguageModel, type LmDataSource, type LmTrainOptions } from '../train/lm.js';
+import type { Callback, CallbackModel } from '../train/callbacks.js';
+import { checkTokens, evaluateLm, trainLm, type LanguageModel, type LmRun, type LmTrainOptions } from '../train/lm.js';
 import { generate } from '../train/lm-generate.js';
-import { runStamp, startRun, writeJson } from '../train/runs.js';
+import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
+import { checkNewRun, openRun, runStamp, startRun, writeSummary } from '../train/runs.js';
 import { action, checkResumeFlags, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
 
 const VALIDATION_FRACTION = 0.1;
@@ -78,7 +78,7 @@ export function gptCommand(): Command {
 
   gpt.command('generate')
     .description('continue a prompt with a trained language model, streaming the text to stdout')
-    .argument('<checkpoint>', 'a run folder or its checkpoint/ folder')
+    .argument('<checkpoint>', 'a run folder (its best checkpoint) or a checkpoint folder')
     .option('--prompt <text>', 'text to continue (default: the start of a paragraph)', '')
     .option('--tokens <n>', 'tokens to generate', nonNegativeInt, 500)
     .option('--temperature <t>', 'sampling temperature; 0 picks the most likely token every time', nonNegativeNumber, 0.8)
@@ -86,25 +86,24 @@ export function gptCommand(): Command {
     .option('--top-p <p>', 'sample from the smallest set of most likely tokens whose probability reaches p', probability)
     .option('--seed <n>', 'seed for sampling', nonNegativeInt, 0)
     .action(action((checkpoint: string, o: { prompt: string; tokens: number; temperature: number; topK?: number; topP?: number; seed: number }) => {
-      const { model, checkpoint: c } = loadLanguageModel(checkpoint);
+      const { model, tokenizer } = loadLanguageModel(checkpoint);
       const write = (s: string) => process.stdout.write(s);
       write(o.prompt);
-      sample(model, c.tokenizer, o.prompt, { ...o, write });
+      sample(model, tokenizer, o.prompt, { ...o, write });
       write('\n');
     }));
 
   gpt.command('eval')
     .description('validation loss (nats per token), perplexity and bits per character of a checkpoint on the held-out text')
-    .argument('<checkpoint>', 'a run folder or its checkpoint/ folder')
+    .argument('<checkpoint>', 'a run folder (its best checkpoint) or a checkpoint folder')
     .option('--text <file>', 'evaluate on all of this text file instead of the run\'s validation text')
     .option('--batch <n>', 'windows per batch', positiveInt, 32)
     .option('--json', 'print the figures as JSON')
     .action(action((checkpoint: string, o: { text?: string; batch: number; json?: boolean }) => {
-      const { model, checkpoint: c } = loadLanguageModel(checkpoint);
-      const source: LmDataSource = c.source ?? { text: null, validationFraction: VALIDATION_FRACTION };
+      const { model, tokenizer, source = { text: null, validationFraction: VALIDATION_FRACTION } } = loadLanguageModel(checkpoint);
       const text = o.text !== undefined ? loadText(o.text) : splitText(readCorpus(source.text), source.validationFraction).validation;
       const what = o.text ?? `the validation text of ${source.text ?? 'the Brown corpus'}`;
-      const s = evaluateLm(model, c.tokenizer, c.tokenizer.encode(text), o.batch);
+      const s = evaluateLm(model, tokenizer, tokenizer.encode(text), o.batch);
       if (o.json) {
         process.stdout.write(JSON.stringify({ valLoss: s.loss, perplexity: s.perplexity, bitsPerChar: s.bitsPerChar, tokens: s.tokens, chars: s.chars }) + '\n');
         return;
@@ -184,29 +183,25 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   const resuming = flags.resume !== undefined;
   let dir: string, o: RunOptions;
   if (resuming) {
-    dir = flags.resume!;
-    check(fs.existsSync(path.join(dir, 'config.json')), `--resume: ${dir} is not a run (no config.json)`);
     checkResumeFlags(flags, given, RESUMABLE, '--steps or --minutes');
-    o = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).options as RunOptions;
+    ({ dir, options: o } = openRun<RunOptions>(flags.resume!, flags.runs));
     check(!(flags.steps !== undefined && flags.minutes !== undefined), '--steps and --minutes both bound the run: give one of them');
     if (flags.steps !== undefined) [o.steps, o.minutes] = [flags.steps, undefined];
     if (flags.minutes !== undefined) [o.steps, o.minutes] = [undefined, flags.minutes];
   } else {
     o = runOptions(flags);
     dir = flags.out ?? path.join(flags.runs, `${o.arch}-${runStamp()}`);
-    check(!fs.existsSync(dir) || fs.readdirSync(dir).length === 0, `${dir} already exists: pick another --out, or continue it with --resume ${dir}`);
+    checkNewRun(dir);
   }
 
   const text = readCorpus(o.text);
   const { train, validation } = splitText(text, VALIDATION_FRACTION);
-  let model: LanguageModel, tokenizer: Tokenizer;
-  let resumed;
+  let model: LanguageModel, tokenizer: Tokenizer, resumed: LmRun['resumed'];
   if (resuming) {
-    const loaded = loadLanguageModel(dir);
-    const s = loaded.checkpoint.state;
-    check(s && loaded.checkpoint.optimizer, `--resume: ${dir}'s checkpoint has no training state`);
-    check(!(o.steps !== undefined && s.step >= o.steps), `${dir} has already trained ${s.step} steps: give a larger --steps to train on`);
-    [model, tokenizer, resumed] = [loaded.model, loaded.checkpoint.tokenizer, { state: { ...s, finished: false }, optimizer: loaded.checkpoint.optimizer }];
+    const r = resumeRun(dir);
+    check(r?.tokenizer && r.optimizer, `--resume: ${dir} has no checkpoint with a training state yet: start it again`);
+    check(!(o.steps !== undefined && r.state.step >= o.steps), `${dir} has already trained ${r.state.step} steps: give a larger --steps to train on`);
+    [model, tokenizer, resumed] = [r.model as LanguageModel, r.tokenizer, { state: r.state, optimizer: r.optimizer }];
   } else {
     if (o.tokenizer === 'bpe') say(`Training a BPE tokenizer of ${o.vocab} tokens on the training text...`);
     tokenizer = o.tokenizer === 'char' ? charTokenizer(text) : trainBpe(train, o.vocab!);
@@ -215,9 +210,7 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   const trainIds = tokenizer.encode(train), validationIds = tokenizer.encode(validation);
   checkTokens('training', trainIds.length, o.block);
   checkTokens('validation', validationIds.length, o.block);
-  if (!resuming) {
-    startRun(dir, { model: o.arch, options: o });
-  }
+  if (!resuming) startRun(dir, { model: o.arch, options: o });
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
   const length = o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`;
   say(`${resuming ? `Resuming ${dir} at step ${resumed!.state.step + 1}` : `Training in ${dir}`}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
@@ -232,37 +225,33 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
     process.stderr.write('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit at once)\n');
   };
   process.on('SIGINT', onSigint);
-  const stopAfter = flags.stopAfter;
-  const state = await trainLm({
+  let handle: CallbackModel;
+  const stop: Callback = {
+    setModel: (m) => void (handle = m),
+    onBatchEnd: (_batch, _logs, s) => void (handle.stopTraining ||= interrupted || s.step >= (flags.stopAfter ?? Infinity)),
+  };
+  const result = await trainLm({
     model, tokenizer, train: trainIds, validation: validationIds, source: { text: o.text, validationFraction: VALIDATION_FRACTION },
-    options: o, dir, resumed, callbacks: flags.json ? lmJsonLines() : lmProgress(),
-    shouldStop: (step) => interrupted || (stopAfter !== undefined && step >= stopAfter),
+    options: o, dir, resumed, callbacks: [flags.json ? jsonLines() : progressBar(), stop],
   });
   process.off('SIGINT', onSigint);
-  const last = state.history.at(-1)!;
-  const best = state.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+  const valLoss = result.history.history.val_loss.at(-1)!;
   const validationChars = [...validation].length;
-  const bitsPerChar = (last.valLoss * validationIds.length) / (validationChars * Math.LN2);
-  writeJson(path.join(dir, 'summary.json'), {
-    name: path.basename(dir), model: o.arch, epochs: 0, epochsDone: 0, finished: state.finished, steps: state.step,
-    // As `tsgrad runs` reads a summary (its "epoch" is a step here).
-    best: { epoch: best.step, monitor: 'val_loss', value: best.valLoss }, final: { loss: last.loss, val_loss: last.valLoss },
-    bitsPerChar, trainSeconds: state.elapsed,
-  });
-  if (!state.finished) {
-    say(`Stopped at step ${state.step}; continue with: tsgrad gpt train --resume ${dir}`);
-    if (flags.json) process.stdout.write(JSON.stringify({ event: 'stopped', step: state.step, run: dir }) + '\n');
+  const bitsPerChar = (valLoss * validationIds.length) / (validationChars * Math.LN2);
+  writeSummary(dir, { finished: result.finished, bitsPerChar });
+  if (!result.finished) {
+    say(`Stopped at step ${result.step}; continue with: tsgrad gpt train --resume ${dir}`);
+    if (flags.json) process.stdout.write(JSON.stringify({ event: 'stopped', step: result.step, run: dir }) + '\n');
     return;
   }
   const sampleTokens = Math.round(300 / Math.max(1, validationChars / validationIds.length));
   let sampleText = '';
   sample(model, tokenizer, '', { tokens: sampleTokens, temperature: 0.8, seed: o.seed, write: (s) => (sampleText += s) });
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ event: 'done', step: state.step, valLoss: last.valLoss, bitsPerChar, trainSeconds: state.elapsed, run: dir, sample: sampleText }) + '\n');
+    process.stdout.write(JSON.stringify({ event: 'done', step: result.step, valLoss, bitsPerChar, trainSeconds: result.seconds, run: dir, sample: sampleText }) + '\n');
     return;
   }
-  say(`Validation loss ${last.valLoss.toFixed(4)} nats/token (about ${bitsPerChar.toFixed(3)} bits per character) after ${state.step} steps and ${formatDuration(state.elapsed)}`);
+  say(`Validation loss ${valLoss.toFixed(4)} nats/token (about ${bitsPerChar.toFixed(3)} bits per character) after ${result.step} steps and ${formatDuration(result.seconds)}`);
   say(`Sample (temperature 0.8):\n${sampleText.trim()}\n`);
   say(`Run written to ${dir}. Next: tsgrad gpt generate ${dir} --prompt "The " ; tsgrad gpt eval ${dir}`);
 }
-

@@ -3,10 +3,10 @@
 // tensorflowjs_converter) to a checkpoint. The formats themselves are in src/io.
 
 import { Command, Option } from 'commander';
-import { exportTfjs, importTfjs } from '../io/tfjs.js';
+import { exportTfjs } from '../io/tfjs.js';
 import { saveOnnx } from '../io/onnx.js';
-import { loadModel } from '../train/persist.js';
-import { resolveCheckpoint } from '../train/runs.js';
+import { importTfjs, loadModel } from '../models/load.js';
+import { Sequential } from '../train/sequential.js';
 import { action } from './common.js';
 
 export function exportCommand(): Command {
@@ -16,7 +16,7 @@ export function exportCommand(): Command {
     .addOption(new Option('--format <name>', 'tfjs (model.json + .bin shards, for tf.loadLayersModel) or onnx (opset 17)').choices(['tfjs', 'onnx']).makeOptionMandatory())
     .requiredOption('--out <path>', 'folder to write (tfjs) or .onnx file (onnx)')
     .action(action((checkpoint: string, opts: { format: 'tfjs' | 'onnx'; out: string }) => {
-      const model = loadModel(resolveCheckpoint(checkpoint));
+      const model = loadModel(checkpoint, Sequential);
       if (opts.format === 'tfjs') exportTfjs(model, opts.out);
       else saveOnnx(model, opts.out);
       process.stdout.write(`Wrote ${opts.format === 'tfjs' ? 'a TensorFlow.js LayersModel to' : 'an ONNX model to'} ${opts.out}\n`);

@@ -3,9 +3,9 @@
 
 import { Command } from 'commander';
 import { loadMnistImage } from '../io/image.js';
+import { loadModel } from '../models/load.js';
 import { tensor } from '../tensor/tensor.js';
-import { loadModel } from '../train/persist.js';
-import { resolveCheckpoint } from '../train/runs.js';
+import { Sequential } from '../train/sequential.js';
 import { action } from './common.js';
 
 export function predictCommand(): Command {
@@ -15,7 +15,7 @@ export function predictCommand(): Command {
     .argument('<images...>', 'PNG files of any size and colour')
     .option('--json', 'print one JSON object per image')
     .action(action((checkpoint: string, images: string[], opts: { json?: boolean }) => {
-      const model = loadModel(resolveCheckpoint(checkpoint));
+      const model = loadModel(checkpoint, Sequential);
       const inputs = images.map(loadMnistImage); // fail on a bad file before any output
       const probs = model.predict(tensor(concat(inputs), [images.length, 28, 28, 1]));
       const classes = probs.shape[1];

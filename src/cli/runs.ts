@@ -2,11 +2,8 @@
 // `tsgrad runs compare A B`: two runs' settings and per-epoch figures side by side.
 
 import { Command } from 'commander';
-import fs from 'node:fs';
-import path from 'node:path';
-import { check } from '../core/errors.js';
 import { formatDuration } from '../train/progress.js';
-import { latestCheckpoint, listRuns, readRun, type RunSummary } from '../train/runs.js';
+import { listRuns, openRun, readRun, type RunSummary } from '../train/runs.js';
 import { action } from './common.js';
 
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
@@ -46,11 +43,10 @@ function list(opts: { runs: string; json?: boolean }): void {
 }
 
 function compare(a: string, b: string, opts: { runs: string; json?: boolean }): void {
-  const dirs = [a, b].map((r) => (fs.existsSync(path.join(r, 'config.json')) ? r : path.join(opts.runs, r)));
-  for (const [i, d] of dirs.entries()) check(fs.existsSync(path.join(d, 'config.json')), `${[a, b][i]} is not a run (no config.json there or under ${opts.runs})`);
-  const runs = dirs.map((d) => readRun(d));
-  const options = dirs.map((d) => JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8')).options as Record<string, unknown>);
-  const histories = dirs.map((d) => latestCheckpoint(d)?.state.history.history ?? {});
+  const opened = [a, b].map((r) => openRun(r, opts.runs));
+  const runs = opened.map((r) => readRun(r.dir));
+  const options = opened.map((r) => r.options);
+  const histories = opened.map((r) => r.latest?.state.history.history ?? {});
   if (opts.json) {
     process.stdout.write(JSON.stringify({ runs, options, histories }) + '\n');
     return;

@@ -1,58 +1,29 @@
 // `tsgrad train`: trains a model from the zoo on MNIST with its recipe (flags override it), prints
-// Keras-style progress and the test figures, and keeps the run in runs/<name>/ (see
-// src/train/runs.ts): config, metrics, a checkpoint after every epoch, a summary. `--resume`
-// continues a run from its newest checkpoint and ends where an uninterrupted run would have.
+// Keras-style progress and the test figures, and keeps the run in runs/<name>/ (the library's run
+// tracker, src/train/runs.ts: config, metrics, a checkpoint after every epoch, a summary).
+// `--resume` continues a run from its newest checkpoint and ends where an uninterrupted run would
+// have. This file parses flags and calls the library.
 
 import { Command, Option } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import { formatProfile, profiled, type ProfiledBackend } from '../backend/profile.js';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { augmenter, type AugmentOptions } from '../data/augment.js';
 import { loadMnist } from '../data/mnist.js';
-import { MODEL_NAMES, RECIPES, type ModelName, type OptimizerName, type ScheduleName } from '../models/zoo.js';
-import { stackLayersFromConfig } from '../nn/stack.js';
-import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
-import { cosineDecay, exponentialDecay, type LearningRateSchedule } from '../optim/schedules.js';
+import { resumeRun } from '../models/load.js';
+import { MODEL_NAMES, RECIPES, recipeModel, recipeOptimizer, type TrainSettings } from '../models/zoo.js';
 import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
 import { persistent } from '../tensor/memory.js';
 import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 import type { Callback } from '../train/callbacks.js';
 import { earlyStopping, reduceLROnPlateau } from '../train/monitors.js';
-import { loadModel } from '../train/persist.js';
 import { jsonLines, progressBar } from '../train/progress.js';
-import { latestCheckpoint, runStamp, RunTracker, startRun, writeJson, type RunSummary } from '../train/runs.js';
+import { checkNewRun, openRun, runStamp, RunTracker, startRun, writeSummary, type RunState } from '../train/runs.js';
 import { Sequential } from '../train/sequential.js';
 import { action, checkResumeFlags, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
 
-/** The settings of a run: stored in its config.json, and all that --resume needs. */
-interface RunOptions {
-  model: ModelName;
-  epochs: number;
-  batchSize: number;
-  optimizer: OptimizerName;
-  lr: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  clipnorm?: number;
-  clipvalue?: number;
-  schedule: ScheduleName;
-  warmupEpochs: number;
-  decayEpochs: number;
-  decayRate: number;
-  reduceOnPlateau: boolean;
-  earlyStopping?: number;
-  validationSplit: number;
-  l2: number;
-  augment: string;
-  limit?: number;
-  seed: number;
-  logEvery: number;
-}
-
-interface TrainOptions extends Partial<RunOptions> {
+interface TrainOptions extends Partial<TrainSettings> {
   name?: string;
   runs: string;
   resume?: string;
@@ -126,7 +97,7 @@ function formatAugment(a: AugmentOptions | null): string {
 }
 
 /** The run's settings: the flags given, else the model's recipe. */
-function runOptions(opts: TrainOptions): RunOptions {
+function runOptions(opts: TrainOptions): TrainSettings {
   const recipe = RECIPES[opts.model ?? 'reference'];
   const o = {
     ...opts,
@@ -137,74 +108,31 @@ function runOptions(opts: TrainOptions): RunOptions {
     schedule: opts.schedule ?? recipe.schedule,
     warmupEpochs: opts.warmupEpochs ?? recipe.warmupEpochs,
     augment: opts.augment ?? formatAugment(recipe.augment),
-  } as RunOptions & TrainOptions;
+  } as TrainSettings & TrainOptions;
   parseAugment(o.augment); // fail now on a bad spec
   check(o.schedule === 'cosine' || o.warmupEpochs === 0, '--warmup-epochs needs --schedule cosine');
   check(!(o.reduceOnPlateau && o.schedule !== 'constant'), '--reduce-on-plateau changes the learning rate itself: use it with --schedule constant');
   check(o.warmupEpochs < o.epochs || o.schedule !== 'cosine', `--warmup-epochs ${o.warmupEpochs} leaves no epochs of the ${o.epochs} to decay over`);
-  const keys: (keyof RunOptions)[] = ['model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clipnorm', 'clipvalue',
+  const keys: (keyof TrainSettings)[] = ['model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clipnorm', 'clipvalue',
     'schedule', 'warmupEpochs', 'decayEpochs', 'decayRate', 'reduceOnPlateau', 'earlyStopping', 'validationSplit', 'l2', 'augment', 'limit', 'seed', 'logEvery'];
-  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as unknown as RunOptions;
-}
-
-function schedule(o: RunOptions, stepsPerEpoch: number): number | LearningRateSchedule {
-  const epochsToSteps = (e: number) => Math.max(1, Math.round(e * stepsPerEpoch));
-  switch (o.schedule) {
-    case 'constant': return o.lr;
-    case 'step':
-    case 'exponential':
-      return exponentialDecay({ initialLearningRate: o.lr, decaySteps: epochsToSteps(o.decayEpochs), decayRate: o.decayRate, staircase: o.schedule === 'step' });
-    case 'cosine':
-      return o.warmupEpochs > 0
-        ? cosineDecay({ initialLearningRate: 0, warmupTarget: o.lr, warmupSteps: epochsToSteps(o.warmupEpochs), decaySteps: epochsToSteps(o.epochs - o.warmupEpochs) })
-        : cosineDecay({ initialLearningRate: o.lr, decaySteps: epochsToSteps(o.epochs) });
-  }
-}
-
-function optimizer(o: RunOptions, stepsPerEpoch: number): Optimizer {
-  const base = { learningRate: schedule(o, stepsPerEpoch), clipnorm: o.clipnorm, clipvalue: o.clipvalue };
-  switch (o.optimizer) {
-    case 'adam': return new Adam(base);
-    case 'adamw': return new AdamW({ ...base, weightDecay: o.weightDecay });
-    case 'rmsprop': return new RMSprop({ ...base, momentum: o.momentum });
-    case 'sgd': return new SGD({ ...base, momentum: o.momentum, nesterov: o.nesterov });
-  }
-}
-
-/** The recipe's model, with an L2 penalty on every kernel when asked. */
-function buildModel(o: RunOptions): Sequential {
-  const model = RECIPES[o.model].build(o.seed);
-  if (o.l2 === 0) return model;
-  const config = model.getConfig();
-  for (const layer of config.layers) {
-    if (layer.className === 'Dense' || layer.className === 'Conv2D') layer.config.kernelRegularizer = { className: 'L2', config: { l2: o.l2 } };
-  }
-  return new Sequential(stackLayersFromConfig(config), { name: config.name, seed: o.seed });
-}
-
-/** The run folder --resume names: a path to one, or a name under --runs. */
-function runFolder(resume: string, runs: string): string {
-  const dir = fs.existsSync(path.join(resume, 'config.json')) ? resume : path.join(runs, resume);
-  check(fs.existsSync(path.join(dir, 'config.json')), `--resume: ${resume} is not a run (no config.json there or under ${runs})`);
-  return dir;
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as unknown as TrainSettings;
 }
 
 async function train(opts: TrainOptions, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => opts.json || process.stdout.write(line + '\n');
   let dir: string;
-  let o: RunOptions;
+  let o: TrainSettings;
   const resuming = opts.resume !== undefined;
   if (resuming) {
-    dir = runFolder(opts.resume!, opts.runs);
     checkResumeFlags(opts, given, ['resume', 'runs', 'epochs', 'stopAfter', 'data', 'json', 'backend', 'profile'], '--epochs');
-    o = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).options as RunOptions;
+    ({ dir, options: o } = openRun<TrainSettings>(opts.resume!, opts.runs));
     if (opts.epochs !== undefined) o.epochs = opts.epochs;
   } else {
     o = runOptions(opts);
     const name = opts.name ?? `${o.model}-${runStamp()}`;
     check(/^[\w.-]+$/.test(name), `--name: "${name}" may only use letters, digits, '.', '_' and '-'`);
     dir = path.join(opts.runs, name);
-    check(!fs.existsSync(dir), `run ${dir} already exists: pick another --name, or continue it with --resume ${name}`);
+    checkNewRun(dir);
   }
 
   const backend = opts.profile ? profiled(backendByName(opts.backend)) : backendByName(opts.backend);
@@ -216,47 +144,40 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   const stepsPerEpoch = Math.ceil(Math.floor(count * (1 - o.validationSplit)) / o.batchSize);
 
   let model: Sequential;
+  let resumed: RunState | undefined;
   const augmentRng = new Rng(o.seed + 2);
-  const latest = resuming ? latestCheckpoint(dir) : null;
   if (resuming) {
-    check(latest, `--resume: ${dir} has no checkpoint yet (it stopped in its first epoch): start it again`);
-    check(latest.state.epoch < o.epochs, `${dir} has already trained ${latest.state.epoch} of ${o.epochs} epochs: give a larger --epochs to train on`);
-    model = loadModel(latest.dir);
-    model.setRngStates(latest.state.rng);
-    if (latest.state.rng.augment) augmentRng.setState(latest.state.rng.augment);
+    const r = resumeRun(dir, Sequential);
+    check(r, `--resume: ${dir} has no checkpoint yet (it stopped in its first epoch): start it again`);
+    check(r.state.epoch < o.epochs, `${dir} has already trained ${r.state.epoch} of ${o.epochs} epochs: give a larger --epochs to train on`);
+    [model, resumed] = [r.model, r.state];
+    if (resumed.rng.augment) augmentRng.setState(resumed.rng.augment);
   } else {
-    model = buildModel(o);
-    model.compile({ optimizer: optimizer(o, stepsPerEpoch), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-    startRun(dir, { options: o });
+    model = recipeModel(o);
+    model.compile({ optimizer: recipeOptimizer(o, stepsPerEpoch), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    startRun(dir, { model: o.model, options: o });
   }
   const augment = parseAugment(o.augment);
   if (!opts.json && !resuming) model.summary(say);
   const lrText = `${o.lr}${o.schedule === 'constant' ? '' : ` (${o.schedule}${o.warmupEpochs ? `, ${o.warmupEpochs} warm-up` : ''})`}`;
-  say(`${resuming ? `Resuming ${dir} at epoch ${latest!.state.epoch + 1}` : `Training ${o.model} in ${dir}`} on ${count.toLocaleString('en-US')} MNIST images: ` +
+  say(`${resuming ? `Resuming ${dir} at epoch ${resumed!.epoch + 1}` : `Training ${o.model} in ${dir}`} on ${count.toLocaleString('en-US')} MNIST images: ` +
     `${o.epochs} epochs, batch ${o.batchSize}, ${o.optimizer} lr ${lrText}, augment ${o.augment}, seed ${o.seed}`);
 
   const monitor = o.validationSplit > 0 ? 'val_loss' : 'loss';
   const callbacks: Callback[] = [];
   if (o.reduceOnPlateau) callbacks.push(reduceLROnPlateau({ monitor, factor: 0.5, patience: 2 }));
   if (o.earlyStopping) callbacks.push(earlyStopping({ monitor, patience: o.earlyStopping, restoreBestWeights: true }));
-  const tracker = new RunTracker(dir, {
-    logEvery: o.logEvery,
-    monitor: o.validationSplit > 0 ? 'val_accuracy' : 'accuracy',
-    resumed: latest?.state,
-    rngStates: () => ({ augment: augmentRng.getState() }),
-  });
-  callbacks.push(tracker, opts.json ? jsonLines() : progressBar());
+  callbacks.push(opts.json ? jsonLines() : progressBar());
   const stopAfter = opts.stopAfter;
   if (stopAfter) callbacks.push({ onEpochEnd: (epoch) => void (model.stopTraining ||= epoch + 1 >= stopAfter) });
+  const run = new RunTracker(dir, {
+    logEvery: o.logEvery, monitor: o.validationSplit > 0 ? 'val_accuracy' : 'accuracy', resumed, rngStates: () => ({ augment: augmentRng.getState() }),
+  });
 
   const started = Date.now();
   await model.fit(x, y, {
-    epochs: o.epochs,
-    initialEpoch: latest?.state.epoch ?? 0,
-    batchSize: o.batchSize,
-    validationSplit: o.validationSplit || undefined,
-    augment: augment ? augmenter({ ...augment, rng: augmentRng }) : undefined,
-    callbacks,
+    epochs: o.epochs, batchSize: o.batchSize, validationSplit: o.validationSplit || undefined,
+    augment: augment ? augmenter({ ...augment, rng: augmentRng }) : undefined, callbacks, run,
   });
   if (opts.profile) {
     const ms = Date.now() - started;
@@ -265,24 +186,17 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   }
 
   const test = model.evaluate(testX, testY, { batchSize: 256 });
-  const s = tracker.state;
-  const summary: RunSummary = {
-    name: path.basename(dir), model: o.model, epochs: o.epochs, epochsDone: s.epoch, finished: true, best: s.best,
-    final: Object.fromEntries(Object.entries(s.history.history).map(([k, v]) => [k, v.at(-1)!])),
-    test: { loss: test.loss, accuracy: test.accuracy }, trainSeconds: s.trainSeconds,
-  };
-  writeJson(path.join(dir, 'summary.json'), summary);
+  const { trainSeconds } = writeSummary(dir, { epochs: o.epochs, finished: true, test: { loss: test.loss, accuracy: test.accuracy } });
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ event: 'done', testAccuracy: test.accuracy, testLoss: test.loss, run: dir, trainSeconds: s.trainSeconds }) + '\n');
+    process.stdout.write(JSON.stringify({ event: 'done', testAccuracy: test.accuracy, testLoss: test.loss, run: dir, trainSeconds }) + '\n');
   } else {
     const testCount = testX.shape[0];
     const correct = Math.round(test.accuracy! * testCount);
     say(`Test loss: ${test.loss.toFixed(4)} - test accuracy: ${test.accuracy!.toFixed(4)} ` +
-      `(${correct.toLocaleString('en-US')}/${testCount.toLocaleString('en-US')}) after ${s.trainSeconds.toFixed(0)}s of training`);
+      `(${correct.toLocaleString('en-US')}/${testCount.toLocaleString('en-US')}) after ${trainSeconds.toFixed(0)}s of training`);
     say(`Run written to ${dir} (checkpoints in ${path.join(dir, 'checkpoints')})`);
   }
 }
-
 
 /** A split of MNIST as tensors, the images scaled straight into the tensor's storage. */
 function mnistTensors(opts: Parameters<typeof loadMnist>[0]) {

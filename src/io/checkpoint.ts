@@ -1,12 +1,17 @@
 // The checkpoint folder format: `model.json` (format version, architecture config, training
 // config) and `weights.safetensors` (the weights, then optimizer slots under `optimizer/`).
 // Both files are written to temporary names and renamed, so a crash never leaves half a checkpoint.
-// Not for: turning configs back into models (src/train does that).
+// saveModel writes any model of the contract in nn/model.ts, with what training adds to it (the
+// optimizer's moments, a training config, a language model's tokenizer).
+// Not for: turning configs back into models (src/models/load.ts does that).
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
 import { formatShape, sameShape } from '../core/shape.js';
+import type { TokenizerJSON } from '../data/tokenizer.js';
+import type { Model } from '../nn/model.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic } from './files.js';
 import { decodeSafetensors, loadSafetensors, saveSafetensors, type SafetensorsContents } from './safetensors.js';
@@ -23,11 +28,35 @@ export interface NamedArray {
 }
 
 export interface CheckpointContents {
-  /** `{className: 'Sequential', config: {...}}`, validated by whoever rebuilds the model. */
+  /** `{className, config, tokenizer?}`, validated by whoever rebuilds the model. */
   modelConfig: unknown;
   trainingConfig: unknown;
   weights: NamedArray[];
   optimizerState?: { iterations: number; slots: Record<string, Float32Array> };
+}
+
+/** A model as saveModel takes it: a compiled one (Sequential) carries its optimizer and training config; one built lazily is built first. */
+type Saved = Model & { readonly optimizer?: Optimizer | null; readonly trainingConfig?: object | null; build?(): void };
+
+export interface SaveExtras {
+  /** Whose moments to keep (default: the model's own, if compiled). */
+  optimizer?: Optimizer | null;
+  /** How the model was trained (default: the model's own training config, if compiled). */
+  training?: object | null;
+  /** A language model's tokenizer, kept in model.json next to the model's config. */
+  tokenizer?: TokenizerJSON;
+}
+
+/** Writes any model as a checkpoint folder (`dir/model.json`, `dir/weights.safetensors`); loadModel reads it back. */
+export function saveModel(model: Saved, dir: string, extras: SaveExtras = {}): void {
+  model.build?.();
+  const optimizer = extras.optimizer ?? model.optimizer;
+  writeCheckpoint(dir, {
+    modelConfig: { className: model.className, config: model.getConfig(), ...(extras.tokenizer && { tokenizer: extras.tokenizer }) },
+    trainingConfig: extras.training ?? model.trainingConfig ?? null,
+    weights: model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.raw as Float32Array })),
+    optimizerState: optimizer?.getState(),
+  });
 }
 
 export function writeCheckpoint(dir: string, c: CheckpointContents): void {

@@ -1,15 +1,14 @@
 // The TensorFlow.js LayersModel format, both ways: a folder with `model.json` (the Keras JSON
 // topology in snake_case, plus a weights manifest) and little-endian float32 `.bin` shards.
 // exportTfjs writes what `tf.loadLayersModel` reads; importTfjs reads what TF.js's `model.save`
-// writes and what `tensorflowjs_converter` makes of a Keras Sequential model, into a Sequential.
+// writes and what `tensorflowjs_converter` makes of a Keras Sequential model, as a checkpoint's
+// contents (a Sequential's config, its weights under tsgrad's names, a training config), which
+// src/models/load.ts turns into a model as it does any checkpoint.
 // The spec is tfjs-core's io/types.ts (ModelJSON, WeightsManifestConfig) and tfjs-layers' and
 // Keras's get_config() of each layer.
 // Every file is untrusted: a bad one gives one TsgradError naming it, never a crash or a hang.
 // Not for: functional (non-Sequential) models, layers outside tsgrad's closed set, quantized or
 // non-float32 weights, optimizer state (TF.js's `optimizer` weight group is skipped).
-// importTfjs returns a compiled Sequential, so this file imports src/train, which sits below
-// src/io: the callers (the CLI, users) want a model they can evaluate and save at once, and
-// nothing in src/train imports this file, so there is no cycle.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,12 +18,11 @@ import { pair, type Size2 } from '../nn/convolutional.js';
 import type { InitializerName } from '../nn/initializers.js';
 import { layerFromConfig, type AnyLayer, type LayerConfig } from '../nn/layers.js';
 import type { Regularizer } from '../nn/regularizers.js';
-import type { LayerStack } from '../nn/stack.js';
+import { LayerStack } from '../nn/stack.js';
 import type { ActivationName } from '../ops/activations.js';
 import type { LossName } from '../ops/losses.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
-import type { MetricName } from '../train/metrics.js';
-import { Sequential } from '../train/sequential.js';
+import type { CheckpointContents, NamedArray } from './checkpoint.js';
 
 const MODEL_FILE = 'model.json';
 /** TF.js splits the weights into files of at most 4 MB (tfjs-core io DEFAULT_SHARD_SIZE_BYTES). */
@@ -211,11 +209,12 @@ function kerasRegularizer(r: Regularizer | undefined): Json | null {
 // Import
 
 /**
- * Reads a LayersModel folder (or its model.json) into a built Sequential with its weights,
- * compiled from the file's training config if it has one, else with Adam, sparse categorical
- * cross-entropy and accuracy (the reference model's recipe), so that evaluate() works at once.
+ * Reads a LayersModel folder (or its model.json) as a checkpoint's contents: a Sequential's
+ * config, its weights, and a training config from the file's if it has one, else Adam, sparse
+ * categorical cross-entropy and accuracy (the reference model's recipe), so that the model it
+ * becomes (importTfjs in src/models/load.ts) evaluates at once.
  */
-export function importTfjs(pathToDirOrModelJson: string): Sequential {
+export function readTfjs(pathToDirOrModelJson: string): CheckpointContents {
   const where = pathToDirOrModelJson;
   check(fs.existsSync(where), `no such TensorFlow.js model: ${where}`);
   const file = fs.statSync(where).isDirectory() ? path.join(where, MODEL_FILE) : where;
@@ -233,14 +232,18 @@ export function importTfjs(pathToDirOrModelJson: string): Sequential {
   // Keras models converted by tensorflowjs_converter wrap the model in model_config, next to training_config.
   const modelConfig = isObject(topology.model_config) ? topology.model_config : topology;
   const model = withFile(file, () => {
-    const m = new Sequential(sequentialLayers(modelConfig, file), { name: sequentialName(modelConfig) });
+    const m = new LayerStack(sequentialLayers(modelConfig, file), { name: sequentialName(modelConfig) });
     m.build(); // fails on layers that do not fit together (a Conv2D after a Flatten, a window larger than its input)
     return m;
   });
-  loadWeights(model, readWeights(json.weightsManifest, path.dirname(file), file), file);
+  const weights = matchWeights(model, readWeights(json.weightsManifest, path.dirname(file), file), file);
   const training = json.trainingConfig ?? topology.training_config;
-  model.compile(isObject(training) ? compileArgs(training, file) : { optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  return model;
+  const { optimizer, ...compiled } = isObject(training) ? compileArgs(training, file) : { optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
+  return {
+    modelConfig: { className: 'Sequential', config: { ...model.getConfig(), seed: 0 } },
+    trainingConfig: { optimizer: optimizer.getConfig(), ...compiled },
+    weights,
+  };
 }
 
 /** f(), with the file named in front of a TsgradError that does not name it yet. */
@@ -531,7 +534,7 @@ function tsgradInitializer(v: unknown): InitializerName | undefined {
 }
 
 /** Keras's or TF.js's training_config as compile() arguments. */
-function compileArgs(t: Json, file: string): { optimizer: Optimizer; loss: LossName; metrics: MetricName[] } {
+function compileArgs(t: Json, file: string): { optimizer: Optimizer; loss: LossName; metrics: string[] } {
   const camel = (s: string) => s.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase());
   const LOSSES: Record<string, LossName> = {
     sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy', categoricalCrossentropy: 'categoricalCrossentropy',
@@ -539,7 +542,7 @@ function compileArgs(t: Json, file: string): { optimizer: Optimizer; loss: LossN
   };
   const loss = typeof t.loss === 'string' ? LOSSES[camel(t.loss)] : undefined;
   check(loss, `${file}: training_config loss ${JSON.stringify(t.loss)} is not supported (tsgrad has ${Object.keys(LOSSES).join(', ')})`);
-  const METRICS: Record<string, MetricName> = {
+  const METRICS: Record<string, string> = {
     accuracy: 'accuracy', acc: 'accuracy', sparseCategoricalAccuracy: 'accuracy', categoricalAccuracy: 'accuracy',
     topKCategoricalAccuracy: 'topKCategoricalAccuracy', sparseTopKCategoricalAccuracy: 'sparseTopKCategoricalAccuracy',
   };
@@ -651,12 +654,12 @@ function shardPath(p: unknown, folder: string, file: string): string {
 }
 
 /**
- * Sets every model weight from the stored ones, matched by name: `conv2d/kernel` exactly, or a
- * longer name ending in `/conv2d/kernel` (Keras prefixes the model's name when models nest), with
+ * The stored weights under the model's names, matched: `conv2d/kernel` exactly, or a longer name
+ * ending in `/conv2d/kernel` (Keras prefixes the model's name when models nest), with
  * TensorFlow's `:0` suffix and Keras 2's `lstm_cell` level (`lstm/lstm_cell/kernel`) ignored.
  * Every stored weight must be used and every model weight found.
  */
-function loadWeights(model: Sequential, stored: StoredWeight[], file: string): void {
+function matchWeights(model: LayerStack, stored: StoredWeight[], file: string): NamedArray[] {
   const byName = new Map<string, StoredWeight>();
   for (const s of stored) {
     // Keras 2 names a recurrent layer's weights after its cell too: lstm_1/lstm_cell_1/kernel:0.
@@ -665,7 +668,7 @@ function loadWeights(model: Sequential, stored: StoredWeight[], file: string): v
     byName.set(name, s);
   }
   const used = new Set<string>();
-  for (const w of model.weights) {
+  const matched = model.weights.map((w) => {
     let key = byName.has(w.name) ? w.name : undefined;
     if (!key) {
       const candidates = [...byName.keys()].filter((n) => n.endsWith(`/${w.name}`));
@@ -676,9 +679,10 @@ function loadWeights(model: Sequential, stored: StoredWeight[], file: string): v
     const s = byName.get(key)!;
     check(sameShape(s.shape, w.value.shape),
       `${file}: weight "${s.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
-    w.value.raw.set(s.data);
     used.add(key);
-  }
+    return { name: w.name, shape: s.shape, data: s.data };
+  });
   const extra = [...byName.keys()].filter((n) => !used.has(n));
   check(extra.length === 0, `${file}: the manifest has weights the model does not: ${extra.map((n) => `"${n}"`).join(', ')}`);
+  return matched;
 }

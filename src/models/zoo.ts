@@ -1,5 +1,6 @@
 // The model zoo behind `tsgrad train --model`: each entry builds a model and carries the training
-// recipe it is meant to be trained with (the CLI's defaults, which flags override).
+// recipe it is meant to be trained with (the CLI's defaults, which flags override); a run's
+// settings (a recipe with its overrides) build the model and the optimizer it trains with.
 //   reference  the source article's Keras MNIST network (93,322 parameters), Adam 0.001, 5 epochs.
 //   lenet5     LeCun et al. 1998, as usually ported to 28x28 inputs: tanh, average pooling.
 //   strong     the best recipe here: two conv blocks with batch normalisation, dropout, image
@@ -7,7 +8,9 @@
 
 import type { AugmentOptions } from '../data/augment.js';
 import { activation, averagePooling2d, batchNormalization, conv2d, dense, dropout, flatten, maxPooling2d } from '../nn/layers.js';
-import { sequential, type Sequential } from '../train/sequential.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
+import { cosineDecay, exponentialDecay, type LearningRateSchedule } from '../optim/schedules.js';
+import { Sequential, sequential } from '../train/sequential.js';
 
 export const MODEL_NAMES = ['reference', 'lenet5', 'strong'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -87,3 +90,66 @@ export const RECIPES: Record<ModelName, Recipe> = {
     augment: { rotationRange: 10, zoomRange: 0.1, widthShiftRange: 0.1, heightShiftRange: 0.1 },
   },
 };
+
+/** A run's settings: a recipe with the overrides given (`tsgrad train` keeps them in config.json). */
+export interface TrainSettings {
+  model: ModelName;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  clipnorm?: number;
+  clipvalue?: number;
+  schedule: ScheduleName;
+  warmupEpochs: number;
+  decayEpochs: number;
+  decayRate: number;
+  reduceOnPlateau: boolean;
+  earlyStopping?: number;
+  validationSplit: number;
+  l2: number;
+  /** "none", or e.g. "rotation=10,zoom=0.1,shift=0.1" (the CLI parses it). */
+  augment: string;
+  limit?: number;
+  seed: number;
+  logEvery: number;
+}
+
+/** The settings' model, with an L2 penalty on every kernel when asked. */
+export function recipeModel(o: TrainSettings): Sequential {
+  const model = RECIPES[o.model].build(o.seed);
+  if (o.l2 === 0) return model;
+  const config = model.getConfig();
+  for (const layer of config.layers) {
+    if (layer.className === 'Dense' || layer.className === 'Conv2D') layer.config.kernelRegularizer = { className: 'L2', config: { l2: o.l2 } };
+  }
+  return Sequential.fromConfig(config);
+}
+
+/** The settings' optimizer and learning-rate schedule (epochs turned into steps). */
+export function recipeOptimizer(o: TrainSettings, stepsPerEpoch: number): Optimizer {
+  const base = { learningRate: schedule(o, stepsPerEpoch), clipnorm: o.clipnorm, clipvalue: o.clipvalue };
+  switch (o.optimizer) {
+    case 'adam': return new Adam(base);
+    case 'adamw': return new AdamW({ ...base, weightDecay: o.weightDecay });
+    case 'rmsprop': return new RMSprop({ ...base, momentum: o.momentum });
+    case 'sgd': return new SGD({ ...base, momentum: o.momentum, nesterov: o.nesterov });
+  }
+}
+
+function schedule(o: TrainSettings, stepsPerEpoch: number): number | LearningRateSchedule {
+  const epochsToSteps = (e: number) => Math.max(1, Math.round(e * stepsPerEpoch));
+  switch (o.schedule) {
+    case 'constant': return o.lr;
+    case 'step':
+    case 'exponential':
+      return exponentialDecay({ initialLearningRate: o.lr, decaySteps: epochsToSteps(o.decayEpochs), decayRate: o.decayRate, staircase: o.schedule === 'step' });
+    case 'cosine':
+      return o.warmupEpochs > 0
+        ? cosineDecay({ initialLearningRate: 0, warmupTarget: o.lr, warmupSteps: epochsToSteps(o.warmupEpochs), decaySteps: epochsToSteps(o.epochs - o.warmupEpochs) })
+        : cosineDecay({ initialLearningRate: o.lr, decaySteps: epochsToSteps(o.epochs) });
+  }
+}

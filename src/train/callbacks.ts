@@ -1,44 +1,74 @@
-// The events of a training run, as Keras/TensorFlow.js callbacks. Progress bars, loggers and
-// (later) the dashboard subscribe to these; the training loop does not know who listens.
-// Keras's standard callbacks are in monitors.ts (early stopping, checkpoints, learning-rate
-// control) and loggers.ts (CSV and JSON lines files).
+// The events of a training run, as Keras/TensorFlow.js callbacks, the same for every model the
+// trainer trains (trainer.ts): fit, a language model, the captioner. Progress renderers, loggers,
+// the run tracker and (later) the dashboard subscribe to these; the trainer does not know who
+// listens. Keras's standard callbacks are in monitors.ts (early stopping, checkpoints,
+// learning-rate control) and loggers.ts (CSV and JSON lines files).
 
-import type { NamedWeight } from '../nn/stack.js';
+import type { RngState } from '../core/rng.js';
+import type { NamedWeight } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 
 export type Logs = Record<string, number>;
 
 export interface TrainBegin {
+  /** Epochs the run ends after (Infinity when steps or seconds bound it). */
   epochs: number;
-  /** Batches per epoch. */
+  /** Steps per epoch: batches of the data set, or a language model's steps between evaluations. */
   steps: number;
   samples: number;
   validationSamples: number;
+  /** Set for a run counted in steps (a language model): the steps it ends after... */
+  totalSteps?: number;
+  /** ...or the seconds of training it ends after. */
+  seconds?: number;
+}
+
+/** Whether a run is counted in steps (a language model's) rather than in epochs of a data set. */
+export const countsSteps = (info: TrainBegin) => info.totalSteps !== undefined || info.seconds !== undefined;
+
+/** Where the run is, with each batch's and epoch's end. */
+export interface StepInfo {
+  /** Optimizer steps taken in the whole run. */
+  step: number;
+  /** This step's own loss (the logs hold the epoch's running mean). */
+  loss: number;
+  /** The learning rate this step used. */
+  lr: number;
+  /** Seconds of training in the whole run (evaluations and checkpoints included). */
+  seconds: number;
+  /** Examples (tokens, for a language model) trained on per second of steps, in this session. */
+  samplesPerSec: number;
+  /** Seconds left, estimated from this session's pace (or what a time budget leaves). */
+  eta: number;
 }
 
 /** What a callback may see and change of the model being trained (Keras's `callback.model`). */
 export interface CallbackModel {
-  /** Set to end fit() after the current epoch. */
+  /** Set to end training: fit() and the trainer stop after the current step, with a last epoch end. */
   stopTraining: boolean;
   readonly optimizer: Optimizer | null;
   /** Every weight, trainable or not, in a fixed order. */
   readonly weights: NamedWeight[];
-  /** Writes a checkpoint folder. */
+  /** Writes a checkpoint folder that loadModel reads back. */
   save(dir: string): void;
+  /** The random streams training draws from (shuffling, dropout, ...), saved for exact resume. */
+  getRngStates(): Record<string, RngState>;
 }
 
 export interface Callback {
-  /** Called by fit() before onTrainBegin with the model being trained. */
+  /** Called by the trainer before onTrainBegin with the model being trained. */
   setModel?(model: CallbackModel): void;
   onTrainBegin?(info: TrainBegin): void | Promise<void>;
   onEpochBegin?(epoch: number): void | Promise<void>;
-  /** `logs` holds the running means over the epoch so far. */
-  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+  /** `batch` counts from 0 within the epoch; `logs` holds the running means over the epoch so far. */
+  onBatchEnd?(batch: number, logs: Logs, info: StepInfo): void | Promise<void>;
   /**
    * `logs` holds the epoch's loss and metrics, and val_ ones when there is validation data.
    * Callbacks may add to it (the learning-rate ones add `lr`); the history records it afterwards.
    */
-  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onEpochEnd?(epoch: number, logs: Logs, info: StepInfo): void | Promise<void>;
+  /** A run's checkpoint folder has been written (by the RunTracker, after onEpochEnd). */
+  onCheckpoint?(dir: string): void | Promise<void>;
   onTrainEnd?(logs: Logs): void | Promise<void>;
 }
 

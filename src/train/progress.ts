@@ -1,7 +1,10 @@
-// Renderers for training events: Keras's progress bar (redrawn in place on a terminal, one line
-// per epoch otherwise) and JSON lines for machines. Both are plain callbacks.
+// The progress renderers, plain callbacks shared by every kind of run: a progress line redrawn in
+// place on a terminal with one line kept per epoch (otherwise only the kept lines), and JSON lines
+// for machines. A run counted in epochs shows Keras's progress bar; a run counted in steps (a
+// language model, whose epochs are the stretches between evaluations) shows its step, loss,
+// learning rate, tokens/s and time left, and a line per evaluation.
 
-import type { Callback, Logs } from './callbacks.js';
+import { countsSteps, type Callback, type Logs, type StepInfo, type TrainBegin } from './callbacks.js';
 
 interface Output {
   write(s: string): unknown;
@@ -27,55 +30,78 @@ export function formatDuration(seconds: number): string {
   return m < 60 ? `${m}m ${Math.round(seconds % 60)}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-/** `1875/1875 [==============================] - 40s 21ms/step - loss: 0.1402 - accuracy: 0.9571` */
+const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+
+/**
+ * Epochs: `1875/1875 [==============================] - 40s 21ms/step - loss: 0.1402 - accuracy: 0.9571`.
+ * Steps: `step 300/1000 - loss: 1.8021 - lr: 6.00e-3 - 9700 tok/s - ETA: 1m 12s` in place, and
+ * `step 300 - 31s - loss: 1.8312 - val_loss: 1.8570 - lr: 6.00e-3 - 9700 tok/s` kept.
+ */
 export function progressBar(out: Output = process.stdout, opts: { interval?: number } = {}): Callback {
   const interactive = Boolean(out.isTTY);
   const interval = opts.interval ?? 100;
-  let epochs = 0, steps = 0, start = 0, lastDraw = 0;
-  const line = (done: number, logs: Logs, final: boolean) => {
+  let run: TrainBegin, bySteps = false, start = 0, lastDraw = 0, smooth = NaN;
+  const epochLine = (done: number, logs: Logs, final: boolean) => {
     const elapsed = (Date.now() - start) / 1000;
-    const count = `${String(done).padStart(String(steps).length)}/${steps}`;
+    const count = `${String(done).padStart(String(run.steps).length)}/${run.steps}`;
     const timing = final
       ? `${formatDuration(elapsed)} ${Math.round((elapsed * 1000) / done)}ms/step`
-      : `ETA: ${formatDuration((elapsed / done) * (steps - done))}`;
-    return `${count} [${bar(done, steps)}] - ${timing}${formatLogs(logs)}`;
+      : `ETA: ${formatDuration((elapsed / done) * (run.steps - done))}`;
+    return `${count} [${bar(done, run.steps)}] - ${timing}${formatLogs(logs)}`;
+  };
+  const stepLine = (s: StepInfo) => {
+    const position = run.totalSteps !== undefined ? `step ${s.step}/${run.totalSteps}` : `step ${s.step} - ${formatDuration(s.seconds)}/${formatDuration(run.seconds!)}`;
+    return `${position} - loss: ${smooth.toFixed(4)} - lr: ${s.lr.toExponential(2)} - ${Math.round(s.samplesPerSec)} tok/s - ETA: ${formatDuration(s.eta)}`;
   };
   return {
     onTrainBegin(info) {
-      epochs = info.epochs;
-      steps = info.steps;
+      run = info;
+      bySteps = countsSteps(info);
     },
     onEpochBegin(epoch) {
-      out.write(`Epoch ${epoch + 1}/${epochs}\n`);
+      if (!bySteps) out.write(`Epoch ${epoch + 1}/${run.epochs}\n`);
       start = Date.now();
       lastDraw = 0;
     },
-    onBatchEnd(batch, logs) {
-      if (!interactive || batch + 1 === steps) return;
+    onBatchEnd(batch, logs, s) {
+      smooth = Number.isNaN(smooth) ? s.loss : 0.9 * smooth + 0.1 * s.loss;
       const now = Date.now();
-      if (now - lastDraw < interval) return;
+      if (!interactive || now - lastDraw < interval || (!bySteps && batch + 1 === run.steps)) return;
       lastDraw = now;
-      out.write(`\r${line(batch + 1, logs, false)}\x1b[K`);
+      out.write(`\r${bySteps ? stepLine(s) : epochLine(batch + 1, logs, false)}\x1b[K`);
     },
-    onEpochEnd(_epoch, logs) {
-      out.write(`${interactive ? '\r' : ''}${line(steps, logs, true)}${interactive ? '\x1b[K' : ''}\n`);
+    onEpochEnd(_epoch, logs, s) {
+      const line = bySteps
+        ? `step ${s.step} - ${formatDuration(s.seconds)}${formatLogs(logs)} - lr: ${s.lr.toExponential(2)} - ${Math.round(s.samplesPerSec)} tok/s`
+        : epochLine(run.steps, logs, true);
+      out.write(`${interactive ? '\r' : ''}${line}${interactive ? '\x1b[K' : ''}\n`);
     },
   };
 }
 
-/** One JSON object per epoch: {"event":"epoch","epoch":1,"epochs":5,"loss":...,"seconds":...,"rssMiB":...}. */
-export function jsonLines(out: Output = process.stdout): Callback {
-  let epochs = 0, start = 0;
+/**
+ * One JSON object per line. Epochs: `{"event":"epoch","epoch":1,"epochs":5,"loss":...,"seconds":...,"rssMiB":...}`.
+ * Steps: `{"event":"step","step":10,...}` every `stepEvery` steps and `{"event":"eval","step":100,"loss":...,"val_loss":...}` per evaluation.
+ */
+export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: number } = {}): Callback {
+  const every = opts.stepEvery ?? 10;
+  let run: TrainBegin, bySteps = false, start = 0;
+  const write = (o: object) => out.write(JSON.stringify(o) + '\n');
   return {
     onTrainBegin(info) {
-      epochs = info.epochs;
+      run = info;
+      bySteps = countsSteps(info);
     },
     onEpochBegin() {
       start = Date.now();
     },
-    onEpochEnd(epoch, logs) {
-      const rssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
-      out.write(JSON.stringify({ event: 'epoch', epoch: epoch + 1, epochs, ...logs, seconds: (Date.now() - start) / 1000, rssMiB }) + '\n');
+    onBatchEnd(_batch, _logs, s) {
+      if (!bySteps || s.step % every !== 0) return;
+      write({ event: 'step', step: s.step, steps: run.totalSteps, budget: run.seconds, loss: s.loss, lr: s.lr, tokensPerSec: s.samplesPerSec, elapsed: s.seconds, eta: s.eta });
+    },
+    onEpochEnd(epoch, logs, s) {
+      if (bySteps) write({ event: 'eval', step: s.step, ...logs, lr: s.lr, elapsed: s.seconds, tokensPerSec: s.samplesPerSec, rssMiB: rssMiB() });
+      else write({ event: 'epoch', epoch: epoch + 1, epochs: run.epochs, ...logs, seconds: (Date.now() - start) / 1000, rssMiB: rssMiB() });
     },
   };
 }

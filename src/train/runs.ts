@@ -1,12 +1,17 @@
-// Tracked runs, as experiment trackers keep them: `runs/<name>/` holds
-//   config.json     what was asked for (model, flags, seed, threads), written at the start;
-//   metrics.jsonl   one JSON record per epoch, and one every N steps (event "epoch" or "step");
-//   checkpoints/    epoch-NNN/ folders: a full checkpoint (model, weights, optimizer moments) plus
-//                   state.json (epoch, random streams, history, callbacks), for --resume; the newest
-//                   and the best are kept;
-//   summary.json    best validation and final test figures, times, written at the end.
+// Tracked runs, as experiment trackers keep them, one layout for every kind of model:
+// `runs/<name>/` holds
+//   config.json     what was asked for (model, settings, seed, threads), written at the start;
+//   metrics.jsonl   a record at each epoch's end (event "epoch"; for a language model, each
+//                   evaluation) and one every N steps (event "step");
+//   checkpoints/    epoch-NNN/ (a run counted in epochs) or step-NNNNNNN/ (a run counted in steps):
+//                   a checkpoint (model.json, weights.safetensors with the optimizer's moments) plus
+//                   state.json (epoch, step, random streams, history), for an exact resume; the
+//                   newest and the best are kept;
+//   summary.json    best validation figure and where, final and test figures, times; at the end.
 // Checkpoints are written to a temporary folder and renamed into place, so a crash leaves either
-// the previous checkpoint or the new one, never half of one.
+// the previous checkpoint or the new one, never half of one. Runs written before this layout stay
+// readable: a language-model run's single checkpoint/ folder, whose state.json held its history
+// as a list of evaluations.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,19 +20,20 @@ import { check, TsgradError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import { writeFileAtomic, writeFolderAtomic } from '../io/files.js';
 import { getBackend } from '../tensor/engine.js';
-import type { Callback, History, Logs, TrainBegin } from './callbacks.js';
-import { saveModel } from './persist.js';
-import type { Sequential } from './sequential.js';
+import { countsSteps, type Callback, type CallbackModel, type History, type Logs, type StepInfo, type TrainBegin } from './callbacks.js';
 
 export interface RunState {
-  /** Epochs completed. */
+  /** Epochs completed (evaluations, in a run counted in steps). */
   epoch: number;
   /** Optimizer steps taken. */
   step: number;
+  /** Seconds of training so far, evaluations and checkpoints included. */
+  trainSeconds: number;
   rng: Record<string, RngState>;
   history: History;
-  trainSeconds: number;
-  best: { epoch: number; monitor: string; value: number } | null;
+  best: { epoch: number; step?: number; monitor: string; value: number } | null;
+  /** What a configuration of the trainer keeps besides (a time budget's warm-up end, in seconds). */
+  extra?: Record<string, number | null>;
 }
 
 export interface RunSummary {
@@ -35,6 +41,7 @@ export interface RunSummary {
   model: string;
   epochs: number;
   epochsDone: number;
+  steps?: number;
   finished: boolean;
   best: RunState['best'];
   final: Logs;
@@ -43,6 +50,7 @@ export interface RunSummary {
 }
 
 const STATE = 'state.json';
+const LEGACY_CHECKPOINT = 'checkpoint';
 
 /** The date-and-time stamp in a run's default name, e.g. 2026-11-29T05-36-22. */
 export function runStamp(): string {
@@ -67,13 +75,30 @@ export function cpuModel(): string {
   return `${name} (family ${family}, model ${model}${/^flags\s*:.*\bavx512f\b/m.test(info) ? ', AVX-512' : ''})`;
 }
 
-/** Creates a run's folder with its config.json: `fields` (the settings), when, the command and the machine. */
-export function startRun(dir: string, fields: Record<string, unknown>): void {
+/**
+ * Creates a run's folder with its config.json: `model` (the model's name), `options` (the
+ * settings, all a resume needs), when, the command and the machine. An existing run is an error.
+ */
+export function startRun(dir: string, fields: { model: string; options: object }): void {
+  checkNewRun(dir);
   fs.mkdirSync(dir, { recursive: true });
   writeJson(path.join(dir, 'config.json'), {
     ...fields, created: new Date().toISOString(), command: process.argv.slice(2),
     machine: { cpu: cpuModel(), cores: os.availableParallelism(), backend: getBackend().name, threads: process.env.TSGRAD_THREADS ?? 'all', node: process.version },
   });
+}
+
+/** Fails unless `dir` is free for a new run (absent or empty). */
+export function checkNewRun(dir: string): void {
+  check(!fs.existsSync(dir) || fs.readdirSync(dir).length === 0, `run ${dir} already exists: pick another name, or continue it with --resume ${dir}`);
+}
+
+/** The run folder `run` names (a path to one, or a name under `root`), its settings and its newest checkpoint. */
+export function openRun<Options = Record<string, unknown>>(run: string, root = 'runs') {
+  const dir = fs.existsSync(path.join(run, 'config.json')) ? run : path.join(root, run);
+  check(fs.existsSync(path.join(dir, 'config.json')), `${run} is not a run (no config.json there or under ${root})`);
+  const config = readJson<{ model?: string; options: Options & { model?: string } }>(path.join(dir, 'config.json'));
+  return { dir, model: config.model ?? config.options.model!, options: config.options, latest: latestCheckpoint(dir) };
 }
 
 export function writeJson(file: string, value: unknown): void {
@@ -88,134 +113,160 @@ function readJson<T>(file: string): T {
   }
 }
 
-const epochDir = (epoch: number) => `epoch-${String(epoch).padStart(3, '0')}`;
+interface Checkpoint {
+  dir: string;
+  unit: 'epoch' | 'step';
+  /** Epochs or steps done when it was written. */
+  at: number;
+}
 
-/** The checkpoint folders of a run, oldest first. */
-function checkpoints(runDir: string): { epoch: number; dir: string }[] {
+/** The checkpoint folders of a run, oldest first: checkpoints/epoch-NNN or step-NNNNNNN, and a language-model run's old checkpoint/. */
+function checkpoints(runDir: string): Checkpoint[] {
   const root = path.join(runDir, 'checkpoints');
-  if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root)
-    .map((f) => /^epoch-(\d+)$/.exec(f))
+  const found: Checkpoint[] = fs.existsSync(root) ? fs.readdirSync(root)
+    .map((f) => /^(epoch|step)-(\d+)$/.exec(f))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ epoch: Number(m[1]), dir: path.join(root, m[0]) }))
-    .sort((a, b) => a.epoch - b.epoch);
+    .map((m) => ({ dir: path.join(root, m[0]), unit: m[1] as Checkpoint['unit'], at: Number(m[2]) })) : [];
+  const legacy = path.join(runDir, LEGACY_CHECKPOINT);
+  if (fs.existsSync(path.join(legacy, STATE))) found.push({ dir: legacy, unit: 'step', at: readState(legacy).step });
+  return found.sort((a, b) => a.at - b.at);
+}
+
+/** A checkpoint's state.json; a language-model run's older form (history as a list of evaluations) is converted. */
+function readState(dir: string): RunState {
+  const s = readJson<RunState & Partial<LegacyLmState>>(path.join(dir, STATE));
+  if (!Array.isArray(s.history)) return s;
+  const h = s.history as LegacyLmState['history'];
+  const best = h.reduce<LegacyLmState['history'][number] | null>((a, b) => (a && a.valLoss <= b.valLoss ? a : b), null);
+  return {
+    epoch: h.length, step: s.step, trainSeconds: s.elapsed!, rng: s.rng,
+    history: { epoch: h.map((_, i) => i), history: { loss: h.map((r) => r.loss), val_loss: h.map((r) => r.valLoss), lr: h.map((r) => r.lr) } },
+    best: best && { epoch: h.indexOf(best) + 1, step: best.step, monitor: 'val_loss', value: best.valLoss },
+    extra: { warmupEnd: s.warmupEnd ?? null },
+  };
+}
+
+interface LegacyLmState {
+  elapsed: number;
+  warmupEnd: number | null;
+  history: { step: number; loss: number; valLoss: number; lr: number }[];
 }
 
 /** The newest checkpoint of a run and its state, or null when it has none yet. */
 export function latestCheckpoint(runDir: string): { dir: string; state: RunState } | null {
   const last = checkpoints(runDir).at(-1);
-  return last ? { dir: last.dir, state: readJson<RunState>(path.join(last.dir, STATE)) } : null;
+  return last ? { dir: last.dir, state: readState(last.dir) } : null;
 }
 
 /**
  * The checkpoint folder a path names: itself when it holds a model.json, else the run's best
- * checkpoint (the newest when no validation figure picked one).
+ * checkpoint (the newest when no validation figure picked one). Anything else is returned as it
+ * is, for the reader to name what is missing.
  */
 export function resolveCheckpoint(p: string): string {
-  if (fs.existsSync(path.join(p, 'model.json')) || !fs.existsSync(path.join(p, 'checkpoints'))) return p;
+  if (fs.existsSync(path.join(p, 'model.json'))) return p;
   const all = checkpoints(p);
-  check(all.length > 0, `${p}: the run has no checkpoint yet`);
-  const best = (readJson<RunState>(path.join(all.at(-1)!.dir, STATE))).best;
-  return all.find((c) => c.epoch === best?.epoch)?.dir ?? all.at(-1)!.dir;
+  if (all.length === 0) {
+    check(!fs.existsSync(path.join(p, 'config.json')), `${p}: the run has no checkpoint yet`);
+    return p;
+  }
+  const best = readState(all.at(-1)!.dir).best;
+  return all.find((c) => best && c.at === (c.unit === 'epoch' ? best.epoch : best.step))?.dir ?? all.at(-1)!.dir;
 }
 
 export interface TrackerOptions {
-  /** Write a "step" record every this many optimizer steps (0: never). */
-  logEvery: number;
-  /** The quantity whose best epoch's checkpoint is kept (and reported), e.g. val_accuracy. */
+  /** The quantity whose best epoch's checkpoint is kept (and reported), e.g. val_accuracy or val_loss. */
   monitor: string;
+  /** Write a "step" record every this many optimizer steps (0 or absent: never). */
+  logEvery?: number;
   /** Random streams outside the model to save with each checkpoint (augmentation). */
   rngStates?: () => Record<string, RngState>;
-  /** When resuming: the state the run is continued from. */
+  /** What else the trainer's configuration keeps across a resume (see RunState.extra). */
+  extra?: () => Record<string, number | null>;
+  /** When resuming: the state the run continues from (its newest checkpoint's). */
   resumed?: RunState;
 }
 
 /**
- * The callback that keeps a run's folder: metrics.jsonl as training goes, a checkpoint after every
- * epoch (the newest and the best kept). `state` is the run's state so far.
+ * Keeps a run's folder as training goes (the trainer's `run`): metrics.jsonl, and at each epoch's
+ * end a checkpoint (the newest and the best kept). `state` is the run's state so far.
  */
 export class RunTracker implements Callback {
   state: RunState;
-  private model: Sequential | null = null;
-  private steps = 0;
+  private model: CallbackModel | null = null;
+  private bySteps = false;
   private epochStart = 0;
   private readonly metrics: string;
 
   constructor(readonly dir: string, private readonly opts: TrackerOptions) {
     this.metrics = path.join(dir, 'metrics.jsonl');
-    this.state = opts.resumed ?? { epoch: 0, step: 0, rng: {}, history: { epoch: [], history: {} }, trainSeconds: 0, best: null };
-    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
-    if (opts.resumed) this.truncateMetrics(opts.resumed.epoch);
+    this.state = opts.resumed ?? { epoch: 0, step: 0, trainSeconds: 0, rng: {}, history: { epoch: [], history: {} }, best: null };
+    if (opts.resumed) this.truncateMetrics(opts.resumed.step);
   }
 
-  setModel(model: unknown): void {
-    this.model = model as Sequential;
+  setModel(model: CallbackModel): void {
+    this.model = model;
   }
 
   onTrainBegin(info: TrainBegin): void {
-    this.steps = info.steps;
+    this.bySteps = countsSteps(info);
   }
 
   onEpochBegin(): void {
     this.epochStart = Date.now();
   }
 
-  onBatchEnd(batch: number, logs: Logs): void {
-    const step = this.state.step + batch + 1;
-    if (this.opts.logEvery > 0 && step % this.opts.logEvery === 0) {
-      this.append({ event: 'step', epoch: this.state.epoch + 1, step, ...logs, lr: this.learningRate() });
-    }
+  onBatchEnd(_batch: number, logs: Logs, info: StepInfo): void {
+    const every = this.opts.logEvery ?? 0;
+    if (every > 0 && info.step % every === 0) this.append({ event: 'step', epoch: this.state.epoch + 1, step: info.step, ...logs, lr: info.lr });
   }
 
-  onEpochEnd(epoch: number, logs: Logs): void {
-    const model = this.model!;
+  onEpochEnd(_epoch: number, logs: Logs, info: StepInfo): void {
     const s = this.state;
-    s.epoch = epoch + 1;
-    s.step += this.steps;
-    s.trainSeconds += (Date.now() - this.epochStart) / 1000;
-    const record = { ...logs, lr: logs.lr ?? this.learningRate() };
-    s.history.epoch.push(epoch);
+    s.epoch++;
+    s.step = info.step;
+    s.trainSeconds = info.seconds;
+    const record = { ...logs, lr: logs.lr ?? info.lr };
+    s.history.epoch.push(_epoch);
     for (const [k, v] of Object.entries(record)) (s.history.history[k] ??= []).push(v);
     const value = logs[this.opts.monitor];
     const maximise = /acc/i.test(this.opts.monitor);
     if (value !== undefined && (s.best === null || (maximise ? value > s.best.value : value < s.best.value))) {
-      s.best = { epoch: s.epoch, monitor: this.opts.monitor, value };
+      s.best = { epoch: s.epoch, step: s.step, monitor: this.opts.monitor, value };
     }
-    s.rng = { ...model.getRngStates(), ...this.opts.rngStates?.() };
-    this.append({ event: 'epoch', epoch: s.epoch, step: s.step, ...record, seconds: (Date.now() - this.epochStart) / 1000, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) });
-    this.checkpoint(model);
+    s.rng = { ...this.model!.getRngStates(), ...this.opts.rngStates?.() };
+    if (this.opts.extra) s.extra = this.opts.extra();
+    this.append({
+      event: 'epoch', epoch: s.epoch, step: s.step, ...record, seconds: (Date.now() - this.epochStart) / 1000,
+      elapsed: info.seconds, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    });
   }
 
-  private learningRate(): number | undefined {
-    return this.model?.optimizer?.learningRate;
+  /** Writes checkpoints/<epoch-NNN|step-NNNNNNN> through a temporary folder, then removes all but it and the best; returns its path. */
+  checkpoint(): string {
+    const s = this.state;
+    const dir = path.join(this.dir, 'checkpoints', this.bySteps ? `step-${String(s.step).padStart(7, '0')}` : `epoch-${String(s.epoch).padStart(3, '0')}`);
+    writeFolderAtomic(dir, (tmp) => {
+      this.model!.save(tmp);
+      writeJson(path.join(tmp, STATE), s);
+    });
+    const best = s.best && (this.bySteps ? s.best.step : s.best.epoch);
+    for (const c of checkpoints(this.dir)) {
+      if (c.dir !== dir && c.at !== best) fs.rmSync(c.dir, { recursive: true, force: true });
+    }
+    return dir;
   }
 
   private append(record: Record<string, unknown>): void {
+    fs.mkdirSync(this.dir, { recursive: true });
     fs.appendFileSync(this.metrics, JSON.stringify(record) + '\n');
   }
 
-  /** On resume: drops the records of epochs after the checkpoint (an interrupted epoch's steps). */
-  private truncateMetrics(epoch: number): void {
+  /** On resume: drops the records after the checkpoint's step (an interrupted epoch's). */
+  private truncateMetrics(step: number): void {
     if (!fs.existsSync(this.metrics)) return;
-    const kept = fs.readFileSync(this.metrics, 'utf8').split('\n').filter((line) => {
-      if (!line) return false;
-      const r = JSON.parse(line) as { event: string; epoch: number };
-      return r.epoch < epoch || (r.epoch === epoch && r.event === 'epoch');
-    });
+    const kept = fs.readFileSync(this.metrics, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= step);
     writeFileAtomic(this.metrics, kept.map((l) => l + '\n').join(''));
-  }
-
-  /** Writes checkpoints/epoch-NNN (through a temporary folder), then removes all but it and the best. */
-  private checkpoint(model: Sequential): void {
-    const root = path.join(this.dir, 'checkpoints');
-    const name = epochDir(this.state.epoch);
-    writeFolderAtomic(path.join(root, name), (tmp) => {
-      saveModel(model, tmp);
-      writeJson(path.join(tmp, STATE), this.state);
-    });
-    for (const c of checkpoints(this.dir)) {
-      if (c.epoch !== this.state.epoch && c.epoch !== this.state.best?.epoch) fs.rmSync(c.dir, { recursive: true, force: true });
-    }
   }
 }
 
@@ -230,18 +281,23 @@ export function listRuns(root: string): RunSummary[] {
 
 /** A run's summary.json, or for an unfinished run the same figures from its newest checkpoint. */
 export function readRun(dir: string): RunSummary {
-  check(fs.existsSync(path.join(dir, 'config.json')), `${dir} is not a tsgrad run (no config.json)`);
-  const summary = path.join(dir, 'summary.json');
-  if (fs.existsSync(summary)) return readJson<RunSummary>(summary);
-  // A CNN run keeps its settings under `options`; a language-model run at the top.
-  type Settings = { model: string; epochs: number };
-  const stored = readJson<Settings & { options?: Settings }>(path.join(dir, 'config.json'));
-  const config = stored.options ?? stored;
-  const latest = latestCheckpoint(dir);
-  const h = latest?.state.history.history ?? {};
+  const file = path.join(dir, 'summary.json');
+  return fs.existsSync(file) ? readJson<RunSummary>(file) : summarize(dir, { finished: false });
+}
+
+/** Writes a run's summary.json once it is over: its figures from the newest checkpoint, and `fields` (test figures...). */
+export function writeSummary(dir: string, fields: { finished: boolean } & Record<string, unknown>): RunSummary {
+  const summary = summarize(dir, fields);
+  writeJson(path.join(dir, 'summary.json'), summary);
+  return summary;
+}
+
+function summarize(dir: string, fields: { finished: boolean } & Record<string, unknown>): RunSummary {
+  const run = openRun<{ epochs?: number }>(dir);
+  const s = run.latest?.state;
+  const h = s?.history.history ?? {};
   return {
-    name: path.basename(dir), model: config.model, epochs: config.epochs, epochsDone: latest?.state.epoch ?? 0, finished: false,
-    best: latest?.state.best ?? null, final: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.at(-1)!])),
-    trainSeconds: latest?.state.trainSeconds ?? 0,
+    name: path.basename(dir), model: run.model, epochs: run.options.epochs ?? s?.epoch ?? 0, epochsDone: s?.epoch ?? 0, steps: s?.step ?? 0,
+    best: s?.best ?? null, final: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.at(-1)!])), trainSeconds: s?.trainSeconds ?? 0, ...fields,
   };
 }

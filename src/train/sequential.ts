@@ -1,21 +1,25 @@
 // Sequential: a LayerStack that can be compiled, trained, evaluated and used for prediction,
-// with the Keras / TensorFlow.js API. The loop owns every temporary tensor: users never dispose.
+// with the Keras / TensorFlow.js API; a Model (nn/model.ts), so it saves, loads and trains as the
+// other models do. fit() configures the one trainer (trainer.ts): it owns every temporary tensor,
+// so users never dispose.
 
-import { backward } from '../autograd/backward.js';
 import { check, TsgradError } from '../core/errors.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { formatShape } from '../core/shape.js';
+import { saveModel } from '../io/checkpoint.js';
 import type { AnyLayer } from '../nn/layers.js';
-import { LayerStack } from '../nn/stack.js';
+import type { Model } from '../nn/model.js';
+import { LayerStack, stackLayersFromConfig, type StackConfig } from '../nn/stack.js';
 import { lossByName, type LossName } from '../ops/losses.js';
-import { Adam, AdamW, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
+import { Adam, AdamW, optimizerFromConfig, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
 import { noGrad } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import { gather } from '../tensor/ops.js';
 import { allocate, rows, Tensor, tensor } from '../tensor/tensor.js';
-import type { Callback, History, Logs } from './callbacks.js';
+import type { Callback, History } from './callbacks.js';
 import { countMetric, METRIC_NAMES, type MetricName } from './metrics.js';
-import { saveModel } from './persist.js';
+import type { RunTracker } from './runs.js';
+import { trainLoop } from './trainer.js';
 
 export interface CompileArgs {
   /** An optimizer, or a name for one with Keras's defaults. */
@@ -42,12 +46,15 @@ export interface FitArgs {
   initialEpoch?: number;
   /** Applied to each training batch's inputs (never to validation data), e.g. augmenter({...}) from src/data/augment.ts. */
   augment?: (x: Tensor) => Tensor;
+  /** Keeps the run's folder (metrics, checkpoints); a resumed tracker's state gives the epoch to start from. */
+  run?: RunTracker;
 }
 
 /** The mean loss and the mean of each compiled metric, under its name. */
 export type EvaluateResult = { loss: number } & Partial<Record<MetricName, number>>;
 
-export class Sequential extends LayerStack {
+export class Sequential extends LayerStack implements Model {
+  readonly className = 'Sequential';
   optimizer: Optimizer | null = null;
   private lossName: LossName | null = null;
   private metrics: MetricName[] = [];
@@ -63,8 +70,21 @@ export class Sequential extends LayerStack {
     this.rng = new Rng(this.seed + 1);
   }
 
+  /** Rebuilds a model from getConfig()'s output (compile it again from its trainingConfig). */
+  static fromConfig(config: StackConfig & { seed?: number }): Sequential {
+    return new Sequential(stackLayersFromConfig(config), { name: config.name, seed: config.seed });
+  }
+
   override build(seed = this.seed): void {
     super.build(seed);
+  }
+
+  override getConfig(): StackConfig & { seed: number } {
+    return { ...super.getConfig(), seed: this.seed };
+  }
+
+  forward(x: Tensor, training = false): Tensor {
+    return this.call(x, training);
   }
 
   /** The state of every random stream training draws from: shuffling, and each layer's own (dropout). */
@@ -77,6 +97,11 @@ export class Sequential extends LayerStack {
   setRngStates(states: Record<string, RngState>): void {
     this.rng.setState(states.shuffle);
     for (const layer of this.layers) if ('rng' in layer && states[layer.name]) layer.rng.setState(states[layer.name]);
+  }
+
+  /** Compiles the model as a checkpoint's training config says. */
+  compileFromConfig(c: TrainingConfig): void {
+    this.compile({ optimizer: optimizerFromConfig(c.optimizer), loss: c.loss, metrics: c.metrics });
   }
 
   compile(args: CompileArgs): void {
@@ -116,60 +141,25 @@ export class Sequential extends LayerStack {
     if (validation) checkPair(...validation);
     const n = trainX.shape[0];
     const steps = Math.ceil(n / batchSize);
-    const callbacks = args.callbacks ?? [];
-    const emit = async <K extends keyof Callback>(event: K, ...a: Parameters<NonNullable<Callback[K]>>) => {
-      for (const c of callbacks) await (c[event] as ((...p: unknown[]) => unknown) | undefined)?.apply(c, a);
-    };
-    const history: History = { epoch: [], history: {} };
-    const trainable = this.weights.filter((w) => w.trainable);
-    const params = trainable.map((w) => w.value), names = trainable.map((w) => w.name);
-    this.stopTraining = false;
-    for (const c of callbacks) c.setModel?.(this);
-    await emit('onTrainBegin', { epochs, steps, samples: n, validationSamples: validation?.[0].shape[0] ?? 0 });
-    let logs: Logs = {};
-    for (let epoch = args.initialEpoch ?? 0; epoch < epochs && !this.stopTraining; epoch++) {
-      await emit('onEpochBegin', epoch);
-      const order = args.shuffle === false ? null : this.rng.permutation(n);
-      let lossSum = 0, seen = 0, lastYield = Date.now();
-      const metricSums = this.metrics.map(() => 0);
-      for (let step = 0; step < steps; step++) {
-        const [stepLoss, stepCounts, size] = tidy(() => {
-          const idx = batchIndices(order, step * batchSize, Math.min(n, (step + 1) * batchSize));
-          const xb = args.augment ? args.augment(gather(trainX, idx)) : gather(trainX, idx);
-          const yb = gather(trainY, idx);
-          const penalties: Tensor[] = [];
-          const pred = this.call(xb, true, penalties);
-          const l = penalties.reduce((a, p) => a.add(p), loss(yb, pred)); // as Keras, the loss includes regularization
-          backward(l);
-          optimizer.step(params, names);
-          return [l.item(), this.metrics.map((m) => countMetric(m, yb, pred)), idx.size] as const;
-        });
-        lossSum += stepLoss * size;
-        stepCounts.forEach((c, i) => (metricSums[i] += c));
-        seen += size;
-        await emit('onBatchEnd', step, this.logsOf(lossSum / seen, metricSums.map((c) => c / seen)));
-        // Let timers and I/O run (progress redraws, servers) without slowing the loop.
-        if (Date.now() - lastYield > 50) {
-          await new Promise((r) => setImmediate(r));
-          lastYield = Date.now();
-        }
-      }
-      logs = this.logsOf(lossSum / seen, metricSums.map((c) => c / seen));
-      if (validation) {
-        const v = this.evaluate(validation[0], validation[1], { batchSize });
-        for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
-      }
-      await emit('onEpochEnd', epoch, logs);
-      // After the callbacks, which may add to the logs (the learning-rate ones add lr), as Keras's History.
-      history.epoch.push(epoch);
-      for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
-    }
-    await emit('onTrainEnd', logs);
+    let order: Int32Array | null = null;
+    const { history } = await trainLoop({
+      model: this, optimizer, params: this.weights.filter((w) => w.trainable), stepsPerEpoch: steps, epochs,
+      initialStep: (args.initialEpoch ?? 0) * steps, callbacks: args.callbacks, run: args.run,
+      samples: n, validationSamples: validation?.[0].shape[0] ?? 0,
+      beginEpoch: () => (order = args.shuffle === false ? null : this.rng.permutation(n)),
+      loss: (batch) => {
+        const idx = batchIndices(order, batch * batchSize, Math.min(n, (batch + 1) * batchSize));
+        const xb = args.augment ? args.augment(gather(trainX, idx)) : gather(trainX, idx);
+        const yb = gather(trainY, idx);
+        const penalties: Tensor[] = [];
+        const pred = this.call(xb, true, penalties);
+        const counts = Object.fromEntries(this.metrics.map((m) => [m, countMetric(m, yb, pred)]));
+        // As Keras, the loss includes regularization.
+        return { loss: penalties.reduce((a, p) => a.add(p), loss(yb, pred)), size: idx.size, counts };
+      },
+      validate: validation && (() => this.evaluate(validation[0], validation[1], { batchSize })),
+    });
     return history;
-  }
-
-  private logsOf(loss: number, metrics: number[]): Logs {
-    return { loss, ...Object.fromEntries(this.metrics.map((m, i) => [m, metrics[i]])) };
   }
 
   /** Mean loss (with regularization penalties, as Keras) and metrics over all examples, in batches, without recording gradients. */
@@ -196,7 +186,7 @@ export class Sequential extends LayerStack {
     return { loss: lossSum / n, ...Object.fromEntries(this.metrics.map((m, i) => [m, metricSums[i] / n])) };
   }
 
-  /** Writes a checkpoint folder (model.json + weights.safetensors); loadModel() reads it back. */
+  /** Writes a checkpoint folder (model.json + weights.safetensors, with the optimizer's moments); loadModel() reads it back. */
   save(dir: string): void {
     saveModel(this, dir);
   }
