@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const files = readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
-const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|idx|browser)\.test\.ts$/.test(f));
+const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|idx|browser|readme)\.test\.ts$/.test(f));
 const passes = [
   ['wasm', files, {}],
   ['ref', perBackend, {}],

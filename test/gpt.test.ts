@@ -23,6 +23,7 @@ import { evaluateLm, trainLm, type LmRun, type LmTrainOptions } from '../src/tra
 import { generate, sampleToken } from '../src/train/lm-generate.js';
 import { csvLogger } from '../src/train/loggers.js';
 import { earlyStopping, modelCheckpoint, reduceLROnPlateau } from '../src/train/monitors.js';
+import { readRun } from '../src/train/runs.js';
 import { assertClose } from './helpers.js';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. ';
@@ -218,6 +219,32 @@ test('Keras\'s callbacks work on a GPT run: an epoch is the stretch between eval
   assert.equal(seen.length, 16);
   seen.forEach((r, i) => assertClose([r], [schedule(i + 1) * (i >= 12 ? 0.5 : 1)], 1e-15, `step ${i}`));
   assert.deepEqual(result.history.history.lr, [3, 7, 11, 15].map((i) => seen[i]));
+});
+
+test('a GPT run written before the one trainer (its checkpoint/ folder) is still read, listed and resumed', async () => {
+  const run = path.join(work, 'old-run');
+  const o = options({ steps: 8, evalEvery: 4 });
+  const model = new Gpt({ ...tiny, layers: 1 }, 5);
+  // The old layout: config.json, one checkpoint/ folder whose state.json lists its evaluations, summary.json.
+  fs.mkdirSync(run);
+  fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ model: 'gpt', options: { arch: 'gpt', ...o } }));
+  saveModel(model, path.join(run, 'checkpoint'), { tokenizer: tok.toJSON(), training: { options: o, source: { text: null, validationFraction: 0.1 } } });
+  const dropout = model.getRngStates().dropout;
+  fs.writeFileSync(path.join(run, 'checkpoint', 'state.json'), JSON.stringify({
+    step: 4, elapsed: 2.5, warmupEnd: 1, rng: { windows: new Rng(2).getState(), dropout }, finished: false,
+    history: [{ step: 4, loss: 3.1, valLoss: 3.2, lr: 0.01, elapsed: 2.5 }],
+  }));
+  assert.ok(loadLanguageModel(run).model instanceof Gpt);
+  assert.deepEqual(readRun(run), {
+    name: 'old-run', model: 'gpt', epochs: 1, epochsDone: 1, steps: 4, finished: false,
+    best: { epoch: 1, step: 4, monitor: 'val_loss', value: 3.2 }, final: { loss: 3.1, val_loss: 3.2, lr: 0.01 }, trainSeconds: 2.5,
+  });
+  const r = resumeRun(run)!;
+  assert.deepEqual(r.state.history.history.val_loss, [3.2]);
+  await trainLm({ ...lmRun(r.model as Gpt, tok.encode(TEXT.repeat(4)), o), dir: run, resumed: { state: r.state, optimizer: { iterations: 4, slots: {} } } });
+  // Continued in the new layout; the old checkpoint is pruned as any other.
+  assert.deepEqual(fs.readdirSync(path.join(run, 'checkpoints')).filter((d) => d.startsWith('step-')).at(-1), 'step-0000008');
+  assert.equal(resumeRun(run)!.state.step, 8);
 });
 
 test('the LSTM baseline: stepping through its state gives the logits of the whole sequence, and it learns', async () => {

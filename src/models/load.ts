@@ -9,13 +9,12 @@ import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/t
 import { assignWeights, fetchCheckpoint, readCheckpoint, type CheckpointContents } from '../io/checkpoint.js';
 import { readTfjs } from '../io/tfjs.js';
 import type { LanguageModel, LmDataSource, LmTrainOptions } from '../train/lm.js';
-import { latestCheckpoint, resolveCheckpoint, type RunState } from '../train/runs.js';
+import { latestCheckpoint, resolveCheckpoint } from '../train/runs.js';
 import { Sequential, type TrainingConfig } from '../train/sequential.js';
 import { Gpt, type GptConfig } from './gpt.js';
 import { LstmLm, type LstmLmConfig } from './lstm-lm.js';
 
 export type AnyModel = Sequential | Gpt | LstmLm;
-const CLASSES = { Sequential, GPT: Gpt, LSTMLM: LstmLm } as const;
 /** The language models a checkpoint can hold, by the class name in its model.json. */
 export const LM_CLASS_NAMES = ['GPT', 'LSTMLM'] as const;
 
@@ -31,7 +30,7 @@ export function modelFromConfig(mc: ModelConfig): AnyModel {
     case 'Sequential': return Sequential.fromConfig(mc.config as unknown as Parameters<typeof Sequential.fromConfig>[0]);
     case 'GPT': return new Gpt(mc.config as unknown as GptConfig);
     case 'LSTMLM': return new LstmLm(mc.config as unknown as LstmLmConfig);
-    default: return check(false, `unknown model "${mc.className}" (tsgrad has ${Object.keys(CLASSES).join(', ')})`) as never;
+    default: return check(false, `unknown model "${mc.className}" (tsgrad has Sequential, GPT, LSTMLM)`) as never;
   }
 }
 
@@ -62,9 +61,7 @@ function as<M extends AnyModel>(model: AnyModel, kind: Class<M> | undefined, whe
  * The model a checkpoint folder (or a run: its best checkpoint) holds, with its weights; with
  * `kind`, checked to be of that class: `loadModel('my-model', Sequential).predict(x)`.
  */
-export function loadModel(path: string): AnyModel;
-export function loadModel<M extends AnyModel>(path: string, kind: Class<M>): M;
-export function loadModel<M extends AnyModel>(path: string, kind?: Class<M>): M {
+export function loadModel<M extends AnyModel = AnyModel>(path: string, kind?: Class<M>): M {
   const dir = resolveCheckpoint(path);
   return as(modelFromCheckpoint(readCheckpoint(dir), dir), kind, dir);
 }
@@ -73,9 +70,7 @@ export function loadModel<M extends AnyModel>(path: string, kind?: Class<M>): M 
  * loadModel over HTTP, for browsers (where the bundle's `loadModel` is this) and servers: `url`
  * is a checkpoint folder's address or its model.json's.
  */
-export async function fetchModel(url: string): Promise<AnyModel>;
-export async function fetchModel<M extends AnyModel>(url: string, kind: Class<M>): Promise<M>;
-export async function fetchModel<M extends AnyModel>(url: string, kind?: Class<M>): Promise<M> {
+export async function fetchModel<M extends AnyModel = AnyModel>(url: string, kind?: Class<M>): Promise<M> {
   return as(modelFromCheckpoint(await fetchCheckpoint(url), url), kind, url);
 }
 

@@ -87,7 +87,7 @@ export interface LmRun {
   validation: Int32Array;
   source: LmDataSource;
   options: LmTrainOptions;
-  /** The run folder (see runs.ts) that keeps metrics.jsonl and the checkpoints (null: nothing is written). */
+  /** The run folder (see runs.ts): config.json if it has none, metrics.jsonl, the checkpoints (null: nothing is written). */
   dir: string | null;
   /** Continue from a checkpoint's run state and optimizer moments (the model holds its weights). */
   resumed?: { state: RunState; optimizer: OptimizerState };
@@ -144,9 +144,9 @@ export async function trainLm(run: LmRun): Promise<TrainResult> {
   const currentScale = () => (lastRate === null ? scale : (scale * optimizer.learningRate) / lastRate);
   const learningRate = (step: number, seconds: number) => {
     scale = currentScale();
-    if (budget !== undefined && step >= o.warmup) warmupEnd ??= seconds;
-    const at = warmupEnd === null ? step + 1 : o.warmup + (seconds - warmupEnd) / Math.max(1e-9, budget! - warmupEnd);
-    return (lastRate = schedule(at) * scale);
+    if (budget === undefined || step < o.warmup) return (lastRate = schedule(step + 1) * scale);
+    warmupEnd ??= seconds;
+    return (lastRate = schedule(o.warmup + (seconds - warmupEnd) / Math.max(1e-9, budget - warmupEnd)) * scale);
   };
   const handle = {
     stopTraining: false, optimizer, weights: model.weights,
@@ -156,7 +156,9 @@ export async function trainLm(run: LmRun): Promise<TrainResult> {
   return trainLoop({
     model: handle, optimizer, params: model.weights.filter((w) => w.trainable), stepsPerEpoch: o.evalEvery, steps: o.steps, seconds: budget,
     learningRate, callbacks: run.callbacks,
-    run: run.dir === null ? undefined : new RunTracker(run.dir, { monitor: 'val_loss', resumed, extra: () => ({ warmupEnd, lrScale: currentScale() }) }),
+    run: run.dir === null ? undefined : new RunTracker(run.dir, {
+      monitor: 'val_loss', resumed, extra: () => ({ warmupEnd, lrScale: currentScale() }), config: { model: model.className, options: o },
+    }),
     loss: () => {
       const [x, y] = windows(run.train, randomStarts(windowRng, o.batch, run.train.length, block), block);
       return { loss: lmLoss(model.forward(x, true), y), size: o.batch * block };

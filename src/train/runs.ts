@@ -185,6 +185,8 @@ export interface TrackerOptions {
   extra?: () => Record<string, number | null>;
   /** When resuming: the state the run continues from (its newest checkpoint's). */
   resumed?: RunState;
+  /** For a new run whose folder has no config.json yet: what to write there (see startRun). */
+  config?: { model: string; options: object };
 }
 
 /**
@@ -202,6 +204,7 @@ export class RunTracker implements Callback {
     this.metrics = path.join(dir, 'metrics.jsonl');
     this.state = opts.resumed ?? { epoch: 0, step: 0, trainSeconds: 0, rng: {}, history: { epoch: [], history: {} }, best: null };
     if (opts.resumed) this.truncateMetrics(opts.resumed.step);
+    else if (opts.config && !fs.existsSync(path.join(dir, 'config.json'))) startRun(dir, opts.config);
   }
 
   setModel(model: CallbackModel): void {
@@ -221,13 +224,13 @@ export class RunTracker implements Callback {
     if (every > 0 && info.step % every === 0) this.append({ event: 'step', epoch: this.state.epoch + 1, step: info.step, ...logs, lr: info.lr });
   }
 
-  onEpochEnd(_epoch: number, logs: Logs, info: StepInfo): void {
+  onEpochEnd(epoch: number, logs: Logs, info: StepInfo): void {
     const s = this.state;
     s.epoch++;
     s.step = info.step;
     s.trainSeconds = info.seconds;
     const record = { ...logs, lr: logs.lr ?? info.lr };
-    s.history.epoch.push(_epoch);
+    s.history.epoch.push(epoch);
     for (const [k, v] of Object.entries(record)) (s.history.history[k] ??= []).push(v);
     const value = logs[this.opts.monitor];
     const maximise = /acc/i.test(this.opts.monitor);

@@ -39,7 +39,7 @@ export interface TrainLoop {
   epochs?: number;
   steps?: number;
   seconds?: number;
-  /** Steps already taken (Keras's initialEpoch * stepsPerEpoch); a tracker's resumed state takes precedence. */
+  /** Steps already taken (Keras's initialEpoch * stepsPerEpoch); a resumed tracker's state takes precedence. */
   initialStep?: number;
   /** Before each epoch's first step (fit shuffles here). */
   beginEpoch?(epoch: number): void;
@@ -75,7 +75,7 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
   const params = loop.params.map((w) => w.value), names = loop.params.map((w) => w.name);
   const epochs = loop.epochs ?? Infinity;
   const lastStep = Math.min(loop.steps ?? Infinity, epochs * perEpoch);
-  const first = loop.run?.state ?? { step: loop.initialStep ?? 0, trainSeconds: 0 };
+  const first = loop.run?.state.step ? loop.run.state : { step: loop.initialStep ?? 0, trainSeconds: 0 };
   let step = first.step;
   const started = performance.now();
   const seconds = () => first.trainSeconds + (performance.now() - started) / 1000;
