@@ -4,6 +4,8 @@
 // dropout masks and KV-cache steps, and checkpoints. The fixtures in test/fixtures were written by
 // make-lm-fixtures.ts on that code (bit-exact then on both backends; compared here with a tolerance
 // so that a faster kernel with other rounding still passes).
+// The two layer features the models need are tested here too: Dense.callUnits (the GPT's q, k, v)
+// and Dropout's one draw per element (the masks the models' dropout stream gives).
 // Not for: training, generation or the checkpoint format (gpt.test.ts, checkpoint.test.ts).
 
 import assert from 'node:assert/strict';
@@ -11,15 +13,48 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { charTokenizer } from '../src/data/tokenizer.js';
+import { backward } from '../src/autograd/index.js';
+import { TsgradError } from '../src/core/errors.js';
+import { Rng } from '../src/core/rng.js';
 import { assignWeights, readCheckpoint } from '../src/io/checkpoint.js';
 import { Gpt } from '../src/models/gpt.js';
 import { LstmLm } from '../src/models/lstm-lm.js';
 import { Dense, Dropout } from '../src/nn/core.js';
 import { Embedding } from '../src/nn/embedding.js';
 import { LayerNormalization } from '../src/nn/normalization.js';
+import { concat } from '../src/ops/arrays.js';
 import { getBackend, noGrad } from '../src/tensor/engine.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { assertClose } from './helpers.js';
+import { assertClose, rand } from './helpers.js';
+
+test('Dense.callUnits gives those units of call(x) from the kernel\'s columns, gradients included; not for a softmax', () => {
+  const d = new Dense({ units: 6, activation: 'tanh' });
+  d.build([2, 3, 4], new Rng(1));
+  d.bias!.raw.set(rand([6], 2).data);
+  const x = rand([2, 3, 4], 3), r = rand([2, 3, 6], 4);
+  const full = d.call(x);
+  const parts = [0, 2, 4].map((start) => d.callUnits(x, start, 2)); // each (2, 3, 2)
+  assertClose(concat(parts, 2).data, full.data, 1e-6, 'outputs');
+  backward(full, r);
+  const expected = [d.kernel.grad!.data, d.bias!.grad!.data];
+  d.kernel.grad = d.bias!.grad = null;
+  backward(concat(parts, 2), r);
+  assertClose(d.kernel.grad!.data, expected[0], 1e-6, 'kernel gradient');
+  assertClose(d.bias!.grad!.data, expected[1], 1e-6, 'bias gradient');
+  const softmax = new Dense({ units: 4, activation: 'softmax' });
+  softmax.build([1, 3], new Rng(0));
+  assert.throws(() => softmax.callUnits(rand([1, 3], 5), 0, 2), TsgradError);
+});
+
+test('Dropout draws one uniform per element in order: 0 where it is below the rate, x / (1 - rate) elsewhere', () => {
+  const layer = new Dropout({ rate: 0.25, seed: 9 });
+  layer.build([1, 50], new Rng(0));
+  const x = rand([4, 50], 6);
+  const y = layer.call(x, true).data;
+  const draws = new Rng(9);
+  x.data.forEach((v, i) => assert.equal(y[i], Math.fround(v * (draws.uniform() < 0.25 ? 0 : Math.fround(1 / 0.75))), `element ${i}`));
+  assert.deepEqual(layer.rng.getState(), draws.getState());
+});
 
 test('the GPT is built from nn layers, whose weights are its GPT-2-named weights in GPT-2\'s order', () => {
   const m = new Gpt({ vocabSize: 50, layers: 1, heads: 2, embd: 8, block: 4, dropout: 0.1 }, 0);

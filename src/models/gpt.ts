@@ -14,7 +14,6 @@ import { Dense, Dropout } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
 import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
-import { split } from '../ops/arrays.js';
 import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad } from '../tensor/engine.js';
 import { persistent } from '../tensor/memory.js';
@@ -196,7 +195,8 @@ export class Gpt implements LanguageModel<GptCache> {
     const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
     let x = drop(this.wte.call(idx).add(this.wpe.call(positions))); // (B, T, C)
     this.h.forEach((blk, layer) => {
-      const [q, k, v] = split(blk.cAttn.call(blk.ln1.call(x)), 3, 2).map((t) => splitHeads(t, heads)); // (B, T, 3C) -> each (B, H, T, d)
+      const a = blk.ln1.call(x);
+      const [q, k, v] = [0, 1, 2].map((i) => splitHeads(blk.cAttn.callUnits(a, i * C, C), heads)); // c_attn's thirds, each (B, T, C) -> (B, H, T, d)
       const [keys, values] = cache ? remember(cache, layer, k, v, start, heads) : [k, v]; // (B, H, start + T, d)
       const y = mergeHeads(attention(q, keys, values, { causal: true })); // (B, H, T, d) -> (B, T, C)
       x = x.add(drop(blk.attnProj.call(y)));

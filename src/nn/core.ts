@@ -4,6 +4,7 @@ import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Shape } from '../core/shape.js';
 import { activate, type ActivationName } from '../ops/activations.js';
+import { slice } from '../tensor/ops.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { InitializerName } from './initializers.js';
 import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
@@ -39,11 +40,26 @@ export class Dense extends Layer<DenseConfig> {
   }
 
   call(x: Tensor): Tensor {
-    // (..., in) -> (N, in) @ (in, units) -> (..., units)
+    return this.project(x, this.kernel, this.bias);
+  }
+
+  /**
+   * Units start..start+count-1 of call(x), computed from those columns of the kernel alone. For a
+   * layer whose output is used in parts (the GPT's q, k and v): slicing the kernel costs a copy of
+   * it and, backwards, a kernel-sized pad, where slicing the output would cost activation-sized ones.
+   */
+  callUnits(x: Tensor, start: number, count: number): Tensor {
+    check(this.config.activation !== 'softmax', `layer "${this.name}" (Dense): a softmax's outputs cannot be computed in parts`);
+    return this.project(x, slice(this.kernel, 1, start, count), this.bias && slice(this.bias, 0, start, count));
+  }
+
+  /** activation(x @ kernel + bias) for x (..., in), kernel (in, out) and bias (out). */
+  private project(x: Tensor, kernel: Tensor, bias: Tensor | null): Tensor {
+    // (..., in) -> (N, in) @ (in, out) -> (..., out)
     // The activation comes last, on the final shape: a softmax output must be the very tensor
     // returned, so that cross-entropy finds its logits.
-    const y = x.reshape([-1, x.shape[x.rank - 1]]).matmul(this.kernel).reshape([...x.shape.slice(0, -1), this.config.units]);
-    return biasActivation(y, this.bias, this.config.activation);
+    const y = x.reshape([-1, x.shape[x.rank - 1]]).matmul(kernel).reshape([...x.shape.slice(0, -1), kernel.shape[1]]);
+    return biasActivation(y, bias, this.config.activation);
   }
 
   getConfig(): DenseConfig {
