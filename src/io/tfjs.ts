@@ -1,9 +1,9 @@
 // The TensorFlow.js LayersModel format, both ways: a folder with `model.json` (the Keras JSON
 // topology in snake_case, plus a weights manifest) and little-endian float32 `.bin` shards.
-// exportTfjs writes what `tf.loadLayersModel` reads; importTfjs reads what TF.js's `model.save`
+// exportTfjs writes what `tf.loadLayersModel` reads; readTfjs reads what TF.js's `model.save`
 // writes and what `tensorflowjs_converter` makes of a Keras Sequential model, as a checkpoint's
 // contents (a Sequential's config, its weights under tsgrad's names, a training config), which
-// src/models/load.ts turns into a model as it does any checkpoint.
+// importTfjs (src/models/load.ts) turns into a model as it does any checkpoint.
 // The spec is tfjs-core's io/types.ts (ModelJSON, WeightsManifestConfig) and tfjs-layers' and
 // Keras's get_config() of each layer.
 // Every file is untrusted: a bad one gives one TsgradError naming it, never a crash or a hang.
