@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
-  backward, fill, getBackend, keep, layers, memory, noGrad, randomNormal, sparseCategoricalCrossentropy, regularizers, Rng, sequential, SGD, tensor, tidy, TsgradError, variable,
+  backward, fill, getBackend, Gpt, keep, layers, memory, noGrad, randomNormal, sparseCategoricalCrossentropy, regularizers, Rng, sequential, SGD, tensor, tidy, TsgradError, variable,
   type Tensor,
 } from '../src/index.js';
 import { setYoungBudget } from '../src/tensor/memory.js';
@@ -157,4 +157,19 @@ test('a separate softmax activation layer keeps its logits for the loss', () => 
   const pred = noGrad(() => tidy(() => model.call(x, false)));
   for (let i = 0; i < 20; i++) fill(pred.shape, 7);
   assertClose([sparseCategoricalCrossentropy(y, pred).item()], [expected], 1e-5);
+});
+
+test('memory() counts young storage only: weights, a GPT\'s initialisation and tidy temporaries are not young', () => {
+  const before = memory().youngBytes;
+  sequential([layers.dense({ units: 8, inputShape: [4] })]).build();
+  new Gpt({ vocabSize: 11, layers: 1, heads: 2, embd: 8, block: 4 });
+  tidy(() => {
+    tensor([1, 2, 3]).add(1);
+  });
+  const heap = getBackend().managesMemory;
+  assert.equal(memory().youngBytes, before);
+  const t = tensor([1, 2, 3, 4]);
+  assert.equal(memory().youngBytes, before + (heap ? 16 : 0));
+  t.data; // moved out to JavaScript memory
+  assert.equal(memory().youngBytes, before);
 });

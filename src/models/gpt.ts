@@ -16,7 +16,7 @@ import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
 import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad } from '../tensor/engine.js';
-import { persistent } from '../tensor/memory.js';
+import { persistent, tidy } from '../tensor/memory.js';
 import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
 import type { NamedWeight } from '../nn/stack.js';
 import type { LanguageModel } from '../train/lm.js';
@@ -115,9 +115,11 @@ export class Gpt implements LanguageModel<GptCache> {
     // stream, in order, as Hugging Face's _init_weights does after building the modules.
     const residual = new Set(this.h.flatMap((b) => [b.attnProj.kernel, b.mlpProj.kernel]));
     const residualStd = 0.02 / Math.sqrt(2 * c.layers);
-    for (const { value } of this.weights) {
-      if (value.rank === 2) value.raw.set(randomNormal(value.shape, init, 0, residual.has(value) ? residualStd : 0.02).raw);
-    }
+    tidy(() => {
+      for (const { value } of this.weights) {
+        if (value.rank === 2) value.raw.set(randomNormal(value.shape, init, 0, residual.has(value) ? residualStd : 0.02).raw);
+      }
+    });
   }
 
   getConfig(): Required<GptConfig> {

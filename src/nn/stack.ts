@@ -66,14 +66,14 @@ export class LayerStack {
     if (this.built) return;
     const rng = new Rng(seed);
     this.shapes = [];
-    noGrad(() => {
+    noGrad(() => tidy(() => {
       let x = zeros([1, ...this.inputShape]);
       for (const layer of this.layers) {
         layer.build(x.shape, rng);
         x = layer.call(x, false);
         this.shapes.push([...x.shape]);
       }
-    });
+    }));
   }
 
   /**

@@ -141,7 +141,7 @@ export function allocStorage(backend: Backend, dtype: DType, size: number): Stor
   const scope = tenuring ? null : scopes[scopes.length - 1] ?? null;
   if (!scope && !tenuring && youngBytes > YOUNG_LIMIT) moveOutYoung(epoch + 1);
   const array = backend.alloc(dtype, size);
-  const s = new Storage(array, backend, scope ? 'scope' : 'young', scope);
+  const s = new Storage(array, backend, scope ? 'scope' : 'js', scope); // settle() places it
   if (scope) scope.storages.push(s);
   else settle(s);
   return s;
