@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
-  backward, fill, getBackend, Gpt, keep, layers, memory, noGrad, randomNormal, sparseCategoricalCrossentropy, regularizers, Rng, sequential, SGD, tensor, tidy, TsgradError, variable,
+  Adam, backward, fill, getBackend, Gpt, keep, layers, memory, noGrad, randomNormal, sparseCategoricalCrossentropy, regularizers, Rng, sequential, SGD, tensor, tidy, TsgradError, variable,
   type Tensor,
 } from '../src/index.js';
 import { setYoungBudget } from '../src/tensor/memory.js';
@@ -172,4 +172,34 @@ test('memory() counts young storage only: weights, a GPT\'s initialisation and t
   assert.equal(memory().youngBytes, before + (heap ? 16 : 0));
   t.data; // moved out to JavaScript memory
   assert.equal(memory().youngBytes, before);
+});
+
+test('a hand-written loop over a Sequential conv model (its call, a loss, backward, Adam) keeps the heap flat', () => {
+  const previous = setYoungBudget(1 << 20);
+  try {
+    const model = sequential([
+      layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 1] }),
+      layers.maxPooling2d({}),
+      layers.flatten(),
+      layers.dense({ units: 3, activation: 'softmax' }),
+    ], { seed: 1 });
+    model.build();
+    const opt = new Adam({ learningRate: 0.01 });
+    const x = randomNormal([16, 8, 8, 1], new Rng(7));
+    const y = tensor(Array.from({ length: 16 }, (_, i) => i % 3), [16], 'int32');
+    const reserved: number[] = [];
+    const losses: number[] = [];
+    for (let i = 1; i <= 300; i++) {
+      const loss = sparseCategoricalCrossentropy(y, model.call(x, true));
+      backward(loss);
+      opt.step(model.trainableWeights);
+      losses.push(loss.item());
+      if (i % 50 === 0) reserved.push(heapBytes());
+    }
+    assert.ok(reserved.at(-1)! <= reserved[0], `the heap grew from ${reserved[0]} to ${reserved.at(-1)} bytes`);
+    assert.ok(memory().youngBytes <= 4 << 20, `young storage left in the heap: ${memory().youngBytes}`);
+    assert.ok(losses.at(-1)! < losses[0] / 2, `it learns: ${losses[0]} -> ${losses.at(-1)}`);
+  } finally {
+    setYoungBudget(previous);
+  }
 });
