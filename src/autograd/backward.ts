@@ -4,7 +4,7 @@
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { noGrad } from '../tensor/engine.js';
-import { release, stepBoundary, tidy } from '../tensor/memory.js';
+import { release, stepBoundary, tidy, type Storage } from '../tensor/memory.js';
 import { ones, variable, zeros, type Tensor } from '../tensor/tensor.js';
 import { vjp } from './rules.js';
 
@@ -74,10 +74,10 @@ export function backward(loss: Tensor, seed?: Tensor): void {
  * gradients in flight, not every gradient of the step.
  */
 class Pending {
-  private readonly uses = new Map<unknown, number>();
+  private readonly uses = new Map<Storage, number>();
 
   hold(t: Tensor): void {
-    this.uses.set(t.raw, (this.uses.get(t.raw) ?? 0) + 1);
+    this.uses.set(t.storage, (this.uses.get(t.storage) ?? 0) + 1);
   }
 
   /** Stops counting one use, freeing the storage when it was the last. */
@@ -87,9 +87,9 @@ class Pending {
 
   /** Stops counting one use without freeing (the storage becomes a leaf's .grad); the uses left. */
   forget(t: Tensor): number {
-    const n = (this.uses.get(t.raw) ?? 1) - 1;
-    if (n > 0) this.uses.set(t.raw, n);
-    else this.uses.delete(t.raw);
+    const n = (this.uses.get(t.storage) ?? 1) - 1;
+    if (n > 0) this.uses.set(t.storage, n);
+    else this.uses.delete(t.storage);
     return n;
   }
 }

@@ -79,7 +79,8 @@ export function biasActivation(y: Tensor, bias: Tensor | null, activation: Activ
 
 /**
  * f(t) for a temporary `t` the caller made and nobody else holds: during inference (nothing
- * recorded for backward) t's storage is freed at once (unless y shares or keeps it), so a layer's peak memory is two activations.
+ * recorded for backward) t's storage is freed at once, unless f(t) shares or keeps it, so a
+ * layer's peak memory is two activations.
  */
 export function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
   const y = f(t);

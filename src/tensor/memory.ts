@@ -131,6 +131,8 @@ const collected = new FinalizationRegistry<{ backend: Backend; block: TypedArray
 
 const scopes: Scope[] = [];
 let young: Storage[] = [];
+/** The list's length at which entries no longer young (freed, moved out, tenured) are dropped from it. */
+let youngCompactAt = 1024;
 let youngBytes = 0;
 let epoch = 0;
 /** Depth of persistent() calls: what they allocate is tenured. */
@@ -158,6 +160,10 @@ function settle(s: Storage): void {
   s.epoch = epoch;
   young.push(s);
   youngBytes += s.bytes;
+  if (young.length > youngCompactAt) {
+    young = young.filter((y) => y.place === 'young');
+    youngCompactAt = Math.max(1024, 2 * young.length);
+  }
 }
 
 /** Moves young storage made before step `before` out of the heap (see the header). */
@@ -271,7 +277,7 @@ export function persistent<T>(fn: () => T): T {
  */
 export function release(t: Owned, result?: Owned): void {
   const st = t.storage;
-  if (result && (result.storage === st || keeps(result, t))) return;
+  if (result && (result.storage === st || (companions.has(result) && keeps(result, t)))) return;
   if ((st.place === 'scope' && st.owner === scopes[scopes.length - 1]) || st.place === 'young') st.free('after use, as a temporary');
 }
 
