@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadModel } from '../src/models/load.js';
@@ -17,9 +16,9 @@ import { csvLogger, jsonLinesLogger } from '../src/train/loggers.js';
 import { earlyStopping, formatPath, learningRateScheduler, modelCheckpoint, reduceLROnPlateau } from '../src/train/monitors.js';
 import { formatLogs } from '../src/train/progress.js';
 import { Sequential, sequential } from '../src/train/sequential.js';
-import { rand } from './helpers.js';
+import { rand, tempDir } from './helpers.js';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-callbacks-'));
+const tmp = () => tempDir('callbacks');
 const x = rand([8, 3], 1);
 const y = tensor(new Int32Array([0, 1, 2, 0, 1, 2, 0, 1]));
 

@@ -2,7 +2,6 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
@@ -12,9 +11,9 @@ import { referenceCnn } from '../src/models/zoo.js';
 import * as L from '../src/nn/layers.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { Sequential, sequential } from '../src/train/sequential.js';
-import { rand } from './helpers.js';
+import { rand, tempDir } from './helpers.js';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-io-'));
+const tmp = () => tempDir('io');
 const userError = (re: RegExp) => (e: unknown) => e instanceof TsgradError && re.test((e as Error).message);
 
 test('a checkpoint rebuilds the model exactly, with its optimizer state', async () => {

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadMnist } from '../src/data/mnist.js';
+import { tempDir } from './helpers.js';
 
 const BIN = path.resolve('bin/tsgrad.js');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-cli-'));
+const work = tempDir('cli');
 
 function tsgrad(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8' });

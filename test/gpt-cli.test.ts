@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from './helpers.js';
 
 const BIN = path.resolve('bin/tsgrad.js');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-gpt-cli-'));
+const work = tempDir('gpt-cli');
 
 function tsgrad(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, 'gpt', ...args], { cwd: work, encoding: 'utf8' });

@@ -6,7 +6,6 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Rng } from '../src/core/rng.js';
@@ -24,12 +23,12 @@ import { generate, sampleToken } from '../src/train/lm-generate.js';
 import { csvLogger } from '../src/train/loggers.js';
 import { earlyStopping, modelCheckpoint, reduceLROnPlateau } from '../src/train/monitors.js';
 import { readRun } from '../src/train/runs.js';
-import { assertClose } from './helpers.js';
+import { assertClose, tempDir } from './helpers.js';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. ';
 const tok = charTokenizer(TEXT);
 const tiny = { vocabSize: tok.vocabSize, layers: 2, heads: 2, embd: 32, block: 16 };
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-gpt-'));
+const work = tempDir('gpt');
 
 function options(o: Partial<LmTrainOptions> = {}): LmTrainOptions {
   return { batch: 8, steps: 20, lr: 1e-2, warmup: 5, weightDecay: 0.1, clip: 1, evalEvery: 10, evalBatches: 1, seed: 0, ...o };

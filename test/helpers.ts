@@ -1,6 +1,10 @@
-// Test helpers: random tensors and a finite-difference gradient check.
+// Test helpers: random tensors, a finite-difference gradient check, and temporary folders that are
+// removed when the test process exits, passed or failed.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { backward } from '../src/autograd/index.js';
 import { Rng } from '../src/core/rng.js';
 import { randomUniform, tensor, variable, type Tensor } from '../src/tensor/tensor.js';
@@ -57,3 +61,15 @@ export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], { ep
 }
 
 export { tensor };
+
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new folder under the temp directory, removed when this test process exits (even after a failure). */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tsgrad-${prefix}-`));
+  made.push(dir);
+  return dir;
+}

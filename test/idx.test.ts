@@ -4,13 +4,13 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
 import { TsgradError } from '../src/core/errors.js';
 import { parseIdx, readIdx } from '../src/data/idx.js';
 import { loadMnist } from '../src/data/mnist.js';
+import { tempDir } from './helpers.js';
 
 /** An IDX file: header for `type` and `dims`, then `data` as given (already encoded). */
 function idx(type: number, dims: number[], data: Uint8Array | number[]): Buffer {
@@ -23,7 +23,7 @@ function idx(type: number, dims: number[], data: Uint8Array | number[]): Buffer 
 
 const made: string[] = [];
 function tmp(): string {
-  made.push(fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-idx-')));
+  made.push(tempDir('idx'));
   return made[made.length - 1];
 }
 after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

@@ -3,14 +3,14 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { PNG, type ColorType } from 'pngjs';
 import { TsgradError } from '../src/core/errors.js';
 import { decodePng, loadMnistImage, toMnistInput, type RgbaImage } from '../src/io/image.js';
+import { tempDir } from './helpers.js';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-image-'));
+const tmp = () => tempDir('image');
 const userError = (re: RegExp) => (e: unknown) => e instanceof TsgradError && re.test(e.message);
 type Rgba = [number, number, number, number];
 

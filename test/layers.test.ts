@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { backward } from '../src/autograd/index.js';
@@ -19,7 +18,7 @@ import { SGD } from '../src/optim/optimizer.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { tensor, variable, type Tensor } from '../src/tensor/tensor.js';
 import { Sequential, sequential } from '../src/train/sequential.js';
-import { assertClose, gradCheck, rand } from './helpers.js';
+import { assertClose, gradCheck, rand, tempDir } from './helpers.js';
 
 await tf.setBackend('cpu');
 const toTf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape]);
@@ -245,7 +244,7 @@ test('a checkpoint keeps batch normalization\'s moving statistics', async () => 
   await model.fit(x, y, { epochs: 2, batchSize: 4 });
   const bn = model.layers[1] as BatchNormalization;
   assert.ok(bn.movingMean.data.some((v) => v !== 0) && bn.movingVariance.data.some((v) => v !== 1));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-bn-'));
+  const dir = tempDir('bn');
   model.save(dir);
   const loaded = loadModel(dir, Sequential);
   const lbn = loaded.layers[1] as BatchNormalization;

@@ -5,7 +5,6 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -18,7 +17,7 @@ import { Layer } from '../src/nn/layer.js';
 import * as L from '../src/nn/layers.js';
 import { tensor, type Tensor } from '../src/tensor/tensor.js';
 import { sequential, type Sequential } from '../src/train/sequential.js';
-import { assertClose, rand } from './helpers.js';
+import { assertClose, rand, tempDir } from './helpers.js';
 
 const TOL = 1e-4;
 const mnist = loadMnist({ limit: 96 });
@@ -132,7 +131,7 @@ test('global average pooling with and without keepdims; Dense on images; softmax
 });
 
 test('saveOnnx writes the exported bytes atomically', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-onnx-'));
+  const dir = tempDir('onnx');
   try {
     const model = lenet5({ seed: 1 });
     const file = path.join(dir, 'sub', 'lenet5.onnx');

@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
@@ -15,7 +14,7 @@ import { Adam, AdamW, optimizerFromConfig, RMSprop, SGD, type Optimizer } from '
 import { cosineDecay, exponentialDecay, piecewiseConstantDecay, scheduleFromConfig } from '../src/optim/schedules.js';
 import { tensor, variable, type Tensor } from '../src/tensor/tensor.js';
 import { Sequential, sequential } from '../src/train/sequential.js';
-import { assertClose, rand } from './helpers.js';
+import { assertClose, rand, tempDir } from './helpers.js';
 
 await tf.setBackend('cpu');
 
@@ -225,7 +224,7 @@ test('a model compiled with a scheduled RMSprop saves and loads it', async () =>
   const model = sequential([L.dense({ units: 2, activation: 'softmax', inputShape: [3] })], { seed: 4 });
   model.compile({ optimizer: new RMSprop({ learningRate: exponentialDecay({ initialLearningRate: 0.1, decaySteps: 1, decayRate: 0.5 }) }), loss: 'sparseCategoricalCrossentropy' });
   await model.fit(rand([6, 3], 2), tensor(new Int32Array([0, 1, 0, 1, 1, 0])), { epochs: 1, batchSize: 2 });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-optim-'));
+  const dir = tempDir('optim');
   model.save(dir);
   const loaded = loadModel(dir, Sequential);
   assert.deepEqual(loaded.optimizer!.getConfig(), model.optimizer!.getConfig());

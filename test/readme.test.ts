@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { tempDir } from './helpers.js';
 
 const ENTRY = path.resolve('src/index.ts');
 /** tsx's loader by path: the examples run in a folder without node_modules. */
@@ -43,7 +43,7 @@ blocks.forEach((block, i) => {
       if (re.test(code)) used.add(re);
       code = code.replace(re, small);
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-readme-'));
+    const dir = tempDir('readme');
     fs.writeFileSync(path.join(dir, 'example.mts'), code);
     const r = spawnSync(process.execPath, ['--import', TSX, 'example.mts'], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
     assert.equal(r.status, 0, `example ${i + 1} failed:\n${r.stderr}\n${code}`);

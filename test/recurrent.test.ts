@@ -6,7 +6,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -24,13 +23,13 @@ import { Adam } from '../src/optim/optimizer.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { tensor, variable, type Tensor } from '../src/tensor/tensor.js';
 import { Sequential, sequential } from '../src/train/sequential.js';
-import { assertClose, gradCheck, rand } from './helpers.js';
+import { assertClose, gradCheck, rand, tempDir } from './helpers.js';
 
 await tf.setBackend('cpu');
 const TOL = 1e-5;
 const toTf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape], t.dtype === 'int32' ? 'int32' : 'float32');
 const tfData = (t: tf.Tensor) => t.dataSync() as Float32Array;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-recurrent-'));
+const tmp = tempDir('recurrent');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -3,13 +3,13 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type StoredTensor } from '../src/io/safetensors.js';
+import { tempDir } from './helpers.js';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-safetensors-'));
+const tmp = () => tempDir('safetensors');
 const userError = (re: RegExp) => (e: unknown) => e instanceof TsgradError && re.test(e.message);
 
 /** A file from raw parts: header length field (default: the JSON's length), JSON text, data. */

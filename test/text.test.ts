@@ -10,11 +10,12 @@ import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { loadBrown, loadText, splitText } from '../src/data/text.js';
 import { charTokenizer, tokenizerFromJSON, trainBpe, type BpeTokenizer } from '../src/data/tokenizer.js';
+import { tempDir } from './helpers.js';
 
 const brown = loadBrown();
 
 function tempFile(name: string, content: string | Uint8Array): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-text-'));
+  const dir = tempDir('text');
   const file = path.join(dir, name);
   fs.writeFileSync(file, content);
   return file;

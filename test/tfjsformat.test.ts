@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
@@ -21,14 +20,14 @@ import * as L from '../src/nn/layers.js';
 import { l1, l2 } from '../src/nn/regularizers.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { sequential, type Sequential } from '../src/train/sequential.js';
-import { assertClose } from './helpers.js';
+import { assertClose, tempDir } from './helpers.js';
 
 await tf.setBackend('cpu');
 const TOL = 1e-4;
 const mnist = loadMnist({ limit: 20 });
 const images = tensor(mnist.images, mnist.shape);
 const labels = tensor(mnist.labels, [mnist.count], 'int32');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-tfjs-'));
+const tmp = tempDir('tfjs');
 
 // A tiny static file server for the exported folders, on an ephemeral port.
 let server: http.Server;
