@@ -32,13 +32,28 @@ export function formatDuration(seconds: number): string {
 
 const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
+/** The callbacks made here, so that fit() adds no progress bar of its own next to a user's. */
+const renderers = new WeakSet<Callback>();
+
+/** Whether `c` is one of this file's renderers (progressBar, jsonLines). */
+export function isProgressRenderer(c: Callback): boolean {
+  return renderers.has(c);
+}
+
+function renderer(c: Callback): Callback {
+  renderers.add(c);
+  return c;
+}
+
 /**
  * Epochs: `1875/1875 [==============================] - 40s 21ms/step - loss: 0.1402 - accuracy: 0.9571`.
  * Steps: `step 300/1000 - loss: 1.8021 - lr: 6.00e-3 - 9700 tok/s - ETA: 1m 12s` in place, and
  * `step 300 - 31s - loss: 1.8312 - val_loss: 1.8570 - lr: 6.00e-3 - 9700 tok/s` kept.
+ * With `lines` (Keras's verbose 2), nothing is drawn in place and an epoch's line has no bar:
+ * `1875/1875 - 40s 21ms/step - loss: 0.1402`.
  */
-export function progressBar(out: Output = process.stdout, opts: { interval?: number } = {}): Callback {
-  const interactive = Boolean(out.isTTY);
+export function progressBar(out: Output = process.stdout, opts: { interval?: number; lines?: boolean } = {}): Callback {
+  const interactive = Boolean(out.isTTY) && !opts.lines;
   const interval = opts.interval ?? 100;
   let run: TrainBegin, bySteps = false, start = 0, lastDraw = 0, smooth = NaN;
   const epochLine = (done: number, logs: Logs, final: boolean) => {
@@ -47,13 +62,13 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
     const timing = final
       ? `${formatDuration(elapsed)} ${Math.round((elapsed * 1000) / done)}ms/step`
       : `ETA: ${formatDuration((elapsed / done) * (run.steps - done))}`;
-    return `${count} [${bar(done, run.steps)}] - ${timing}${formatLogs(logs)}`;
+    return `${count}${opts.lines ? '' : ` [${bar(done, run.steps)}]`} - ${timing}${formatLogs(logs)}`;
   };
   const stepLine = (s: StepInfo) => {
     const position = run.totalSteps !== undefined ? `step ${s.step}/${run.totalSteps}` : `step ${s.step} - ${formatDuration(s.seconds)}/${formatDuration(run.seconds!)}`;
     return `${position} - loss: ${smooth.toFixed(4)} - lr: ${s.lr.toExponential(2)} - ${Math.round(s.samplesPerSec)} tok/s - ETA: ${formatDuration(s.eta)}`;
   };
-  return {
+  return renderer({
     onTrainBegin(info) {
       run = info;
       bySteps = countsSteps(info);
@@ -76,7 +91,7 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
         : epochLine(run.steps, logs, true);
       out.write(`${interactive ? '\r' : ''}${line}${interactive ? '\x1b[K' : ''}\n`);
     },
-  };
+  });
 }
 
 /**
@@ -87,7 +102,7 @@ export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: numb
   const every = opts.stepEvery ?? 10;
   let run: TrainBegin, bySteps = false, start = 0;
   const write = (o: object) => out.write(JSON.stringify(o) + '\n');
-  return {
+  return renderer({
     onTrainBegin(info) {
       run = info;
       bySteps = countsSteps(info);
@@ -103,5 +118,5 @@ export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: numb
       if (bySteps) write({ event: 'eval', step: s.step, ...logs, lr: s.lr, elapsed: s.seconds, tokensPerSec: s.samplesPerSec, rssMiB: rssMiB() });
       else write({ event: 'epoch', epoch: epoch + 1, epochs: run.epochs, ...logs, seconds: (Date.now() - start) / 1000, rssMiB: rssMiB() });
     },
-  };
+  });
 }

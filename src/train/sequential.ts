@@ -17,6 +17,7 @@ import { tidy } from '../tensor/memory.js';
 import { gather } from '../tensor/ops.js';
 import { allocate, rows, Tensor, tensor } from '../tensor/tensor.js';
 import type { Callback, History } from './callbacks.js';
+import { isProgressRenderer, progressBar } from './progress.js';
 import { countMetric, METRIC_NAMES, type MetricName } from './metrics.js';
 import type { RunTracker } from './runs.js';
 import { trainLoop } from './trainer.js';
@@ -48,6 +49,14 @@ export interface FitArgs {
   augment?: (x: Tensor) => Tensor;
   /** Keeps the run's folder (metrics, checkpoints); a resumed tracker's state gives the epoch to start from. */
   run?: RunTracker;
+  /**
+   * Progress on standard output, as Keras: 0 silent; 1 a progress bar (redrawn in place on a
+   * terminal; in a file or pipe only each epoch's final line); 2 one line per epoch, no bar.
+   * 'auto' (the default) is 1, except silent where there is no process.stdout (a browser), under
+   * node's test runner (NODE_TEST_CONTEXT), or when `callbacks` has a renderer of its own
+   * (progressBar, jsonLines). So `node train.js > log` logs one line per epoch, as Keras does.
+   */
+  verbose?: 0 | 1 | 2 | 'auto';
 }
 
 /** The mean loss and the mean of each compiled metric, under its name. */
@@ -144,7 +153,7 @@ export class Sequential extends LayerStack implements Model {
     let order: Int32Array | null = null;
     const { history } = await trainLoop({
       model: this, optimizer, params: this.weights.filter((w) => w.trainable), stepsPerEpoch: steps, epochs,
-      initialStep: (args.initialEpoch ?? 0) * steps, callbacks: args.callbacks, run: args.run,
+      initialStep: (args.initialEpoch ?? 0) * steps, callbacks: withProgress(args.callbacks ?? [], args.verbose ?? 'auto'), run: args.run,
       samples: n, validationSamples: validation?.[0].shape[0] ?? 0,
       beginEpoch: () => (order = args.shuffle === false ? null : this.rng.permutation(n)),
       loss: (batch) => {
@@ -212,6 +221,16 @@ export class Sequential extends LayerStack implements Model {
 /** The factory users call, as tf.sequential: `sequential([conv2d({...}), ...])`. */
 export function sequential(layers: AnyLayer[], opts: { name?: string; seed?: number } = {}): Sequential {
   return new Sequential(layers, opts);
+}
+
+/** The callbacks with Keras's progress for `verbose` appended (last, so it sees what others add to the logs). */
+function withProgress(callbacks: Callback[], verbose: FitArgs['verbose'] & {}): Callback[] {
+  check(verbose === 0 || verbose === 1 || verbose === 2 || verbose === 'auto', `verbose must be 0, 1, 2 or 'auto', got ${JSON.stringify(verbose)}`);
+  const stdout = typeof process === 'undefined' ? undefined : process.stdout;
+  const level = verbose !== 'auto' ? verbose
+    : !stdout || process.env.NODE_TEST_CONTEXT || callbacks.some(isProgressRenderer) ? 0 : 1;
+  if (level === 0 || !stdout) return callbacks;
+  return [...callbacks, progressBar(stdout, { lines: level === 2 })];
 }
 
 function positiveInt(name: string, v: number): number {
