@@ -1,4 +1,5 @@
-// The browser bundle in a real browser: Debian's chromium, driven by playwright-core, loads
+// The browser bundle in a real browser (Debian's chromium or the one @sparticuz/chromium ships; see
+// chromiumPath), driven by playwright-core, loads
 // build output of scripts/build-browser.js and a checkpoint over HTTP with loadModel(url), and
 // predicts what Node predicts. Node's fetchModel reads the same checkpoint over HTTP too.
 
@@ -15,20 +16,20 @@ import { referenceCnn } from '../src/models/zoo.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { fetchModel, loadModel } from '../src/models/load.js';
 import { Sequential } from '../src/train/sequential.js';
-import { assertClose, tempDir } from './helpers.js';
+import { assertClose, chromiumPath, tempDir } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const site = tempDir('browser');
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
 let server: http.Server;
 let base = '';
-let browser: Browser;
+let browser: Browser | undefined;
 
 const images = loadMnist({ split: 'test', limit: 8 });
 const x = () => tensor(images.images, images.shape);
 
 before(async () => {
   await buildBrowser(path.join(site, 'tsgrad.browser.js'));
+  for (const name of ['simd', 'relaxed']) fs.copyFileSync(`build/kernels-${name}.wasm`, path.join(site, `kernels-${name}.wasm`));
   const model = referenceCnn({ seed: 5 });
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   await model.fit(x(), tensor(images.labels, [images.count], 'int32'), { epochs: 1, batchSize: 4 }); // weights and Adam moments that are not the initial ones
@@ -49,16 +50,24 @@ before(async () => {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(fs.readFileSync(file));
+    res.writeHead(200, {
+      'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'cross-origin-opener-policy': 'same-origin', // cross-origin isolated: SharedArrayBuffer, so wasm threads
+      'cross-origin-embedder-policy': 'require-corp',
+    }).end(fs.readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
+});
+
+/** The browser, started by the first test that needs it (so a Node-only test never depends on it). */
+async function launch(): Promise<Browser> {
+  browser ??= await chromium.launch({
+    executablePath: await chromiumPath(),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-});
+  return browser;
+}
 
 after(async () => {
   await browser?.close();
@@ -67,7 +76,7 @@ after(async () => {
 
 test('the browser bundle loads a checkpoint over HTTP and predicts what Node predicts', async () => {
   const expected = loadModel(path.join(site, 'model'), Sequential).predict(x());
-  const page = await browser.newPage();
+  const page = await (await launch()).newPage();
   await page.goto(`${base}/index.html`);
   await page.waitForFunction(() => (window as unknown as { result?: unknown; failure?: unknown }).result ?? (window as unknown as { failure?: unknown }).failure, null, { timeout: 60_000 });
   const { result, failure } = await page.evaluate(() => {
@@ -86,4 +95,16 @@ test('fetchModel reads the same checkpoint over HTTP in Node, and names what is 
   assert.deepEqual(Array.from(remote.predict(x()).data), Array.from(local.predict(x()).data));
   assert.deepEqual(remote.optimizer!.getState(), local.optimizer!.getState());
   await assert.rejects(fetchModel(`${base}/nothing/`), /\/nothing\/model\.json: HTTP 404/);
+});
+
+test('the browser runs the kernels\' WebAssembly: SIMD, relaxed SIMD and threads on a shared memory', async () => {
+  const page = await (await launch()).newPage();
+  await page.goto(`${base}/index.html`);
+  // A string, not a function: tsx would wrap a function's inner arrows in a helper the page lacks.
+  const features = await page.evaluate(`(async () => {
+    const valid = async (name) => WebAssembly.validate(await (await fetch('./kernels-' + name + '.wasm')).arrayBuffer());
+    const shared = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+    return { simd: await valid('simd'), relaxed: await valid('relaxed'), isolated: crossOriginIsolated, shared: shared.buffer instanceof SharedArrayBuffer };
+  })()`);
+  assert.deepEqual(features, { simd: true, relaxed: true, isolated: true, shared: true });
 });

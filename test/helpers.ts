@@ -73,3 +73,34 @@ export function tempDir(prefix: string): string {
   made.push(dir);
   return dir;
 }
+
+/**
+ * An onnxruntime session over ONNX bytes: onnxruntime-web, the same runtime compiled to WebAssembly,
+ * on one thread (it runs in Node without the native binding's download step).
+ */
+export async function onnxSession(bytes: Uint8Array) {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  return { ort, session: await ort.InferenceSession.create(bytes) };
+}
+
+/**
+ * A real Chromium for the browser tests: `CHROMIUM=path` if set, else Debian's /usr/bin/chromium
+ * where installed, else the one @sparticuz/chromium ships inside its npm package, unpacked once
+ * (about 200 MB, 1-2 s) into node_modules/.cache rather than the temp directory, and reused.
+ */
+export async function chromiumPath(): Promise<string> {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  if (fs.existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
+  const { default: chromium } = await import('@sparticuz/chromium');
+  const cache = path.resolve('node_modules/.cache/tsgrad-chromium');
+  fs.mkdirSync(cache, { recursive: true });
+  const tmp = process.env.TMPDIR;
+  process.env.TMPDIR = cache; // executablePath() unpacks into os.tmpdir()
+  try {
+    return await chromium.executablePath();
+  } finally {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  }
+}

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import { TsgradError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -17,7 +16,7 @@ import { Layer } from '../src/nn/layer.js';
 import * as L from '../src/nn/layers.js';
 import { tensor, type Tensor } from '../src/tensor/tensor.js';
 import { sequential, type Sequential } from '../src/train/sequential.js';
-import { assertClose, rand, tempDir } from './helpers.js';
+import { assertClose, onnxSession, rand, tempDir } from './helpers.js';
 
 const TOL = 1e-4;
 const mnist = loadMnist({ limit: 96 });
@@ -26,7 +25,7 @@ const labels = tensor(mnist.labels, [mnist.count], 'int32');
 
 /** onnxruntime's output for x on the exported model against tsgrad's predict(); returns the largest difference. */
 async function agree(t: TestContext, model: Sequential, x: Tensor, what: string): Promise<number> {
-  const session = await ort.InferenceSession.create(exportOnnx(model));
+  const { ort, session } = await onnxSession(exportOnnx(model));
   const { output } = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.data), [...x.shape]) });
   const expected = model.predict(x);
   assert.deepEqual(output.dims, expected.shape, `${what}: output shape`);

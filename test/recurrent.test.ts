@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import { backward } from '../src/autograd/index.js';
 import { TsgradError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
@@ -23,7 +22,7 @@ import { Adam } from '../src/optim/optimizer.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { tensor, variable, type Tensor } from '../src/tensor/tensor.js';
 import { Sequential, sequential } from '../src/train/sequential.js';
-import { assertClose, gradCheck, rand, tempDir } from './helpers.js';
+import { assertClose, gradCheck, onnxSession, rand, tempDir } from './helpers.js';
 
 await tf.setBackend('cpu');
 const TOL = 1e-5;
@@ -360,7 +359,7 @@ test('ONNX export: Embedding (Cast + Gather) and LayerNormalization run in onnxr
   model.build();
   model.weights.forEach((w, i) => w.value.data.set(rand([...w.value.shape], 50 + i, -0.6, 0.6).data));
   const x = ids([5, 4], 9, 25);
-  const session = await ort.InferenceSession.create(exportOnnx(model));
+  const { ort, session } = await onnxSession(exportOnnx(model));
   const { output } = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.data), [...x.shape]) });
   const expected = model.predict(x);
   assert.deepEqual(output.dims, expected.shape);
