@@ -23,6 +23,8 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
 let server: http.Server;
 let base = '';
 let browser: Browser | undefined;
+/** The README's browser example, as written. */
+const README_HTML = /```html\n([\s\S]*?)```/.exec(fs.readFileSync('README.md', 'utf8'))![1];
 
 const images = loadMnist({ split: 'test', limit: 8 });
 const x = () => tensor(images.images, images.shape);
@@ -34,6 +36,8 @@ before(async () => {
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   await model.fit(x(), tensor(images.labels, [images.count], 'int32'), { epochs: 1, batchSize: 4 }); // weights and Adam moments that are not the initial ones
   model.save(path.join(site, 'model'));
+  model.save(path.join(site, 'my-model'));
+  fs.writeFileSync(path.join(site, 'readme.html'), README_HTML);
   fs.writeFileSync(path.join(site, 'input.json'), JSON.stringify(Array.from(images.images)));
   fs.writeFileSync(path.join(site, 'index.html'), `<!doctype html><script type="module">
     window.addEventListener('error', (e) => (window.failure = String(e.message)));
@@ -107,4 +111,14 @@ test('the browser runs the kernels\' WebAssembly: SIMD, relaxed SIMD and threads
     return { simd: await valid('simd'), relaxed: await valid('relaxed'), isolated: crossOriginIsolated, shared: shared.buffer instanceof SharedArrayBuffer };
   })()`);
   assert.deepEqual(features, { simd: true, relaxed: true, isolated: true, shared: true });
+});
+
+test("the README's browser example runs as written", async () => {
+  const page = await (await launch()).newPage();
+  const outcome = new Promise<string>((resolve) => {
+    page.on('console', (m) => resolve(m.text()));
+    page.on('pageerror', (e) => resolve(`error: ${e.message}`));
+  });
+  await page.goto(`${base}/readme.html`);
+  assert.match(await outcome, /^digit \d$/);
 });
