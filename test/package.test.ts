@@ -22,8 +22,11 @@ const app = path.join(work, 'app');
 let figures = '';
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
+/** The environment of a user's shell: none of the test runner's variables (TSGRAD_BACKEND, NODE_TEST_CONTEXT). */
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TSGRAD_') && k !== 'NODE_TEST_CONTEXT'));
+
 function run(cmd: string, args: string[], cwd = app) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...env, NO_COLOR: '1' } });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -115,7 +118,7 @@ export const fromBrowser: BrowserTensor = browserTensor([1, 2]);
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--exactOptionalPropertyTypes', '--target', 'es2022', '--lib', 'es2022'];
   for (const resolution of [['--module', 'nodenext', '--moduleResolution', 'nodenext'], ['--module', 'esnext', '--moduleResolution', 'bundler']]) {
-    const r = spawnSync(process.execPath, [tsc, ...flags, ...resolution, 'check.ts'], { cwd: app, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [tsc, ...flags, ...resolution, 'check.ts'], { cwd: app, encoding: 'utf8', env });
     assert.equal(r.status, 0, `tsc ${resolution.join(' ')}:\n${r.stdout}${r.stderr}`);
   }
 });
