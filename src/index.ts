@@ -1,37 +1,19 @@
 // The public API of tsgrad for Node, shaped like TensorFlow.js: tensors and ops at the top level,
-// layers under `layers`, optimizers under `train`, models built with `sequential`. This entry
-// makes the wasm backend (its thread pool is Node's worker_threads) the default; the browser's
-// entry is browser.ts.
+// layers under `layers`, optimizers under `train`, models built with `sequential` (all in api.ts,
+// shared with the browser's entry, browser.ts). This entry makes the wasm backend (its thread pool
+// is Node's worker_threads) the default and adds what needs files: data sets, checkpoints, runs.
 
 import { createWasmBackend } from './backend/wasm/index.js';
 import { registerBackend } from './tensor/engine.js';
 
 registerBackend('wasm', () => createWasmBackend());
 
-export { Tensor, tensor, scalar, zeros, ones, fill, randomUniform, randomNormal, variable } from './tensor/tensor.js';
-export { getBackend, setBackend, noGrad } from './tensor/engine.js';
-export { tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
-export { backward, grad } from './autograd/index.js';
-export * from './ops/index.js';
-export { Rng } from './core/rng.js';
-export { TsgradError } from './core/errors.js';
-export * as layers from './nn/layers.js';
-export * as regularizers from './nn/regularizers.js';
-export { Layer } from './nn/layer.js';
-export * as train from './optim/optimizer.js';
-export { SGD, Adam, AdamW, RMSprop, sgd, adam, adamW, rmsprop, optimizerFromConfig } from './optim/optimizer.js';
-export type { Optimizer, OptimizerConfig, SGDConfig, AdamConfig, AdamWConfig, RMSpropConfig } from './optim/optimizer.js';
-export * as schedules from './optim/schedules.js';
-export { piecewiseConstantDecay, exponentialDecay, cosineDecay, scheduleFromConfig } from './optim/schedules.js';
-export type { LearningRateSchedule, ScheduleConfig } from './optim/schedules.js';
-export type { Model, NamedWeight } from './nn/model.js';
-export { Sequential, sequential } from './train/sequential.js';
+export * from './api.js';
 export { trainLoop, type TrainLoop, type StepLoss, type TrainResult } from './train/trainer.js';
 export type { Callback, CallbackModel, History, Logs, StepInfo, TrainBegin } from './train/callbacks.js';
 export { EarlyStopping, ModelCheckpoint, earlyStopping, modelCheckpoint, learningRateScheduler, reduceLROnPlateau } from './train/monitors.js';
 export { csvLogger, jsonLinesLogger } from './train/loggers.js';
 export { progressBar, jsonLines } from './train/progress.js';
-export * as metrics from './train/metrics.js';
 export { RunTracker, startRun, openRun, listRuns, readRun, writeSummary, type RunState, type RunSummary } from './train/runs.js';
 export { saveModel } from './io/checkpoint.js';
 export { loadModel, fetchModel, importTfjs, loadLanguageModel, resumeRun, type AnyModel } from './models/load.js';

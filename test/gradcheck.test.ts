@@ -143,11 +143,11 @@ test('gradient of gather and scatterAdd, with repeated indices', () => {
   gradCheck((g) => ops.scatterAdd(g, idx, 1, 3), [rand([2, 2, 2, 5], 24)]);
 });
 
-test('grad(f) returns gradients without touching .grad; noGrad records nothing', async () => {
-  const { grad, noGrad } = await import('../src/autograd/index.js');
+test('grads(f) returns gradients without touching .grad; noGrad records nothing', async () => {
+  const { grads, noGrad } = await import('../src/autograd/index.js');
   const x = tensor([1, 2, 3]);
   const y = tensor([4, 5, 6]);
-  const [dx, dy] = grad((a, b) => a.mul(b).sum())(x, y);
+  const [dx, dy] = grads((a, b) => a.mul(b).sum())([x, y]);
   assert.deepEqual([...dx.data], [4, 5, 6]);
   assert.deepEqual([...dy.data], [1, 2, 3]);
   assert.equal(x.grad, null);

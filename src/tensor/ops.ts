@@ -33,8 +33,10 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
 }
 
 export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
-  const ta = typeof a === 'number' ? scalar(a) : a;
-  const tb = typeof b === 'number' ? scalar(b) : b;
+  // A number takes the other operand's dtype when it fits it (an integer with an int32 tensor).
+  const like = (n: number, t: Tensor | number) => scalar(n, typeof t !== 'number' && t.dtype === 'int32' && Number.isInteger(n) ? 'int32' : 'float32');
+  const ta = typeof a === 'number' ? like(a, b) : a;
+  const tb = typeof b === 'number' ? like(b, a) : b;
   check(ta.dtype === tb.dtype, `${op} needs operands of one dtype, got ${ta.dtype} and ${tb.dtype}`);
   const shape = broadcastShapes(ta.shape, tb.shape);
   const compare = op === 'greater' || op === 'equal';
