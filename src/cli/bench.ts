@@ -1,10 +1,9 @@
 // `tsgrad bench`: SGEMM GFLOPS, reference-CNN training and inference speed, character-GPT
 // training speed, peak memory; with --compare, the same models in PyTorch, jax-js (and the CNN in
 // TensorFlow.js), run in the same invocation (alternating, in child processes) so that ratios are
-// measured side by side on a noisy machine.
+// measured side by side on a noisy machine. The flags are defined in main.ts.
 
 import { spawnSync } from 'node:child_process';
-import { Command, InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +18,7 @@ import { getBackend, setBackend } from '../tensor/engine.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { trainLm } from '../train/lm.js';
 import { cpuModel } from '../train/runs.js';
-import { action, positiveInt } from './common.js';
+import { registerNodeBackend } from './backend.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -59,11 +58,11 @@ const first = (t: Tensor, n: number) => t.gather(tensor(Int32Array.from({ length
 async function trainRate(x: Tensor, y: Tensor, batch: number, batches: number): Promise<number> {
   const model = referenceCnn();
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  await model.fit(first(x, batch * 3), first(y, batch * 3), { epochs: 1, batchSize: batch, shuffle: false });
+  await model.fit(first(x, batch * 3), first(y, batch * 3), { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
   const n = Math.min(x.shape[0], batch * batches);
   const [tx, ty] = [first(x, n), first(y, n)];
   const t = performance.now();
-  await model.fit(tx, ty, { epochs: 1, batchSize: batch, shuffle: false });
+  await model.fit(tx, ty, { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
   return n / ((performance.now() - t) / 1000);
 }
 
@@ -107,7 +106,7 @@ async function gptRate(steps: number, warmup: number): Promise<GptRate> {
   const ids = Int32Array.from({ length: B * T * 4 }, () => Math.floor(rng.uniform() * V));
   const times: number[] = [];
   await trainLm({
-    model: new Gpt(GPT), tokenizer: charTokenizer('x'), train: ids, validation: ids.subarray(0, T + 1), source: { text: null, validationFraction: 0 }, dir: null,
+    model: new Gpt(GPT), tokenizer: charTokenizer('x'), train: ids, validation: ids.subarray(0, T + 1),
     options: { batch: B, steps: warmup + steps, lr: 1e-3, warmup: 0, weightDecay: 0.1, clip: 1, evalEvery: warmup + steps, evalBatches: 1, seed: 0 },
     callbacks: [{ onBatchEnd: () => void times.push(performance.now()) }],
   });
@@ -157,14 +156,8 @@ function failure(stderr: string): string {
   return [...lines].reverse().find((l) => /^[\w.]*(Error|Exception)\b/.test(l)) ?? lines.pop() ?? 'failed';
 }
 
-const PARTS = ['sgemm', 'cnn', 'gpt'] as const;
-type Part = (typeof PARTS)[number];
-
-function parts(value: string): Part[] {
-  const list = value.split(',').map((p) => p.trim());
-  for (const p of list) if (!PARTS.includes(p as Part)) throw new InvalidArgumentError(`expected some of ${PARTS.join(', ')} (comma-separated), got "${p}"`);
-  return list as Part[];
-}
+/** What --only may name (main.ts checks the flag against the same list). */
+type Part = 'sgemm' | 'cnn' | 'gpt';
 
 type Summary<R> = Record<string, Partial<R> & { error?: string; version?: string }>;
 
@@ -180,69 +173,72 @@ function summarise<R extends object>(runs: Record<string, PeerResult<R>[]>, keys
   return summary;
 }
 
-export function benchCommand(): Command {
-  return new Command('bench')
-    .description('measure kernel, CNN and GPT training speed; --compare runs PyTorch, jax-js and TensorFlow.js side by side')
-    .option('--compare', 'also run the same models in PyTorch (python3-torch), jax-js and (the CNN) TensorFlow.js, alternating')
-    .option('--rounds <n>', 'alternating rounds with --compare (medians are reported)', positiveInt, 3)
-    .option('--batches <n>', 'timed CNN training batches of 32 per measurement', positiveInt, 64)
-    .option('--gpt-steps <n>', 'timed GPT training steps per measurement (after 2 warm-up steps)', positiveInt, 10)
-    .option('--only <parts>', `run only some of ${PARTS.join(', ')} (comma-separated); bench/results.json is then left alone`, parts)
-    .option('--json', 'print the results as JSON instead of a table')
-    .action(action(async (opts: { compare?: boolean; rounds: number; batches: number; gptSteps: number; only?: Part[]; json?: boolean }) => {
-      const log = (s: string) => process.stderr.write(s + '\n');
-      const run = (p: Part) => !opts.only || opts.only.includes(p);
-      const all = getBackend() as WasmBackend;
-      const gemm: Record<string, { threads1: number; threadsAll: number }> = {};
-      if (run('sgemm')) {
-        const one = createWasmBackend(1);
-        for (const [m, k, n] of [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [3872, 288, 64]]) {
-          const g = (gemm[`${m}x${k}x${n}`] = { threads1: sgemmGflops(one, m, k, n), threadsAll: sgemmGflops(all, m, k, n) });
-          log(`sgemm ${m}x${k}x${n}: ${g.threads1.toFixed(1)} GFLOPS on 1 thread, ${g.threadsAll.toFixed(1)} on ${all.pool.threads}`);
-        }
-        one.pool.close();
-      }
-      setBackend(all);
-      const rounds = opts.compare ? opts.rounds : 1;
-      const gptWarmup = 2;
-      const cnn: Record<string, PeerResult<Rates>[]> = {};
-      const gpt: Record<string, PeerResult<GptRate>[]> = {};
-      const peers = opts.compare ? ['pytorch', 'jax-js'] as const : [];
-      for (let r = 0; r < (run('cnn') ? rounds : 0); r++) {
-        (cnn.tsgrad ??= []).push(await ours(opts.batches));
-        log(`round ${r + 1}: tsgrad ${JSON.stringify(cnn.tsgrad[r])}`);
-        for (const p of peers) {
-          (cnn[p] ??= []).push(cnnPeer(p, opts.batches));
-          log(`round ${r + 1}: ${p} ${JSON.stringify(cnn[p][r])}`);
-        }
-      }
-      if (opts.compare && run('cnn')) cnn.tfjs = [cnnPeer('tfjs', 1)]; // ~1 image/s: one timed batch is all it gets
-      const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
-      const cnnRss = rss(); // the GPT runs after the CNN so that this stays the CNN's figure
-      for (let r = 0; r < (run('gpt') ? rounds : 0); r++) {
-        (gpt.tsgrad ??= []).push(await gptRate(opts.gptSteps, gptWarmup));
-        log(`round ${r + 1}: tsgrad GPT ${JSON.stringify(gpt.tsgrad[r])}`);
-        for (const p of peers) {
-          (gpt[p] ??= []).push(gptPeer(p, opts.gptSteps, gptWarmup));
-          log(`round ${r + 1}: ${p} GPT ${JSON.stringify(gpt[p][r])}`);
-        }
-      }
-      const result = {
-        date: new Date().toISOString(), cpu: cpuModel(), cores: os.availableParallelism(), node: process.version,
-        simd: all.variant, threads: all.pool.threads, sgemmGflops: gemm,
-        imagesPerSecond: summarise(cnn, ['train32', 'train128', 'infer1000']),
-        gptTokensPerSecond: summarise(gpt, ['tokensPerSecond']),
-        gptConfig: GPT,
-        peakRssMiB: cnnRss, gptPeakRssMiB: rss(), rounds,
-      };
-      if (opts.only) log('a partial run (--only): bench/results.json left as it was');
-      else {
-        fs.mkdirSync(path.join(ROOT, 'bench'), { recursive: true });
-        fs.writeFileSync(path.join(ROOT, 'bench/results.json'), JSON.stringify(result, null, 2) + '\n');
-      }
-      if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
-      else process.stdout.write(formatTable(result) + '\n');
-    }));
+export interface BenchOptions {
+  compare?: boolean;
+  rounds: number;
+  batches: number;
+  gptSteps: number;
+  only?: Part[];
+  out?: string;
+  json?: boolean;
+}
+
+export async function bench(opts: BenchOptions): Promise<void> {
+  registerNodeBackend();
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const run = (p: Part) => !opts.only || opts.only.includes(p);
+  const all = getBackend() as WasmBackend;
+  const gemm: Record<string, { threads1: number; threadsAll: number }> = {};
+  if (run('sgemm')) {
+    const one = createWasmBackend(1);
+    for (const [m, k, n] of [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [3872, 288, 64]]) {
+      const g = (gemm[`${m}x${k}x${n}`] = { threads1: sgemmGflops(one, m, k, n), threadsAll: sgemmGflops(all, m, k, n) });
+      log(`sgemm ${m}x${k}x${n}: ${g.threads1.toFixed(1)} GFLOPS on 1 thread, ${g.threadsAll.toFixed(1)} on ${all.pool.threads}`);
+    }
+    one.pool.close();
+  }
+  setBackend(all);
+  const rounds = opts.compare ? opts.rounds : 1;
+  const gptWarmup = 2;
+  const cnn: Record<string, PeerResult<Rates>[]> = {};
+  const gpt: Record<string, PeerResult<GptRate>[]> = {};
+  const peers = opts.compare ? ['pytorch', 'jax-js'] as const : [];
+  for (let r = 0; r < (run('cnn') ? rounds : 0); r++) {
+    (cnn.tsgrad ??= []).push(await ours(opts.batches));
+    log(`round ${r + 1}: tsgrad ${JSON.stringify(cnn.tsgrad[r])}`);
+    for (const p of peers) {
+      (cnn[p] ??= []).push(cnnPeer(p, opts.batches));
+      log(`round ${r + 1}: ${p} ${JSON.stringify(cnn[p][r])}`);
+    }
+  }
+  if (opts.compare && run('cnn')) cnn.tfjs = [cnnPeer('tfjs', 1)]; // ~1 image/s: one timed batch is all it gets
+  const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
+  const cnnRss = rss(); // the GPT runs after the CNN so that this stays the CNN's figure
+  for (let r = 0; r < (run('gpt') ? rounds : 0); r++) {
+    (gpt.tsgrad ??= []).push(await gptRate(opts.gptSteps, gptWarmup));
+    log(`round ${r + 1}: tsgrad GPT ${JSON.stringify(gpt.tsgrad[r])}`);
+    for (const p of peers) {
+      (gpt[p] ??= []).push(gptPeer(p, opts.gptSteps, gptWarmup));
+      log(`round ${r + 1}: ${p} GPT ${JSON.stringify(gpt[p][r])}`);
+    }
+  }
+  const result = {
+    date: new Date().toISOString(), cpu: cpuModel(), cores: os.availableParallelism(), node: process.version,
+    simd: all.variant, threads: all.pool.threads, sgemmGflops: gemm,
+    imagesPerSecond: summarise(cnn, ['train32', 'train128', 'infer1000']),
+    gptTokensPerSecond: summarise(gpt, ['tokensPerSecond']),
+    gptConfig: GPT,
+    peakRssMiB: cnnRss, gptPeakRssMiB: rss(), rounds,
+  };
+  // A full run replaces the package's own figures; a partial one writes only where it is told.
+  const out = opts.out ?? (opts.only ? undefined : path.join(ROOT, 'bench/results.json'));
+  if (out === undefined) log('a partial run (--only): bench/results.json left as it was');
+  else {
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  }
+  if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(formatTable(result) + '\n');
 }
 
 /** A peer's rate and how many times faster tsgrad is ("n/a" when either is missing). */

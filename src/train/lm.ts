@@ -70,6 +70,8 @@ export interface LmTrainOptions {
   evalEvery: number;
   /** Fixed validation batches (of `batch` windows each), the same at every evaluation. */
   evalBatches: number;
+  /** In a run folder, a "step" record in metrics.jsonl every this many steps (0 or absent: evaluations only). */
+  logEvery?: number;
   seed: number;
 }
 
@@ -85,10 +87,11 @@ export interface LmRun {
   tokenizer: Tokenizer;
   train: Int32Array;
   validation: Int32Array;
-  source: LmDataSource;
+  /** Where the text came from, kept in the checkpoints for `tsgrad gpt eval` (absent: not recorded). */
+  source?: LmDataSource;
   options: LmTrainOptions;
-  /** The run folder (see runs.ts): config.json if it has none, metrics.jsonl, the checkpoints (null: nothing is written). */
-  dir: string | null;
+  /** The run folder (see runs.ts): config.json if it has none, metrics.jsonl, the checkpoints (absent or null: nothing is written). */
+  dir?: string | null;
   /** Continue from a checkpoint's run state and optimizer moments (the model holds its weights). */
   resumed?: { state: RunState; optimizer: OptimizerState };
   /** Any callbacks: progress, early stopping, a CSV log... (an epoch is `evalEvery` steps). */
@@ -150,14 +153,16 @@ export async function trainLm(run: LmRun): Promise<TrainResult> {
   };
   const handle = {
     stopTraining: false, optimizer, weights: model.weights,
-    save: (dir: string) => saveModel(model, dir, { optimizer, tokenizer: run.tokenizer.toJSON(), training: { options: o, source: run.source } }),
+    save: (dir: string) => saveModel(model, dir, { optimizer, tokenizer: run.tokenizer.toJSON(), training: { options: o, ...(run.source && { source: run.source }) } }),
     getRngStates: () => ({ ...model.getRngStates(), windows: windowRng.getState() }),
   };
   return trainLoop({
     model: handle, optimizer, params: model.weights.filter((w) => w.trainable), stepsPerEpoch: o.evalEvery, steps: o.steps, seconds: budget,
     learningRate, callbacks: run.callbacks,
-    run: run.dir === null ? undefined : new RunTracker(run.dir, {
-      monitor: 'val_loss', resumed, extra: () => ({ warmupEnd, lrScale: currentScale() }), config: { model: model.className, options: o },
+    run: run.dir == null ? undefined : new RunTracker(run.dir, {
+      monitor: 'val_loss', resumed, logEvery: o.logEvery, config: { model: model.className, options: o },
+      // tokensPerStep: what `tsgrad runs` counts a run's tokens with.
+      extra: () => ({ warmupEnd, lrScale: currentScale(), tokensPerStep: o.batch * block }),
     }),
     loss: () => {
       const [x, y] = windows(run.train, randomStarts(windowRng, o.batch, run.train.length, block), block);

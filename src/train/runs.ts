@@ -95,10 +95,20 @@ export function checkNewRun(dir: string): void {
 
 /** The run folder `run` names (a path to one, or a name under `root`), its settings and its newest checkpoint. */
 export function openRun<Options = Record<string, unknown>>(run: string, root = 'runs') {
-  const dir = fs.existsSync(path.join(run, 'config.json')) ? run : path.join(root, run);
+  const dir = fs.existsSync(path.join(run, 'config.json')) || path.isAbsolute(run) ? run : path.join(root, run);
   check(fs.existsSync(path.join(dir, 'config.json')), `${run} is not a run (no config.json there or under ${root})`);
   const config = readJson<{ model?: string; options: Options & { model?: string } }>(path.join(dir, 'config.json'));
   return { dir, model: config.model ?? config.options.model!, options: config.options, latest: latestCheckpoint(dir) };
+}
+
+/**
+ * A run or checkpoint named on a command line: `p` itself when it exists, else the run of that
+ * name under `root`, else `p` as it is (for the reader to name what is missing).
+ */
+export function locateRun(p: string, root = 'runs'): string {
+  if (fs.existsSync(p) || path.isAbsolute(p)) return p;
+  const named = path.join(root, p);
+  return fs.existsSync(named) ? named : p;
 }
 
 export function writeJson(file: string, value: unknown): void {
