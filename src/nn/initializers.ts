@@ -2,7 +2,7 @@
 
 import type { Rng } from '../core/rng.js';
 import type { Shape } from '../core/shape.js';
-import { fill, randomNormal, randomUniform, type Tensor } from '../tensor/tensor.js';
+import { defaultRng, fill, randomNormal, randomUniform, type Tensor } from '../tensor/tensor.js';
 
 export type InitializerName =
   | 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros' | 'ones' | 'randomUniform' | 'orthogonal';
@@ -14,7 +14,8 @@ function fans(shape: Shape): [number, number] {
   return [shape[shape.length - 2] * receptive, shape[shape.length - 1] * receptive];
 }
 
-export function initialize(name: InitializerName, shape: Shape, rng: Rng): Tensor {
+/** Values for a new weight; without an Rng, from the process's default generator (seeded 0, as the random creators). */
+export function initialize(name: InitializerName, shape: Shape, rng: Rng = defaultRng): Tensor {
   const [fanIn, fanOut] = fans(shape);
   switch (name) {
     case 'glorotUniform': {

@@ -45,6 +45,13 @@ export function meanSquaredError(yTrue: Tensor, yPred: Tensor): Tensor {
 
 export type LossName = 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy' | 'meanSquaredError';
 
+/** The names compile() takes for each loss: tsgrad's, and the TF.js/Keras aliases it can honour. */
+export const LOSS_ALIASES: Readonly<Record<string, LossName>> = {
+  sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy', sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
+  categoricalCrossentropy: 'categoricalCrossentropy', categorical_crossentropy: 'categoricalCrossentropy',
+  meanSquaredError: 'meanSquaredError', mean_squared_error: 'meanSquaredError', mse: 'meanSquaredError', MSE: 'meanSquaredError',
+};
+
 export function lossByName(name: LossName): (yTrue: Tensor, yPred: Tensor) => Tensor {
   switch (name) {
     case 'sparseCategoricalCrossentropy': return (t, p) => sparseCategoricalCrossentropy(t, p);

@@ -4,12 +4,15 @@
 // Their state (step count, slots) can be read and restored for checkpoints.
 // Plain SGD, momentum SGD and Adam run as backend kernels (fused loops over each parameter); the
 // rest are TypeScript loops over the same in-place views, fast enough for an update per batch.
+// TensorFlow.js's forms work too: optimizer.minimize(f), applyGradients({name: grad}), and the
+// factories' positional arguments (adam(0.01), sgd(0.1), momentum(0.1, 0.9)).
 
+import { variableGrads } from '../autograd/index.js';
 import { copyOf } from '../core/dtype.js';
 import { check } from '../core/errors.js';
 import { getBackend } from '../tensor/engine.js';
 import { persistent, stepBoundary } from '../tensor/memory.js';
-import { tensor, zeros, type Tensor } from '../tensor/tensor.js';
+import { tensor, variableNamed, zeros, type Tensor } from '../tensor/tensor.js';
 import { scheduleFromConfig, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
 
 /** Options every optimizer takes (Keras's base optimizer arguments). */
@@ -70,6 +73,15 @@ export interface Optimizer {
    * (the model's weight names, parallel to params) let AdamW exclude weights by name.
    */
   step(params: Tensor[], names?: string[]): void;
+  /**
+   * As TF.js: one update of the variables in `varList` (default: every trainable variable f uses)
+   * down the gradient of f's scalar value; returns that value when `returnCost`, else null.
+   */
+  minimize(f: () => Tensor, returnCost?: boolean, varList?: Tensor[]): Tensor | null;
+  /** As TF.js: f's value and its gradients keyed by variable name (variableGrads). */
+  computeGradients(f: () => Tensor, varList?: Tensor[]): { value: Tensor; grads: Record<string, Tensor> };
+  /** As TF.js: one update from gradients keyed by variable name (or {name, tensor} pairs). */
+  applyGradients(grads: Record<string, Tensor> | { name: string; tensor: Tensor }[]): void;
   getConfig(): OptimizerConfig;
   /** Step count and per-parameter slots, named `<slot>/<index>`. */
   getState(): OptimizerState;
@@ -162,6 +174,31 @@ abstract class BaseOptimizer implements Optimizer {
     for (const p of live) this.update(p, lr);
     for (const p of params) p.grad = null;
     stepBoundary();
+  }
+
+  minimize(f: () => Tensor, returnCost = false, varList?: Tensor[]): Tensor | null {
+    const { value, grads } = this.computeGradients(f, varList);
+    this.applyGradients(grads);
+    return returnCost ? value : null;
+  }
+
+  computeGradients(f: () => Tensor, varList?: Tensor[]): { value: Tensor; grads: Record<string, Tensor> } {
+    return variableGrads(f, varList);
+  }
+
+  applyGradients(grads: Record<string, Tensor> | { name: string; tensor: Tensor }[]): void {
+    const pairs = Array.isArray(grads) ? grads.map((g) => [g.name, g.tensor] as const) : Object.entries(grads);
+    const params = pairs.map(([name, g]) => {
+      const v = variableNamed(name);
+      check(v, `applyGradients: no variable is named "${name}" (variables are named by variable(value, trainable, name))`);
+      check(g.size === v.size, `applyGradients: the gradient for "${name}" has ${g.size} values, the variable ${v.size}`);
+      return { v, g, saved: v.grad };
+    });
+    // step() reads and then clears each parameter's .grad: lend it these gradients, then put back
+    // whatever backward() had left there.
+    for (const p of params) p.v.grad = p.g.dtype === 'float32' && p.g.storage !== p.v.storage ? p.g.clone() : p.g;
+    this.step(params.map((p) => p.v), params.map((p) => p.v.name!));
+    for (const p of params) p.v.grad = p.saved;
   }
 
   /** Keras's clipping, in place on the gradients (which are this step's own). */
@@ -368,7 +405,23 @@ export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
   }
 }
 
-export const sgd = (config?: SGDConfig) => new SGD(config);
-export const adam = (config?: AdamConfig) => new Adam(config);
-export const adamW = (config?: AdamWConfig) => new AdamW(config);
-export const rmsprop = (config?: RMSpropConfig) => new RMSprop(config);
+/** A config, or TF.js's positional arguments named in order. */
+function positional<C extends BaseConfig>(first: C | number | undefined, rest: unknown[], names: (keyof C)[]): C {
+  if (typeof first !== 'number') return first ?? ({} as C);
+  const c: Record<string, unknown> = { learningRate: first };
+  rest.forEach((v, i) => { if (v !== undefined) c[names[i] as string] = v; });
+  return c as C;
+}
+
+/** sgd({learningRate, momentum, nesterov, ...}) or TF.js's sgd(learningRate). */
+export const sgd = (config?: SGDConfig | number) => new SGD(positional(config, [], []));
+/** TF.js's momentum(learningRate, momentum, useNesterov?): SGD with momentum. */
+export const momentum = (learningRate: number, momentum: number, useNesterov = false) => new SGD({ learningRate, momentum, nesterov: useNesterov });
+/** adam({learningRate, beta1, beta2, epsilon, ...}) or TF.js's adam(learningRate?, beta1?, beta2?, epsilon?). */
+export const adam = (config?: AdamConfig | number, beta1?: number, beta2?: number, epsilon?: number) =>
+  new Adam(positional<AdamConfig>(config, [beta1, beta2, epsilon], ['beta1', 'beta2', 'epsilon']));
+/** adamW({learningRate, weightDecay, ...}) or adamW(learningRate). */
+export const adamW = (config?: AdamWConfig | number) => new AdamW(positional(config, [], []));
+/** rmsprop({learningRate, rho, momentum, epsilon, centered, ...}) or TF.js's rmsprop(learningRate, decay?, momentum?, epsilon?, centered?). */
+export const rmsprop = (config?: RMSpropConfig | number, decay?: number, momentum?: number, epsilon?: number, centered?: boolean) =>
+  new RMSprop(positional<RMSpropConfig>(config, [decay, momentum, epsilon, centered], ['rho', 'momentum', 'epsilon', 'centered']));

@@ -10,23 +10,37 @@ import { saveModel } from '../io/checkpoint.js';
 import type { AnyLayer } from '../nn/layers.js';
 import type { Model } from '../nn/model.js';
 import { LayerStack, stackLayersFromConfig, type StackConfig } from '../nn/stack.js';
-import { lossByName, type LossName } from '../ops/losses.js';
+import { LOSS_ALIASES, lossByName, type LossName } from '../ops/losses.js';
 import { Adam, AdamW, optimizerFromConfig, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
 import { noGrad } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import { gather } from '../tensor/ops.js';
-import { allocate, rows, Tensor, tensor } from '../tensor/tensor.js';
+import { allocate, rows, Tensor, tensor, type Nested } from '../tensor/tensor.js';
 import type { Callback, History } from './callbacks.js';
 import { isProgressRenderer, progressBar } from './progress.js';
-import { countMetric, METRIC_NAMES, type MetricName } from './metrics.js';
+import { countMetric, type MetricName } from './metrics.js';
 import type { RunTracker } from './runs.js';
 import { trainLoop } from './trainer.js';
 
+/** Names compile() takes for each optimizer (any case), with Keras's defaults. */
+const OPTIMIZERS = { adam: Adam, adamw: AdamW, rmsprop: RMSprop, sgd: SGD };
+
+/** Names compile() takes for each metric: tsgrad's, and the TF.js/Keras aliases it can honour. */
+const METRIC_ALIASES: Readonly<Record<string, MetricName>> = {
+  accuracy: 'accuracy', acc: 'accuracy', categoricalAccuracy: 'accuracy', sparseCategoricalAccuracy: 'accuracy',
+  categorical_accuracy: 'accuracy', sparse_categorical_accuracy: 'accuracy',
+  topKCategoricalAccuracy: 'topKCategoricalAccuracy', top_k_categorical_accuracy: 'topKCategoricalAccuracy',
+  sparseTopKCategoricalAccuracy: 'sparseTopKCategoricalAccuracy', sparse_top_k_categorical_accuracy: 'sparseTopKCategoricalAccuracy',
+};
+
+// `string & {}` keeps the names' completion in editors while taking any string, checked at run time.
 export interface CompileArgs {
-  /** An optimizer, or a name for one with Keras's defaults. */
-  optimizer: Optimizer | 'adam' | 'adamw' | 'rmsprop' | 'sgd';
-  loss: LossName;
-  metrics?: MetricName[];
+  /** An optimizer, or a name for one with Keras's defaults ('adam', 'adamw', 'rmsprop', 'sgd'; any case). */
+  optimizer: Optimizer | keyof typeof OPTIMIZERS | (string & {});
+  /** A loss name: tsgrad's or a TF.js/Keras alias ('mse', 'categorical_crossentropy', ...). */
+  loss: LossName | (string & {});
+  /** Metric names (or one), with TF.js/Keras aliases ('acc'); each is logged under tsgrad's name. */
+  metrics?: MetricName[] | MetricName | (string & {}) | string[];
 }
 
 export interface TrainingConfig {
@@ -40,7 +54,7 @@ export interface FitArgs {
   batchSize?: number;
   /** Fraction of the examples, taken from the end before shuffling, kept for validation (as Keras). */
   validationSplit?: number;
-  validationData?: [Tensor, Tensor];
+  validationData?: [Tensor | Nested, Tensor | Nested];
   shuffle?: boolean;
   callbacks?: Callback[];
   /** The epoch to start from, counting from 0 (as Keras): resuming a run that completed that many. */
@@ -113,13 +127,29 @@ export class Sequential extends LayerStack implements Model {
     this.compile({ optimizer: optimizerFromConfig(c.optimizer), loss: c.loss, metrics: c.metrics });
   }
 
+  /**
+   * Sets the optimizer, loss and metrics for fit and evaluate. Every name is checked here, at
+   * once: an unknown one is a TsgradError listing the names tsgrad knows.
+   */
   compile(args: CompileArgs): void {
+    const { optimizer, loss, metrics } = args ?? {};
+    const problems: string[] = [];
+    const known = (names: object) => Object.keys(names).join(', ');
+    const opt = typeof optimizer === 'string' ? OPTIMIZERS[optimizer.toLowerCase() as keyof typeof OPTIMIZERS] : optimizer;
+    if (typeof optimizer === 'string' && !opt) problems.push(`unknown optimizer "${optimizer}" (tsgrad has ${known(OPTIMIZERS)}, or pass an optimizer such as train.adam(0.001))`);
+    else if (typeof optimizer !== 'string' && typeof (optimizer as Optimizer | undefined)?.step !== 'function') problems.push('optimizer must be a name or an optimizer (train.adam(), sgd(), ...)');
+    const lossName = typeof loss === 'string' && Object.hasOwn(LOSS_ALIASES, loss) ? LOSS_ALIASES[loss] : undefined;
+    if (!lossName) problems.push(`unknown loss ${typeof loss === 'string' ? `"${loss}"` : typeof loss === 'function' ? '(a function: tsgrad takes a loss by name)' : String(loss)} (tsgrad has ${known(LOSS_ALIASES)})`);
+    const metricList = metrics === undefined ? [] : Array.isArray(metrics) ? metrics : [metrics];
+    const metricNames = metricList.map((m) => (typeof m === 'string' && Object.hasOwn(METRIC_ALIASES, m) ? METRIC_ALIASES[m] : undefined));
+    metricList.forEach((m, i) => {
+      if (!metricNames[i]) problems.push(`unknown metric ${JSON.stringify(m)} (tsgrad has ${known(METRIC_ALIASES)})`);
+    });
+    check(problems.length === 0, `compile(): ${problems.join('; ')}`);
     this.build();
-    const named = { adam: Adam, adamw: AdamW, rmsprop: RMSprop, sgd: SGD };
-    this.optimizer = typeof args.optimizer === 'string' ? new named[args.optimizer]() : args.optimizer;
-    this.lossName = args.loss;
-    this.metrics = args.metrics ?? [];
-    for (const m of this.metrics) check(METRIC_NAMES.includes(m), `unknown metric "${m}" (tsgrad has ${METRIC_NAMES.join(', ')})`);
+    this.optimizer = typeof opt === 'function' ? new opt() : (opt as Optimizer);
+    this.lossName = lossName!;
+    this.metrics = [...new Set(metricNames as MetricName[])];
   }
 
   get trainingConfig(): TrainingConfig | null {
@@ -132,13 +162,39 @@ export class Sequential extends LayerStack implements Model {
     return { optimizer: this.optimizer, loss: lossByName(this.lossName) };
   }
 
-  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+  /** The inputs as a tensor: nested arrays (as tf.tensor takes them) become float32. */
+  private inputs(x: Tensor | Nested): Tensor {
+    if (x instanceof Tensor) return x;
+    check(Array.isArray(x), 'inputs must be a tensor or nested arrays of numbers');
+    return tensor(x);
+  }
+
+  /**
+   * The targets as a tensor shaped for the loss: nested arrays become int32 class indices for the
+   * sparse loss, float32 otherwise; a vector of targets for a model with one output per example
+   * gets that axis (as TF.js and Keras), rather than broadcasting against the predictions.
+   */
+  private targets(y: Tensor | Nested): Tensor {
+    check(y instanceof Tensor || Array.isArray(y), 'targets must be a tensor or nested arrays of numbers');
+    const sparse = this.lossName === 'sparseCategoricalCrossentropy';
+    const t = y instanceof Tensor ? y : tensor(y, undefined, sparse ? 'int32' : 'float32');
+    const out = this.outputShape;
+    return !sparse && t.rank === out.length - 1 && out[out.length - 1] === 1 ? t.expandDims(-1) : t;
+  }
+
+  /**
+   * Trains on x and y (tensors, or nested arrays as tf.tensor takes them) for `epochs`, as Keras's
+   * fit. Progress goes to standard output as `verbose` says (see FitArgs): by default a Keras
+   * progress bar, except under node's test runner or in a browser.
+   */
+  async fit(xs: Tensor | Nested, ys: Tensor | Nested, args: FitArgs = {}): Promise<History> {
     const { optimizer, loss } = this.compiled();
     const epochs = positiveInt('epochs', args.epochs ?? 1);
     const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
+    const [x, y] = [this.inputs(xs), this.targets(ys)];
     checkPair(x, y);
     let [trainX, trainY] = [x, y];
-    let validation = args.validationData;
+    let validation: [Tensor, Tensor] | undefined = args.validationData && [this.inputs(args.validationData[0]), this.targets(args.validationData[1])];
     if (args.validationSplit) {
       const split = args.validationSplit;
       check(split > 0 && split < 1, `validationSplit must be in (0, 1), got ${split}`);
@@ -172,8 +228,9 @@ export class Sequential extends LayerStack implements Model {
   }
 
   /** Mean loss (with regularization penalties, as Keras) and metrics over all examples, in batches, without recording gradients. */
-  evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): EvaluateResult {
+  evaluate(xs: Tensor | Nested, ys: Tensor | Nested, args: { batchSize?: number } = {}): EvaluateResult {
     const { loss } = this.compiled();
+    const [x, y] = [this.inputs(xs), this.targets(ys)];
     checkPair(x, y);
     const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
     const n = x.shape[0];
@@ -200,9 +257,10 @@ export class Sequential extends LayerStack implements Model {
     saveModel(this, dir);
   }
 
-  /** The model's outputs for every example, computed in batches. */
-  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+  /** The model's outputs for every example (a tensor, or nested arrays as tf.tensor takes them), computed in batches. */
+  predict(xs: Tensor | Nested, args: { batchSize?: number } = {}): Tensor {
     this.build();
+    const x = this.inputs(xs);
     const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
     const n = x.shape[0];
     const out = allocate([n, ...this.outputShape.slice(1)]);
