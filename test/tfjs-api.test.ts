@@ -174,6 +174,10 @@ test('toString(), print() and console.log show TF.js\'s format', () => {
     assert.equal(ours.toString(), theirs.toString(), `shape [${ours.shape}]`);
     assert.equal(ours.toString(true), theirs.toString(true), `shape [${ours.shape}] verbose`);
   }
+  // TF.js prints a single row as `[[1, 2],]`: tsgrad closes the bracket.
+  assert.equal(ts.tensor([[16.5, 2]]).toString(), 'Tensor\n    [[16.5, 2]]');
+  assert.equal(ts.tensor([[[1]]]).toString(), 'Tensor\n    [[[1]]]');
+  assert.equal(ts.tensor([[[1, 2]], [[3, 4]]]).toString(), 'Tensor\n    [[[1, 2]],\n\n     [[3, 4]]]');
   const t = ts.tensor2d([[1, 2], [3, 4]]);
   assert.equal(inspect(t), 'Tensor\n    [[1, 2],\n     [3, 4]]');
   assert.equal(`${t}`, t.toString());

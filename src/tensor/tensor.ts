@@ -246,7 +246,8 @@ export class Tensor {
 }
 
 // TF.js's tensor format (tfjs-core's tensor_format.ts): 7 decimals at most, columns padded to
-// their widest value, at most 20 entries per axis shown (the first and last 3 past that).
+// their widest value, at most 20 entries per axis shown (the first and last 3 past that). One
+// difference: an axis of length 1 above the last closes its bracket (TF.js prints `[[1, 2],]`).
 const FORMAT_LIMIT = 20;
 const FORMAT_EDGE = 3;
 
@@ -278,9 +279,12 @@ function formatLines(values: TypedArray, shape: readonly number[], pads: number[
     else lines.push(...formatLines(values.subarray(i * stride, (i + 1) * stride), shape.slice(1), pads, i === size - 1));
   }
   const sep = shape.length === 2 ? ',' : '';
+  const end = isLast ? '' : ',\n' + '\n'.repeat(shape.length - 2);
+  // One row: TF.js prints `[[1, 2],]` here; tsgrad closes it as `[[1, 2]]`.
+  if (lines.length === 1) return ['[' + lines[0] + ']' + end];
   lines[0] = '[' + (size > 0 ? lines[0] + sep : '');
   for (let i = 1; i < lines.length - 1; i++) lines[i] = ' ' + lines[i] + sep;
-  lines[lines.length - 1] = ' ' + lines[lines.length - 1] + ']' + (isLast ? '' : ',\n' + '\n'.repeat(shape.length - 2));
+  lines[lines.length - 1] = ' ' + lines[lines.length - 1] + ']' + end;
   return lines;
 }
 
