@@ -1,5 +1,7 @@
 // The `tsgrad` command as a user runs it: train, evaluate and predict on a small MNIST folder,
-// --json output, --help, and one clear line with a non-zero exit for every kind of bad input.
+// --json output, --help, one vocabulary across commands (old spellings kept, runs found by name
+// under --runs, tsgrad runs listing each kind of run in its terms), --version, a --help that loads
+// no engine, and one clear line with a non-zero exit for every kind of bad input.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadMnist } from '../src/data/mnist.js';
+import { MODEL_NAMES } from '../src/models/zoo.js';
 import { tempDir } from './helpers.js';
 
 const BIN = path.resolve('bin/tsgrad.js');
@@ -17,6 +20,10 @@ function tsgrad(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
+
+/** A run's checkpoint weights, bytes (weights and optimizer moments). */
+const weightsOf = (run: string, checkpoint: string) => fs.readFileSync(path.join(run, 'checkpoints', checkpoint, 'weights.safetensors'));
+const optionsOf = (run: string) => JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')).options;
 
 /** A small MNIST folder: real images, 96 for training and 50 for testing. */
 function writeSmallMnist(dir: string): void {
@@ -42,6 +49,7 @@ const ckpt = path.join(runs, 'first');
 test('train --json prints only JSON lines and keeps the run: config, metrics, checkpoints, summary', () => {
   const r = tsgrad('train', '--data', data, '--epochs', '2', '--batch-size', '16', '--runs', runs, '--name', 'first', '--log-every', '2', '--json');
   assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, ''); // no warning of any kind, Node's included
   const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => l.event), ['epoch', 'epoch', 'done']);
   assert.equal(lines[1].epoch, 2);
@@ -139,17 +147,7 @@ test('export to TF.js and ONNX, and import from TF.js, keep the predictions', ()
 });
 
 test('predict gives the top 3 classes for each PNG', () => {
-  const files = [0, 1].map((i) => {
-    const s = loadMnist({ split: 'test', limit: 2 });
-    const png = new PNG({ width: 56, height: 56 });
-    for (let y = 0; y < 56; y++) for (let x = 0; x < 56; x++) {
-      const v = 255 - Math.round(255 * s.images[i * 784 + Math.floor(y / 2) * 28 + Math.floor(x / 2)]); // dark on light, 2x
-      png.data.set([v, v, v, 255], 4 * (y * 56 + x));
-    }
-    const file = path.join(work, `digit${i}.png`);
-    fs.writeFileSync(file, PNG.sync.write(png));
-    return file;
-  });
+  const files = [0, 1].map((i) => writeDigitPng(path.join(work, `digit${i}.png`), i));
   const r = tsgrad('predict', ckpt, ...files, '--json');
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
@@ -164,14 +162,161 @@ test('predict gives the top 3 classes for each PNG', () => {
   assert.match(text.out, /digit0\.png: \d \(\d+\.\d\d%\), \d \(\d+\.\d\d%\), \d \(\d+\.\d\d%\)\n/);
 });
 
-test('every command has --help', () => {
-  for (const cmd of [[], ['train'], ['evaluate'], ['predict'], ['runs'], ['runs', 'compare'], ['export'], ['import']]) {
+test('every command has --help, and the training commands share their flags', () => {
+  const commands = [[], ['train'], ['evaluate'], ['predict'], ['runs'], ['runs', 'compare'], ['export'], ['import'], ['bench'],
+    ['gpt'], ['gpt', 'train'], ['gpt', 'generate'], ['gpt', 'eval']];
+  const help = new Map(commands.map((cmd) => {
     const r = tsgrad(...cmd, '--help');
-    assert.equal(r.code, 0);
+    assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Usage: tsgrad/);
+    return [cmd.join(' '), r.out];
+  }));
+  for (const flag of ['--batch-size <n>', '--log-every <n>', '--seed <n>', '--name <name>', '--out <dir>', '--runs <dir>', '--resume <run>', '--stop-after <n>', '--json', '--backend <name>']) {
+    assert.match(help.get('train')!, new RegExp(` ${flag}`), `train ${flag}`);
+    assert.match(help.get('gpt train')!, new RegExp(` ${flag}`), `gpt train ${flag}`);
   }
-  assert.match(tsgrad('train', '--help').out, /--batch-size <n>/);
+  // A run is named under --runs wherever one is read; --out wherever something is written.
+  for (const cmd of ['evaluate', 'predict', 'export', 'runs', 'runs compare', 'gpt generate', 'gpt eval']) assert.match(help.get(cmd)!, / --runs <dir>/, cmd);
+  for (const cmd of ['train', 'gpt train', 'export', 'import', 'bench']) assert.match(help.get(cmd)!, / --out </, cmd);
+  // The old spellings work but are not advertised.
+  assert.doesNotMatch(help.get('gpt train')!, /--batch <|--warmup <|--clip </);
+  // The CLI lists the zoo's models without loading the zoo.
+  assert.match(help.get('train')!.replace(/\s+/g, ' '), new RegExp(`choices: ${MODEL_NAMES.map((m) => `"${m}"`).join(', ')}`));
 });
+
+test('--version and -V print the version in package.json', () => {
+  const { version } = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+  for (const flag of ['--version', '-V']) assert.deepEqual(tsgrad(flag), { code: 0, out: `${version}\n`, err: '' });
+});
+
+test('--help loads no engine: only the command-line modules (every module loaded is traced)', () => {
+  // A module hook (node:module register) writes the URL of every module that loads to a file.
+  const dir = tempDir('cli-trace');
+  fs.writeFileSync(path.join(dir, 'hooks.mjs'), `import fs from 'node:fs';
+let file;
+export function initialize(data) { file = data.file; }
+export async function load(url, context, next) { fs.appendFileSync(file, url + '\\n'); return next(url, context); }
+`);
+  fs.writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';
+register('./hooks.mjs', import.meta.url, { data: { file: process.env.TSGRAD_TRACE } });
+`);
+  const loaded = (...args: string[]) => {
+    const trace = path.join(dir, `trace-${args.join('-').replace(/\W/g, '_')}.txt`);
+    const r = spawnSync(process.execPath, ['--import', path.join(dir, 'register.mjs'), BIN, ...args], { encoding: 'utf8', env: { ...process.env, TSGRAD_TRACE: trace } });
+    assert.equal(r.status, 0, r.stderr);
+    return fs.readFileSync(trace, 'utf8').trim().split('\n');
+  };
+  for (const args of [['--help'], ['train', '--help'], ['gpt', 'train', '--help'], ['--version']]) {
+    const urls = loaded(...args);
+    assert.ok(urls.some((u) => /\/cli\/main\.[jt]s$/.test(u)), `the trace saw no cli/main: ${urls.join(' ')}`);
+    const engine = urls.filter((u) => /\/(backend|tensor|autograd|ops|nn|optim|data|io|train|models|server)\/|tfjs|onnx|pngjs/.test(u));
+    assert.deepEqual(engine, [], `tsgrad ${args.join(' ')} loaded the engine`);
+  }
+  // ...while a command does load what it runs (so the trace would see the engine if --help loaded it).
+  assert.ok(loaded('runs', '--runs', dir).some((u) => /\/train\/runs\.[jt]s$/.test(u)));
+});
+
+test('old spellings give the same run as the new ones: --batch for --batch-size', () => {
+  const common = ['--data', data, '--epochs', '1', '--limit', '48', '--runs', runs, '--json'];
+  const spelled = [['--batch-size', '16', '--name', 'new-spelling'], ['--batch', '16', '--name', 'old-spelling']];
+  for (const flags of spelled) assert.equal(tsgrad('train', ...common, ...flags).code, 0);
+  const [a, b] = ['new-spelling', 'old-spelling'].map((n) => path.join(runs, n));
+  assert.equal(optionsOf(a).batchSize, 16);
+  assert.deepEqual(optionsOf(a), optionsOf(b));
+  assert.ok(weightsOf(a, 'epoch-001').equals(weightsOf(b, 'epoch-001')));
+  // An alias is checked as its flag is.
+  assert.match(tsgrad('train', '--batch', '0').err, /^error: option '--batch <n>' argument '0' is invalid\. expected a positive integer\.\n$/);
+});
+
+test('train --out DIR keeps the run in DIR; a run is found by name under --runs by every command', () => {
+  const elsewhere = path.join(work, 'elsewhere'); // not ./runs, where commands look by default
+  const out = path.join(elsewhere, 'mine');
+  const r = tsgrad('train', '--data', data, '--epochs', '2', '--limit', '48', '--out', out, '--stop-after', '1', '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(JSON.parse(r.out.trim().split('\n').at(-1)!).run, out);
+  assert.ok(fs.existsSync(path.join(out, 'checkpoints', 'epoch-001', 'model.json')));
+  // --resume NAME under --runs.
+  const resumed = tsgrad('train', '--resume', 'mine', '--runs', 'elsewhere', '--data', data, '--json');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.deepEqual(resumed.out.trim().split('\n').map((l) => JSON.parse(l).epoch ?? 'done'), [2, 'done']);
+  // evaluate, predict and export given the run's name.
+  const byName = JSON.parse(tsgrad('evaluate', 'mine', '--runs', 'elsewhere', '--data', data, '--json').out);
+  assert.deepEqual(byName, JSON.parse(tsgrad('evaluate', out, '--data', data, '--json').out));
+  const png = path.join(work, 'digit0.png');
+  if (!fs.existsSync(png)) writeDigitPng(png, 0);
+  const p = tsgrad('predict', 'mine', png, '--runs', 'elsewhere');
+  assert.equal(p.code, 0, p.err);
+  assert.equal(p.out, tsgrad('predict', out, png).out);
+  const e = tsgrad('export', 'mine', '--runs', 'elsewhere', '--format', 'onnx', '--out', path.join(work, 'mine.onnx'));
+  assert.equal(e.code, 0, e.err);
+  assert.match(tsgrad('evaluate', 'mine', '--data', data).err, /no such checkpoint: mine/);
+  assert.match(tsgrad('train', '--out', out, '--name', 'x').err, /give --out or --name, not both/);
+});
+
+test('runs compare A B --runs DIR reads DIR, wherever --runs is typed', () => {
+  const elsewhere = path.join(work, 'compared');
+  for (const [name, lr] of [['a', '0.001'], ['b', '0.002']]) {
+    assert.equal(tsgrad('train', '--data', data, '--epochs', '1', '--limit', '32', '--lr', lr, '--runs', elsewhere, '--name', name, '--json').code, 0);
+  }
+  for (const args of [['runs', 'compare', 'a', 'b', '--runs', elsewhere], ['runs', '--runs', elsewhere, 'compare', 'a', 'b']]) {
+    const r = tsgrad(...args);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Settings that differ:\nsetting\s+a\s+b\nlr\s+0\.001\s+0\.002\n/);
+    assert.match(r.out, /\nepoch\s+loss A\s+loss B/);
+  }
+});
+
+test('tsgrad runs lists each kind of run in its own terms: epochs and accuracy, steps, tokens and validation loss', () => {
+  const mixed = path.join(work, 'mixed');
+  assert.equal(tsgrad('train', '--data', data, '--epochs', '1', '--limit', '32', '--runs', mixed, '--name', 'digits', '--json').code, 0);
+  const text = path.join(work, 'tale.txt');
+  fs.writeFileSync(text, 'It was the best of times, it was the worst of times.\n'.repeat(30));
+  const lm = ['gpt', 'train', '--text', text, '--layers', '1', '--heads', '2', '--embd', '16', '--block', '8', '--batch-size', '4', '--warmup-steps', '1',
+    '--eval-batches', '1', '--eval-every', '2', '--steps', '4', '--runs', mixed, '--json'];
+  assert.equal(tsgrad(...lm, '--name', 'words').code, 0);
+  assert.equal(tsgrad(...lm, '--name', 'words-part', '--stop-after', '2').code, 0);
+  const r = tsgrad('runs', '--runs', mixed);
+  assert.equal(r.code, 0, r.err);
+  const [digits, words] = r.out.split('\n\n').map((t) => t.replace(/\n?$/, '\n'));
+  assert.match(digits, /^run\s+model\s+epochs\s+best val \(epoch\)\s+train acc\s+test acc\s+test loss\s+time\s+status\ndigits\s+reference\s+1\s+-\s+\d+\.\d\d%\s+\d+\.\d\d%\s+\d\.\d{4}\s+\d+s\s+finished\n$/);
+  // 4 steps of 4 windows of 8 tokens: 128 tokens.
+  assert.match(words, /^run\s+model\s+steps\s+tokens\s+val loss\s+best val loss \(step\)\s+bits\/char\s+time\s+status\n/);
+  assert.match(words, /\nwords\s+gpt\s+4\s+128\s+\d\.\d{4}\s+\d\.\d{4} \([24]\)\s+\d\.\d{3}\s+\d+s\s+finished\n/);
+  assert.match(words, /\nwords-part\s+gpt\s+2\s+64\s+\d\.\d{4}\s+\d\.\d{4} \(2\)\s+\d\.\d{3}\s+\d+s\s+unfinished, 2\/4\n/);
+  const json = JSON.parse(tsgrad('runs', '--runs', mixed, '--json').out) as { name: string; unit: string; steps: number; tokens?: number; totalSteps?: number }[];
+  assert.deepEqual(json.map((x) => [x.name, x.unit, x.tokens, x.totalSteps]), [['words-part', 'step', 64, 4], ['words', 'step', 128, 4], ['digits', 'epoch', undefined, undefined]]);
+  const c = tsgrad('runs', 'compare', 'words', 'words-part', '--runs', mixed);
+  assert.equal(c.code, 0, c.err);
+  assert.match(c.out, /\nstep\s+loss A\s+loss B\s+val_loss A\s+val_loss B\s+lr A\s+lr B\n2\s+(\d\.\d{4}\s+){4}\S+\s+\S+\n4\s+\d\.\d{4}\s+-\s+\d\.\d{4}\s+-\s/);
+  assert.match(c.out, /\ntokens\s+128\s+64\n/);
+});
+
+test('a warm-up as long as the run or longer: one warning line on stderr, and the run goes on', () => {
+  const cnn = tsgrad('train', '--data', data, '--epochs', '1', '--limit', '32', '--schedule', 'cosine', '--warmup-epochs', '1', '--runs', runs, '--name', 'warm', '--json');
+  assert.equal(cnn.code, 0, cnn.err);
+  assert.equal(cnn.err, 'tsgrad: warning: the learning-rate warm-up (1 epochs) is as long as the run (1 epochs): the rate reaches --lr only at the last step; give fewer --warmup-epochs\n');
+  const text = path.join(work, 'warm.txt');
+  fs.writeFileSync(text, 'It was the age of wisdom, it was the age of foolishness.\n'.repeat(30));
+  const lm = ['gpt', 'train', '--text', text, '--layers', '1', '--heads', '2', '--embd', '16', '--block', '8', '--batch-size', '4', '--eval-batches', '1', '--steps', '3', '--json'];
+  const long = tsgrad(...lm, '--out', path.join(work, 'warm-lm'));
+  assert.equal(long.code, 0, long.err);
+  assert.equal(long.err, 'tsgrad: warning: the learning-rate warm-up (100 steps) is longer than the run (3 steps): the rate never reaches --lr 0.006; give fewer --warmup-steps\n');
+  const short = tsgrad(...lm, '--warmup-steps', '2', '--out', path.join(work, 'warm-lm-2'));
+  assert.equal(short.code, 0, short.err);
+  assert.equal(short.err, '');
+});
+
+/** The i-th MNIST test image as a PNG, dark on light and twice the size, as a photo of a digit would be. */
+function writeDigitPng(file: string, i: number): string {
+  const s = loadMnist({ split: 'test', limit: i + 1 });
+  const png = new PNG({ width: 56, height: 56 });
+  for (let y = 0; y < 56; y++) for (let x = 0; x < 56; x++) {
+    const v = 255 - Math.round(255 * s.images[i * 784 + Math.floor(y / 2) * 28 + Math.floor(x / 2)]);
+    png.data.set([v, v, v, 255], 4 * (y * 56 + x));
+  }
+  fs.writeFileSync(file, PNG.sync.write(png));
+  return file;
+}
 
 function badData(name: string, edit: (dir: string) => void): string {
   const dir = path.join(work, name);

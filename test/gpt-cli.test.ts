@@ -1,5 +1,6 @@
 // `tsgrad gpt` as a user runs it: a tiny train / generate / eval round on a small text file, --json,
-// --resume, and one clear line with exit code 1 for each kind of bad input.
+// --resume (by folder, or by name under --runs), the old flag spellings, and one clear line with
+// exit code 1 for each kind of bad input.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,7 @@ function tsgrad(...args: string[]) {
 
 const textFile = path.join(work, 'tale.txt');
 fs.writeFileSync(textFile, 'It was the best of times, it was the worst of times, it was the age of wisdom.\n'.repeat(40));
-const tiny = ['--text', textFile, '--layers', '1', '--heads', '2', '--embd', '16', '--block', '16', '--batch', '4', '--warmup', '2', '--eval-batches', '1'];
+const tiny = ['--text', textFile, '--layers', '1', '--heads', '2', '--embd', '16', '--block', '16', '--batch-size', '4', '--warmup-steps', '2', '--eval-batches', '1'];
 
 test('train, then generate and eval from the run', () => {
   const r = tsgrad('train', ...tiny, '--steps', '6', '--eval-every', '3', '--out', 'run', '--json');
@@ -68,6 +69,38 @@ test('text progress, a BPE tokenizer, and --resume to the same bytes', () => {
   assert.ok(bytes('whole').equals(bytes('part')));
 });
 
+test('old spellings (--batch, --warmup, --clip) give the same run as the new ones', () => {
+  const settings = [['--batch-size', '4', '--warmup-steps', '1', '--global-clipnorm', '0.5'], ['--batch', '4', '--warmup', '1', '--clip', '0.5']];
+  const [a, b] = settings.map((flags, i) => {
+    const out = `spelled-${i}`;
+    const r = tsgrad('train', ...tiny, ...flags, '--steps', '2', '--eval-every', '2', '--out', out, '--json');
+    assert.equal(r.code, 0, r.err);
+    return out;
+  });
+  const options = (run: string) => JSON.parse(fs.readFileSync(path.join(work, run, 'config.json'), 'utf8')).options;
+  assert.deepEqual(options(a), options(b));
+  assert.deepEqual([options(a).batch, options(a).warmup, options(a).clip], [4, 1, 0.5]);
+  const bytes = (run: string) => fs.readFileSync(path.join(work, run, 'checkpoints', 'step-0000002', 'weights.safetensors'));
+  assert.ok(bytes(a).equals(bytes(b)));
+  assert.equal(tsgrad('eval', a, '--batch', '2', '--json').out, tsgrad('eval', a, '--batch-size', '2', '--json').out);
+});
+
+test('--name under --runs, and --resume NAME, generate NAME and eval NAME find the run there', () => {
+  const r = tsgrad('train', ...tiny, '--steps', '4', '--eval-every', '2', '--runs', 'lm-runs', '--name', 'story', '--log-every', '1', '--stop-after', '2', '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(JSON.parse(r.out.trim().split('\n').at(-1)!), { event: 'stopped', step: 2, run: path.join('lm-runs', 'story') });
+  const resumed = tsgrad('train', '--resume', 'story', '--runs', 'lm-runs', '--json');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.equal(JSON.parse(resumed.out.trim().split('\n').at(-1)!).step, 4);
+  const g = tsgrad('generate', 'story', '--runs', 'lm-runs', '--tokens', '5', '--prompt', 'It');
+  assert.equal(g.code, 0, g.err);
+  assert.equal(g.out, tsgrad('generate', 'lm-runs/story', '--tokens', '5', '--prompt', 'It').out);
+  assert.equal(tsgrad('eval', 'story', '--runs', 'lm-runs', '--json').out, tsgrad('eval', 'lm-runs/story', '--json').out);
+  // A step record every --log-every steps (kept across the resume), as tsgrad train writes them.
+  const records = fs.readFileSync(path.join(work, 'lm-runs', 'story', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(records.map((x) => `${x.event}${x.step}`), ['step1', 'step2', 'epoch2', 'step3', 'step4', 'epoch4']);
+});
+
 test('bad input: one line naming the problem, exit code 1, nothing written', () => {
   fs.writeFileSync(path.join(work, 'empty.txt'), '');
   fs.writeFileSync(path.join(work, 'short.txt'), 'Too short.\nReally.\n');
@@ -94,5 +127,5 @@ test('bad input: one line naming the problem, exit code 1, nothing written', () 
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.out}${r.err}`);
     assert.match(r.err, expected, args.join(' '));
   }
-  assert.deepEqual(fs.readdirSync(work).filter((f) => !['tale.txt', 'empty.txt', 'short.txt', 'notgpt', 'run', 'bpe', 'whole', 'part'].includes(f)), []);
+  assert.deepEqual(fs.readdirSync(work).filter((f) => !['tale.txt', 'empty.txt', 'short.txt', 'notgpt', 'run', 'bpe', 'whole', 'part', 'spelled-0', 'spelled-1', 'lm-runs'].includes(f)), []);
 });
