@@ -7,6 +7,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { charTokenizer } from '../src/data/tokenizer.js';
+import { Gpt } from '../src/models/gpt.js';
+import { trainLm } from '../src/train/lm.js';
 import { tempDir } from './helpers.js';
 
 const BIN = path.resolve('bin/tsgrad.js');
@@ -99,6 +102,22 @@ test('--name under --runs, and --resume NAME, generate NAME and eval NAME find t
   // A step record every --log-every steps (kept across the resume), as tsgrad train writes them.
   const records = fs.readFileSync(path.join(work, 'lm-runs', 'story', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(records.map((x) => `${x.event}${x.step}`), ['step1', 'step2', 'epoch2', 'step3', 'step4', 'epoch4']);
+});
+
+test('trainLm from code needs no bookkeeping (source, dir); gpt eval then asks which text it was trained on', async () => {
+  const text = fs.readFileSync(textFile, 'utf8');
+  const tokenizer = charTokenizer(text);
+  const ids = tokenizer.encode(text);
+  const options = { batch: 2, steps: 2, lr: 1e-3, warmup: 0, weightDecay: 0, clip: 1, evalEvery: 2, evalBatches: 1, seed: 0 };
+  const model = () => new Gpt({ vocabSize: tokenizer.vocabSize, layers: 1, heads: 2, embd: 8, block: 8 }, 0);
+  const result = await trainLm({ model: model(), tokenizer, train: ids, validation: ids, options });
+  assert.equal(result.step, 2);
+  const dir = tempDir('gpt-cli-code');
+  await trainLm({ model: model(), tokenizer, train: ids, validation: ids, options, dir });
+  const e = tsgrad('eval', dir);
+  assert.equal(e.code, 1);
+  assert.match(e.err, /^tsgrad: .* does not say which text it was trained on \(a checkpoint saved from code\): give --text FILE\n$/);
+  assert.equal(tsgrad('eval', dir, '--text', textFile).code, 0);
 });
 
 test('bad input: one line naming the problem, exit code 1, nothing written', () => {
