@@ -14,11 +14,11 @@ import { assertClose, rand } from './helpers.js';
 /** A (1, size, size, 1) image, zero but for a 1 at (row, col). */
 function dot(size: number, row: number, col: number): Tensor {
   const x = zeros([1, size, size, 1]);
-  x.data[row * size + col] = 1;
+  x.dataSync()[row * size + col] = 1;
   return x;
 }
 
-const values = (t: Tensor) => Array.from(t.data);
+const values = (t: Tensor) => Array.from(t.dataSync());
 
 function argMax(a: ArrayLike<number>): number {
   let best = 0;
@@ -32,8 +32,8 @@ test('zero-strength transforms give back the batch exactly', () => {
     { rotationRange: [0, 0], zoomRange: [1, 1], fillMode: 'constant', cval: 5 }] as AugmentOptions[]) {
     const y = augmenter(opts)(x);
     assert.deepEqual(y.shape, x.shape);
-    assert.notEqual(y.data, x.data, 'a new tensor');
-    assert.deepEqual([...y.data], [...x.data]);
+    assert.notEqual(y.dataSync(), x.dataSync(), 'a new tensor');
+    assert.deepEqual([...y.dataSync()], [...x.dataSync()]);
   }
 });
 
@@ -53,14 +53,14 @@ test('a 90° rotation turns a pixel counter-clockwise about the centre, 180° to
 });
 
 test('shifts move content by pixels or by a fraction of the side; zoom below 1 enlarges', () => {
-  const right = augmenter({ widthShiftRange: [2, 2], fillMode: 'constant' })(dot(8, 3, 1)).data;
+  const right = augmenter({ widthShiftRange: [2, 2], fillMode: 'constant' })(dot(8, 3, 1)).dataSync();
   assert.equal(argMax(right), 3 * 8 + 3);
-  const down = augmenter({ heightShiftRange: [0.25, 0.25], fillMode: 'constant' })(dot(8, 1, 5)).data;
+  const down = augmenter({ heightShiftRange: [0.25, 0.25], fillMode: 'constant' })(dot(8, 1, 5)).dataSync();
   assert.equal(argMax(down), 3 * 8 + 5);
   // A 3x3 block at the centre of a 9x9 image, zoomed by 0.5: sampled from half as far, it covers 5x5 or more.
   const block = zeros([1, 9, 9, 1]);
-  for (let r = 3; r < 6; r++) for (let c = 3; c < 6; c++) block.data[r * 9 + c] = 1;
-  const zoomed = augmenter({ zoomRange: [0.5, 0.5] })(block).data;
+  for (let r = 3; r < 6; r++) for (let c = 3; c < 6; c++) block.dataSync()[r * 9 + c] = 1;
+  const zoomed = augmenter({ zoomRange: [0.5, 0.5] })(block).dataSync();
   assert.ok(zoomed.filter((v) => v > 0.99).length >= 25);
   assert.equal(zoomed[0], 0);
 });
@@ -68,29 +68,29 @@ test('shifts move content by pixels or by a fraction of the side; zoom below 1 e
 test('the same seed gives the same batch, another seed another, and the stream does not depend on batching', () => {
   const opts = { rotationRange: 20, zoomRange: 0.2, widthShiftRange: 0.1, heightShiftRange: 2, elasticAlpha: 8, elasticSigma: 3 };
   const x = rand([6, 12, 12, 1], 2, 0, 1);
-  const a = augmenter({ ...opts, seed: 7 })(x).data;
-  const b = augmenter({ ...opts, seed: 7 })(x).data;
-  const c = augmenter({ ...opts, seed: 8 })(x).data;
+  const a = augmenter({ ...opts, seed: 7 })(x).dataSync();
+  const b = augmenter({ ...opts, seed: 7 })(x).dataSync();
+  const c = augmenter({ ...opts, seed: 8 })(x).dataSync();
   assert.deepEqual([...a], [...b]);
   assert.notDeepEqual([...a], [...c]);
   // Two batches of 3 from one augmenter = one batch of 6.
   const split = augmenter({ ...opts, seed: 7 });
-  const first = split(tensor(x.data.slice(0, 3 * 144), [3, 12, 12, 1])).data;
-  const second = split(tensor(x.data.slice(3 * 144), [3, 12, 12, 1])).data;
+  const first = split(tensor(x.dataSync().slice(0, 3 * 144), [3, 12, 12, 1])).dataSync();
+  const second = split(tensor(x.dataSync().slice(3 * 144), [3, 12, 12, 1])).dataSync();
   assertClose([...first, ...second], a, 1e-6, 'split batches');
   // A caller's Rng is used as given (so a run can save and restore its state).
   const rng = new Rng(3);
   const state = rng.getState();
-  const d = augmenter({ ...opts, rng })(x).data;
+  const d = augmenter({ ...opts, rng })(x).dataSync();
   rng.setState(state);
-  assert.deepEqual([...augmenter({ ...opts, rng })(x).data], [...d]);
+  assert.deepEqual([...augmenter({ ...opts, rng })(x).dataSync()], [...d]);
 });
 
 test('each image keeps its place in the batch, so labels still match', () => {
   // Image i is the constant i: any mix of images would show.
   const x = zeros([5, 10, 10, 1]);
-  for (let i = 0; i < 5; i++) x.data.fill(i, i * 100, (i + 1) * 100);
-  const y = augmenter({ rotationRange: 30, zoomRange: 0.2, widthShiftRange: 0.2, elasticAlpha: 20, elasticSigma: 2, seed: 1 })(x).data;
+  for (let i = 0; i < 5; i++) x.dataSync().fill(i, i * 100, (i + 1) * 100);
+  const y = augmenter({ rotationRange: 30, zoomRange: 0.2, widthShiftRange: 0.2, elasticAlpha: 20, elasticSigma: 2, seed: 1 })(x).dataSync();
   for (let i = 0; i < 5; i++) assertClose(y.slice(i * 100, (i + 1) * 100), new Array(100).fill(i), 1e-5, `image ${i}`);
 });
 
@@ -102,11 +102,11 @@ test('elastic distortion: a smooth field of the expected size, moving content lo
   // A horizontal ramp shows the horizontal displacement directly: y - x = du, where nothing is clamped.
   const size = 40;
   const ramp = zeros([32, size, size, 1]);
-  for (let i = 0; i < ramp.size; i++) ramp.data[i] = i % size;
+  for (let i = 0; i < ramp.size; i++) ramp.dataSync()[i] = i % size;
   // Columns 6..33 only, away from the edges where 'nearest' clamps the sampling.
   const du = (alpha: number, sigma: number, seed: number) => {
-    const y = augmenter({ elasticAlpha: alpha, elasticSigma: sigma, seed })(ramp).data;
-    return Array.from(y, (v, i) => v - ramp.data[i]).filter((_, i) => i % size >= 6 && i % size < 34);
+    const y = augmenter({ elasticAlpha: alpha, elasticSigma: sigma, seed })(ramp).dataSync();
+    return Array.from(y, (v, i) => v - ramp.dataSync()[i]).filter((_, i) => i % size >= 6 && i % size < 34);
   };
   const width = 28;
   const small = du(10, 4, 1);
@@ -151,7 +151,7 @@ test('fit augments every training batch and never the validation data', async ()
     const m = sequential([L.flatten({ inputShape: [6, 6, 1] }), L.dense({ units: 2, activation: 'softmax' })], { seed: 1 });
     m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
     await m.fit(x, y, { epochs: 1, batchSize: 4, augment });
-    return [...m.weights[0].value.data];
+    return [...m.weights[0].value.dataSync()];
   };
   assert.notDeepEqual(await run((b) => zeros(b.shape)), await run());
 });

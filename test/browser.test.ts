@@ -46,7 +46,7 @@ before(async () => {
     const input = await (await fetch('./input.json')).json();
     const model = await loadModel('./model/');
     const y = model.predict(tensor(new Float32Array(input), [${images.count}, 28, 28, 1]));
-    window.result = { values: Array.from(y.data), backend: getBackend().name, optimizer: model.optimizer?.getConfig().className };
+    window.result = { values: Array.from(y.dataSync()), backend: getBackend().name, optimizer: model.optimizer?.getConfig().className };
   </script>`);
   server = http.createServer((req, res) => {
     const file = path.join(site, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
@@ -90,13 +90,13 @@ test('the browser bundle loads a checkpoint over HTTP and predicts what Node pre
   assert.equal(failure, undefined, `the page failed: ${failure}`);
   assert.equal(result!.backend, 'ref');
   assert.equal(result!.optimizer, 'Adam'); // the training config came along
-  assertClose(result!.values, expected.data, 1e-4, 'browser predictions');
+  assertClose(result!.values, expected.dataSync(), 1e-4, 'browser predictions');
 });
 
 test('fetchModel reads the same checkpoint over HTTP in Node, and names what is missing', async () => {
   const local = loadModel(path.join(site, 'model'), Sequential);
   const remote = await fetchModel(`${base}/model/`, Sequential);
-  assert.deepEqual(Array.from(remote.predict(x()).data), Array.from(local.predict(x()).data));
+  assert.deepEqual(Array.from(remote.predict(x()).dataSync()), Array.from(local.predict(x()).dataSync()));
   assert.deepEqual(remote.optimizer!.getState(), local.optimizer!.getState());
   await assert.rejects(fetchModel(`${base}/nothing/`), /\/nothing\/model\.json: HTTP 404/);
 });

@@ -34,10 +34,10 @@ const script = (values: number[], key = 'val_loss'): Callback => ({ onEpochEnd: 
 /** Copies of every weight at the end of each epoch. */
 function snapshots(m: ReturnType<typeof model>) {
   const at: Float32Array[][] = [];
-  return { at, callback: { onEpochEnd: () => { at.push(m.weights.map((w) => (w.value.data as Float32Array).slice())); } } satisfies Callback };
+  return { at, callback: { onEpochEnd: () => { at.push(m.weights.map((w) => (w.value.dataSync() as Float32Array).slice())); } } satisfies Callback };
 }
 
-const weightsOf = (m: ReturnType<typeof model>) => m.weights.map((w) => [...w.value.data]);
+const weightsOf = (m: ReturnType<typeof model>) => m.weights.map((w) => [...w.value.dataSync()]);
 
 test('earlyStopping stops after patience epochs without improvement and restores the best weights', async () => {
   const m = model();

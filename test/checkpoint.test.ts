@@ -31,13 +31,13 @@ test('a checkpoint rebuilds the model exactly, with its optimizer state', async 
   assert.equal(json.formatVersion, 1);
   assert.equal(json.trainingConfig.optimizer.className, 'Adam');
   const loaded = loadModel(dir, Sequential);
-  assert.deepEqual([...loaded.predict(x).data], [...model.predict(x).data]);
+  assert.deepEqual([...loaded.predict(x).dataSync()], [...model.predict(x).dataSync()]);
   assert.deepEqual(loaded.getConfig(), model.getConfig());
   assert.equal(loaded.optimizer!.getState().iterations, 2);
   // Training on from the loaded copy gives the same weights as training on the original.
   await model.fit(x, y, { epochs: 1, batchSize: 32, shuffle: false });
   await loaded.fit(x, y, { epochs: 1, batchSize: 32, shuffle: false });
-  assert.deepEqual([...loaded.weights[0].value.data], [...model.weights[0].value.data]);
+  assert.deepEqual([...loaded.weights[0].value.dataSync()], [...model.weights[0].value.dataSync()]);
 });
 
 test('a model of every layer type survives a checkpoint', () => {
@@ -50,7 +50,7 @@ test('a model of every layer type survives a checkpoint', () => {
   const dir = tmp();
   model.save(dir);
   const x = rand([3, 8, 8, 1], 4);
-  assert.deepEqual([...loadModel(dir, Sequential).predict(x).data], [...model.predict(x).data]);
+  assert.deepEqual([...loadModel(dir, Sequential).predict(x).dataSync()], [...model.predict(x).dataSync()]);
 });
 
 test('bad checkpoints give one clear error', () => {

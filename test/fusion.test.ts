@@ -30,7 +30,7 @@ for (const c of cases) {
     assert.ok(noGrad(() => fusedCall(conv, pool, x)), 'the pair fuses');
     const fused = stack.call(x, true);
     const apart = pool.call(conv.call(x, true), true);
-    assert.deepEqual(Array.from(fused.data), Array.from(apart.data));
+    assert.deepEqual(Array.from(fused.dataSync()), Array.from(apart.dataSync()));
     const r = rand([...fused.shape], 3);
     const grads = (y: typeof fused) => {
       backward(y.mul(r).sum());
@@ -40,7 +40,7 @@ for (const c of cases) {
     };
     const [a, b] = [grads(fused), grads(apart)];
     a.forEach((g, i) => assertClose(g, b[i], 1e-5, `gradient ${i}`));
-    assert.deepEqual(Array.from(noGrad(() => stack.call(x)).data), Array.from(apart.data));
+    assert.deepEqual(Array.from(noGrad(() => stack.call(x)).dataSync()), Array.from(apart.dataSync()));
   });
 }
 

@@ -54,7 +54,7 @@ test('weights have GPT-2 names and shapes, and the initialisation nanoGPT uses',
   assert.equal(shapes['transformer.ln_f.bias'], '64');
   assert.equal(m.weights.length, 2 + 2 * 12 + 2);
   const std = (name: string) => {
-    const d = m.weights.find((w) => w.name === name)!.value.data;
+    const d = m.weights.find((w) => w.name === name)!.value.dataSync();
     return Math.sqrt(Array.from(d).reduce((s, v) => s + v * v, 0) / d.length);
   };
   assert.ok(Math.abs(std('transformer.h.0.mlp.c_fc.weight') - 0.02) < 0.002);
@@ -83,8 +83,8 @@ test('generation with the KV cache gives the logits of a full recomputation, pas
       // The full recomputation sees the last `block` tokens, or after a refill the half block kept.
       const window = t <= 8 ? ids.slice(0, t) : ids.slice(t - (((t - 9) % 5) + 4), t);
       const full = m.forward(tensor(window, [1, window.length], 'int32'));
-      const last = full.data.subarray((window.length - 1) * tok.vocabSize);
-      assertClose(cached.data, last, 1e-4, `position ${t}`);
+      const last = full.dataSync().subarray((window.length - 1) * tok.vocabSize);
+      assertClose(cached.dataSync(), last, 1e-4, `position ${t}`);
       if (t < ids.length) cached = m.step(tensor(ids.slice(t, t + 1), [1, 1], 'int32'), cache);
     }
   });
@@ -182,14 +182,14 @@ test('a run keeps its folder; a resumed run ends with the bytes of an uninterrup
   // Saved and loaded: the same logits, the same tokenizer; a run folder reads as its best checkpoint.
   const again = loadLanguageModel(newest(whole));
   const x = tensor(ids.slice(0, 12), [1, 12], 'int32');
-  assert.deepEqual(again.model.forward(x).data, (loadModel(newest(whole)) as Gpt).forward(x).data);
+  assert.deepEqual(again.model.forward(x).dataSync(), (loadModel(newest(whole)) as Gpt).forward(x).dataSync());
   assert.deepEqual(again.tokenizer.toJSON(), t.toJSON());
   assert.equal(resumeRun(whole)!.state.best?.monitor, 'val_loss');
   assert.ok(loadLanguageModel(whole).model instanceof Gpt);
   const score = evaluateLm(again.model, t, ids.slice(800));
   assert.ok(score.loss > 0 && Math.abs(score.bitsPerChar - score.loss / Math.LN2) < 1e-9 && score.chars === score.tokens);
   saveModel(again.model, path.join(work, 'bare'), { tokenizer: t.toJSON() });
-  assert.deepEqual(loadLanguageModel(path.join(work, 'bare')).model.forward(x).data, again.model.forward(x).data);
+  assert.deepEqual(loadLanguageModel(path.join(work, 'bare')).model.forward(x).dataSync(), again.model.forward(x).dataSync());
 });
 
 test('Keras\'s callbacks work on a GPT run: an epoch is the stretch between evaluations', async () => {
@@ -255,10 +255,10 @@ test('the LSTM baseline: stepping through its state gives the logits of the whol
   const ids = tok.encode(TEXT);
   const V = tok.vocabSize;
   noGrad(() => {
-    const full = m.forward(tensor(ids.slice(0, 30), [1, 30], 'int32')).data;
+    const full = m.forward(tensor(ids.slice(0, 30), [1, 30], 'int32')).dataSync();
     const cache = m.newCache(1);
-    assertClose(m.step(tensor(ids.slice(0, 20), [1, 20], 'int32'), cache).data, full.subarray(19 * V, 20 * V), 1e-4);
-    for (let t = 20; t < 30; t++) assertClose(m.step(tensor(ids.slice(t, t + 1), [1, 1], 'int32'), cache).data, full.subarray(t * V, (t + 1) * V), 1e-4, `step ${t}`);
+    assertClose(m.step(tensor(ids.slice(0, 20), [1, 20], 'int32'), cache).dataSync(), full.subarray(19 * V, 20 * V), 1e-4);
+    for (let t = 20; t < 30; t++) assertClose(m.step(tensor(ids.slice(t, t + 1), [1, 1], 'int32'), cache).dataSync(), full.subarray(t * V, (t + 1) * V), 1e-4, `step ${t}`);
   });
   const data = tok.encode(TEXT.repeat(8));
   const result = await trainLm(lmRun(m, data, { steps: 200, lr: 3e-2, warmup: 5, weightDecay: 0, evalEvery: 200 }));

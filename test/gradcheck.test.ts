@@ -19,7 +19,7 @@ for (const [op, lo, hi] of unaries) {
 
 test('gradient of relu, abs and sign away from the kink', () => {
   const x = rand([4, 7], 2).mul(1).add(0);
-  for (let i = 0; i < x.size; i++) if (Math.abs(x.data[i]) < 0.1) x.data[i] = 0.5;
+  for (let i = 0; i < x.size; i++) if (Math.abs(x.dataSync()[i]) < 0.1) x.dataSync()[i] = 0.5;
   gradCheck((t) => ops.unary('relu', t), [x]);
   gradCheck((t) => ops.unary('abs', t), [x]);
   gradCheck((t) => ops.unary('sign', t).add(t), [x]);
@@ -39,14 +39,14 @@ for (const op of ['add', 'sub', 'mul', 'div'] as BinaryOp[]) {
 
 test('gradient of reluGrad (ReLU\'s backward): linear in g, none to x', () => {
   const x = rand([4, 7], 25);
-  for (let i = 0; i < x.size; i++) if (Math.abs(x.data[i]) < 0.1) x.data[i] = -0.5;
+  for (let i = 0; i < x.size; i++) if (Math.abs(x.dataSync()[i]) < 0.1) x.dataSync()[i] = -0.5;
   gradCheck((g, t) => ops.binary('reluGrad', g, t), [rand([4, 7], 26), x]);
 });
 
 test('gradient of addRelu (bias and ReLU in one op), with broadcasting', () => {
   const a = rand([4, 6], 27);
   const b = rand([6], 28);
-  for (let i = 0; i < a.size; i++) if (Math.abs(a.data[i] + b.data[i % 6]) < 0.1) a.data[i] += 0.3;
+  for (let i = 0; i < a.size; i++) if (Math.abs(a.dataSync()[i] + b.dataSync()[i % 6]) < 0.1) a.dataSync()[i] += 0.3;
   gradCheck((x, y) => ops.binary('addRelu', x, y), [a, b]);
 });
 
@@ -71,7 +71,7 @@ test('gradient of sum and max over various axes', () => {
 test('max shares the gradient between tied maxima', () => {
   const x = variable(tensor([[1, 3, 3], [2, 0, 1]]));
   backward(ops.max(x, 1).sum());
-  assert.deepEqual([...x.grad!.data], [0, 0.5, 0.5, 1, 0, 0]);
+  assert.deepEqual([...x.grad!.dataSync()], [0, 0.5, 0.5, 1, 0, 0]);
 });
 
 test('gradient of matmul in every transpose case, batched and broadcast', () => {
@@ -148,8 +148,8 @@ test('grads(f) returns gradients without touching .grad; noGrad records nothing'
   const x = tensor([1, 2, 3]);
   const y = tensor([4, 5, 6]);
   const [dx, dy] = grads((a, b) => a.mul(b).sum())([x, y]);
-  assert.deepEqual([...dx.data], [4, 5, 6]);
-  assert.deepEqual([...dy.data], [1, 2, 3]);
+  assert.deepEqual([...dx.dataSync()], [4, 5, 6]);
+  assert.deepEqual([...dy.dataSync()], [1, 2, 3]);
   assert.equal(x.grad, null);
   const v = variable(tensor([1, 2]));
   const out = noGrad(() => v.mul(3));
@@ -162,7 +162,7 @@ test('leaves added together get gradients of their own, not one shared array', (
   const x = variable(tensor([1, 2]));
   const y = variable(tensor([3, 4]));
   backward(x.add(y).sum());
-  assert.notEqual(x.grad!.data, y.grad!.data);
-  x.grad!.data[0] = 5;
-  assert.deepEqual(Array.from(y.grad!.data), [1, 1]);
+  assert.notEqual(x.grad!.dataSync(), y.grad!.dataSync());
+  x.grad!.dataSync()[0] = 5;
+  assert.deepEqual(Array.from(y.grad!.dataSync()), [1, 1]);
 });

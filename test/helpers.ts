@@ -33,22 +33,22 @@ export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], { ep
   const r = rand([...y.shape], seed);
   backward(y, r);
   const loss = () => {
-    const out = f(...inputs).data;
+    const out = f(...inputs).dataSync();
     let s = 0;
-    for (let i = 0; i < out.length; i++) s += out[i] * r.data[i];
+    for (let i = 0; i < out.length; i++) s += out[i] * r.dataSync()[i];
     return s;
   };
   inputs.forEach((x, k) => {
     if (x.dtype !== 'float32') return;
-    const analytic = leaves[k].grad?.data ?? new Float32Array(x.size);
+    const analytic = leaves[k].grad?.dataSync() ?? new Float32Array(x.size);
     const numeric = new Float64Array(x.size);
     for (let i = 0; i < x.size; i++) {
-      const saved = x.data[i];
-      x.data[i] = saved + eps;
+      const saved = x.dataSync()[i];
+      x.dataSync()[i] = saved + eps;
       const up = loss();
-      x.data[i] = saved - eps;
+      x.dataSync()[i] = saved - eps;
       const down = loss();
-      x.data[i] = saved;
+      x.dataSync()[i] = saved;
       numeric[i] = (up - down) / (2 * eps);
     }
     const scale = Math.max(1, ...Array.from(numeric, Math.abs));

@@ -21,7 +21,7 @@ import { Sequential, sequential } from '../src/train/sequential.js';
 import { assertClose, gradCheck, rand, tempDir } from './helpers.js';
 
 await tf.setBackend('cpu');
-const toTf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape]);
+const toTf = (t: Tensor) => tf.tensor(Array.from(t.dataSync()), [...t.shape]);
 const tfData = (t: tf.Tensor) => t.dataSync() as Float32Array;
 
 /** A built batch norm layer with random gamma, beta and moving statistics. */
@@ -29,10 +29,10 @@ function randomBatchNorm(shape: number[], config: Parameters<typeof L.batchNorma
   const layer = L.batchNormalization(config);
   layer.build(shape, new Rng(0));
   const c = shape[shape.length - 1];
-  if (layer.gamma) layer.gamma.data.set(rand([c], 31, 0.5, 2).data);
-  if (layer.beta) layer.beta.data.set(rand([c], 32).data);
-  layer.movingMean.data.set(rand([c], 33).data);
-  layer.movingVariance.data.set(rand([c], 34, 0.5, 2).data);
+  if (layer.gamma) layer.gamma.dataSync().set(rand([c], 31, 0.5, 2).dataSync());
+  if (layer.beta) layer.beta.dataSync().set(rand([c], 32).dataSync());
+  layer.movingMean.dataSync().set(rand([c], 33).dataSync());
+  layer.movingVariance.dataSync().set(rand([c], 34, 0.5, 2).dataSync());
   return layer;
 }
 
@@ -49,13 +49,13 @@ for (const shape of [[6, 5], [3, 4, 5, 3]]) {
     const layer = randomBatchNorm(shape, { momentum: 0.9, epsilon: 1e-2 });
     const x = rand(shape, 35, -2, 3);
     const theirs = tfBatchNorm(layer, toTf(x));
-    assertClose(layer.call(x, false).data, tfData(theirs.apply(toTf(x), { training: false }) as tf.Tensor), 1e-5, 'inference');
-    assertClose(layer.call(x, true).data, tfData(theirs.apply(toTf(x), { training: true }) as tf.Tensor), 1e-4, 'training');
+    assertClose(layer.call(x, false).dataSync(), tfData(theirs.apply(toTf(x), { training: false }) as tf.Tensor), 1e-5, 'inference');
+    assertClose(layer.call(x, true).dataSync(), tfData(theirs.apply(toTf(x), { training: true }) as tf.Tensor), 1e-4, 'training');
     // Both updated their moving statistics once; inference now uses the new ones.
     const [, , mean, variance] = theirs.getWeights();
-    assertClose(layer.movingMean.data, tfData(mean), 1e-5, 'moving mean');
-    assertClose(layer.movingVariance.data, tfData(variance), 1e-5, 'moving variance');
-    assertClose(layer.call(x, false).data, tfData(theirs.apply(toTf(x), { training: false }) as tf.Tensor), 1e-5, 'inference after update');
+    assertClose(layer.movingMean.dataSync(), tfData(mean), 1e-5, 'moving mean');
+    assertClose(layer.movingVariance.dataSync(), tfData(variance), 1e-5, 'moving variance');
+    assertClose(layer.call(x, false).dataSync(), tfData(theirs.apply(toTf(x), { training: false }) as tf.Tensor), 1e-5, 'inference after update');
   });
 }
 
@@ -64,17 +64,17 @@ test('batch normalization by hand: batch statistics, biased variance, Keras movi
   layer.build([4, 1], new Rng(0));
   const x = tensor([[1], [2], [3], [6]]);
   // mean 3, biased variance (4 + 1 + 0 + 9) / 4 = 3.5
-  const y = layer.call(x, true).data;
+  const y = layer.call(x, true).dataSync();
   const expected = [1, 2, 3, 6].map((v) => (v - 3) / Math.sqrt(3.5 + 1e-3));
   assertClose(y, expected, 1e-6, 'normalized');
-  assertClose(layer.movingMean.data, [0.99 * 0 + 0.01 * 3], 1e-7, 'moving mean');
-  assertClose(layer.movingVariance.data, [0.99 * 1 + 0.01 * 3.5], 1e-7, 'moving variance');
+  assertClose(layer.movingMean.dataSync(), [0.99 * 0 + 0.01 * 3], 1e-7, 'moving mean');
+  assertClose(layer.movingVariance.dataSync(), [0.99 * 1 + 0.01 * 3.5], 1e-7, 'moving variance');
   layer.call(x, true);
-  assertClose(layer.movingMean.data, [0.99 * 0.03 + 0.01 * 3], 1e-7, 'moving mean after two steps');
+  assertClose(layer.movingMean.dataSync(), [0.99 * 0.03 + 0.01 * 3], 1e-7, 'moving mean after two steps');
   // Inference uses the moving statistics and changes nothing.
-  const inferred = layer.call(x, false).data;
-  assertClose(inferred, [1, 2, 3, 6].map((v) => (v - 0.0597) / Math.sqrt(layer.movingVariance.data[0] + 1e-3)), 1e-6, 'inference');
-  assertClose(layer.movingMean.data, [0.0597], 1e-7, 'unchanged by inference');
+  const inferred = layer.call(x, false).dataSync();
+  assertClose(inferred, [1, 2, 3, 6].map((v) => (v - 0.0597) / Math.sqrt(layer.movingVariance.dataSync()[0] + 1e-3)), 1e-6, 'inference');
+  assertClose(layer.movingMean.dataSync(), [0.0597], 1e-7, 'unchanged by inference');
 });
 
 test('batch normalization gradients: finite differences through the layer, and TensorFlow.js', () => {
@@ -94,9 +94,9 @@ test('batch normalization gradients: finite differences through the layer, and T
     return tf.batchNorm(tx, mean, variance, b, g, 1e-3);
   };
   const tfInputs = [x, gamma, beta].map(toTf);
-  assertClose(y.data, tfData(theirs(tfInputs[0], tfInputs[1], tfInputs[2])), 1e-4, 'forward');
+  assertClose(y.dataSync(), tfData(theirs(tfInputs[0], tfInputs[1], tfInputs[2])), 1e-4, 'forward');
   const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(theirs(a, b, c), toTf(r))))(tfInputs);
-  leaves.forEach((leaf, i) => assertClose(leaf.grad!.data, tfData(grads[i]), 1e-3, `gradient ${i}`));
+  leaves.forEach((leaf, i) => assertClose(leaf.grad!.dataSync(), tfData(grads[i]), 1e-3, `gradient ${i}`));
 });
 
 test('global average pooling matches TensorFlow.js, with and without keepdims', () => {
@@ -105,7 +105,7 @@ test('global average pooling matches TensorFlow.js, with and without keepdims', 
     const ours = L.globalAveragePooling2d({ keepdims }).call(x);
     const theirs = tf.layers.globalAveragePooling2d({}).apply(toTf(x)) as tf.Tensor;
     assert.deepEqual(ours.shape, keepdims ? [2, 1, 1, 4] : [2, 4]);
-    assertClose(ours.data, tfData(theirs), 1e-6, 'pooled');
+    assertClose(ours.dataSync(), tfData(theirs), 1e-6, 'pooled');
   }
   gradCheck((t) => L.globalAveragePooling2d().call(t), [rand([2, 3, 4, 2], 42)]);
 });
@@ -157,9 +157,9 @@ test('regularizers add exactly their penalties to the loss, and their gradients'
   const hidden = noGrad(() => x.matmul(kernel).add(bias).tanh());
   const sum = (a: ArrayLike<number>, f: (v: number) => number) => Array.from(a).reduce((s, v) => s + f(v), 0);
   const expected = [
-    0.05 * sum(kernel.data, (v) => v * v),
-    0.1 * sum(bias.data, Math.abs),
-    (0.02 * sum(hidden.data, Math.abs) + 0.03 * sum(hidden.data, (v) => v * v)) / 5,
+    0.05 * sum(kernel.dataSync(), (v) => v * v),
+    0.1 * sum(bias.dataSync(), Math.abs),
+    (0.02 * sum(hidden.dataSync(), Math.abs) + 0.03 * sum(hidden.dataSync(), (v) => v * v)) / 5,
   ];
   assertClose(losses.map((l) => l.item()), expected, 1e-5, 'penalties');
   // Gradient with the penalties minus the gradient without them = the penalties' own gradient.
@@ -167,17 +167,17 @@ test('regularizers add exactly their penalties to the loss, and their gradients'
   backward(total);
   backward(sparseCategoricalCrossentropy(y, plain.model.call(x, true)));
   const [plainKernel, plainBias] = plain.model.layers[0].weights.map((w) => w.value);
-  const dHidden = hidden.data.map((h) => (1 - h * h) * (0.02 * Math.sign(h) + 0.03 * 2 * h) / 5); // through tanh
-  const kernelDiff = kernel.grad!.data.map((g, i) => g - plainKernel.grad!.data[i]);
-  const biasDiff = bias.grad!.data.map((g, i) => g - plainBias.grad!.data[i]);
+  const dHidden = hidden.dataSync().map((h) => (1 - h * h) * (0.02 * Math.sign(h) + 0.03 * 2 * h) / 5); // through tanh
+  const kernelDiff = kernel.grad!.dataSync().map((g, i) => g - plainKernel.grad!.dataSync()[i]);
+  const biasDiff = bias.grad!.dataSync().map((g, i) => g - plainBias.grad!.dataSync()[i]);
   // d(activity)/d(kernel[i][j]) = sum over the batch of x[b][i] * dHidden[b][j]
-  const kernelExpected = kernel.data.map((w, k) => {
+  const kernelExpected = kernel.dataSync().map((w, k) => {
     const [i, j] = [Math.floor(k / 4), k % 4];
     let s = 0;
-    for (let b = 0; b < 5; b++) s += x.data[b * 3 + i] * dHidden[b * 4 + j];
+    for (let b = 0; b < 5; b++) s += x.dataSync()[b * 3 + i] * dHidden[b * 4 + j];
     return 2 * 0.05 * w + s;
   });
-  const biasExpected = bias.data.map((w, j) => {
+  const biasExpected = bias.dataSync().map((w, j) => {
     let s = 0;
     for (let b = 0; b < 5; b++) s += dHidden[b * 4 + j];
     return 0.1 * Math.sign(w) + s;
@@ -220,14 +220,14 @@ test('moving statistics are non-trainable: not given to the optimizer, updated b
   model.evaluate(x, y);
   model.predict(x);
   const bn = model.layers[0] as BatchNormalization;
-  assert.deepEqual([...bn.movingMean.data], [0, 0, 0], 'inference must not move the statistics');
+  assert.deepEqual([...bn.movingMean.dataSync()], [0, 0, 0], 'inference must not move the statistics');
   await model.fit(x, y, { epochs: 1, batchSize: 8, shuffle: false });
   // One training step on the whole batch: moving = 0.99 * initial + 0.01 * batch statistic.
   for (let c = 0; c < 3; c++) {
-    const col = Array.from({ length: 8 }, (_, i) => x.data[i * 3 + c]);
+    const col = Array.from({ length: 8 }, (_, i) => x.dataSync()[i * 3 + c]);
     const mean = col.reduce((a, b) => a + b) / 8;
     const variance = col.reduce((a, b) => a + (b - mean) ** 2, 0) / 8;
-    assertClose([bn.movingMean.data[c], bn.movingVariance.data[c]], [0.01 * mean, 0.99 + 0.01 * variance], 1e-6, `channel ${c}`);
+    assertClose([bn.movingMean.dataSync()[c], bn.movingVariance.dataSync()[c]], [0.01 * mean, 0.99 + 0.01 * variance], 1e-6, `channel ${c}`);
   }
   assert.equal(Object.keys(model.optimizer!.getState().slots).length, 0, 'plain SGD keeps no slots');
   assert.ok(bn.movingMean.grad === null && !bn.movingMean.requiresGrad);
@@ -243,14 +243,14 @@ test('a checkpoint keeps batch normalization\'s moving statistics', async () => 
   const y = tensor(Int32Array.from([0, 1, 0, 1, 1, 0, 0, 1]));
   await model.fit(x, y, { epochs: 2, batchSize: 4 });
   const bn = model.layers[1] as BatchNormalization;
-  assert.ok(bn.movingMean.data.some((v) => v !== 0) && bn.movingVariance.data.some((v) => v !== 1));
+  assert.ok(bn.movingMean.dataSync().some((v) => v !== 0) && bn.movingVariance.dataSync().some((v) => v !== 1));
   const dir = tempDir('bn');
   model.save(dir);
   const loaded = loadModel(dir, Sequential);
   const lbn = loaded.layers[1] as BatchNormalization;
-  assert.deepEqual([...lbn.movingMean.data], [...bn.movingMean.data]);
-  assert.deepEqual([...lbn.movingVariance.data], [...bn.movingVariance.data]);
-  assert.deepEqual([...loaded.predict(x).data], [...model.predict(x).data]);
+  assert.deepEqual([...lbn.movingMean.dataSync()], [...bn.movingMean.dataSync()]);
+  assert.deepEqual([...lbn.movingVariance.dataSync()], [...bn.movingVariance.dataSync()]);
+  assert.deepEqual([...loaded.predict(x).dataSync()], [...model.predict(x).dataSync()]);
   assert.deepEqual(loaded.getConfig(), model.getConfig());
   // Adam keeps moments for the 6 trainable weights only (kernel, bias, gamma, beta, kernel, bias).
   const slots = Object.keys(loaded.optimizer!.getState().slots);

@@ -30,17 +30,17 @@ import { assertClose, rand } from './helpers.js';
 test('Dense.callUnits gives those units of call(x) from the kernel\'s columns, gradients included; not for a softmax', () => {
   const d = new Dense({ units: 6, activation: 'tanh' });
   d.build([2, 3, 4], new Rng(1));
-  d.bias!.raw.set(rand([6], 2).data);
+  d.bias!.raw.set(rand([6], 2).dataSync());
   const x = rand([2, 3, 4], 3), r = rand([2, 3, 6], 4);
   const full = d.call(x);
   const parts = [0, 2, 4].map((start) => d.callUnits(x, start, 2)); // each (2, 3, 2)
-  assertClose(concat(parts, 2).data, full.data, 1e-6, 'outputs');
+  assertClose(concat(parts, 2).dataSync(), full.dataSync(), 1e-6, 'outputs');
   backward(full, r);
-  const expected = [d.kernel.grad!.data, d.bias!.grad!.data];
+  const expected = [d.kernel.grad!.dataSync(), d.bias!.grad!.dataSync()];
   d.kernel.grad = d.bias!.grad = null;
   backward(concat(parts, 2), r);
-  assertClose(d.kernel.grad!.data, expected[0], 1e-6, 'kernel gradient');
-  assertClose(d.bias!.grad!.data, expected[1], 1e-6, 'bias gradient');
+  assertClose(d.kernel.grad!.dataSync(), expected[0], 1e-6, 'kernel gradient');
+  assertClose(d.bias!.grad!.dataSync(), expected[1], 1e-6, 'bias gradient');
   const softmax = new Dense({ units: 4, activation: 'softmax' });
   softmax.build([1, 3], new Rng(0));
   assert.throws(() => softmax.callUnits(rand([1, 3], 5), 0, 2), TsgradError);
@@ -50,9 +50,9 @@ test('Dropout draws one uniform per element in order: 0 where it is below the ra
   const layer = new Dropout({ rate: 0.25, seed: 9 });
   layer.build([1, 50], new Rng(0));
   const x = rand([4, 50], 6);
-  const y = layer.call(x, true).data;
+  const y = layer.call(x, true).dataSync();
   const draws = new Rng(9);
-  x.data.forEach((v, i) => assert.equal(y[i], Math.fround(v * (draws.uniform() < 0.25 ? 0 : Math.fround(1 / 0.75))), `element ${i}`));
+  x.dataSync().forEach((v, i) => assert.equal(y[i], Math.fround(v * (draws.uniform() < 0.25 ? 0 : Math.fround(1 / 0.75))), `element ${i}`));
   assert.deepEqual(layer.rng.getState(), draws.getState());
 });
 
@@ -75,10 +75,10 @@ test('the GPT is built from nn layers, whose weights are its GPT-2-named weights
   // Dropout's one stream is the model's random state: restoring it repeats the masks.
   const x = tensor(Int32Array.of(1, 2, 3, 4), [1, 4], 'int32');
   const saved = m.getRngStates();
-  const first = m.forward(x, true).data;
+  const first = m.forward(x, true).dataSync();
   assert.notDeepEqual(m.getRngStates(), saved);
   m.setRngStates(saved);
-  assert.deepEqual(m.forward(x, true).data, first);
+  assert.deepEqual(m.forward(x, true).dataSync(), first);
   assert.deepEqual(m.getConfig(), { vocabSize: 50, layers: 1, heads: 2, embd: 8, block: 4, dropout: 0.1 });
 });
 
@@ -97,12 +97,12 @@ function assertFixtureLogits(model: Gpt | LstmLm, name: keyof typeof models): vo
   assert.ok(expected, `no ${name} fixture logits for the ${getBackend().name} backend`);
   const I = Int32Array.from(fixtures.ids as number[]);
   noGrad(() => {
-    assertClose(model.forward(tensor(I, [2, 8], 'int32'), false).data, expected.inference, 1e-5, `${name} inference`);
-    assertClose(model.forward(tensor(I, [2, 8], 'int32'), true).data, expected.training, 1e-5, `${name} training (dropout)`);
+    assertClose(model.forward(tensor(I, [2, 8], 'int32'), false).dataSync(), expected.inference, 1e-5, `${name} inference`);
+    assertClose(model.forward(tensor(I, [2, 8], 'int32'), true).dataSync(), expected.training, 1e-5, `${name} training (dropout)`);
     const cache = model.newCache(2) as never;
-    const first = model.step(tensor(Int32Array.of(...I.slice(0, 5), ...I.slice(8, 13)), [2, 5], 'int32'), cache).data;
+    const first = model.step(tensor(Int32Array.of(...I.slice(0, 5), ...I.slice(8, 13)), [2, 5], 'int32'), cache).dataSync();
     assertClose(first, expected.steps[0], 1e-5, `${name} first KV step`);
-    assertClose(model.step(tensor(Int32Array.of(I[5], I[13]), [2, 1], 'int32'), cache).data, expected.steps[1], 1e-5, `${name} second KV step`);
+    assertClose(model.step(tensor(Int32Array.of(I[5], I[13]), [2, 1], 'int32'), cache).dataSync(), expected.steps[1], 1e-5, `${name} second KV step`);
   });
 }
 
@@ -111,7 +111,7 @@ for (const name of ['gpt', 'lstm'] as const) {
     const m = models[name](0);
     const old = readCheckpoint(checkpointDir(name)).weights;
     assert.deepEqual(m.weights.map((w) => `${w.name} ${w.value.shape.join('x')}`), old.map((w) => `${w.name} ${w.shape.join('x')}`));
-    m.weights.forEach((w, i) => assert.deepEqual(w.value.data, old[i].data, w.name));
+    m.weights.forEach((w, i) => assert.deepEqual(w.value.dataSync(), old[i].data, w.name));
     assertFixtureLogits(m, name);
   });
 

@@ -1,6 +1,6 @@
 // Tensor lifetimes (src/tensor/memory.ts): a user's own loop stays flat without tidy, tidy and
 // keep work as TensorFlow.js's, nothing that can still be read is freed (penalties, softmax's
-// logits, arrays handed out by .data), and reading a freed tensor is a clear error.
+// logits, arrays handed out by dataSync()), and reading a freed tensor is a clear error.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -58,8 +58,8 @@ test('a young tensor moved out of the heap computes the same when used again', (
     const a = tensor([1, 2, 3, 4]);
     const w = variable(tensor([0.5, 0.5, 0.5, 0.5]));
     for (let i = 0; i < 3; i++) backward(a.mul(w).sum()); // step boundaries: `a` moves out
-    assert.deepEqual(Array.from(a.add(1).data), [2, 3, 4, 5]);
-    assert.deepEqual(Array.from(w.grad!.data), [3, 6, 9, 12]);
+    assert.deepEqual(Array.from(a.add(1).dataSync()), [2, 3, 4, 5]);
+    assert.deepEqual(Array.from(w.grad!.dataSync()), [3, 6, 9, 12]);
   } finally {
     setYoungBudget(previous);
   }
@@ -74,9 +74,9 @@ test('tidy frees what it made, keeps what it returns (in arrays and objects) and
     return { sum: inner.sum(), parts: [inner.mul(2)] };
   });
   assert.equal(out.sum.item(), 9);
-  assert.deepEqual(Array.from(out.parts[0].data), [4, 6, 8]);
+  assert.deepEqual(Array.from(out.parts[0].dataSync()), [4, 6, 8]);
   assert.equal(kept!.item(), 14);
-  assert.throws(() => inner!.data, (e: Error) => e instanceof TsgradError && /freed when the tidy\(\) that made it ended/.test(e.message));
+  assert.throws(() => inner!.dataSync(), (e: Error) => e instanceof TsgradError && /freed when the tidy\(\) that made it ended/.test(e.message));
   assert.throws(() => inner!.item(), TsgradError);
   // Nested: the inner result passes to the outer tidy, which frees it unless it returns it.
   let passed: Tensor | null = null;
@@ -95,13 +95,13 @@ test('tidy frees what it made, keeps what it returns (in arrays and objects) and
   assert.throws(() => tidy(async () => 1), /synchronous/);
 });
 
-test('an array from .data stays valid after its tensor is collected and the heap reused', async () => {
+test('an array from dataSync() stays valid after its tensor is collected and the heap reused', async () => {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const model = sequential([layers.dense({ units: 8, inputShape: [4] })]);
   model.build();
   const x = randomNormal([16, 4], new Rng(2));
-  const d = model.predict(x).data; // the tensor itself is dropped at once
+  const d = model.predict(x).dataSync(); // the tensor itself is dropped at once
   const expected = Array.from(d);
   for (let round = 0; round < 3; round++) {
     gc();
@@ -170,7 +170,7 @@ test('memory() counts young storage only: weights, a GPT\'s initialisation and t
   assert.equal(memory().youngBytes, before);
   const t = tensor([1, 2, 3, 4]);
   assert.equal(memory().youngBytes, before + (heap ? 16 : 0));
-  t.data; // moved out to JavaScript memory
+  t.dataSync(); // moved out to JavaScript memory
   assert.equal(memory().youngBytes, before);
 });
 

@@ -51,7 +51,7 @@ test('a model of every layer type builds, names its layers as Keras, and rebuild
   const copy = sequential(stackLayersFromConfig(JSON.parse(JSON.stringify(model.getConfig()))), { seed: 5 });
   copy.build();
   const x = rand([2, 9, 8, 2], 1);
-  assert.deepEqual([...copy.predict(x).data], [...model.predict(x).data]);
+  assert.deepEqual([...copy.predict(x).dataSync()], [...model.predict(x).dataSync()]);
 });
 
 test('the reference CNN has 93,322 parameters and a Keras-style summary', () => {
@@ -71,11 +71,11 @@ test('glorot uniform kernels stay within Keras limits and biases start at zero',
   model.build();
   const [kernel, bias] = model.layers[0].weights.map((w) => w.value);
   const limit = Math.sqrt(6 / (9 * 1 + 9 * 32));
-  assert.ok(kernel.data.every((v) => Math.abs(v) <= limit));
-  assert.ok(Math.max(...kernel.data) > limit * 0.9);
-  assert.ok(bias.data.every((v) => v === 0));
+  assert.ok(kernel.dataSync().every((v) => Math.abs(v) <= limit));
+  assert.ok(Math.max(...kernel.dataSync()) > limit * 0.9);
+  assert.ok(bias.dataSync().every((v) => v === 0));
   const he = initialize('heNormal', [400, 300], new Rng(2));
-  const std = Math.sqrt(Array.from(he.data).reduce((s, v) => s + v * v, 0) / he.size);
+  const std = Math.sqrt(Array.from(he.dataSync()).reduce((s, v) => s + v * v, 0) / he.size);
   assert.ok(Math.abs(std - Math.sqrt(2 / 400)) < 0.003, `he normal std ${std}`);
 });
 
@@ -83,38 +83,38 @@ test('the same seed gives the same weights; another seed does not', () => {
   const a = referenceCnn({ seed: 7 }); a.build();
   const b = referenceCnn({ seed: 7 }); b.build();
   const c = referenceCnn({ seed: 8 }); c.build();
-  assert.deepEqual([...a.weights[4].value.data], [...b.weights[4].value.data]);
-  assert.notDeepEqual([...a.weights[4].value.data], [...c.weights[4].value.data]);
+  assert.deepEqual([...a.weights[4].value.dataSync()], [...b.weights[4].value.dataSync()]);
+  assert.notDeepEqual([...a.weights[4].value.dataSync()], [...c.weights[4].value.dataSync()]);
 });
 
 test('dropout drops about `rate` of its inputs while training, scales the rest, and is the identity otherwise', () => {
   const layer = L.dropout({ rate: 0.3, seed: 1 });
   layer.build([1000], new Rng(0));
   const x = tensor(new Float32Array(10000).fill(1));
-  const y = layer.call(x, true).data;
+  const y = layer.call(x, true).dataSync();
   const kept = y.filter((v) => v !== 0);
   assert.ok(Math.abs(kept.length / 10000 - 0.7) < 0.02);
   assert.ok(kept.every((v) => Math.abs(v - 1 / 0.7) < 1e-6));
-  assert.deepEqual(layer.call(x, false).data, x.data);
+  assert.deepEqual(layer.call(x, false).dataSync(), x.dataSync());
 });
 
 test('SGD and Adam follow the Keras update rules', () => {
   const w = variable(tensor([1, -2]));
   w.grad = tensor([0.5, -1]);
   new SGD({ learningRate: 0.1 }).step([w]);
-  assert.deepEqual([...w.data].map((v) => +v.toFixed(6)), [0.95, -1.9]);
+  assert.deepEqual([...w.dataSync()].map((v) => +v.toFixed(6)), [0.95, -1.9]);
   const m = new SGD({ learningRate: 0.1, momentum: 0.9 });
   const u = variable(tensor([1]));
   for (const expected of [0.9, 0.71]) {
     u.grad = tensor([1]);
     m.step([u]);
-    assert.ok(Math.abs(u.data[0] - expected) < 1e-6, `${u.data[0]} vs ${expected}`);
+    assert.ok(Math.abs(u.dataSync()[0] - expected) < 1e-6, `${u.dataSync()[0]} vs ${expected}`);
   }
   // Adam's first step moves every weight by lr in the direction against its gradient.
   const a = variable(tensor([3, 3]));
   a.grad = tensor([2, -0.01]);
   new Adam({ learningRate: 0.01 }).step([a]);
-  assert.ok(Math.abs(a.data[0] - 2.99) < 1e-5 && Math.abs(a.data[1] - 3.01) < 1e-4);
+  assert.ok(Math.abs(a.dataSync()[0] - 2.99) < 1e-5 && Math.abs(a.dataSync()[1] - 3.01) < 1e-4);
 });
 
 test('fit reduces the loss on a learnable problem, with history, validation and callbacks', async () => {
@@ -123,8 +123,8 @@ test('fit reduces the loss on a learnable problem, with history, validation and 
   const y = tensor(new Int32Array(200));
   for (let i = 0; i < 200; i++) {
     const c = rng.int(3);
-    y.data[i] = c;
-    for (let j = 0; j < 4; j++) x.data[i * 4 + j] = rng.normal() * 0.3 + (j === c ? 2 : 0);
+    y.dataSync()[i] = c;
+    for (let j = 0; j < 4; j++) x.dataSync()[i * 4 + j] = rng.normal() * 0.3 + (j === c ? 2 : 0);
   }
   const model = sequential([L.dense({ units: 8, activation: 'relu', inputShape: [4] }), L.dense({ units: 3, activation: 'softmax' })], { seed: 1 });
   model.compile({ optimizer: new Adam({ learningRate: 0.05 }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
@@ -150,7 +150,7 @@ test('fit with the same seed is reproducible', async () => {
     const m = sequential([L.dense({ units: 4, activation: 'relu', inputShape: [6] }), L.dropout({ rate: 0.2 }), L.dense({ units: 2, activation: 'softmax' })], { seed: 9 });
     m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
     await m.fit(x, y, { epochs: 2, batchSize: 8 });
-    return [...m.weights[0].value.data];
+    return [...m.weights[0].value.dataSync()];
   };
   assert.deepEqual(await run(), await run());
 });
@@ -181,12 +181,12 @@ test('a softmax output keeps its logits alive through scopes, for an exact loss 
   const model = sequential([L.dense({ units: 5, inputShape: [4], activation: 'relu' }), L.dense({ units: 3, activation: 'softmax' })]);
   model.build();
   const x = rand([2, 4], 3);
-  const expected = Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), model.call(x, false)).data);
+  const expected = Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), model.call(x, false)).dataSync());
   const pred = noGrad(() => tidy(() => model.call(x, false)));
   for (let i = 0; i < 20; i++) fill([1000], 7); // reuse any storage that was freed
   const logits = logitsOf(pred)!.logits;
-  assert.ok(!Array.from(logits.data).includes(7), 'the logits were freed and overwritten');
-  assert.deepEqual(Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), pred).data), expected);
+  assert.ok(!Array.from(logits.dataSync()).includes(7), 'the logits were freed and overwritten');
+  assert.deepEqual(Array.from(sparseCategoricalCrossentropy(tensor([0, 2], [2], 'int32'), pred).dataSync()), expected);
 });
 
 test('a convolution followed by max pooling pools before its bias and activation: the same numbers', () => {
@@ -201,14 +201,14 @@ test('a convolution followed by max pooling pools before its bias and activation
     const x = rand([2, 7, 6, 2], 20);
     const byHand = (t: typeof x) => activate(activation, ops.conv2d(t, conv.kernel).add(conv.bias!));
     const expected = ops.maxPool(byHand(x), { poolSize: 2, padding: 'same' }).reshape([2, -1]);
-    assert.deepEqual(Array.from(model.call(x, false).data), Array.from(expected.data));
+    assert.deepEqual(Array.from(model.call(x, false).dataSync()), Array.from(expected.dataSync()));
     // Gradients agree up to the order of summation.
     const weights = model.trainableWeights;
     const r = rand([2, expected.shape[1]], 21);
     backward(model.call(x, true).mul(r).sum());
-    const fused = weights.map((w) => Float32Array.from(w.grad!.data));
+    const fused = weights.map((w) => Float32Array.from(w.grad!.dataSync()));
     weights.forEach((w) => (w.grad = null));
     backward(ops.maxPool(byHand(x), { poolSize: 2, padding: 'same' }).reshape([2, -1]).mul(r).sum());
-    weights.forEach((w, i) => assertClose(fused[i], w.grad!.data, 1e-5, `${activation} gradient ${i}`));
+    weights.forEach((w, i) => assertClose(fused[i], w.grad!.dataSync(), 1e-5, `${activation} gradient ${i}`));
   }
 });

@@ -26,13 +26,13 @@ const labels = tensor(mnist.labels, [mnist.count], 'int32');
 /** onnxruntime's output for x on the exported model against tsgrad's predict(); returns the largest difference. */
 async function agree(t: TestContext, model: Sequential, x: Tensor, what: string): Promise<number> {
   const { ort, session } = await onnxSession(exportOnnx(model));
-  const { output } = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.data), [...x.shape]) });
+  const { output } = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.dataSync()), [...x.shape]) });
   const expected = model.predict(x);
   assert.deepEqual(output.dims, expected.shape, `${what}: output shape`);
   const actual = output.data as Float32Array;
-  assertClose(actual, expected.data, TOL, what);
+  assertClose(actual, expected.dataSync(), TOL, what);
   let max = 0;
-  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i] - expected.data[i]));
+  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i] - expected.dataSync()[i]));
   t.diagnostic(`${what}: max |onnxruntime - tsgrad| = ${max.toExponential(2)}`);
   return max;
 }
@@ -48,7 +48,7 @@ function randomizeWeights(model: Sequential, seed: number): void {
   const rng = new Rng(seed);
   for (const w of model.weights) {
     const variance = w.name.endsWith('moving_variance');
-    for (let i = 0; i < w.value.size; i++) w.value.data[i] = variance ? 0.2 + 2 * rng.uniform() : 2 * rng.uniform() - 1;
+    for (let i = 0; i < w.value.size; i++) w.value.dataSync()[i] = variance ? 0.2 + 2 * rng.uniform() : 2 * rng.uniform() - 1;
   }
 }
 
@@ -74,7 +74,7 @@ test('the strong CNN with batch normalisation statistics moved by training', asy
   assert.equal(moving.length, 10);
   for (const w of moving) {
     const initial = w.name.endsWith('moving_mean') ? 0 : 1;
-    assert.ok(w.value.data.some((v) => Math.abs(v - initial) > 1e-3), `${w.name} has moved`);
+    assert.ok(w.value.dataSync().some((v) => Math.abs(v - initial) > 1e-3), `${w.name} has moved`);
   }
   await agree(t, model, images, 'strong, trained, MNIST');
   await agree(t, model, rand([4, 28, 28, 1], 3, 0, 1), 'strong, trained, random');

@@ -36,25 +36,25 @@ function run(opt: Optimizer, params = start(), names?: string[]): Tensor[] {
 let tfNames = 0;
 /** TensorFlow.js's parameters after the same updates. */
 function runTf(opt: tf.Optimizer): Float32Array[] {
-  const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(Array.from(rand(s, 1 + i).data), s), true, `p${tfNames++}`));
-  for (let t = 0; t < STEPS; t++) opt.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, tf.tensor(Array.from(gradient(i, t).data), SHAPES[i])])));
+  const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(Array.from(rand(s, 1 + i).dataSync()), s), true, `p${tfNames++}`));
+  for (let t = 0; t < STEPS; t++) opt.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, tf.tensor(Array.from(gradient(i, t).dataSync()), SHAPES[i])])));
   return vars.map((v) => v.dataSync() as Float32Array);
 }
 
 /** A float64 reference: each element's weight after `update(w, g, its slots, t)` for steps t = 1..STEPS. */
 function reference(update: (w: number, g: number, s: Record<string, number>, t: number) => number): number[][] {
   return SHAPES.map((shape, i) => {
-    const w0 = rand(shape, 1 + i).data;
+    const w0 = rand(shape, 1 + i).dataSync();
     return Array.from(w0, (w, k) => {
       const s: Record<string, number> = {};
-      for (let t = 1; t <= STEPS; t++) w = update(w, gradient(i, t - 1).data[k], s, t);
+      for (let t = 1; t <= STEPS; t++) w = update(w, gradient(i, t - 1).dataSync()[k], s, t);
       return w;
     });
   });
 }
 
 const agree = (ours: Tensor[], theirs: ArrayLike<number>[], tol: number, what: string) =>
-  ours.forEach((p, i) => assertClose(p.data, theirs[i], tol, `${what} param ${i}`));
+  ours.forEach((p, i) => assertClose(p.dataSync(), theirs[i], tol, `${what} param ${i}`));
 
 test('SGD with momentum, with and without Nesterov, matches TensorFlow.js', () => {
   agree(run(new SGD({ learningRate: 0.1 })), runTf(tf.train.sgd(0.1)), 1e-6, 'sgd');
@@ -107,13 +107,13 @@ test('AdamW decays matrices by lr * weightDecay * w before the Adam step, not ve
   });
   const [decayed, plain] = [adamW(true), adamW(false)];
   const ours = run(new AdamW({ learningRate: lr, weightDecay: wd }));
-  assertClose(ours[0].data, decayed[0], 1e-5, 'matrix');
-  assertClose(ours[1].data, plain[1], 1e-5, 'vector');
+  assertClose(ours[0].dataSync(), decayed[0], 1e-5, 'matrix');
+  assertClose(ours[1].dataSync(), plain[1], 1e-5, 'vector');
   // The decay is visible: without it the matrix would be elsewhere.
-  assert.ok(Math.abs(ours[0].data[0] - plain[0][0]) > 1e-4);
+  assert.ok(Math.abs(ours[0].dataSync()[0] - plain[0][0]) > 1e-4);
   // Excluded by name (a regular expression, as Keras), the matrix is not decayed either.
   const excluded = run(new AdamW({ learningRate: lr, weightDecay: wd, excludeFromWeightDecay: ['^emb'] }), start(), ['embedding/embeddings', 'dense/bias']);
-  assertClose(excluded[0].data, plain[0], 1e-5, 'excluded matrix');
+  assertClose(excluded[0].dataSync(), plain[0], 1e-5, 'excluded matrix');
 });
 
 test('AdamW with zero gradients only decays: w * (1 - lr * wd) per step, the rate taken from its schedule', () => {
@@ -125,8 +125,8 @@ test('AdamW with zero gradients only decays: w * (1 - lr * wd) per step, the rat
     b.grad = tensor([0]);
     opt.step([w, b]);
   }
-  assertClose(w.data, [2, -4, 8, 1].map((v) => v * 0.9 * 0.95), 1e-7, 'decayed');
-  assert.deepEqual([...b.data], [3]);
+  assertClose(w.dataSync(), [2, -4, 8, 1].map((v) => v * 0.9 * 0.95), 1e-7, 'decayed');
+  assert.deepEqual([...b.dataSync()], [3]);
 });
 
 test('fit() gives the optimizer the weight names, so AdamW can exclude weights by name', async () => {
@@ -150,7 +150,7 @@ test('clipnorm, globalClipnorm and clipvalue clip as Keras', () => {
     const params = grads.map((g) => variable(tensor(new Float32Array(g.length))));
     params.forEach((p, i) => (p.grad = tensor(grads[i])));
     new SGD({ learningRate: 1, ...config }).step(params);
-    return params.map((p) => [...p.data].map((v) => -v));
+    return params.map((p) => [...p.dataSync()].map((v) => -v));
   };
   const grads = [[3, 4], [0.3, -0.4], [12, 0, -5]];
   const expectClose = (got: number[][], want: number[][]) => got.forEach((g, i) => assertClose(g, want[i], 1e-6));
@@ -191,7 +191,7 @@ test('an optimizer evaluates its schedule at its step count; a scheduled rate ca
     opt.step([w]);
   }
   assert.deepEqual(rates, [1, 0.5, 0.25]);
-  assert.deepEqual([...w.data], [-1.75]);
+  assert.deepEqual([...w.dataSync()], [-1.75]);
   assert.throws(() => { opt.learningRate = 0.1; }, /schedule/);
   const fixed = new SGD({ learningRate: 0.1 });
   fixed.learningRate = 0.05;
@@ -212,11 +212,11 @@ test('every optimizer rebuilds from its config and continues identically from it
     assert.deepEqual(b.getConfig(), a.getConfig());
     const pa = run(a);
     const pb = start();
-    pb.forEach((p, i) => p.data.set(pa[i].data));
+    pb.forEach((p, i) => p.dataSync().set(pa[i].dataSync()));
     b.setState(a.getState());
     run(a, pa);
     run(b, pb);
-    pa.forEach((p, i) => assert.deepEqual([...pb[i].data], [...p.data], `${config.className} after restoring`));
+    pa.forEach((p, i) => assert.deepEqual([...pb[i].dataSync()], [...p.dataSync()], `${config.className} after restoring`));
   }
 });
 

@@ -111,7 +111,7 @@ const model = tf.sequential([tf.layers.dense({ units: 8, activation: 'relu', inp
 model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
 const x: tf.Tensor = tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]);
 export const history: Promise<tf.History> = model.fit(x, tf.tensor([0, 2], [2], 'int32'), { epochs: 2, batchSize: 2 });
-export const first: number | undefined = Array.from(model.predict(x).data)[0];
+export const first: number | undefined = Array.from(model.predict(x).dataSync())[0];
 export const fromBrowser: BrowserTensor = browserTensor([1, 2]);
 `);
   assert.ok(!fs.existsSync(path.join(app, 'node_modules/@types')), 'the consumer has no @types');
@@ -134,7 +134,7 @@ test('the tsgrad bin: --help and --version, no npm or Node warning', () => {
 
 test('the browser entry: resolved through exports, runs in Node and in Chromium', async () => {
   const node = run(process.execPath, ['--input-type=module', '-e', `import * as tf from 'tsgrad/browser';
-    console.log(JSON.stringify(Array.from(tf.tensor([1, 2]).add(tf.tensor([3, 4])).data)));`]);
+    console.log(JSON.stringify(Array.from(tf.tensor([1, 2]).add(tf.tensor([3, 4])).dataSync())));`]);
   assert.equal(node.stdout.trim(), '[4,6]');
   const bundle = createRequire(path.join(app, 'index.js')).resolve('tsgrad/browser');
   assert.equal(path.relative(path.join(app, 'node_modules/tsgrad'), bundle), path.normalize(pkg.exports['./browser'].default));
@@ -148,7 +148,7 @@ test('the browser entry: resolved through exports, runs in Node and in Chromium'
         : route.fulfill({ body: '<!doctype html><title>consumer</title>', contentType: 'text/html' });
     });
     await page.goto('http://tsgrad.test/');
-    const sum = await page.evaluate(`import('./tsgrad.browser.js').then((tf) => Array.from(tf.tensor([1, 2]).add(tf.tensor([3, 4])).data))`);
+    const sum = await page.evaluate(`import('./tsgrad.browser.js').then((tf) => Array.from(tf.tensor([1, 2]).add(tf.tensor([3, 4])).dataSync()))`);
     assert.deepEqual(sum, [4, 6]);
   } finally {
     await browser.close();

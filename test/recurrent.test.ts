@@ -26,7 +26,7 @@ import { assertClose, gradCheck, onnxSession, rand, tempDir } from './helpers.js
 
 await tf.setBackend('cpu');
 const TOL = 1e-5;
-const toTf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape], t.dtype === 'int32' ? 'int32' : 'float32');
+const toTf = (t: Tensor) => tf.tensor(Array.from(t.dataSync()), [...t.shape], t.dtype === 'int32' ? 'int32' : 'float32');
 const tfData = (t: tf.Tensor) => t.dataSync() as Float32Array;
 const tmp = tempDir('recurrent');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -60,21 +60,21 @@ function agree(t: TestContext, ours: L.AnyLayer, theirs: tf.layers.Layer, x: Ten
   backward(y, r);
   const tfY = theirs.apply(tfX) as tf.Tensor;
   assert.deepEqual(tfY.shape, y.shape, `${what}: output shape`);
-  assertClose(y.data, tfData(tfY), TOL, `${what} forward`);
-  const diffs = { forward: maxDiff(y.data, tfData(tfY)), gradient: 0 };
+  assertClose(y.dataSync(), tfData(tfY), TOL, `${what} forward`);
+  const diffs = { forward: maxDiff(y.dataSync(), tfData(tfY)), gradient: 0 };
   if (!gradients) return t.diagnostic(`${what}: max |tsgrad - TensorFlow.js| forward ${diffs.forward.toExponential(2)}`);
   const loss = (input: tf.Tensor) => tf.sum(tf.mul(theirs.apply(input) as tf.Tensor, toTf(r))) as tf.Scalar;
   const vars = theirs.trainableWeights.map((w) => w.read() as tf.Variable);
   const { grads } = tf.variableGrads(() => loss(tfX), vars);
   ours.weights.forEach((w, i) => {
     const expected = tfData(grads[vars[i].name]);
-    assertClose(w.value.grad!.data, expected, 1e-4, `${what} gradient of ${w.name}`);
-    diffs.gradient = Math.max(diffs.gradient, maxDiff(w.value.grad!.data, expected));
+    assertClose(w.value.grad!.dataSync(), expected, 1e-4, `${what} gradient of ${w.name}`);
+    diffs.gradient = Math.max(diffs.gradient, maxDiff(w.value.grad!.dataSync(), expected));
   });
   if (withInput) {
     const expected = tfData(tf.grad(loss)(tfX));
-    assertClose(leaf.grad!.data, expected, 1e-4, `${what} gradient of the input`);
-    diffs.gradient = Math.max(diffs.gradient, maxDiff(leaf.grad!.data, expected));
+    assertClose(leaf.grad!.dataSync(), expected, 1e-4, `${what} gradient of the input`);
+    diffs.gradient = Math.max(diffs.gradient, maxDiff(leaf.grad!.dataSync(), expected));
   }
   t.diagnostic(`${what}: max |tsgrad - TensorFlow.js| forward ${diffs.forward.toExponential(2)}, gradients ${diffs.gradient.toExponential(2)}`);
 }
@@ -82,7 +82,7 @@ function agree(t: TestContext, ours: L.AnyLayer, theirs: tf.layers.Layer, x: Ten
 /** A built layer whose weights are all seeded random values, so none is a trivial 0 or 1. */
 function randomized<T extends L.AnyLayer>(layer: T, inputShape: number[], seed: number, low = -0.5, high = 0.5): T {
   layer.build(inputShape, new Rng(seed));
-  layer.weights.forEach((w, i) => w.value.data.set(rand([...w.value.shape], seed + i, low, high).data));
+  layer.weights.forEach((w, i) => w.value.dataSync().set(rand([...w.value.shape], seed + i, low, high).dataSync()));
   return layer;
 }
 
@@ -109,7 +109,7 @@ test('embedding gradient: finite differences of the table, repeated ids summing'
 test('embedding: default initializer as Keras, and ids that are not token ids are a clear error', () => {
   const layer = L.embedding({ inputDim: 10, outputDim: 4, name: 'tokens' });
   layer.build([1, 3], new Rng(4));
-  assert.ok(layer.embeddings.data.every((v) => Math.abs(v) <= 0.05) && layer.embeddings.data.some((v) => v !== 0));
+  assert.ok(layer.embeddings.dataSync().every((v) => Math.abs(v) <= 0.05) && layer.embeddings.dataSync().some((v) => v !== 0));
   assert.deepEqual(layer.call(tensor([[9, 0, 3]])).shape, [1, 3, 4]);
   assert.throws(() => layer.call(tensor([[1, 10, 2]])), (e) => e instanceof TsgradError && /layer "tokens" \(Embedding\): input 10 at position 1 is not a token id in \[0, 10\)/.test(e.message));
   assert.throws(() => layer.call(tensor([[-1]])), /input -1 at position 0 is not a token id/);
@@ -157,7 +157,7 @@ test('layer normalization: Keras defaults and names, only the last axis', () => 
   assert.deepEqual(layer.weights.map((w) => w.name), ['gamma', 'beta']);
   const x = tensor([[1, 2, 3, 6], [0, 0, 0, 4]]);
   // mean 3, biased variance 3.5; epsilon 1e-3 as Keras.
-  assertClose(layer.call(x).data.slice(0, 4), [1, 2, 3, 6].map((v) => (v - 3) / Math.sqrt(3.5 + 1e-3)), 1e-6, 'by hand');
+  assertClose(layer.call(x).dataSync().slice(0, 4), [1, 2, 3, 6].map((v) => (v - 3) / Math.sqrt(3.5 + 1e-3)), 1e-6, 'by hand');
   assert.throws(() => L.layerNormalization({ axis: 1 }), /LayerNormalization supports only axis -1 \(the last axis\), got 1/);
 });
 
@@ -179,7 +179,7 @@ for (const [what, config] of lstmCases) {
     // A longer, odd sequence, forward only.
     const x = rand([3, 7, 5], 12, -1, 1);
     const expected = tfData(theirs.apply(toTf(x)) as tf.Tensor);
-    assertClose(noGrad(() => layer.call(x)).data, expected, TOL, `lstm ${what}, T = 7`);
+    assertClose(noGrad(() => layer.call(x)).dataSync(), expected, TOL, `lstm ${what}, T = 7`);
   });
 }
 
@@ -198,18 +198,18 @@ test('LSTM: Keras layout, names and initializers; running in pieces continues th
   const layer = L.lstm({ units: 3 });
   layer.build([1, 4, 2], new Rng(15));
   assert.deepEqual(layer.weights.map((w) => [w.name, w.value.shape]), [['kernel', [2, 12]], ['recurrent_kernel', [3, 12]], ['bias', [12]]]);
-  assert.deepEqual(Array.from(layer.bias!.data), [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0], 'unit forget bias: the f gate starts at 1');
+  assert.deepEqual(Array.from(layer.bias!.dataSync()), [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0], 'unit forget bias: the f gate starts at 1');
   // The recurrent kernel is orthogonal: U Uᵀ = I for (3, 12).
   const u = layer.recurrentKernel;
   const uut = noGrad(() => u.matmul(u, { transB: true }));
-  assertClose(uut.data, [1, 0, 0, 0, 1, 0, 0, 0, 1], 1e-5, 'U Uᵀ');
+  assertClose(uut.dataSync(), [1, 0, 0, 0, 1, 0, 0, 0, 1], 1e-5, 'U Uᵀ');
   const x = rand([2, 5, 2], 16);
   const whole = noGrad(() => layer.run(x));
   const [first, second] = [[0, 1, 2], [3, 4]].map((steps) => noGrad(() => x.gather(tensor(Int32Array.from(steps), [steps.length], 'int32'), 1)));
   const a = noGrad(() => layer.run(first));
   const b = noGrad(() => layer.run(second, a.state));
-  assertClose(b.output.data, whole.output.data, 1e-6, 'h after two pieces');
-  assertClose(b.state.c.data, whole.state.c.data, 1e-6, 'c after two pieces');
+  assertClose(b.output.dataSync(), whole.output.dataSync(), 1e-6, 'h after two pieces');
+  assertClose(b.state.c.dataSync(), whole.state.c.dataSync(), 1e-6, 'c after two pieces');
   assert.throws(() => layer.call(rand([2, 5], 0)), /layer "" \(LSTM\) expects \(batch, time, 2\) inputs, got \[2, 5\]/);
   assert.throws(() => L.lstm({ units: 0 }), /LSTM units must be a positive integer/);
 });
@@ -220,7 +220,7 @@ test('orthogonal initializer: orthonormal rows or columns, whichever side is sho
     const [rows, cols] = q.shape;
     const gram = rows < cols ? q.matmul(q, { transB: true }) : q.matmul(q, { transA: true });
     const n = Math.min(rows, cols);
-    assertClose(gram.data, Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)), 1e-5, `${JSON.stringify(shape)}`);
+    assertClose(gram.dataSync(), Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)), 1e-5, `${JSON.stringify(shape)}`);
   }
 });
 
@@ -229,8 +229,8 @@ test('unstack and stack by halving: inverse of each other for every length, grad
     const x = rand([2, n, 3], n);
     const parts = unstack(x, 1);
     assert.equal(parts.length, n);
-    parts.forEach((p, i) => assertClose(p.data, x.gather(tensor(Int32Array.of(i), [], 'int32'), 1).data, 0, `slice ${i}`));
-    assertClose(stack(parts, 1).data, x.data, 0, `stack ${n}`);
+    parts.forEach((p, i) => assertClose(p.dataSync(), x.gather(tensor(Int32Array.of(i), [], 'int32'), 1).dataSync(), 0, `slice ${i}`));
+    assertClose(stack(parts, 1).dataSync(), x.dataSync(), 0, `stack ${n}`);
     gradCheck((t) => stack(unstack(t, 1).map((p, i) => p.mul(i + 1)).reverse(), 1), [x]);
   }
 });
@@ -241,8 +241,8 @@ test('unstack and stack by halving: inverse of each other for every length, grad
 /** Sequences of `length` tokens in [1, vocab); the label is the first token (the LSTM must carry it to the end). */
 function firstTokenTask(count: number, length: number, vocab: number, seed: number) {
   const x = ids([count, length], vocab - 1, seed);
-  for (let i = 0; i < x.size; i++) x.data[i] += 1;
-  const y = tensor(Int32Array.from({ length: count }, (_, i) => x.data[i * length] - 1), [count], 'int32');
+  for (let i = 0; i < x.size; i++) x.dataSync()[i] += 1;
+  const y = tensor(Int32Array.from({ length: count }, (_, i) => x.dataSync()[i * length] - 1), [count], 'int32');
   return { x, y };
 }
 
@@ -270,7 +270,7 @@ test('embedding -> layer norm -> LSTM -> LSTM -> softmax learns to recall the fi
   model.save(dir);
   const loaded = loadModel(dir, Sequential);
   assert.deepEqual(loaded.getConfig(), model.getConfig());
-  assertClose(loaded.predict(heldOut.x).data, model.predict(heldOut.x).data, 0, 'predictions after loading');
+  assertClose(loaded.predict(heldOut.x).dataSync(), model.predict(heldOut.x).dataSync(), 0, 'predictions after loading');
 });
 
 test('configs of the sequence layers round-trip', () => {
@@ -304,19 +304,19 @@ function loadFromDisk(dir: string): Promise<tf.LayersModel> {
 test('TensorFlow.js export: the sequence layers load with tf.loadLayersModel and predict the same; importTfjs reads them back', async (t) => {
   const model = sequenceModel(21);
   model.build();
-  model.weights.forEach((w, i) => w.value.data.set(rand([...w.value.shape], 30 + i, -0.4, 0.4).data));
+  model.weights.forEach((w, i) => w.value.dataSync().set(rand([...w.value.shape], 30 + i, -0.4, 0.4).dataSync()));
   const x = firstTokenTask(9, 6, 5, 22).x;
   const dir = path.join(tmp, 'tfjs');
   exportTfjs(model, dir);
   const theirs = await loadFromDisk(dir);
   assert.deepEqual(theirs.layers.map((l) => l.getClassName()), ['Embedding', 'LayerNormalization', 'LSTM', 'LSTM', 'Dense']);
-  const expected = model.predict(x).data;
+  const expected = model.predict(x).dataSync();
   const actual = tfData(theirs.predict(toTf(x)) as tf.Tensor);
   assertClose(actual, expected, TOL, 'exported');
   t.diagnostic(`export: max |TensorFlow.js - tsgrad| = ${maxDiff(actual, expected).toExponential(2)}`);
   const back = importTfjs(dir);
   assert.deepEqual(back.getConfig(), { ...model.getConfig(), seed: 0 }); // a LayersModel has no seed
-  assertClose(back.predict(x).data, expected, 0, 'imported back');
+  assertClose(back.predict(x).dataSync(), expected, 0, 'imported back');
 });
 
 test('TensorFlow.js import: a model built and saved by TF.js (embedding, layer norm, LSTMs going backwards) predicts the same', async (t) => {
@@ -337,7 +337,7 @@ test('TensorFlow.js import: a model built and saved by TF.js (embedding, layer n
   const model = importTfjs(dir);
   const x = ids([8, 5], 11, 23);
   const expected = tfData(theirs.predict(toTf(x)) as tf.Tensor);
-  const actual = model.predict(x).data;
+  const actual = model.predict(x).dataSync();
   assertClose(actual, expected, TOL, 'imported');
   t.diagnostic(`import: max |tsgrad - TensorFlow.js| = ${maxDiff(actual, expected).toExponential(2)}`);
   // TF.js's default recurrent activation (hard_sigmoid) is refused, not silently replaced.
@@ -357,14 +357,14 @@ test('ONNX export: Embedding (Cast + Gather) and LayerNormalization run in onnxr
     L.dense({ units: 3, activation: 'softmax' }),
   ], { seed: 24 });
   model.build();
-  model.weights.forEach((w, i) => w.value.data.set(rand([...w.value.shape], 50 + i, -0.6, 0.6).data));
+  model.weights.forEach((w, i) => w.value.dataSync().set(rand([...w.value.shape], 50 + i, -0.6, 0.6).dataSync()));
   const x = ids([5, 4], 9, 25);
   const { ort, session } = await onnxSession(exportOnnx(model));
-  const { output } = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.data), [...x.shape]) });
+  const { output } = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.dataSync()), [...x.shape]) });
   const expected = model.predict(x);
   assert.deepEqual(output.dims, expected.shape);
-  assertClose(output.data as Float32Array, expected.data, 1e-5, 'onnxruntime');
-  t.diagnostic(`onnx: max |onnxruntime - tsgrad| = ${maxDiff(output.data as Float32Array, expected.data).toExponential(2)}`);
+  assertClose(output.data as Float32Array, expected.dataSync(), 1e-5, 'onnxruntime');
+  t.diagnostic(`onnx: max |onnxruntime - tsgrad| = ${maxDiff(output.data as Float32Array, expected.dataSync()).toExponential(2)}`);
   const recurrent = sequential([L.embedding({ inputDim: 3, outputDim: 2, inputShape: [4] }), L.lstm({ units: 2 })]);
   assert.throws(() => exportOnnx(recurrent), (e) => e instanceof TsgradError && /layer "lstm" of type "LSTM" yet/.test(e.message));
 });

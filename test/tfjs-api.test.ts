@@ -199,15 +199,17 @@ test('a freed tensor prints as freed rather than throwing', () => {
   assert.equal(inspect(inner), 'Tensor [2] float32 (freed)');
 });
 
-test('tensor methods: array, arraySync, dataSync, clone, cast, squeeze, expandDims, flatten, assign, dispose', async () => {
+test('tensor methods: array, arraySync, data, dataSync, clone, cast, squeeze, expandDims, flatten, assign, dispose', async () => {
   const t = ts.tensor2d([[1, 2], [3, 4]]);
   assert.deepEqual(await t.array(), await tf.tensor2d([[1, 2], [3, 4]]).array());
   assert.deepEqual(t.arraySync(), [[1, 2], [3, 4]]);
   assert.equal(ts.scalar(5).arraySync(), 5);
   assert.deepEqual([...t.dataSync()], [1, 2, 3, 4]);
+  assert.deepEqual(await t.data(), await tf.tensor2d([[1, 2], [3, 4]]).data(), 'data(): a Promise of the typed array, as TF.js');
+  assert.equal(await t.data(), t.dataSync(), 'the same array');
   const c = t.clone();
-  c.data[0] = 9;
-  assert.equal(t.data[0], 1, 'a clone has its own storage');
+  c.dataSync()[0] = 9;
+  assert.equal(t.dataSync()[0], 1, 'a clone has its own storage');
   assert.deepEqual(t.cast('int32').dataSync(), new Int32Array([1, 2, 3, 4]));
   assert.deepEqual(t.reshape([1, 4, 1]).squeeze().shape, [4]);
   assert.deepEqual(t.reshape([1, 4, 1]).squeeze([2]).shape, [1, 4]);

@@ -12,7 +12,7 @@ import { assertClose, rand } from './helpers.js';
 await tf.setBackend('cpu');
 const TOL = 1e-4;
 
-const toTf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape]);
+const toTf = (t: Tensor) => tf.tensor(Array.from(t.dataSync()), [...t.shape]);
 const data = (t: tf.Tensor) => t.dataSync() as Float32Array;
 
 /** tsgrad's value and gradients of sum(f(inputs) * r) against TensorFlow.js's. */
@@ -23,9 +23,9 @@ function agree(ours: (...xs: Tensor[]) => Tensor, theirs: (...xs: tf.Tensor[]) =
   backward(y, r);
   const tfInputs = inputs.map(toTf);
   const tfY = theirs(...tfInputs);
-  assertClose(y.data, data(tfY), TOL, `${what} forward`);
+  assertClose(y.dataSync(), data(tfY), TOL, `${what} forward`);
   const tfGrads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(theirs(...xs), toTf(r))))(tfInputs);
-  leaves.forEach((l, i) => assertClose(l.grad!.data, data(tfGrads[i]), TOL, `${what} gradient ${i}`));
+  leaves.forEach((l, i) => assertClose(l.grad!.dataSync(), data(tfGrads[i]), TOL, `${what} gradient ${i}`));
 }
 
 const convCases: { x: number[]; k: number[]; strides: [number, number]; padding: 'valid' | 'same' }[] = [
@@ -60,7 +60,7 @@ for (const c of poolCases) {
       agree((x) => ops.avgPool(x, opts), (x) => tf.avgPool(x as tf.Tensor4D, c.size, c.strides, c.padding), [rand(c.x, 4)], 'avgPool');
     } else {
       const x = rand(c.x, 4);
-      assertClose(ops.avgPool(x, opts).data, data(tf.avgPool(toTf(x) as tf.Tensor4D, c.size, c.strides, c.padding)), TOL, 'avgPool same');
+      assertClose(ops.avgPool(x, opts).dataSync(), data(tf.avgPool(toTf(x) as tf.Tensor4D, c.size, c.strides, c.padding)), TOL, 'avgPool same');
     }
   });
 }

@@ -110,8 +110,8 @@ exportCases.forEach(([what, make], i) => {
     const expected = model.predict(images);
     const actual = (theirs.predict(tf.tensor(mnist.images, mnist.shape)) as tf.Tensor).dataSync();
     assert.deepEqual((theirs.outputs[0].shape as number[]).slice(1), expected.shape.slice(1));
-    assertClose(actual, expected.data, TOL, what);
-    t.diagnostic(`${what}: max |TensorFlow.js - tsgrad| = ${maxDiff(actual, expected.data).toExponential(2)}`);
+    assertClose(actual, expected.dataSync(), TOL, what);
+    t.diagnostic(`${what}: max |TensorFlow.js - tsgrad| = ${maxDiff(actual, expected.dataSync()).toExponential(2)}`);
   });
 });
 
@@ -125,11 +125,11 @@ test('tsgrad -> TensorFlow.js: weights over 4 MB are split into 4 MB shards, as 
   assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')).length, 0, 'no temporary files left');
   const theirs = await tf.loadLayersModel(`${base}/sharded/model.json`);
   const actual = (theirs.predict(tf.tensor(mnist.images, mnist.shape)) as tf.Tensor).dataSync();
-  const expected = model.predict(images).data;
+  const expected = model.predict(images).dataSync();
   assertClose(actual, expected, TOL, 'sharded');
   t.diagnostic(`sharded: max |TensorFlow.js - tsgrad| = ${maxDiff(actual, expected).toExponential(2)}`);
   // And back: the two shards are one byte stream.
-  assertClose(importTfjs(dir).predict(images).data, expected, 0, 'sharded round trip');
+  assertClose(importTfjs(dir).predict(images).dataSync(), expected, 0, 'sharded round trip');
 });
 
 test('tsgrad -> TensorFlow.js: GlobalAveragePooling2D with keepdims is refused (TF.js would drop it)', () => {
@@ -223,7 +223,7 @@ tfCases.forEach(([what, make], i) => {
     assert.deepEqual(model.layers.map((l) => l.name), theirs.layers.map((l) => l.name));
     assert.equal(model.countParams(), theirs.countParams());
     const expected = (theirs.predict(tf.tensor(mnist.images, mnist.shape)) as tf.Tensor).dataSync();
-    const actual = model.predict(images).data;
+    const actual = model.predict(images).dataSync();
     assertClose(actual, expected, TOL, what);
     t.diagnostic(`${what}: max |tsgrad - TensorFlow.js| = ${maxDiff(actual, expected).toExponential(2)}`);
     // Compiled with the default recipe (no training config in the file), so evaluate works at once.
@@ -260,8 +260,8 @@ test('TensorFlow.js -> tsgrad: a Keras model as tensorflowjs_converter writes it
   });
   const model = importTfjs(path.join(dir, 'model.json'));
   const expected = (theirs.predict(tf.tensor(mnist.images, mnist.shape)) as tf.Tensor).dataSync();
-  assertClose(model.predict(images).data, expected, TOL, 'keras layout');
-  t.diagnostic(`keras layout: max |tsgrad - TensorFlow.js| = ${maxDiff(model.predict(images).data, expected).toExponential(2)}`);
+  assertClose(model.predict(images).dataSync(), expected, TOL, 'keras layout');
+  t.diagnostic(`keras layout: max |tsgrad - TensorFlow.js| = ${maxDiff(model.predict(images).dataSync(), expected).toExponential(2)}`);
   assert.deepEqual(model.trainingConfig, {
     loss: 'categoricalCrossentropy', metrics: ['accuracy'], optimizer: { ...model.trainingConfig!.optimizer, className: 'SGD' },
   });
@@ -275,7 +275,7 @@ test('tsgrad -> TensorFlow.js -> tsgrad gives back the same model', async () => 
   exportTfjs(model, dir);
   const back = importTfjs(dir);
   assert.deepEqual(back.getConfig(), { ...model.getConfig(), seed: 0 }); // a LayersModel has no seed
-  back.weights.forEach((w, i) => assertClose(w.value.data, model.weights[i].value.data, 0, w.name));
+  back.weights.forEach((w, i) => assertClose(w.value.dataSync(), model.weights[i].value.dataSync(), 0, w.name));
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ function softmaxByHand(x: Tensor, scale: number, causal: boolean): Tensor {
 
 test('gelu is x * Φ(x) in the tanh approximation', () => {
   const x = tensor([-6, -3, -1, -0.5, 0, 0.5, 1, 3, 6]);
-  const expected = Array.from(x.data, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
-  assertClose(gelu(x).data, expected, 1e-6);
+  const expected = Array.from(x.dataSync(), (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
+  assertClose(gelu(x).dataSync(), expected, 1e-6);
 });
 
 test('gradient of gelu, and of its backward in g', () => {
@@ -34,21 +34,21 @@ test('softmax: scaled and causal, with as many or fewer queries than keys', () =
   for (const [shape, causal] of [[[2, 3, 5], false], [[2, 5, 5], true], [[3, 2, 7], true], [[1, 1, 4], true], [[4, 1], false]] as const) {
     const x = rand([...shape], 4, -3, 3);
     const y = ops.softmaxLast(x, { scale: 0.7, causal });
-    assertClose(y.data, softmaxByHand(x.rank === 2 ? x.reshape([1, ...shape]) : x, 0.7, causal).data, 1e-6, JSON.stringify(shape));
+    assertClose(y.dataSync(), softmaxByHand(x.rank === 2 ? x.reshape([1, ...shape]) : x, 0.7, causal).dataSync(), 1e-6, JSON.stringify(shape));
     gradCheck((t) => ops.softmaxLast(t, { scale: 0.7, causal }), [x]);
   }
 });
 
 test('softmax is exact far from zero: no overflow at large logits', () => {
   const y = ops.softmaxLast(tensor([[1000, 1001, 999], [-1000, -1000, -1000]]));
-  assertClose(y.data, [0.24472847, 0.66524096, 0.09003057, 1 / 3, 1 / 3, 1 / 3], 1e-6);
+  assertClose(y.dataSync(), [0.24472847, 0.66524096, 0.09003057, 1 / 3, 1 / 3, 1 / 3], 1e-6);
 });
 
 test('log-softmax: exact at large logits, and its gradient', () => {
   const y = ops.logSoftmaxLast(tensor([[1000, 1001, 999], [-1000, -1000, -1000]]));
-  assertClose(y.data, [-1.40760596, -0.40760596, -2.40760596, -Math.log(3), -Math.log(3), -Math.log(3)], 1e-6);
+  assertClose(y.dataSync(), [-1.40760596, -0.40760596, -2.40760596, -Math.log(3), -Math.log(3), -Math.log(3)], 1e-6);
   const x = rand([3, 7], 19, -3, 3);
-  assertClose(ops.logSoftmaxLast(x).data, softmaxByHand(x.reshape([1, 3, 7]), 1, false).log().data, 1e-5);
+  assertClose(ops.logSoftmaxLast(x).dataSync(), softmaxByHand(x.reshape([1, 3, 7]), 1, false).log().dataSync(), 1e-5);
   gradCheck((t) => ops.logSoftmaxLast(t), [x]);
 });
 
@@ -58,7 +58,7 @@ test('layer norm: zero mean and unit variance per row, then scale and shift', ()
   const beta = rand([6], 7);
   const centered = x.sub(x.mean(-1, true));
   const expected = centered.div(centered.square().mean(-1, true).add(1e-5).sqrt()).mul(gamma).add(beta);
-  assertClose(layerNorm(x, gamma, beta).data, expected.data, 1e-5);
+  assertClose(layerNorm(x, gamma, beta).dataSync(), expected.dataSync(), 1e-5);
   gradCheck((t, g, b) => layerNorm(t, g, b, 1e-3), [x, gamma, beta]);
   gradCheck((t) => layerNorm(t, null, null), [rand([2, 1, 5], 8)]);
 });
@@ -69,7 +69,7 @@ test('attention: causal and not, with fewer queries than keys, and its gradients
     const k = rand([2, 2, tk, 3], 10);
     const v = rand([2, 2, tk, 4], 11);
     const expected = softmaxByHand(q.matmul(k, { transB: true }), 1 / Math.sqrt(3), causal).matmul(v);
-    assertClose(attention(q, k, v, { causal }).data, expected.data, 1e-5, `${tq}x${tk}`);
+    assertClose(attention(q, k, v, { causal }).dataSync(), expected.dataSync(), 1e-5, `${tq}x${tk}`);
     gradCheck((a, b, c) => attention(a, b, c, { causal }), [q, k, v]);
   }
 });
@@ -78,18 +78,18 @@ test('a causal query never sees later keys', () => {
   const q = rand([1, 1, 4, 2], 12);
   const k = rand([1, 1, 4, 2], 13);
   const v = rand([1, 1, 4, 2], 14);
-  const before = attention(q, k, v, { causal: true }).data.slice(0, 4);
-  v.data[7] += 10; // the last key's value: only the last query may see it
-  k.data[7] += 10;
-  assert.deepEqual(Array.from(attention(q, k, v, { causal: true }).data.slice(0, 4)), Array.from(before));
+  const before = attention(q, k, v, { causal: true }).dataSync().slice(0, 4);
+  v.dataSync()[7] += 10; // the last key's value: only the last query may see it
+  k.dataSync()[7] += 10;
+  assert.deepEqual(Array.from(attention(q, k, v, { causal: true }).dataSync().slice(0, 4)), Array.from(before));
 });
 
 test('heads split and merge back', () => {
   const x = rand([2, 3, 8], 15);
   const heads = splitHeads(x, 4);
   assert.deepEqual(heads.shape, [2, 4, 3, 2]);
-  assert.equal(heads.data[1 * 3 * 2], x.data[2]); // batch 0, head 1, position 0, its first channel
-  assert.deepEqual(Array.from(mergeHeads(heads).data), Array.from(x.data));
+  assert.equal(heads.dataSync()[1 * 3 * 2], x.dataSync()[2]); // batch 0, head 1, position 0, its first channel
+  assert.deepEqual(Array.from(mergeHeads(heads).dataSync()), Array.from(x.dataSync()));
   assert.throws(() => splitHeads(x, 3), /8 channels do not split into 3 heads/);
 });
 
@@ -97,10 +97,10 @@ test('slice, pad, split and concat, and their gradients', () => {
   const x = rand([2, 5, 3], 16);
   const [a, b] = split(x, [2, 3], 1);
   assert.deepEqual(a.shape, [2, 2, 3]);
-  assert.deepEqual(Array.from(b.data.slice(0, 3)), Array.from(x.data.slice(6, 9)));
-  assert.deepEqual(Array.from(concat([a, b], 1).data), Array.from(x.data));
-  assert.deepEqual(Array.from(concat(split(x, 3, -1), -1).data), Array.from(x.data));
-  assert.deepEqual(Array.from(ops.pad(tensor([[1, 2]]), 1, 1, 2).data), [0, 1, 2, 0, 0]);
+  assert.deepEqual(Array.from(b.dataSync().slice(0, 3)), Array.from(x.dataSync().slice(6, 9)));
+  assert.deepEqual(Array.from(concat([a, b], 1).dataSync()), Array.from(x.dataSync()));
+  assert.deepEqual(Array.from(concat(split(x, 3, -1), -1).dataSync()), Array.from(x.dataSync()));
+  assert.deepEqual(Array.from(ops.pad(tensor([[1, 2]]), 1, 1, 2).dataSync()), [0, 1, 2, 0, 0]);
   gradCheck((t) => ops.slice(t, 1, 1, 3), [x]);
   gradCheck((t) => ops.pad(t, 2, 2, 1), [x]);
   gradCheck((t, u) => concat([t, u], 0), [rand([1, 4], 17), rand([2, 4], 18)]);

@@ -199,8 +199,8 @@ test('after rejected allocations the wasm backend still computes the right numbe
     try {
       const x = tensor([1, 2, 3, 4], [2, 2]);
       const sum = x.add(tensor([10, 20], [2]));
-      assert.deepEqual(Array.from(sum.data), [11, 22, 13, 24]);
-      assert.deepEqual(Array.from(x.add(sum).data), [12, 24, 16, 28]); // no tensor overwrote another
+      assert.deepEqual(Array.from(sum.dataSync()), [11, 22, 13, 24]);
+      assert.deepEqual(Array.from(x.add(sum).dataSync()), [12, 24, 16, 28]); // no tensor overwrote another
     } finally {
       setBackend(saved);
     }
@@ -335,7 +335,7 @@ test('training gives identical weights for the same seed and thread count, and c
     const model = referenceCnn({ seed: 4 });
     model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
     await model.fit(tensor(data.images, data.shape), tensor(data.labels, [data.count], 'int32'), { epochs: 1, batchSize: 32 });
-    return model.weights.map((w) => Array.from(w.value.data));
+    return model.weights.map((w) => Array.from(w.value.dataSync()));
   };
   const [one, two, three, twoAgain] = [await train(backends[0]), await train(backends[1]), await train(backends[2]), await train(backends[1])];
   assert.deepEqual(twoAgain, two);

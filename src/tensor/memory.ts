@@ -11,7 +11,7 @@
 //             moved out): freed when the garbage collector finds its typed array unreachable;
 //   js        in JavaScript memory: the collector's business.
 // A freed storage has no array; reading its tensor throws a TsgradError that says who freed it.
-// `.data` hands the user a typed array that stays valid as long as it is held: a tenured block's
+// `dataSync()` hands the user a typed array that stays valid as long as it is held: a tenured block's
 // own (the collector keeps it while the array is reachable), else the storage moved to JS memory.
 // Not for: choosing the backend (engine.ts) or the allocator itself (src/backend).
 
@@ -126,7 +126,7 @@ function freeBlock(backend: Backend, block: TypedArray): void {
   backend.free(block);
 }
 
-/** Tenured blocks, freed when their array (held by the storage, or by a user through `.data`) is collected. */
+/** Tenured blocks, freed when their array (held by the storage, or by a user through `dataSync()`) is collected. */
 const collected = new FinalizationRegistry<{ backend: Backend; block: TypedArray }>(({ backend, block }) => freeBlock(backend, block));
 
 const scopes: Scope[] = [];

@@ -49,16 +49,6 @@ export class Tensor {
   }
 
   /**
-   * The values as a row-major typed array that is yours to keep: it stays valid for as long as
-   * you hold it, and writing to it changes the tensor. Reading a tensor that a tidy() freed throws.
-   * A property, not TF.js's `data()` method (a Promise): TF.js code's `await t.data()` reads
-   * `t.data` here, or `await t.array()` and `t.dataSync()` as in TF.js.
-   */
-  get data(): TypedArray {
-    return this.view(this.storage.expose());
-  }
-
-  /**
    * The values for kernels and library code, checked like `data` but valid only until the next
    * tensor is made (it may be a block of the WebAssembly heap that is then reused). Users read
    * `data`, `dataSync()`, `item()` or `toArray()`.
@@ -71,9 +61,17 @@ export class Tensor {
     return this.offset === 0 && a.length === this.size ? a : a.subarray(this.offset, this.offset + this.size);
   }
 
-  /** A copy of the values as a plain typed array. */
+  /**
+   * The values as a row-major typed array that is yours to keep: it stays valid for as long as
+   * you hold it, and writing to it changes the tensor. Reading a tensor that a tidy() freed throws.
+   */
   dataSync(): TypedArray {
-    return copyOf(this.view(this.storage.peek()));
+    return this.view(this.storage.expose());
+  }
+
+  /** The values, as TF.js's data(): a Promise, resolved at once (tsgrad computes synchronously). */
+  async data(): Promise<TypedArray> {
+    return this.dataSync();
   }
 
   /** The values as nested JavaScript arrays (a number for a scalar). */
