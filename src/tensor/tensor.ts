@@ -49,9 +49,9 @@ export class Tensor {
   }
 
   /**
-   * The values for kernels and library code, checked like `data` but valid only until the next
+   * The values for kernels and library code, checked like `dataSync()` but valid only until the next
    * tensor is made (it may be a block of the WebAssembly heap that is then reused). Users read
-   * `data`, `dataSync()`, `item()` or `toArray()`.
+   * `dataSync()`, `data()`, `item()` or `arraySync()`.
    */
   get raw(): TypedArray {
     return this.view(this.storage.values());
