@@ -5,7 +5,7 @@ import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { noGrad } from '../tensor/engine.js';
 import { release, stepBoundary, tidy, type Storage } from '../tensor/memory.js';
-import { ones, variable, zeros, type Tensor } from '../tensor/tensor.js';
+import { ones, type Tensor } from '../tensor/tensor.js';
 import { vjp } from './rules.js';
 
 /**
@@ -112,16 +112,4 @@ function topologicalOrder(root: Tensor): Tensor[] {
     for (const input of t.node?.inputs ?? []) if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
   }
   return order;
-}
-
-/**
- * The gradient of a scalar function with respect to its arguments, as JAX's grad:
- * grad(f)(x, y) returns [df/dx, df/dy] without touching any `.grad` field.
- */
-export function grad(f: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => Tensor[] {
-  return (...args) => {
-    const leaves = args.map(variable);
-    backward(f(...leaves));
-    return leaves.map((v) => v.grad ?? zeros(v.shape));
-  };
 }
