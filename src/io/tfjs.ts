@@ -20,7 +20,7 @@ import { layerFromConfig, type AnyLayer, type LayerConfig } from '../nn/layers.j
 import type { Regularizer } from '../nn/regularizers.js';
 import { LayerStack } from '../nn/stack.js';
 import type { ActivationName } from '../ops/activations.js';
-import type { LossName } from '../ops/losses.js';
+import { LOSS_ALIASES, type LossName } from '../ops/losses.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
 import type { CheckpointContents, NamedArray } from './checkpoint.js';
 
@@ -536,12 +536,8 @@ function tsgradInitializer(v: unknown): InitializerName | undefined {
 /** Keras's or TF.js's training_config as compile() arguments. */
 function compileArgs(t: Json, file: string): { optimizer: Optimizer; loss: LossName; metrics: string[] } {
   const camel = (s: string) => s.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase());
-  const LOSSES: Record<string, LossName> = {
-    sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy', categoricalCrossentropy: 'categoricalCrossentropy',
-    meanSquaredError: 'meanSquaredError', mse: 'meanSquaredError',
-  };
-  const loss = typeof t.loss === 'string' ? LOSSES[camel(t.loss)] : undefined;
-  check(loss, `${file}: training_config loss ${JSON.stringify(t.loss)} is not supported (tsgrad has ${Object.keys(LOSSES).join(', ')})`);
+  const loss = typeof t.loss === 'string' && Object.hasOwn(LOSS_ALIASES, t.loss) ? LOSS_ALIASES[t.loss] : undefined; // compile()'s names
+  check(loss, `${file}: training_config loss ${JSON.stringify(t.loss)} is not supported (tsgrad has ${Object.keys(LOSS_ALIASES).join(', ')})`);
   const METRICS: Record<string, string> = {
     accuracy: 'accuracy', acc: 'accuracy', sparseCategoricalAccuracy: 'accuracy', categoricalAccuracy: 'accuracy',
     topKCategoricalAccuracy: 'topKCategoricalAccuracy', sparseTopKCategoricalAccuracy: 'sparseTopKCategoricalAccuracy',
