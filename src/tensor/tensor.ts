@@ -429,9 +429,7 @@ function random(shape: Shape, dtype: DType | undefined, draw: () => number): Ten
 export function randomUniform(shape: Shape, minval?: number, maxval?: number, dtype?: DType, seed?: number | Rng): Tensor;
 export function randomUniform(shape: Shape, rng: Rng, low?: number, high?: number): Tensor;
 export function randomUniform(shape: Shape, a?: number | Rng, b?: number, c?: number | DType, seed?: number | Rng): Tensor {
-  const [rng, low, high, dtype] = a instanceof Rng
-    ? [a, b ?? 0, (c as number | undefined) ?? 1, undefined]
-    : [rngOf(seed), a ?? 0, b ?? 1, c as DType | undefined];
+  const [rng, low, high, dtype] = randomArgs(a, b, c, seed);
   return random(shape, dtype, () => low + (high - low) * rng.uniform());
 }
 
@@ -442,10 +440,15 @@ export function randomUniform(shape: Shape, a?: number | Rng, b?: number, c?: nu
 export function randomNormal(shape: Shape, mean?: number, stdDev?: number, dtype?: DType, seed?: number | Rng): Tensor;
 export function randomNormal(shape: Shape, rng: Rng, mean?: number, std?: number): Tensor;
 export function randomNormal(shape: Shape, a?: number | Rng, b?: number, c?: number | DType, seed?: number | Rng): Tensor {
-  const [rng, mean, std, dtype] = a instanceof Rng
+  const [rng, mean, std, dtype] = randomArgs(a, b, c, seed);
+  return random(shape, dtype, () => mean + std * rng.normal());
+}
+
+/** Both forms' arguments as [generator, first parameter (default 0), second (default 1), dtype]. */
+function randomArgs(a?: number | Rng, b?: number, c?: number | DType, seed?: number | Rng): [Rng, number, number, DType | undefined] {
+  return a instanceof Rng
     ? [a, b ?? 0, (c as number | undefined) ?? 1, undefined]
     : [rngOf(seed), a ?? 0, b ?? 1, c as DType | undefined];
-  return random(shape, dtype, () => mean + std * rng.normal());
 }
 
 /** Normal values, those beyond two standard deviations drawn again, as tf.truncatedNormal. */
