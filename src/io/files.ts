@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import { TsgradError } from '../core/errors.js';
+import { parseJson, type Doc } from '../core/validate.js';
 
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -27,4 +28,29 @@ export function writeFolderAtomic(dir: string, fill: (tmp: string) => void): voi
   if (fs.existsSync(dir)) fs.renameSync(dir, old);
   fs.renameSync(tmp, dir);
   fs.rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * The bytes of a file someone gave tsgrad, or one clear line: missing, a folder, not readable, or
+ * larger than `maxBytes` (checked before reading, so a huge file is never loaded).
+ */
+export function readInputFile(file: string, maxBytes: number, what = 'file'): Buffer {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new TsgradError(`${file}: no such ${what}`);
+  }
+  if (stat.isDirectory()) throw new TsgradError(`${file}: is a folder, not a ${what}`);
+  if (stat.size > maxBytes) throw new TsgradError(`${file}: ${stat.size} bytes, more than the ${maxBytes} a ${what} may have`);
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new TsgradError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** A JSON file as a Doc for validation (see core/validate.ts); at most `maxBytes` (default 64 MiB). */
+export function readJsonFile(file: string, maxBytes = 64 * 2 ** 20): Doc {
+  return parseJson(readInputFile(file, maxBytes, 'JSON file').toString('utf8'), file);
 }
