@@ -63,6 +63,8 @@ export interface TrainFlags extends RunPlace {
   stopAfter?: number;
   json?: boolean;
   backend: BackendName;
+  /** What a NaN or Inf loss or gradient does (--on-nan): stop the run (the default) or skip the step. */
+  onNan?: 'stop' | 'skip';
 }
 
 /** `tsgrad gpt generate`. */

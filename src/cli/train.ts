@@ -30,6 +30,8 @@ export interface TrainOptions extends Partial<TrainSettings>, RunPlace {
   json?: boolean;
   backend: BackendName;
   profile?: boolean;
+  /** What a NaN or Inf loss or gradient does (--on-nan): stop the run (the default) or skip the step. */
+  onNan?: 'stop' | 'skip';
 }
 
 /** Parses --augment: "none", or comma-separated rotation=deg, zoom=f, shift=f, elastic=alpha[, sigma=s]. */
