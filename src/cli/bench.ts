@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
 import { Rng } from '../core/rng.js';
+import { writeFileAtomic } from '../io/files.js';
 import { charTokenizer } from '../data/tokenizer.js';
 import { loadMnist } from '../data/mnist.js';
 import { Gpt } from '../models/gpt.js';
@@ -19,6 +20,7 @@ import { tensor, type Tensor } from '../tensor/tensor.js';
 import { trainLm } from '../train/lm.js';
 import { cpuModel } from '../train/runs.js';
 import { registerNodeBackend } from './backend.js';
+import { checkOutput } from './common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -180,10 +182,15 @@ export interface BenchOptions {
   gptSteps: number;
   only?: Part[];
   out?: string;
+  force?: boolean;
   json?: boolean;
 }
 
 export async function bench(opts: BenchOptions): Promise<void> {
+  // A full run replaces the package's own figures; a partial one writes only where it is told.
+  // Checked now, not after minutes of measuring: an existing --out is replaced only with --force.
+  const out = opts.out ?? (opts.only ? undefined : path.join(ROOT, 'bench/results.json'));
+  if (opts.out !== undefined) checkOutput(opts.out, { kind: 'file', force: opts.force, what: 'a file' });
   registerNodeBackend();
   const log = (s: string) => process.stderr.write(s + '\n');
   const run = (p: Part) => !opts.only || opts.only.includes(p);
@@ -230,12 +237,10 @@ export async function bench(opts: BenchOptions): Promise<void> {
     gptConfig: GPT,
     peakRssMiB: cnnRss, gptPeakRssMiB: rss(), rounds,
   };
-  // A full run replaces the package's own figures; a partial one writes only where it is told.
-  const out = opts.out ?? (opts.only ? undefined : path.join(ROOT, 'bench/results.json'));
   if (out === undefined) log('a partial run (--only): bench/results.json left as it was');
   else {
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    writeFileAtomic(out, JSON.stringify(result, null, 2) + '\n');
   }
   if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
   else process.stdout.write(formatTable(result) + '\n');

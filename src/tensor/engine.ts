@@ -5,7 +5,7 @@
 
 import type { Backend } from '../backend/backend.js';
 import { refBackend } from '../backend/ref/index.js';
-import { check } from '../core/errors.js';
+import { check, TsgradError } from '../core/errors.js';
 
 export type BackendName = 'wasm' | 'ref';
 
@@ -25,8 +25,26 @@ export function registerBackend(name: BackendName, make: () => Backend): void {
  */
 export function getBackend(): Backend {
   if (backend) return backend;
+  return (backend = backendByName(backendFromEnvironment() ?? (factories.wasm ? 'wasm' : 'ref')));
+}
+
+/** TSGRAD_BACKEND where there is a `process`: wasm, ref, or unset (or empty); anything else is an error naming it. */
+export function backendFromEnvironment(): BackendName | undefined {
   const asked = typeof process === 'undefined' ? undefined : process.env.TSGRAD_BACKEND;
-  return (backend = backendByName((asked || (factories.wasm ? 'wasm' : 'ref')) as BackendName));
+  if (!asked) return undefined;
+  check(asked === 'wasm' || asked === 'ref', `TSGRAD_BACKEND must be wasm or ref (or unset), got ${JSON.stringify(asked)}`);
+  return asked;
+}
+
+/**
+ * An on/off environment variable: unset, empty, 0, false or no is off; 1, true or yes is on (any
+ * case); anything else is an error naming it, rather than silently off.
+ */
+export function environmentSwitch(name: string): boolean {
+  const v = typeof process === 'undefined' ? undefined : process.env[name];
+  if (v === undefined || /^(|0|false|no)$/i.test(v)) return false;
+  if (/^(1|true|yes)$/i.test(v)) return true;
+  throw new TsgradError(`${name} must be 1, true or yes (on), or 0, false, no or unset (off), got ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`);
 }
 
 export function backendByName(name: BackendName): Backend {

@@ -18,12 +18,13 @@
 import type { Backend } from '../backend/backend.js';
 import { copyOf, type DType, type TypedArray } from '../core/dtype.js';
 import { check, TsgradError } from '../core/errors.js';
+import { environmentSwitch } from './engine.js';
 
 type Place = 'scope' | 'young' | 'tenured' | 'js' | 'freed';
 
 const MiB = 2 ** 20;
 /** TSGRAD_DEBUG_MEMORY=1: freed heap storage is filled with NaN, and young storage moves out at every step. */
-const DEBUG = typeof process !== 'undefined' && /^(1|true|yes)$/i.test(process.env.TSGRAD_DEBUG_MEMORY ?? '');
+const DEBUG = environmentSwitch('TSGRAD_DEBUG_MEMORY');
 /** Young storage moves out of the heap at a step boundary once there is more than this... */
 let youngBudget = DEBUG ? 0 : 16 * MiB;
 /** ...and at any allocation once there is more than this (a loop with no step boundaries). */

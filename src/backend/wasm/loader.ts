@@ -23,11 +23,22 @@ function read(name: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(fs.readFileSync(url));
 }
 
+/**
+ * TSGRAD_SIMD: plain (the plain SIMD build, for comparisons), relaxed or unset (the relaxed-SIMD
+ * build where this runtime has it, else plain); anything else is an error naming it.
+ */
+export function simdFromEnvironment(): 'plain' | 'relaxed' {
+  const v = process.env.TSGRAD_SIMD;
+  if (v === undefined || v === '') return 'relaxed';
+  if (v !== 'plain' && v !== 'relaxed') throw new TsgradError(`TSGRAD_SIMD must be plain or relaxed (or unset), got ${JSON.stringify(v.slice(0, 40))}`);
+  return v;
+}
+
 export function loadKernels(): KernelModule {
   if (cached) return cached;
   v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   const relaxed = read('relaxed');
-  const useRelaxed = process.env.TSGRAD_SIMD !== 'plain' && WebAssembly.validate(relaxed);
+  const useRelaxed = simdFromEnvironment() !== 'plain' && WebAssembly.validate(relaxed);
   const bytes = useRelaxed ? relaxed : read('simd');
   cached = { module: new WebAssembly.Module(bytes), variant: useRelaxed ? 'relaxed' : 'simd' };
   return cached;

@@ -7,6 +7,7 @@
 
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { parseUserNumber } from '../../core/validate.js';
 import { KERNELS, type KernelName, type Kernels } from './loader.js';
 
 /**
@@ -19,10 +20,14 @@ const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
 const MAX_ARGS = 256;
 const SPIN = 20000;
 
+/** More threads than this is a mistake (each has a worker and a scratch block in the heap). */
+export const MAX_THREADS = 64;
+
+/** TSGRAD_THREADS (an integer from 1 to MAX_THREADS; unset or empty: every core), else an error naming it. */
 export function defaultThreads(): number {
   const env = process.env.TSGRAD_THREADS;
-  const n = env === undefined ? os.availableParallelism() : Number(env);
-  return Number.isInteger(n) && n >= 1 ? Math.min(n, 64) : os.availableParallelism();
+  if (env === undefined || env === '') return Math.min(os.availableParallelism(), MAX_THREADS);
+  return parseUserNumber(env, 'TSGRAD_THREADS', { int: true, min: 1, max: MAX_THREADS });
 }
 
 export class Pool {
