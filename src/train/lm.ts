@@ -25,7 +25,7 @@ import { tidy } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { Callback } from './callbacks.js';
 import { RunTracker, type RunState } from './runs.js';
-import { trainLoop, type TrainResult } from './trainer.js';
+import { onNanOption, trainLoop, type TrainResult } from './trainer.js';
 
 /**
  * What training, evaluation and generation need from a language model, besides the model
@@ -96,6 +96,8 @@ export interface LmRun {
   resumed?: { state: RunState; optimizer: OptimizerState };
   /** Any callbacks: progress, early stopping, a CSV log... (an epoch is `evalEvery` steps). */
   callbacks?: Callback[];
+  /** A NaN or Inf loss or gradient: 'stop' (the default) throws, naming the step; 'skip' drops that step's update and counts it (see trainer.ts). */
+  onNan?: 'stop' | 'skip';
 }
 
 /** `count` windows of block + 1 tokens at random starts: inputs (count, block) and next tokens (count, block). */
@@ -158,7 +160,7 @@ export async function trainLm(run: LmRun): Promise<TrainResult> {
   };
   return trainLoop({
     model: handle, optimizer, params: model.weights.filter((w) => w.trainable), stepsPerEpoch: o.evalEvery, steps: o.steps, seconds: budget,
-    learningRate, callbacks: run.callbacks,
+    learningRate, callbacks: run.callbacks, onNan: onNanOption(run.onNan),
     run: run.dir == null ? undefined : new RunTracker(run.dir, {
       monitor: 'val_loss', resumed, logEvery: o.logEvery, config: { model: model.className, options: o },
       // tokensPerStep: what `tsgrad runs` counts a run's tokens with.

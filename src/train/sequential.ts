@@ -20,7 +20,7 @@ import type { Callback, History } from './callbacks.js';
 import { isProgressRenderer, progressBar } from './progress.js';
 import { countMetric, type MetricName } from './metrics.js';
 import type { RunTracker } from './runs.js';
-import { trainLoop } from './trainer.js';
+import { onNanOption, trainLoop } from './trainer.js';
 
 /** Names compile() takes for each optimizer (any case), with Keras's defaults. */
 const OPTIMIZERS = { adam: Adam, adamw: AdamW, rmsprop: RMSprop, sgd: SGD };
@@ -63,6 +63,8 @@ export interface FitArgs {
   augment?: (x: Tensor) => Tensor;
   /** Keeps the run's folder (metrics, checkpoints); a resumed tracker's state gives the epoch to start from. */
   run?: RunTracker;
+  /** A NaN or Inf loss or gradient: 'stop' (the default) throws, naming the step; 'skip' drops that step's update and counts it (see trainer.ts). */
+  onNan?: 'stop' | 'skip';
   /**
    * Progress on standard output, as Keras: 0 silent; 1 a progress bar (redrawn in place on a
    * terminal; in a file or pipe only each epoch's final line); 2 one line per epoch, no bar.
@@ -209,7 +211,7 @@ export class Sequential extends LayerStack implements Model {
     let order: Int32Array | null = null;
     const { history } = await trainLoop({
       model: this, optimizer, params: this.weights.filter((w) => w.trainable), stepsPerEpoch: steps, epochs,
-      initialStep: (args.initialEpoch ?? 0) * steps, callbacks: withProgress(args.callbacks ?? [], args.verbose ?? 'auto'), run: args.run,
+      initialStep: (args.initialEpoch ?? 0) * steps, callbacks: withProgress(args.callbacks ?? [], args.verbose ?? 'auto'), run: args.run, onNan: onNanOption(args.onNan),
       samples: n, validationSamples: validation?.[0].shape[0] ?? 0,
       beginEpoch: () => (order = args.shuffle === false ? null : this.rng.permutation(n)),
       loss: (batch) => {

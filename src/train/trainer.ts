@@ -6,10 +6,15 @@
 // checkpoint, train end. fit (sequential.ts), trainLm (lm.ts) and the captioner are
 // configurations of it: what a step's loss is, how many steps an epoch has, what validation
 // measures, and when the run ends (epochs, steps or seconds).
+// Numerical faults: a NaN or Inf in a step's loss, its gradients or learning rate, in the
+// validation figures or in the weights at an epoch's end stops the run before anything of that
+// epoch is checkpointed (a TsgradError naming the step and the last good checkpoint), so a
+// diverged model never overwrites a good one; with onNan 'skip' a step whose loss or gradients are
+// not finite is dropped instead (no update, the optimizer's moments untouched) and counted.
 // Not for: rendering progress (progress.ts), keeping a run's folder (runs.ts), optimizers (src/optim).
 
 import { backward } from '../autograd/backward.js';
-import { check } from '../core/errors.js';
+import { check, TsgradError } from '../core/errors.js';
 import type { NamedWeight } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { tidy } from '../tensor/memory.js';
@@ -52,6 +57,11 @@ export interface TrainLoop {
   callbacks?: Callback[];
   /** Keeps the run's folder: metrics, a checkpoint at each epoch's end; a resumed run starts from its state. */
   run?: RunTracker;
+  /**
+   * A step whose loss or gradients hold NaN or Inf: 'stop' (the default) ends the run with a
+   * TsgradError; 'skip' drops its update and counts it (the epoch's logs: `skipped`).
+   */
+  onNan?: 'stop' | 'skip';
   samples?: number;
   validationSamples?: number;
 }
@@ -64,6 +74,8 @@ export interface TrainResult {
   /** Whether the run reached its end (rather than being stopped through stopTraining). */
   finished: boolean;
 }
+
+type StepResult = { bad: string; loss?: never } | { bad?: undefined; loss: number; size: number; counts: Logs };
 
 export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
   const { model, optimizer, stepsPerEpoch: perEpoch } = loop;
@@ -88,6 +100,11 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
     return { step, loss, lr, seconds: now, samplesPerSec: samples / stepSeconds, eta };
   };
 
+  /** Stops the run on a numerical fault at `at` (a step, from 1), naming the last good checkpoint. */
+  const fault = (what: string, at: number): never => {
+    const good = loop.run ? loop.run.lastCheckpoint ?? 'none was written yet' : 'none (no run folder)';
+    throw new TsgradError(`${what} at step ${at}: training stopped before writing a checkpoint (the last good one: ${good}); try a smaller learning rate`);
+  };
   const history: History = { epoch: [], history: {} };
   let logs: Logs = {};
   model.stopTraining = false;
@@ -101,26 +118,39 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
     loop.beginEpoch?.(epoch);
     let lossSum = 0, seen = 0, last!: StepInfo;
     const sums: Logs = {};
+    let skipped = 0;
     do {
       if (loop.learningRate) optimizer.learningRate = loop.learningRate(step, seconds());
       const lr = optimizer.learningRate;
+      if (!Number.isFinite(lr)) fault(`the learning rate became ${lr}`, step + 1);
       const t0 = performance.now();
-      const { loss, size, counts } = tidy(() => {
+      const result = tidy((): StepResult => {
         const s = loop.loss(step - epoch * perEpoch);
         const value = s.loss.item();
-        check(Number.isFinite(value), `the loss became ${value} at step ${step + 1}: try a smaller learning rate`);
+        if (!Number.isFinite(value)) return { bad: `the loss became ${value}` };
         backward(s.loss);
+        const nonFinite = params.findIndex((p) => p.grad !== null && !allFinite(p.grad.raw as Float32Array));
+        if (nonFinite >= 0) {
+          for (const p of params) p.grad = null;
+          return { bad: `the gradient of ${names[nonFinite] ?? `weight ${nonFinite}`} holds NaN or Inf (loss ${value})` };
+        }
         optimizer.step(params, names);
         return { loss: value, size: s.size, counts: s.counts ?? {} };
       });
       stepSeconds += (performance.now() - t0) / 1000;
-      samples += size;
       step++;
-      lossSum += loss * size;
-      seen += size;
-      for (const [k, v] of Object.entries(counts)) sums[k] = (sums[k] ?? 0) + v;
-      logs = means(lossSum, sums, seen);
-      last = info(loss, lr);
+      if (result.bad !== undefined) {
+        if (loop.onNan !== 'skip') fault(result.bad, step);
+        skipped++;
+      } else {
+        const { loss, size, counts } = result;
+        samples += size;
+        lossSum += loss * size;
+        seen += size;
+        for (const [k, v] of Object.entries(counts)) sums[k] = (sums[k] ?? 0) + v;
+      }
+      logs = means(lossSum, sums, seen, skipped);
+      last = info(result.bad === undefined ? result.loss : NaN, lr);
       await emit('onBatchEnd', step - 1 - epoch * perEpoch, logs, last);
       // Let timers, signals and I/O through (progress redraws, Ctrl-C, servers) without slowing the loop.
       if (performance.now() - lastYield > 50) {
@@ -128,7 +158,13 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
         lastYield = performance.now();
       }
     } while (step % perEpoch !== 0 && !ended() && !model.stopTraining);
-    for (const [k, v] of Object.entries(loop.validate?.() ?? {})) logs[`val_${k}`] = v;
+    if (seen === 0) fault(`every step of epoch ${epoch + 1} had a NaN or Inf loss or gradient (${skipped} skipped)`, step);
+    const badWeight = params.findIndex((p) => !allFinite(p.raw as Float32Array));
+    if (badWeight >= 0) fault(`the weights ${names[badWeight] ?? `weight ${badWeight}`} hold NaN or Inf`, step);
+    for (const [k, v] of Object.entries(loop.validate?.() ?? {})) {
+      if (!Number.isFinite(v)) fault(`the validation ${k} became ${v}`, step);
+      logs[`val_${k}`] = v;
+    }
     await emit('onEpochEnd', epoch, logs, { ...last, seconds: seconds() });
     // After the callbacks, which may add to the logs (the learning-rate ones add lr), as Keras's History.
     history.epoch.push(epoch);
@@ -139,8 +175,21 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
   return { history, step, seconds: seconds(), finished: ended() };
 }
 
-function means(lossSum: number, sums: Logs, seen: number): Logs {
+/** A user's onNan option, checked: 'stop' (the default) or 'skip'. */
+export function onNanOption(v: unknown): 'stop' | 'skip' {
+  check(v === undefined || v === 'stop' || v === 'skip', `onNan must be 'stop' or 'skip', got ${JSON.stringify(v)}`);
+  return v ?? 'stop';
+}
+
+function means(lossSum: number, sums: Logs, seen: number, skipped: number): Logs {
   const logs: Logs = { loss: lossSum / seen };
   for (const [k, v] of Object.entries(sums)) logs[k] = v / seen;
+  if (skipped > 0) logs.skipped = skipped;
   return logs;
+}
+
+/** Whether every value is a finite number (x - x is 0 for those, NaN for NaN and the infinities). */
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] - values[i] !== 0) return false;
+  return true;
 }
