@@ -37,6 +37,12 @@ function userError(re: RegExp) {
   };
 }
 
+/** `n` bytes that do not compress (xorshift32). */
+function noise(n: number): Buffer {
+  let x = 2463534242;
+  return Buffer.from(Array.from({ length: n }, () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), x & 255)));
+}
+
 /** Writes `bytes` to `dir/name` and returns the path. */
 function write(dir: string, name: string, bytes: Uint8Array): string {
   const file = path.join(dir, name);
@@ -91,8 +97,32 @@ test('bad IDX files give one clear TsgradError naming the file', () => {
   assert.throws(file('cutidx.gz', zlib.gzipSync(good.subarray(0, 14))), userError(/cutidx\.gz: truncated IDX file/));
 
   const missing = path.join(dir, 'nothing-idx3-ubyte');
-  assert.throws(() => readIdx(missing), userError(new RegExp(`no such file: .*nothing-idx3-ubyte`)));
-  assert.throws(() => readIdx(dir), userError(/is a folder, not an IDX file/));
+  assert.throws(() => readIdx(missing), userError(/nothing-idx3-ubyte: no such IDX file$/));
+  assert.throws(() => readIdx(dir), userError(/: is a folder, not an? IDX file$/));
+});
+
+test('absurd sizes and gzip bombs are refused before anything the size of the claim is allocated', () => {
+  const dir = tmp();
+  const file = (name: string, bytes: Uint8Array) => () => readIdx(write(dir, name, bytes));
+  // Sizes whose product overflows a double, or is beyond 2 GiB, are named, not "Infinity".
+  const huge = idx(0x0d, Array(255).fill(0xffffffff), []);
+  assert.throws(file('huge-idx', huge), userError(/^.*huge-idx: IDX header says 4294967295 x .* x 4294967295 float values, more than the 2147483648 bytes tsgrad reads$/));
+  assert.throws(file('big-idx', idx(0x08, [65536, 65536], [1, 2])),
+    userError(/big-idx: IDX header says 65536 x 65536 ubyte values, more than the 2147483648 bytes tsgrad reads$/));
+  assert.throws(file('lie-idx', idx(0x08, [1000, 1000], [1, 2])),
+    userError(/lie-idx: truncated IDX file: header says 1000000 bytes of data, found 2$/));
+  // A gzip bomb: a header for 6 bytes, then 100 MB of zeros in about 100 kB.
+  const bomb = zlib.gzipSync(Buffer.concat([idx(0x08, [2, 3], []), Buffer.alloc(100e6)]));
+  const before = process.memoryUsage().arrayBuffers;
+  assert.throws(file('bomb.gz', bomb), userError(/bomb\.gz: gzip data inflates to more than the 18 bytes its IDX header gives$/));
+  assert.ok(process.memoryUsage().arrayBuffers - before < 32e6, 'the bomb was not inflated');
+  // A header claiming far more than deflate can pack into the file is refused before inflating.
+  const claim = zlib.gzipSync(Buffer.concat([idx(0x08, [1 << 30], []), noise(20_000)]));
+  assert.throws(file('claim.gz', claim), userError(/claim\.gz: IDX header says 1073741832 bytes, more than \d+ bytes of gzip data can hold; the file is corrupt$/));
+  assert.throws(file('garbage.gz', Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(5000, 7)])), userError(/garbage\.gz: corrupt gzip data \(.+\)$/));
+  // A gzipped file whose data is longer than its header says.
+  assert.throws(file('long.gz', zlib.gzipSync(Buffer.concat([idx(0x08, [2], [1, 2]), Buffer.alloc(5000)]))),
+    userError(/long\.gz: 5000 unexpected bytes after the IDX data/));
 });
 
 /** A folder of tiny synthetic MNIST files: `n` 28x28 images of the train split (and test if asked). */
@@ -151,9 +181,10 @@ test('loadMnist rejects bad folders and files with one clear TsgradError', () =>
 
   const flat = tmp();
   write(flat, 'train-images-idx3-ubyte', idx(0x08, [784], new Uint8Array(784)));
-  write(flat, 'train-labels-idx1-ubyte', idx(0x08, [1, 1], [1]));
+  write(flat, 'train-labels-idx1-ubyte', idx(0x08, [1], [1]));
   assert.throws(() => loadMnist({ dir: flat }), userError(/train-images-idx3-ubyte: expected 3-D unsigned-byte images, got 1-D ubyte/));
   write(flat, 'train-images-idx3-ubyte', idx(0x08, [1, 28, 28], new Uint8Array(784)));
+  write(flat, 'train-labels-idx1-ubyte', idx(0x08, [1, 1], [1]));
   assert.throws(() => loadMnist({ dir: flat }), userError(/train-labels-idx1-ubyte: expected 1-D unsigned-byte labels, got 2-D ubyte/));
 
   for (const limit of [0, -1, 1.5, NaN]) {

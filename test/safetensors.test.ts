@@ -10,7 +10,13 @@ import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors,
 import { tempDir } from './helpers.js';
 
 const tmp = () => tempDir('safetensors');
-const userError = (re: RegExp) => (e: unknown) => e instanceof TsgradError && re.test(e.message);
+/** For assert.throws: a TsgradError of one line matching `re`. */
+const userError = (re: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof TsgradError, `expected a TsgradError, got ${e}`);
+  assert.match(e.message, re);
+  assert.ok(!e.message.includes('\n'), 'one line');
+  return true;
+};
 
 /** A file from raw parts: header length field (default: the JSON's length), JSON text, data. */
 function file(json: string, data: Uint8Array | number = 0, headerLength?: bigint): Uint8Array {
@@ -110,31 +116,38 @@ test('every kind of corrupt file gives one TsgradError naming the file', () => {
   bad(of(ok, 8, 2n ** 40n), /header length 1099511627776 is too large/);
   bad(of(ok, 8, 2n ** 64n - 1n), /too large/);
   // The header as a whole.
-  bad(file('{x}'), /header is not valid JSON/);
-  bad(file('{"a":'), /header is not valid JSON/);
+  bad(file('{x}'), /header: not valid JSON \(Expected property name/);
+  bad(file('{"a":'), /header: not valid JSON/);
+  bad(file('{"a":{"dtype":"F32","shape":[NaN],"data_offsets":[0,4]}}', 4), /header: not valid JSON \(Unexpected token 'N'/);
+  bad(file('['.repeat(100_000) + ']'.repeat(100_000)), /header: must be an object, got an array$/);
   const badUtf8 = file('{"a":"?"}');
   badUtf8[8 + 6] = 0xff; // the "?" becomes a byte that UTF-8 never uses
-  bad(badUtf8, /header is not valid JSON/);
-  bad(of([1, 2], 0), /header is not a JSON object/);
-  bad(of(null, 0), /header is not a JSON object/);
-  bad(of({ __metadata__: { n: 1 } }, 0), /__metadata__ must map strings to strings/);
-  bad(of({ __metadata__: ['x'] }, 0), /__metadata__ must map strings to strings/);
+  bad(badUtf8, /header is not valid UTF-8$/);
+  bad(of([1, 2], 0), /header: must be an object, got an array$/);
+  bad(of(null, 0), /header: must be an object, got null$/);
+  bad(of({ __metadata__: { n: 1 } }, 0), /__metadata__\.n must be a string, got 1$/);
+  bad(of({ __metadata__: ['x'] }, 0), /__metadata__ must be an object, got an array$/);
   // One entry.
-  bad(of({ a: 3 }, 0), /entry "a" is not an object/);
-  bad(of({ a: { shape: [2], data_offsets: [0, 8] } }, 8), /tensor "a" has no dtype/);
-  bad(of({ a: { dtype: 'F32', data_offsets: [0, 8] } }, 8), /tensor "a" has no shape/);
-  bad(of({ a: { dtype: 'F32', shape: [2] } }, 8), /tensor "a" has no data_offsets/);
-  bad(of({ a: entry('F16', [2], [0, 4]) }, 4), /tensor "a" has dtype "F16"; tsgrad reads F32 and I32/);
+  bad(of({ a: 3 }, 0), /tensor "a": must be an object, got 3$/);
+  bad(of({ a: { shape: [2], data_offsets: [0, 8] } }, 8), /tensor "a": dtype must be a string, got nothing$/);
+  bad(of({ a: { dtype: 'F32', data_offsets: [0, 8] } }, 8), /tensor "a": shape must be an array, got nothing$/);
+  bad(of({ a: { dtype: 'F32', shape: [2] } }, 8), /tensor "a": data_offsets must be an array, got nothing$/);
+  bad(of({ a: entry('F16', [2], [0, 4]) }, 4), /tensor "a" has dtype "F16"; tsgrad reads F32 and I32$/);
   bad(of({ a: entry('toString', [2], [0, 8]) }, 8), /dtype "toString"/);
-  bad(of({ a: entry(32, [2], [0, 8]) }, 8), /dtype 32/);
-  bad(of({ a: entry('F32', 2, [0, 8]) }, 8), /tensor "a" has a bad shape 2/);
-  bad(of({ a: entry('F32', [-2], [0, 8]) }, 8), /bad shape \[-2\]/);
-  bad(of({ a: entry('F32', [2.5], [0, 8]) }, 8), /bad shape \[2.5\]/);
-  bad(of({ a: entry('F32', ['2'], [0, 8]) }, 8), /bad shape/);
-  bad(of({ a: entry('F32', [2], [0]) }, 8), /tensor "a" has bad data_offsets \[0\]/);
-  bad(of({ a: entry('F32', [2], [0, 8.5]) }, 8), /bad data_offsets/);
-  bad(of({ a: entry('F32', [2], [-8, 0]) }, 8), /bad data_offsets/);
-  bad(of({ a: entry('F32', [2], '0,8') }, 8), /bad data_offsets/);
+  bad(of({ a: entry(32, [2], [0, 8]) }, 8), /tensor "a": dtype must be a string, got 32$/);
+  bad(of({ a: entry('F32', 2, [0, 8]) }, 8), /tensor "a": shape must be an array, got 2$/);
+  bad(of({ a: entry('F32', [-2], [0, 8]) }, 8), /tensor "a": shape\[0\] must be an integer from 0 to 2147483647, got -2$/);
+  bad(of({ a: entry('F32', [2.5], [0, 8]) }, 8), /shape\[0\] must be an integer from 0 to 2147483647, got 2.5$/);
+  bad(of({ a: entry('F32', ['2'], [0, 8]) }, 8), /shape\[0\] must be an integer from 0 to 2147483647, got "2"$/);
+  bad(of({ a: entry('F32', Array(17).fill(1), [0, 4]) }, 4), /tensor "a": shape has 17 elements, more than the 16 allowed$/);
+  bad(of({ a: entry('F32', [2 ** 40, 2 ** 40], [0, 4]) }, 4), /shape\[0\] must be an integer from 0 to 2147483647, got 1099511627776$/);
+  bad(of({ a: entry('F32', [65536, 65536], [0, 4]) }, 4), /shape \[65536, 65536\] has 4294967296 elements, more than the 2147483647 allowed$/);
+  bad(of({ a: entry('F32', [2], [0]) }, 8), /tensor "a": data_offsets must be two offsets \[begin, end\], got 1$/);
+  bad(of({ a: entry('F32', [2], [0, 8.5]) }, 8), /data_offsets\[1\] must be an integer of at least 0, got 8.5$/);
+  bad(of({ a: entry('F32', [2], [0, 1e300]) }, 8), /data_offsets\[1\] must be an integer of at least 0, got 1e\+300$/);
+  bad(of({ a: entry('F32', [2], [0, 8, 16]) }, 8), /data_offsets has 3 elements, more than the 2 allowed$/);
+  bad(of({ a: entry('F32', [2], [-8, 0]) }, 8), /data_offsets\[0\] must be an integer of at least 0, got -8$/);
+  bad(of({ a: entry('F32', [2], '0,8') }, 8), /data_offsets must be an array, got "0,8"$/);
   bad(of({ a: entry('F32', [2], [8, 0]) }, 8), /data_offsets \[8, 0\] outside the 8 bytes of data/);
   bad(of({ a: entry('F32', [2], [0, 16]) }, 8), /data_offsets \[0, 16\] outside the 8 bytes of data/);
   bad(of({ a: entry('F32', [3], [0, 8]) }, 8), /tensor "a" of shape \[3\] needs 12 bytes, its range holds 8/);
@@ -152,7 +165,8 @@ test('every kind of corrupt file gives one TsgradError naming the file', () => {
   saveSafetensors(cut, { w: { dtype: 'float32', shape: [4], data: new Float32Array(4) } });
   fs.truncateSync(cut, fs.statSync(cut).size - 2);
   assert.throws(() => loadSafetensors(cut), userError(new RegExp(`^${cut.replace(/[.\\/]/g, '\\$&')}: not a valid safetensors file: .*outside`)));
-  assert.throws(() => loadSafetensors(path.join(dir, 'missing.safetensors')), userError(/^no such file: .*missing\.safetensors$/));
+  assert.throws(() => loadSafetensors(path.join(dir, 'missing.safetensors')), userError(/^.*missing\.safetensors: no such safetensors file$/));
+  assert.throws(() => loadSafetensors(dir), userError(/: is a folder, not a safetensors file$/));
 });
 
 test('odd names are kept as names', () => {

@@ -53,6 +53,11 @@ export function loadMnist(opts: { dir?: string; split?: 'train' | 'test'; limit?
   const labelsPath = findFile(dir, split, 'labels-idx1');
   const labels = readIdx(labelsPath);
   const digits = labels.data;
+  // Every label is checked before any image storage is made.
+  check(digits instanceof Uint8Array && labels.dims.length === 1,
+    `${labelsPath}: expected 1-D unsigned-byte labels, got ${labels.dims.length}-D ${labels.type}`);
+  const bad = digits.findIndex((d) => d > 9);
+  if (bad >= 0) throw new TsgradError(`${labelsPath}: label ${digits[bad]} at index ${bad} is not a digit 0-9`);
   let scaled: Float32Array | null = null;
   let count = 0;
   /** Checks the images' dims and makes room for the first `count` images, scaled to [0, 1]. */
@@ -60,8 +65,6 @@ export function loadMnist(opts: { dir?: string; split?: 'train' | 'test'; limit?
     const [n, h, w] = dims;
     check(type === 'ubyte' && dims.length === 3, `${imagesPath}: expected 3-D unsigned-byte images, got ${dims.length}-D ${type}`);
     check(h === SIDE && w === SIDE, `${imagesPath}: expected 28x28 images, got ${h}x${w}`);
-    check(digits instanceof Uint8Array && labels.dims.length === 1,
-      `${labelsPath}: expected 1-D unsigned-byte labels, got ${labels.dims.length}-D ${labels.type}`);
     check(n === labels.dims[0], `image count mismatch: ${imagesPath} has ${n} images but ${labelsPath} has ${labels.dims[0]} labels`);
     count = Math.min(n, limit ?? n);
     const length = count * SIDE * SIDE;
@@ -79,9 +82,6 @@ export function loadMnist(opts: { dir?: string; split?: 'train' | 'test'; limit?
     take((images.data as Uint8Array).subarray(0, length), 0);
   }
   const out = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    if (digits[i] > 9) throw new TsgradError(`${labelsPath}: label ${digits[i]} at index ${i} is not a digit 0-9`);
-    out[i] = digits[i];
-  }
+  out.set(digits.subarray(0, count));
   return { images: scaled!, labels: out, count, shape: [count, SIDE, SIDE, 1] };
 }

@@ -6,9 +6,9 @@
 // Not for: dtypes other than F32 and I32, memory-mapping, or knowing what the tensors mean
 // (src/io/checkpoint.ts does that).
 
-import fs from 'node:fs';
 import { check, TsgradError } from '../core/errors.js';
-import { writeFileAtomic } from './files.js';
+import { Doc, parseJson } from '../core/validate.js';
+import { readInputFile, writeFileAtomic } from './files.js';
 
 export interface StoredTensor {
   dtype: 'float32' | 'int32';
@@ -27,6 +27,10 @@ const FROM_FILE = new Map<unknown, 'float32' | 'int32'>([['F32', 'float32'], ['I
 const BYTES = 4;
 /** Headers larger than this are refused before parsing, as the official reader does (100 MB). */
 const MAX_HEADER = 100_000_000;
+/** The largest file read: Node reads no file above 2 GiB at once, and tsgrad's heap is 4 GiB. */
+export const MAX_FILE = 2 ** 31 - 1;
+/** Dimensions per tensor (the format sets none; no model has more than a handful). */
+const MAX_RANK = 16;
 
 // Typed arrays use the platform's byte order and the format is little-endian; every platform
 // Node runs tsgrad on is little-endian, so refuse loudly rather than read garbage on another.
@@ -60,50 +64,51 @@ export function encodeSafetensors(tensors: Record<string, StoredTensor>, metadat
 
 /** Reads a whole safetensors file from memory; `name` (the file's path) goes in every error. */
 export function decodeSafetensors(bytes: Uint8Array, name: string): SafetensorsContents {
+  const invalid = `${name}: not a valid safetensors file`;
   const fail = (why: string): never => {
-    throw new TsgradError(`${name}: not a valid safetensors file: ${why}`);
+    throw new TsgradError(`${invalid}: ${why}`);
   };
   if (bytes.length < 8) fail(`only ${bytes.length} bytes, shorter than the 8-byte header length`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER)) fail(`header length ${n} is too large (the limit is ${MAX_HEADER} bytes)`);
   if (n > BigInt(bytes.length - 8)) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
   const headerEnd = 8 + Number(n);
-  let header: unknown;
+  let text: string;
   try {
     // fatal: bad UTF-8 is an error, not silently replaced characters.
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
-  } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
+  } catch {
+    return fail('header is not valid UTF-8');
   }
-  if (!isObject(header)) return fail('header is not a JSON object');
+  const header = parseJson(text, `${invalid}: header`);
+  const fields = header.object();
 
   // First check every entry, then copy: a bad file costs no allocation.
   const dataLength = bytes.length - headerEnd;
   const entries: { key: string; dtype: 'float32' | 'int32'; shape: number[]; begin: number; end: number }[] = [];
   let metadata: Record<string, string> = {};
-  for (const [key, entry] of Object.entries(header)) {
+  for (const key of Object.keys(fields)) {
     if (key === '__metadata__') {
-      if (entry === null) continue; // the official reader takes null as "no metadata"
-      if (!isObject(entry) || Object.values(entry).some((v) => typeof v !== 'string')) fail('__metadata__ must map strings to strings');
+      const doc = new Doc(fields[key], invalid, '__metadata__');
+      if (!doc.present) continue; // the official reader takes null as "no metadata"
+      const entry = doc.object();
+      for (const k of Object.keys(entry)) doc.at(k).string();
       metadata = entry as Record<string, string>;
       continue;
     }
-    if (!isObject(entry)) return fail(`entry "${key}" is not an object`);
-    for (const field of ['dtype', 'shape', 'data_offsets']) if (!(field in entry)) fail(`tensor "${key}" has no ${field}`);
-    const dtype = FROM_FILE.get(entry.dtype);
-    if (!dtype) return fail(`tensor "${key}" has dtype ${JSON.stringify(entry.dtype)}; tsgrad reads F32 and I32`);
-    const shape = entry.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      return fail(`tensor "${key}" has a bad shape ${JSON.stringify(shape)} (dimensions must be integers >= 0)`);
-    }
-    const offsets = entry.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      return fail(`tensor "${key}" has bad data_offsets ${JSON.stringify(offsets)} (must be two integers >= 0)`);
-    }
-    const [begin, end] = offsets as [number, number];
-    if (begin > end || end > dataLength) fail(`tensor "${key}" has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data`);
+    const doc = new Doc(fields[key], `${invalid}: tensor ${JSON.stringify(key)}`);
+    doc.object();
+    const given = doc.at('dtype').string();
+    const dtype = FROM_FILE.get(given);
+    if (!dtype) return fail(`tensor ${JSON.stringify(key)} has dtype ${JSON.stringify(given)}; tsgrad reads F32 and I32`);
+    const shape = doc.at('shape').shape({ maxRank: MAX_RANK, min: 0 });
+    const offsets = doc.at('data_offsets');
+    const pair = offsets.array({ max: 2 });
+    if (pair.length !== 2) offsets.fail(`must be two offsets [begin, end], got ${pair.length}`);
+    const [begin, end] = pair.map((o) => o.int({ min: 0 }));
+    if (begin > end || end > dataLength) fail(`tensor ${JSON.stringify(key)} has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data`);
     const count = shape.reduce((p: number, d: number) => p * d, 1);
-    if (count * BYTES !== end - begin) fail(`tensor "${key}" of shape [${shape.join(', ')}] needs ${count * BYTES} bytes, its range holds ${end - begin}`);
+    if (count * BYTES !== end - begin) fail(`tensor ${JSON.stringify(key)} of shape [${shape.join(', ')}] needs ${count * BYTES} bytes, its range holds ${end - begin}`);
     entries.push({ key, dtype, shape, begin, end });
   }
 
@@ -137,16 +142,7 @@ export function saveSafetensors(path: string, tensors: Record<string, StoredTens
 }
 
 export function loadSafetensors(path: string): SafetensorsContents {
-  check(fs.existsSync(path), `no such file: ${path}`);
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    throw new TsgradError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const bytes = readInputFile(path, MAX_FILE, 'safetensors file');
   return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
