@@ -13,7 +13,8 @@ import type { TokenizerJSON } from '../data/tokenizer.js';
 import type { Model } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic } from './files.js';
+import { Doc, parseJson } from '../core/validate.js';
+import { readInputFile, writeFileAtomic } from './files.js';
 import { decodeSafetensors, loadSafetensors, saveSafetensors, type SafetensorsContents } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'tsgrad-checkpoint';
@@ -33,6 +34,8 @@ export interface CheckpointContents {
   trainingConfig: unknown;
   weights: NamedArray[];
   optimizerState?: { iterations: number; slots: Record<string, Float32Array> };
+  /** modelConfig and trainingConfig as read from a file, for validation errors that name it and the field. */
+  docs?: { model: Doc; training: Doc };
 }
 
 /** A model as saveModel takes it: a compiled one (Sequential) carries its optimizer and training config; one built lazily is built first. */
@@ -80,14 +83,34 @@ export function writeCheckpoint(dir: string, c: CheckpointContents): void {
   writeFileAtomic(file, JSON.stringify(json, null, 2) + '\n');
 }
 
+/** The largest model.json read (a config and a list of weights; the tokenizer of a language model). */
+const MAX_MODEL_JSON = 256 * 2 ** 20;
+const MAX_WEIGHTS = 1_000_000;
+
 export function readCheckpoint(dir: string): CheckpointContents {
   check(fs.existsSync(dir), `no such checkpoint: ${dir}`);
-  const file = fs.statSync(dir).isDirectory() ? path.join(dir, MODEL_FILE) : dir;
+  const isDir = fs.statSync(dir).isDirectory();
+  const folder = isDir ? dir : path.dirname(dir);
+  const file = isDir ? path.join(dir, MODEL_FILE) : dir;
   check(fs.existsSync(file), `${dir} is not a tsgrad checkpoint: ${MODEL_FILE} is missing`);
-  const json = checkModelJson(fs.readFileSync(file, 'utf8'), file);
-  const weightsPath = path.join(path.dirname(file), weightsFileOf(json));
+  if (isDir) checkInside(file, folder);
+  const json = checkModelJson(readInputFile(file, MAX_MODEL_JSON, 'model.json').toString('utf8'), file);
+  const weightsPath = path.join(folder, json.weightsFile);
   check(fs.existsSync(weightsPath), `${file}: its weights file ${weightsPath} is missing`);
+  checkInside(weightsPath, folder);
   return decodeCheckpoint(json, loadSafetensors(weightsPath), file, weightsPath);
+}
+
+/**
+ * Refuses a file of the checkpoint that is a link leading out of its folder: tsgrad never reads
+ * (nor quotes in an error) the bytes of a file the checkpoint only points to.
+ */
+function checkInside(file: string, folder: string): void {
+  const real = fs.realpathSync(file);
+  const root = fs.realpathSync(folder);
+  const rel = path.relative(root, real);
+  check(rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel),
+    `${file}: is a link out of the checkpoint folder ${folder}; tsgrad does not follow it (copy the file in instead)`);
 }
 
 /**
@@ -96,8 +119,10 @@ export function readCheckpoint(dir: string): CheckpointContents {
  */
 export async function fetchCheckpoint(url: string): Promise<CheckpointContents> {
   const file = url.endsWith('.json') ? url : `${url.replace(/\/$/, '')}/${MODEL_FILE}`;
-  const json = checkModelJson(await (await fetchOk(file)).text(), file);
-  const weightsUrl = new URL(weightsFileOf(json), new URL(file, globalThis.location?.href)).href;
+  const text = await (await fetchOk(file)).text();
+  check(text.length <= MAX_MODEL_JSON, `${file}: ${text.length} characters, more than the ${MAX_MODEL_JSON} a model.json may have`);
+  const json = checkModelJson(text, file);
+  const weightsUrl = new URL(json.weightsFile, new URL(file, globalThis.location?.href)).href;
   const bytes = new Uint8Array(await (await fetchOk(weightsUrl)).arrayBuffer());
   return decodeCheckpoint(json, decodeSafetensors(bytes, weightsUrl), file, weightsUrl);
 }
@@ -113,44 +138,77 @@ async function fetchOk(url: string): Promise<Response> {
   return r;
 }
 
+/** What model.json says, checked: the format, the weights file's name and the weights listed. */
+interface ModelJson {
+  doc: Doc;
+  weightsFile: string;
+  weights: { name: string; shape: number[] }[];
+}
+
 /** model.json's text, parsed and checked to be a checkpoint of this format version. */
-function checkModelJson(text: string, file: string): Record<string, unknown> {
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new TsgradError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  check(json && typeof json === 'object' && json.format === CHECKPOINT_FORMAT,
+function checkModelJson(text: string, file: string): ModelJson {
+  const doc = parseJson(text, file);
+  const top = doc.value;
+  check(top !== null && typeof top === 'object' && !Array.isArray(top) && (top as Record<string, unknown>).format === CHECKPOINT_FORMAT,
     `${file}: not a tsgrad checkpoint (expected "format": "${CHECKPOINT_FORMAT}")`);
-  check(json.formatVersion === CHECKPOINT_VERSION,
-    `${file}: checkpoint format version ${json.formatVersion} is not supported (this tsgrad reads version ${CHECKPOINT_VERSION})`);
-  check(Array.isArray(json.weights), `${file}: "weights" must be a list`);
-  return json;
+  const version = doc.at('formatVersion');
+  if (version.value !== CHECKPOINT_VERSION) {
+    version.fail(`${JSON.stringify(version.value ?? null)} is not supported (this tsgrad reads version ${CHECKPOINT_VERSION})`);
+  }
+  doc.at('modelConfig').object();
+  const wf = doc.at('weightsFile');
+  const weightsFile = wf.present ? wf.string() : WEIGHTS_FILE;
+  // A bare name in the same folder: never a path out of it.
+  if (!/^[^\\/]+$/.test(weightsFile) || weightsFile === '.' || weightsFile === '..') wf.fail(`must be a file name in the checkpoint's folder, got ${JSON.stringify(weightsFile.slice(0, 80))}`);
+  const names = new Set<string>();
+  const weights = doc.at('weights').array({ max: MAX_WEIGHTS }).map((w) => {
+    w.object();
+    const name = w.at('name').string();
+    if (name.length === 0 || name.startsWith('optimizer/')) w.at('name').fail(`is not a weight name: ${JSON.stringify(name)}`);
+    if (names.has(name)) w.at('name').fail(`${JSON.stringify(name)} is listed twice`);
+    names.add(name);
+    // A scalar weight has shape []; a dimension of 0 is never a weight tsgrad writes.
+    return { name, shape: w.at('shape').shape({ maxRank: 8 }) };
+  });
+  return { doc, weightsFile, weights };
 }
 
-/** The weights file's name (a bare name: never a path out of the folder). */
-function weightsFileOf(json: Record<string, unknown>): string {
-  return typeof json.weightsFile === 'string' ? json.weightsFile.split(/[\\/]/).pop()! : WEIGHTS_FILE;
+/** Throws unless every value of `data` is finite (a NaN or infinite weight is silent garbage later). */
+function checkFinite(data: Float32Array, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new TsgradError(`${what} holds ${data[i]} at index ${i}: weights must be finite numbers`);
+  }
 }
 
-/** The checkpoint that model.json and its decoded weights file describe. */
-function decodeCheckpoint(json: Record<string, unknown>, { tensors, metadata }: SafetensorsContents, file: string, weightsPath: string): CheckpointContents {
-  const weights = (json.weights as { name?: unknown; shape?: unknown }[]).map((w) => {
-    check(typeof w?.name === 'string', `${file}: a weight entry has no name`);
-    const t = tensors[w.name];
+/** The checkpoint that model.json and its decoded weights file describe, every tensor checked against the list. */
+function decodeCheckpoint(json: ModelJson, { tensors, metadata }: SafetensorsContents, file: string, weightsPath: string): CheckpointContents {
+  const weights = json.weights.map((w) => {
+    const t = Object.hasOwn(tensors, w.name) ? tensors[w.name] : undefined;
     check(t, `${weightsPath}: weight "${w.name}" is missing`);
     check(t.dtype === 'float32', `${weightsPath}: weight "${w.name}" must be F32`);
-    return { name: w.name, shape: t.shape, data: t.data as Float32Array };
+    check(sameShape(t.shape, w.shape), `${weightsPath}: weight "${w.name}" has shape ${formatShape(t.shape)}, ${file} lists ${formatShape(w.shape)}`);
+    checkFinite(t.data as Float32Array, `${weightsPath}: weight "${w.name}"`);
+    return { name: w.name, shape: w.shape, data: t.data as Float32Array };
   });
+  const listed = new Set(json.weights.map((w) => w.name));
   const slots: Record<string, Float32Array> = {};
-  for (const [k, t] of Object.entries(tensors)) if (k.startsWith('optimizer/')) slots[k.slice(10)] = t.data as Float32Array;
-  const iterations = Number(metadata.optimizer_iterations);
+  for (const [k, t] of Object.entries(tensors)) {
+    if (listed.has(k)) continue;
+    check(k.startsWith('optimizer/'), `${weightsPath}: tensor "${k}" is not a weight ${file} lists`);
+    check(t.dtype === 'float32' && t.shape.length === 1, `${weightsPath}: optimizer slot "${k}" must be an F32 vector`);
+    checkFinite(t.data as Float32Array, `${weightsPath}: optimizer slot "${k}"`);
+    slots[k.slice(10)] = t.data as Float32Array;
+  }
+  const it = metadata.optimizer_iterations;
+  check(it === undefined || /^(0|[1-9]\d{0,14})$/.test(it), `${weightsPath}: metadata optimizer_iterations must be a non-negative integer, got ${JSON.stringify(String(it).slice(0, 40))}`);
+  check(it !== undefined || Object.keys(slots).length === 0, `${weightsPath}: has optimizer slots but no optimizer_iterations in its metadata`);
+  const doc = json.doc;
   return {
-    modelConfig: json.modelConfig,
-    trainingConfig: json.trainingConfig ?? null,
+    modelConfig: doc.at('modelConfig').value,
+    trainingConfig: doc.at('trainingConfig').value ?? null,
     weights,
-    ...(Number.isInteger(iterations) ? { optimizerState: { iterations, slots } } : {}),
+    ...(it !== undefined ? { optimizerState: { iterations: Number(it), slots } } : {}),
+    docs: { model: doc.at('modelConfig'), training: doc.at('trainingConfig') },
   };
 }
 

@@ -9,6 +9,8 @@
 // (src/data/tokenizer.ts), or dropout on the attention weights (attention() is one fused op).
 
 import { check } from '../core/errors.js';
+import type { Doc } from '../core/validate.js';
+import { fraction, need, opt, readFields } from '../nn/schema.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { Dense, Dropout } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
@@ -45,6 +47,17 @@ export function gptConfig(c: GptConfig): Required<GptConfig> {
   const dropout = c.dropout ?? 0;
   check(dropout >= 0 && dropout < 1, `GPT dropout must be in [0, 1), got ${dropout}`);
   return { vocabSize: c.vocabSize, layers: c.layers, heads: c.heads, embd: c.embd, block: c.block, dropout };
+}
+
+/** A GPT config as a file holds it, checked field by field (sizes bounded: the weights file must then hold them). */
+export function gptConfigFromDoc(d: Doc): Required<GptConfig> {
+  const c = readFields(d, {
+    vocabSize: need((x) => x.int({ min: 1, max: 2 ** 24 })), layers: need((x) => x.int({ min: 1, max: 1024 })),
+    heads: need((x) => x.int({ min: 1, max: 4096 })), embd: need((x) => x.int({ min: 1, max: 2 ** 16 })),
+    block: need((x) => x.int({ min: 1, max: 2 ** 20 })), dropout: opt(fraction),
+  }, 'a GPT config') as unknown as GptConfig;
+  if (c.embd % c.heads !== 0) d.at('heads').fail(`${c.heads} does not divide embd ${c.embd}`);
+  return gptConfig(c);
 }
 
 interface Block {

@@ -5,14 +5,19 @@
 // Not for: writing checkpoints (saveModel in src/io/checkpoint.ts) or reading their files (src/io).
 
 import { check } from '../core/errors.js';
+import { formatShape, sizeOf } from '../core/shape.js';
+import { Doc } from '../core/validate.js';
+import { withWeightBudget } from '../nn/layer.js';
+import { need, opt, readFields, stackConfigFromDoc, within } from '../nn/schema.js';
+import { checkOptimizerState, optimizerFromDoc } from '../optim/optimizer.js';
 import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizer.js';
 import { assignWeights, fetchCheckpoint, readCheckpoint, type CheckpointContents } from '../io/checkpoint.js';
 import { readTfjs } from '../io/tfjs.js';
 import type { LanguageModel, LmDataSource, LmTrainOptions } from '../train/lm.js';
 import { latestCheckpoint, resolveCheckpoint } from '../train/runs.js';
-import { Sequential, type TrainingConfig } from '../train/sequential.js';
-import { Gpt, type GptConfig } from './gpt.js';
-import { LstmLm, type LstmLmConfig } from './lstm-lm.js';
+import { Sequential } from '../train/sequential.js';
+import { Gpt, gptConfigFromDoc } from './gpt.js';
+import { LstmLm, lstmLmConfigFromDoc } from './lstm-lm.js';
 
 export type AnyModel = Sequential | Gpt | LstmLm;
 /** The language models a checkpoint can hold, by the class name in its model.json. */
@@ -26,27 +31,67 @@ interface ModelConfig {
 
 /** A freshly initialised model of the class and config a checkpoint's model.json names. */
 export function modelFromConfig(mc: ModelConfig): AnyModel {
-  switch (mc.className) {
-    case 'Sequential': return Sequential.fromConfig(mc.config as unknown as Parameters<typeof Sequential.fromConfig>[0]);
-    case 'GPT': return new Gpt(mc.config as unknown as GptConfig);
-    case 'LSTMLM': return new LstmLm(mc.config as unknown as LstmLmConfig);
-    default: return check(false, `unknown model "${mc.className}" (tsgrad has Sequential, GPT, LSTMLM)`) as never;
+  return modelFromDoc(new Doc(mc, 'model config'));
+}
+
+const MODEL_CLASS_NAMES = ['Sequential', ...LM_CLASS_NAMES];
+
+/** A model from `{className, config}` as a file holds it: every field checked before anything is allocated. */
+function modelFromDoc(d: Doc): AnyModel {
+  d.object();
+  const className = d.at('className').string(MODEL_CLASS_NAMES);
+  const config = d.at('config');
+  switch (className) {
+    case 'Sequential': {
+      const c = stackConfigFromDoc(config);
+      return within(config, () => Sequential.fromConfig(c));
+    }
+    case 'GPT': {
+      const c = gptConfigFromDoc(config);
+      return within(config, () => new Gpt(c));
+    }
+    default: {
+      const c = lstmLmConfigFromDoc(config);
+      return within(config, () => new LstmLm(c));
+    }
   }
 }
 
+const gb = (values: number) => `${(values * 4 / 1e9).toFixed(2)} GB`;
+
 function modelFromCheckpoint(c: CheckpointContents, where: string): AnyModel {
-  const mc = c.modelConfig as ModelConfig | null;
-  check(mc && typeof mc.className === 'string' && typeof mc.config === 'object' && mc.config !== null,
-    `${where}: model config must be {"className": ..., "config": {...}}`);
-  const model = modelFromConfig(mc);
+  const md = c.docs?.model ?? new Doc(c.modelConfig, where, 'modelConfig');
+  // The weights file holds every weight the config may ask for, so the config can never make
+  // tsgrad allocate more than that (a model.json asking for 34 GB says so before allocating it).
+  const stored = c.weights.reduce((n, w) => n + sizeOf(w.shape), 0);
+  const model = withWeightBudget(stored, (weight, shape) =>
+    `${md.source}: ${md.path} asks for more weights than its weights file holds (${stored} values, ${gb(stored)}); ` +
+    `weight "${weight}" ${formatShape(shape)} alone is ${sizeOf(shape)} values (${gb(sizeOf(shape))})`, () => {
+    const m = modelFromDoc(md);
+    if (m instanceof Sequential) within(md.at('config'), () => m.build());
+    return m;
+  });
   if (model instanceof Sequential) {
-    model.build();
-    const tc = c.trainingConfig as TrainingConfig | null;
-    if (tc) model.compileFromConfig(tc);
-    if (tc && c.optimizerState) model.optimizer!.setState(c.optimizerState);
+    const tc = c.docs?.training ?? new Doc(c.trainingConfig, where, 'trainingConfig');
+    if (tc.present) compileFromDoc(model, tc);
+    if (tc.present && c.optimizerState) {
+      checkOptimizerState(model.optimizer, c.optimizerState, model.trainableWeights.map((w) => w.size), where);
+      model.optimizer!.setState(c.optimizerState);
+    }
   }
   assignWeights(model.weights, c.weights, where);
   return model;
+}
+
+/** A Sequential's training config (optimizer, loss, metrics) as a file holds it, checked, then compiled. */
+function compileFromDoc(model: Sequential, d: Doc): void {
+  readFields(d, {
+    optimizer: need((x) => x.object()), loss: need((x) => x.string()),
+    metrics: opt((x) => x.array({ max: 100 }).map((m) => m.string())),
+  }, 'a training config');
+  const optimizer = optimizerFromDoc(d.at('optimizer'));
+  const metrics = d.at('metrics').present ? d.at('metrics').array().map((m) => m.string()) : undefined;
+  within(d, () => model.compile({ optimizer, loss: d.at('loss').string() as never, metrics: metrics as never }));
 }
 
 type Class<M> = abstract new (...args: never[]) => M;
@@ -102,7 +147,9 @@ function languageModel(c: CheckpointContents, dir: string): LoadedLanguageModel 
   check(LM_CLASS_NAMES.includes(mc?.className as never) && mc?.tokenizer,
     `${dir}: not a language-model checkpoint (its model is ${JSON.stringify(mc?.className ?? null)}; tsgrad gpt reads ${LM_CLASS_NAMES.join(', ')})`);
   const model = modelFromCheckpoint(c, dir) as Gpt | LstmLm;
-  const tokenizer = tokenizerFromJSON(mc.tokenizer);
+  const td = (c.docs?.model ?? new Doc(c.modelConfig, dir, 'modelConfig')).at('tokenizer');
+  td.object();
+  const tokenizer = within(td, () => tokenizerFromJSON(mc.tokenizer!));
   check(tokenizer.vocabSize === model.config.vocabSize,
     `${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${model.config.vocabSize}`);
   const training = c.trainingConfig as { options?: LmTrainOptions; source?: LmDataSource } | null;
@@ -120,6 +167,10 @@ export function resumeRun<M extends AnyModel = AnyModel>(dir: string, kind?: Cla
   const c = readCheckpoint(latest.dir);
   const lm = LM_CLASS_NAMES.includes((c.modelConfig as ModelConfig)?.className as never) ? languageModel(c, latest.dir) : null;
   const model = as(lm?.model ?? modelFromCheckpoint(c, latest.dir), kind, latest.dir);
+  if (lm && c.optimizerState) {
+    const sizes = model.weights.filter((w) => w.trainable).map((w) => w.value.size);
+    checkOptimizerState(null, c.optimizerState, sizes, latest.dir);
+  }
   model.setRngStates(latest.state.rng);
   return { model, tokenizer: lm?.tokenizer, state: latest.state, optimizer: c.optimizerState };
 }

@@ -5,6 +5,8 @@
 // Not for: bidirectional or stateful training.
 
 import { check } from '../core/errors.js';
+import type { Doc } from '../core/validate.js';
+import { fraction, need, opt, readFields } from '../nn/schema.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { Dense, Dropout } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
@@ -27,6 +29,15 @@ export interface LstmLmConfig {
   block: number;
   /** Dropout on the embeddings and between layers while training (default 0). */
   dropout?: number;
+}
+
+/** An LSTM language model's config as a file holds it, checked field by field. */
+export function lstmLmConfigFromDoc(d: Doc): LstmLmConfig {
+  return readFields(d, {
+    vocabSize: need((x) => x.int({ min: 1, max: 2 ** 24 })), embd: need((x) => x.int({ min: 1, max: 2 ** 16 })),
+    units: need((x) => x.int({ min: 1, max: 2 ** 16 })), layers: need((x) => x.int({ min: 1, max: 1024 })),
+    block: need((x) => x.int({ min: 1, max: 2 ** 20 })), dropout: opt(fraction),
+  }, 'an LSTM language model config') as unknown as LstmLmConfig;
 }
 
 /** The state each LSTM carries between generated tokens, as plain arrays (h and c, each (B, units)). */

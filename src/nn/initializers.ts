@@ -1,11 +1,12 @@
 // Weight initializers with Keras's names and defaults (fan-in/fan-out as Keras computes them).
 
+import { check } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import type { Shape } from '../core/shape.js';
 import { defaultRng, fill, randomNormal, randomUniform, type Tensor } from '../tensor/tensor.js';
 
-export type InitializerName =
-  | 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros' | 'ones' | 'randomUniform' | 'orthogonal';
+export const INITIALIZER_NAMES = ['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'zeros', 'ones', 'randomUniform', 'orthogonal'] as const;
+export type InitializerName = (typeof INITIALIZER_NAMES)[number];
 
 /** Dense kernels are (in, out); convolution kernels (kh, kw, in, out) count the window in both fans. */
 function fans(shape: Shape): [number, number] {
@@ -34,7 +35,7 @@ export function initialize(name: InitializerName, shape: Shape, rng: Rng = defau
     case 'orthogonal': return orthogonal(shape, rng);
     default: {
       const unknown: never = name;
-      throw new Error(`unknown initializer ${unknown}`);
+      return check(false, `unknown initializer ${JSON.stringify(unknown)} (tsgrad has ${INITIALIZER_NAMES.join(', ')})`) as never;
     }
   }
 }

@@ -8,7 +8,9 @@ import { persistent, release } from '../tensor/memory.js';
 import { binary } from '../tensor/ops.js';
 import type { Shape } from '../core/shape.js';
 import { variable, type Tensor } from '../tensor/tensor.js';
-import { initialize, type InitializerName } from './initializers.js';
+import { check, TsgradError } from '../core/errors.js';
+import { sizeOf } from '../core/shape.js';
+import { initialize, INITIALIZER_NAMES, type InitializerName } from './initializers.js';
 import { checkRegularizer, type Regularizer } from './regularizers.js';
 
 /** Options every layer accepts. */
@@ -37,6 +39,7 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   built = false;
 
   constructor(readonly config: C) {
+    checkCommonFields(config);
     this.name = config.name ?? '';
     if (config.activityRegularizer) checkRegularizer(config.activityRegularizer);
   }
@@ -55,6 +58,10 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   protected addWeight(name: string, shape: Shape, init: InitializerName, rng: Rng,
     opts: { trainable?: boolean; regularizer?: Regularizer } = {}): Tensor {
     const trainable = opts.trainable ?? true;
+    if (budget) {
+      budget.left -= sizeOf(shape);
+      if (budget.left < 0) throw new TsgradError(budget.message(`${this.name}/${name}`, shape));
+    }
     // Weights are tenured: they outlive every tidy, even when a model is first built inside one.
     const value = persistent(() => (trainable ? variable(initialize(init, shape, rng)) : initialize(init, shape, rng)));
     this.weights.push({ name, value, trainable, ...(opts.regularizer ? { regularizer: opts.regularizer } : {}) });
@@ -86,4 +93,53 @@ export function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
   const y = f(t);
   if (!isRecording()) release(t, y);
   return y;
+}
+
+/** Every activation a layer config may name (the compiler checks that the list is complete). */
+export const ACTIVATION_NAMES = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'] as const satisfies readonly ActivationName[];
+const complete: Exclude<ActivationName, (typeof ACTIVATION_NAMES)[number]> extends never ? true : never = true;
+void complete;
+
+/**
+ * The fields several layers share, checked when a layer is made in code (a file's config is checked
+ * field by field before, by nn/schema.ts): known activation, initializer and padding names, and
+ * window sizes, strides and input shapes of positive integers, so no kernel ever sees a zero-sized
+ * or fractional window.
+ */
+function checkCommonFields(config: object): void {
+  check(typeof config === 'object' && config !== null, `a layer config must be an object, got ${String(config)}`);
+  const c = config as Record<string, unknown>;
+  for (const [key, v] of Object.entries(c)) {
+    if (v === undefined) continue;
+    if (key === 'activation' || key === 'recurrentActivation') {
+      check(ACTIVATION_NAMES.includes(v as never), () => `unknown ${key} ${JSON.stringify(v)} (tsgrad has ${ACTIVATION_NAMES.join(', ')})`);
+    } else if (key.endsWith('Initializer')) {
+      check(INITIALIZER_NAMES.includes(v as never), () => `unknown ${key} ${JSON.stringify(v)} (tsgrad has ${INITIALIZER_NAMES.join(', ')})`);
+    } else if (key === 'padding') {
+      check(v === 'valid' || v === 'same', () => `padding must be "valid" or "same", got ${JSON.stringify(v)}`);
+    } else if (key === 'kernelSize' || key === 'strides' || key === 'poolSize') {
+      const ok = (d: unknown) => Number.isSafeInteger(d) && (d as number) > 0;
+      check(ok(v) || (Array.isArray(v) && v.length === 2 && v.every(ok)), () => `${key} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+    } else if (key === 'inputShape') {
+      check(Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d > 0), () => `inputShape must be a list of positive integers, got ${JSON.stringify(v)}`);
+    }
+  }
+}
+
+/** What weights may still be created while a model is rebuilt from a file (see withWeightBudget). */
+let budget: { left: number; message: (weight: string, shape: Shape) => string } | null = null;
+
+/**
+ * fn() with at most `elements` weight elements created in all: a config read from a file cannot
+ * make tsgrad allocate more than the weights file holds. Past it, a TsgradError from
+ * `message(weight, shape)` (the weight that went over) before that weight is allocated.
+ */
+export function withWeightBudget<T>(elements: number, message: (weight: string, shape: Shape) => string, fn: () => T): T {
+  const saved = budget;
+  budget = { left: elements, message };
+  try {
+    return fn();
+  } finally {
+    budget = saved;
+  }
 }

@@ -13,7 +13,9 @@ import { check } from '../core/errors.js';
 import { getBackend } from '../tensor/engine.js';
 import { persistent, stepBoundary } from '../tensor/memory.js';
 import { tensor, variableNamed, zeros, type Tensor } from '../tensor/tensor.js';
-import { scheduleFromConfig, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
+import type { Doc } from '../core/validate.js';
+import { bool, fraction as fractionField, need, opt, positive as positiveField, readFields, within, type Field } from '../nn/schema.js';
+import { scheduleFromConfig, scheduleFromDoc, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
 
 /** Options every optimizer takes (Keras's base optimizer arguments). */
 export interface BaseConfig {
@@ -109,6 +111,8 @@ class Slots {
     const key = `${slot}/${index}`;
     let s = this.map.get(key);
     if (!s) this.map.set(key, (s = persistent(() => zeros([size]))));
+    // A restored slot of another size would make the update read or write past its block.
+    check(s.size === size, () => `optimizer slot ${key} has ${s.size} values but its parameter has ${size}`);
     return s.raw as Float32Array;
   }
 
@@ -232,9 +236,36 @@ abstract class BaseOptimizer implements Optimizer {
     return { iterations: this.iterations, slots: this.slots.entries() };
   }
 
+  /** The slots this optimizer keeps per parameter (`m`, `v` for Adam). */
+  abstract get slotNames(): string[];
+
   setState(state: OptimizerState): void {
+    check(Number.isSafeInteger(state?.iterations) && state.iterations >= 0, () => `optimizer state: iterations must be a non-negative integer, got ${String(state?.iterations)}`);
+    for (const [key, v] of Object.entries(state.slots ?? {})) {
+      const [slot, index] = key.split('/');
+      check(this.slotNames.includes(slot) && /^(0|[1-9]\d{0,8})$/.test(index ?? ''),
+        () => `optimizer state: slot "${key}" is not one of this ${this.getConfig().className} optimizer's (${this.slotNames.map((n) => `${n}/<index>`).join(', ') || 'it keeps none'})`);
+      check(v instanceof Float32Array, () => `optimizer state: slot "${key}" must be float32 values`);
+    }
     this.iterations = state.iterations;
     this.slots.load(state.slots);
+  }
+}
+
+/**
+ * Checks a stored optimizer state against the parameters it will update (their sizes, in the
+ * order step() takes them) before anything is restored: every slot is one `optimizer` keeps, for
+ * a parameter that exists, with exactly that parameter's size; `where` names the file.
+ */
+export function checkOptimizerState(optimizer: Optimizer | null, state: OptimizerState, sizes: number[], where: string): void {
+  const names = optimizer instanceof BaseOptimizer ? optimizer.slotNames : ['m', 'v', 'momentum', 'velocity', 'average_gradient'];
+  check(Number.isSafeInteger(state.iterations) && state.iterations >= 0, `${where}: optimizer iterations must be a non-negative integer, got ${state.iterations}`);
+  for (const [key, v] of Object.entries(state.slots)) {
+    const m = /^([a-z_]+)\/(0|[1-9]\d{0,8})$/.exec(key);
+    check(m && names.includes(m[1]), () => `${where}: optimizer slot "${key}" is not one the optimizer keeps (${names.map((n) => `${n}/<index>`).join(', ') || 'it keeps none'})`);
+    const index = Number(m[2]);
+    check(index < sizes.length, () => `${where}: optimizer slot "${key}" is for parameter ${index}, but the model has ${sizes.length} trainable weights`);
+    check(v.length === sizes[index], () => `${where}: optimizer slot "${key}" has ${v.length} values, its parameter has ${sizes[index]}`);
   }
 }
 
@@ -272,6 +303,10 @@ export class SGD extends BaseOptimizer {
     }
   }
 
+  get slotNames(): string[] {
+    return this.momentum === 0 ? [] : ['momentum'];
+  }
+
   getConfig(): OptimizerConfig {
     return { className: 'SGD', config: { ...this.baseConfig(), momentum: this.momentum, nesterov: this.nesterov } };
   }
@@ -297,6 +332,10 @@ export class Adam extends BaseOptimizer {
     const t = this.iterations;
     const alpha = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
     getBackend().adamUpdate(w, g, m, v, alpha, b1, b2, eps);
+  }
+
+  get slotNames(): string[] {
+    return ['m', 'v'];
   }
 
   protected adamConfig(): Stored<AdamConfig> {
@@ -382,6 +421,10 @@ export class RMSprop extends BaseOptimizer {
     }
   }
 
+  get slotNames(): string[] {
+    return ['velocity', ...(this.momentum > 0 ? ['momentum'] : []), ...(this.centered ? ['average_gradient'] : [])];
+  }
+
   getConfig(): OptimizerConfig {
     return {
       className: 'RMSprop',
@@ -401,6 +444,47 @@ export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
     default: {
       const unknown: never = c;
       return check(false, `unknown optimizer ${JSON.stringify((unknown as { className?: unknown }).className)}`) as never;
+    }
+  }
+}
+
+const BASE_FIELDS: Record<string, Field> = {
+  learningRate: need((d) => (typeof d.value === 'object' && d.value !== null ? scheduleFromDoc(d) : positiveField()(d))),
+  clipnorm: opt(positiveField()), globalClipnorm: opt(positiveField()), clipvalue: opt(positiveField()),
+};
+const ADAM_FIELDS: Record<string, Field> = { ...BASE_FIELDS, beta1: opt(fractionField), beta2: opt(fractionField), epsilon: opt(positiveField(1)) };
+const OPTIMIZER_FIELDS: Record<OptimizerConfig['className'], Record<string, Field>> = {
+  SGD: { ...BASE_FIELDS, momentum: opt(fractionField), nesterov: opt(bool) },
+  Adam: ADAM_FIELDS,
+  AdamW: {
+    ...ADAM_FIELDS, weightDecay: opt((d) => d.number({ min: 0 })),
+    excludeFromWeightDecay: opt((d) => d.array({ max: 1000 }).map((p) => {
+      const source = p.string();
+      try {
+        new RegExp(source);
+      } catch {
+        p.fail(`is not a regular expression: ${JSON.stringify(source.slice(0, 40))}`);
+      }
+      return source;
+    })),
+  },
+  RMSprop: { ...BASE_FIELDS, rho: opt(fractionField), momentum: opt(fractionField), epsilon: opt(positiveField(1)), centered: opt(bool) },
+};
+
+/** An optimizer from its `{className, config}` as a file holds it, each field checked (one line naming the file and field). */
+export function optimizerFromDoc(d: Doc): Optimizer {
+  d.object();
+  const className = d.at('className').string(Object.keys(OPTIMIZER_FIELDS)) as OptimizerConfig['className'];
+  const config = readFields(d.at('config'), OPTIMIZER_FIELDS[className], `a ${className} optimizer's config`);
+  const c = config as BaseConfig;
+  switch (className) {
+    case 'SGD': return within(d, () => new SGD(c));
+    case 'Adam': return within(d, () => new Adam(c));
+    case 'AdamW': return within(d, () => new AdamW(c));
+    case 'RMSprop': return within(d, () => new RMSprop(c));
+    default: {
+      const unknown: never = className;
+      return d.fail(`unknown optimizer ${String(unknown)}`);
     }
   }
 }

@@ -4,6 +4,8 @@
 // epoch, or on a plateau) are callbacks in src/train/monitors.ts, not schedules.
 
 import { check } from '../core/errors.js';
+import type { Doc } from '../core/validate.js';
+import { bool, need, opt, positive, readFields, within, type Field } from '../nn/schema.js';
 
 export interface PiecewiseConstantDecayConfig {
   /** Increasing step numbers where the rate changes. */
@@ -116,4 +118,26 @@ export function scheduleFromConfig(c: ScheduleConfig): LearningRateSchedule {
       return check(false, `unknown learning-rate schedule ${JSON.stringify((unknown as { className?: unknown }).className)}`) as never;
     }
   }
+}
+
+const MAX_BOUNDARIES = 10000;
+const rate = (d: Doc) => d.number({ min: 0 });
+const steps = (d: Doc) => d.int({ min: 0 });
+const SCHEDULE_FIELDS: Record<ScheduleConfig['className'], Record<string, Field>> = {
+  PiecewiseConstantDecay: {
+    boundaries: need((d) => d.array({ max: MAX_BOUNDARIES }).map(steps)),
+    values: need((d) => d.array({ max: MAX_BOUNDARIES + 1 }).map(rate)),
+  },
+  ExponentialDecay: { initialLearningRate: need(rate), decaySteps: need(positive()), decayRate: need(rate), staircase: opt(bool) },
+  CosineDecay: {
+    initialLearningRate: need(rate), decaySteps: need(positive()), alpha: opt(rate), warmupTarget: opt(rate), warmupSteps: opt(steps),
+  },
+};
+
+/** A schedule's `{className, config}` read from a file, checked field by field. */
+export function scheduleFromDoc(d: Doc): LearningRateSchedule {
+  d.object();
+  const className = d.at('className').string(Object.keys(SCHEDULE_FIELDS)) as ScheduleConfig['className'];
+  const config = readFields(d.at('config'), SCHEDULE_FIELDS[className], `a ${className} schedule`);
+  return within(d, () => scheduleFromConfig({ className, config } as unknown as ScheduleConfig));
 }
