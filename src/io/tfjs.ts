@@ -18,7 +18,10 @@ import { pair, type Size2 } from '../nn/convolutional.js';
 import type { InitializerName } from '../nn/initializers.js';
 import { layerFromConfig, type AnyLayer, type LayerConfig } from '../nn/layers.js';
 import type { Regularizer } from '../nn/regularizers.js';
+import { withWeightBudget } from '../nn/layer.js';
 import { LayerStack } from '../nn/stack.js';
+import { parseJson } from '../core/validate.js';
+import { readInputFile } from './files.js';
 import type { ActivationName } from '../ops/activations.js';
 import { LOSS_ALIASES, type LossName } from '../ops/losses.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
@@ -219,24 +222,24 @@ export function readTfjs(pathToDirOrModelJson: string): CheckpointContents {
   check(fs.existsSync(where), `no such TensorFlow.js model: ${where}`);
   const file = fs.statSync(where).isDirectory() ? path.join(where, MODEL_FILE) : where;
   check(fs.existsSync(file) && fs.statSync(file).isFile(), `${where} is not a TensorFlow.js model: ${MODEL_FILE} is missing`);
-  let json: Json;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new TsgradError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJson(readInputFile(file, 256 * 2 ** 20, 'model.json').toString('utf8'), file).value as Json;
   check(isObject(json) && isObject(json.modelTopology), `${file}: not a TensorFlow.js LayersModel (no "modelTopology" object)`);
   check(json.format === undefined || json.format === 'layers-model',
     `${file}: format ${JSON.stringify(json.format)} is not a LayersModel (a graph model cannot be imported)`);
   const topology = json.modelTopology as Json;
   // Keras models converted by tensorflowjs_converter wrap the model in model_config, next to training_config.
   const modelConfig = isObject(topology.model_config) ? topology.model_config : topology;
-  const model = withFile(file, () => {
+  // The weights first: their sizes are checked against the .bin files, so building the model
+  // within what they hold never allocates more than the files justify.
+  const stored = readWeights(json.weightsManifest, path.dirname(file), file);
+  const total = stored.reduce((n, w) => n + w.data.length, 0);
+  const model = withFile(file, () => withWeightBudget(total, (weight, shape) =>
+    `${file}: the model asks for more weights than its weights manifest holds (${total} values); weight "${weight}" ${formatShape(shape)} alone is ${sizeOf(shape)} values`, () => {
     const m = new LayerStack(sequentialLayers(modelConfig, file), { name: sequentialName(modelConfig) });
     m.build(); // fails on layers that do not fit together (a Conv2D after a Flatten, a window larger than its input)
     return m;
-  });
-  const weights = matchWeights(model, readWeights(json.weightsManifest, path.dirname(file), file), file);
+  }));
+  const weights = matchWeights(model, stored, file);
   const training = json.trainingConfig ?? topology.training_config;
   const { optimizer, ...compiled } = isObject(training) ? compileArgs(training, file) : { optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
   return {
@@ -676,6 +679,9 @@ function matchWeights(model: LayerStack, stored: StoredWeight[], file: string): 
     check(sameShape(s.shape, w.value.shape),
       `${file}: weight "${s.name}" has shape ${formatShape(s.shape)}, the model needs ${formatShape(w.value.shape)}`);
     used.add(key);
+    for (let i = 0; i < s.data.length; i++) {
+      if (!Number.isFinite(s.data[i])) throw new TsgradError(`${file}: weight "${s.name}" holds ${s.data[i]} at index ${i}: weights must be finite numbers`);
+    }
     return { name: w.name, shape: s.shape, data: s.data };
   });
   const extra = [...byName.keys()].filter((n) => !used.has(n));

@@ -68,8 +68,9 @@ export class Heap {
       try {
         this.memory.grow(Math.ceil((offset + size - this.memory.buffer.byteLength) / PAGE));
       } catch {
-        throw new TsgradError(`out of tensor memory: ${(size / 2 ** 20).toFixed(1)} MiB more does not fit in the ` +
-          `${gib(this.memory.buffer.byteLength)} GiB WebAssembly heap (try a smaller batch size)`);
+        // Say what was asked and what the heap holds: the cause may be a batch, a model or a file.
+        throw new TsgradError(`out of tensor memory: a block of ${(size / 2 ** 20).toFixed(1)} MiB does not fit beside the ` +
+          `${gib(this.top - BASE)} GiB of tensors already in the WebAssembly heap (at most ${gib(this.maxBytes)} GiB)`);
       }
       this.refresh();
     }
