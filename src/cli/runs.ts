@@ -1,12 +1,17 @@
 // `tsgrad runs`: the runs kept under runs/, each kind in its own terms (an image classifier by
 // epochs, accuracy and test figures; a language model by steps, tokens, validation loss and bits
 // per character), and `tsgrad runs compare A B`: two runs' settings and figures side by side.
-// The flags are defined in main.ts.
+// The flags are defined in main.ts. A run may be in progress, killed, or damaged: its files are
+// checked (core/validate's Doc) before they are used, and a run that cannot be read is listed
+// with one line saying why, never a crash.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { TsgradError } from '../core/errors.js';
+import type { Doc } from '../core/validate.js';
+import { readJsonFile } from '../io/files.js';
 import { formatDuration } from '../train/progress.js';
-import { listRuns, openRun, readRun, type RunSummary } from '../train/runs.js';
+import { openRun, readRun, type RunSummary } from '../train/runs.js';
 
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
 const fixed = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(4));
@@ -27,7 +32,8 @@ interface Described extends RunSummary {
   bitsPerChar?: number;
 }
 
-function describe(dir: string, summary = readRun(dir)): Described {
+function describe(dir: string, read = readRun(dir)): Described {
+  const summary = { ...read, name: path.basename(dir) }; // the folder's name, the one commands take, even for a run moved or copied
   const run = openRun<Record<string, unknown>>(dir);
   const latest = run.latest;
   const unit = (latest ? !/epoch-\d+$/.test(latest.dir) : 'evalEvery' in run.options) ? 'step' : 'epoch';
@@ -81,19 +87,118 @@ function languageModelTable(runs: Described[]): string {
   return table(rows);
 }
 
-/** `tsgrad runs`: image classifiers in one table, language models in another. */
+const isObject = (d: Doc) => typeof d.value === 'object' && d.value !== null && !Array.isArray(d.value);
+
+/** Checks a run's history as state.json keeps it: figures by name, each a list of numbers (or an older language-model run's list of evaluations). */
+function checkHistory(h: Doc): void {
+  if (Array.isArray(h.value)) return void h.array().forEach((e) => ['step', 'loss', 'valLoss', 'lr'].forEach((k) => e.at(k).number()));
+  h.object();
+  h.at('epoch').array();
+  for (const k of Object.keys(h.at('history').object())) h.at('history').at(k).array().forEach((v) => v.number());
+}
+
+function checkBest(b: Doc): void {
+  if (!b.present) return;
+  b.object();
+  b.at('epoch').int({ min: 0 });
+  b.at('step').optional()?.int({ min: 0 });
+  b.at('monitor').string();
+  b.at('value').number();
+}
+
+/** The newest checkpoint folder of a run, as train/runs.ts finds it (the highest epoch-NNN or step-NNNNNNN, or an old checkpoint/). */
+function newestCheckpoint(dir: string): string | undefined {
+  const root = path.join(dir, 'checkpoints');
+  const named = fs.statSync(root, { throwIfNoEntry: false })?.isDirectory()
+    ? fs.readdirSync(root).filter((f) => /^(epoch|step)-\d+$/.test(f)).sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1])) : [];
+  if (named.length) return path.join(root, named.at(-1)!);
+  return fs.existsSync(path.join(dir, 'checkpoint', 'state.json')) ? path.join(dir, 'checkpoint') : undefined;
+}
+
+/**
+ * Checks the files of a run that `tsgrad runs` reads (config.json, summary.json, the newest
+ * checkpoint's state.json) before anything is read from them; throws one line naming the file
+ * and what is wrong with it.
+ */
+function checkRunFiles(dir: string): void {
+  const config = readJsonFile(path.join(dir, 'config.json'));
+  config.object();
+  config.at('options').object();
+  if (!config.at('model').optional()?.string()) config.at('options').at('model').string();
+  const summary = path.join(dir, 'summary.json');
+  if (fs.existsSync(summary)) {
+    const s = readJsonFile(summary);
+    s.object();
+    s.at('model').string();
+    s.at('epochs').number({ min: 0 });
+    s.at('epochsDone').number({ min: 0 });
+    s.at('steps').optional()?.number({ min: 0 });
+    s.at('finished').boolean();
+    s.at('trainSeconds').number({ min: 0 });
+    checkBest(s.at('best'));
+    for (const k of Object.keys(s.at('final').object())) s.at('final').at(k).number();
+    const test = s.at('test').optional();
+    if (test) {
+      test.at('loss').number();
+      test.at('accuracy').optional()?.number();
+    }
+  }
+  const latest = newestCheckpoint(dir);
+  if (latest) {
+    const state = readJsonFile(path.join(latest, 'state.json'));
+    state.object();
+    state.at('step').int({ min: 0 });
+    if (!Array.isArray(state.at('history').value)) {
+      state.at('epoch').int({ min: 0 });
+      state.at('trainSeconds').number({ min: 0 });
+      checkBest(state.at('best'));
+      const extra = state.at('extra').optional();
+      if (extra) for (const k of Object.keys(extra.object())) if (extra.at(k).present) extra.at(k).number();
+    }
+    checkHistory(state.at('history'));
+    if (!isObject(state.at('rng'))) state.at('rng').object();
+  }
+}
+
+/** A run folder described, or the one line that says why it cannot be read (a run killed or damaged). */
+function inspect(dir: string): { run: Described } | { problem: string } {
+  try {
+    checkRunFiles(dir);
+    return { run: describe(dir) };
+  } catch (e) {
+    if (!(e instanceof TsgradError)) throw e;
+    // The files' messages name the file by its path; within the run, its name is enough.
+    return { problem: e.message.split(dir + path.sep).join('') };
+  }
+}
+
+/** The runs under `root` (folders with a config.json), newest name first, each described or with its problem. */
+function runsUnder(root: string): { name: string; run?: Described; problem?: string }[] {
+  const stat = fs.statSync(root, { throwIfNoEntry: false });
+  if (!stat) return [];
+  if (!stat.isDirectory()) throw new TsgradError(`--runs ${root} is a file, not a folder of runs`);
+  return fs.readdirSync(root)
+    .filter((name) => fs.existsSync(path.join(root, name, 'config.json')))
+    .sort((a, b) => (a < b ? 1 : -1))
+    .map((name) => ({ name, ...inspect(path.join(root, name)) }));
+}
+
+/** `tsgrad runs`: image classifiers in one table, language models in another, then the runs that cannot be read, one line each. */
 export function listRunsCommand(opts: { runs: string; json?: boolean }): void {
-  const runs = listRuns(opts.runs).map((r) => describe(path.join(opts.runs, r.name), r));
+  const all = runsUnder(opts.runs);
+  const runs = all.flatMap((r) => (r.run ? [r.run] : []));
+  const broken = all.filter((r) => r.problem !== undefined);
   if (opts.json) {
-    process.stdout.write(JSON.stringify(runs) + '\n');
+    process.stdout.write(JSON.stringify(all.map((r) => r.run ?? { name: r.name, unreadable: r.problem })) + '\n');
     return;
   }
-  if (runs.length === 0) {
+  if (all.length === 0) {
     process.stdout.write(`No runs in ${opts.runs}/ yet: tsgrad train and tsgrad gpt train write them there.\n`);
     return;
   }
   const tables = [runs.filter((r) => r.unit === 'epoch'), runs.filter((r) => r.unit === 'step')];
-  process.stdout.write([tables[0].length ? classifierTable(tables[0]) : '', tables[1].length ? languageModelTable(tables[1]) : ''].filter(Boolean).join('\n'));
+  const notes = broken.length ? `Runs that cannot be read (killed while writing, or damaged):\n${broken.map((r) => `  ${r.name}: ${r.problem}\n`).join('')}` : '';
+  process.stdout.write([tables[0].length ? classifierTable(tables[0]) : '', tables[1].length ? languageModelTable(tables[1]) : '', notes].filter(Boolean).join('\n'));
 }
 
 /**
@@ -103,17 +208,45 @@ export function listRunsCommand(opts: { runs: string; json?: boolean }): void {
 function points(dir: string, unit: Described['unit'], history: Record<string, number[]>): { at: number[] | null; history: Record<string, number[]> } {
   const n = Math.max(0, ...Object.values(history).map((v) => v.length));
   if (unit === 'epoch') return { at: Array.from({ length: n }, (_, i) => i + 1), history };
+  return { at: evaluationSteps(dir, n), history };
+}
+
+/**
+ * The steps of metrics.jsonl's "epoch" records, if it has exactly `n` of them; null when it does
+ * not, or is missing or damaged (a line torn by a kill, garbage): the figures are then shown by
+ * evaluation, not by step.
+ */
+function evaluationSteps(dir: string, n: number): number[] | null {
   const file = path.join(dir, 'metrics.jsonl');
-  const steps = fs.existsSync(file)
-    ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; step: number }).filter((r) => r.event === 'epoch').map((r) => r.step)
-    : [];
-  return { at: steps.length === n ? steps : null, history };
+  if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return null;
+  const steps: number[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      return null;
+    }
+    const { event, step } = (r ?? {}) as { event?: unknown; step?: unknown };
+    if (event !== 'epoch') continue;
+    if (!Number.isSafeInteger(step)) return null;
+    steps.push(step as number);
+  }
+  return steps.length === n ? steps : null;
 }
 
 /** `tsgrad runs compare A B`. */
 export function compareRuns(a: string, b: string, opts: { runs: string; json?: boolean }): void {
+  // Where openRun looks, checked first: its files are read only once they are known to be sound.
+  const runs = [a, b].map((r) => {
+    const dir = fs.existsSync(path.join(r, 'config.json')) || path.isAbsolute(r) ? r : path.join(opts.runs, r);
+    if (!fs.existsSync(path.join(dir, 'config.json'))) return openRun(r, opts.runs) as never; // its error names what is missing
+    const seen = inspect(dir);
+    if ('problem' in seen) throw new TsgradError(`run ${r} cannot be read: ${seen.problem}`);
+    return seen.run;
+  });
   const opened = [a, b].map((r) => openRun(r, opts.runs));
-  const runs = opened.map((r) => describe(r.dir));
   const options = opened.map((r) => r.options);
   const histories = opened.map((r) => r.latest?.state.history.history ?? {});
   if (opts.json) {
