@@ -10,7 +10,17 @@ import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { loadBrown, loadText, splitText } from '../src/data/text.js';
 import { charTokenizer, tokenizerFromJSON, trainBpe, type BpeTokenizer } from '../src/data/tokenizer.js';
+import { tensor } from '../src/tensor/tensor.js';
 import { tempDir } from './helpers.js';
+
+/** For assert.throws: a TsgradError of one line matching `re`. */
+const userError = (re: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof TsgradError, `expected a TsgradError, got ${e}`);
+  assert.match(e.message, re);
+  assert.ok(!e.message.includes('\n'), 'one line');
+  return true;
+};
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 const brown = loadBrown();
 
@@ -62,12 +72,20 @@ test('Brown spacing: punctuation, quotes, brackets, dashes and headings read as 
 test('loadText reads UTF-8 files, normalising line endings; bad files name themselves', () => {
   assert.equal(loadText(tempFile('ok.txt', 'héllo 🙂\r\nworld\r\n')), 'héllo 🙂\nworld\n');
   const missing = path.join(os.tmpdir(), 'tsgrad-no-such-file.txt');
-  assert.throws(() => loadText(missing), (e: unknown) => e instanceof TsgradError && e.message.includes(missing) && /no such/.test(e.message));
-  const empty = tempFile('empty.txt', '');
-  assert.throws(() => loadText(empty), (e: unknown) => e instanceof TsgradError && e.message.includes(empty) && /empty/.test(e.message));
-  const binary = tempFile('latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a])); // "café" in Latin-1
-  assert.throws(() => loadText(binary), (e: unknown) => e instanceof TsgradError && e.message.includes(binary) && /UTF-8/.test(e.message));
-  assert.throws(() => loadText(os.tmpdir()), TsgradError);
+  const bad = (file: string, why: string) => assert.throws(() => loadText(file), userError(new RegExp(`^${escape(file)}: ${escape(why)}$`)));
+  assert.throws(() => loadText(missing), userError(new RegExp(`^no such text file: ${escape(missing)}$`)));
+  const dir = tempDir('text');
+  bad(dir, 'is a folder, not a text file');
+  bad(tempFile('empty.txt', ''), 'the text file is empty');
+  bad(tempFile('blank.txt', ' \n\r\n\t\n'), 'the text file holds only whitespace');
+  bad(tempFile('latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a])), 'not valid UTF-8 text (byte 0xe9 at offset 3)'); // "café" in Latin-1
+  bad(tempFile('cut.txt', new Uint8Array([0x61, 0x62, 0xe2, 0x82])), 'not valid UTF-8 text (byte 0xe2 at offset 2)'); // a character cut short
+  bad(tempFile('surrogate.txt', new Uint8Array([0x61, 0xed, 0xa0, 0x80])), 'not valid UTF-8 text (byte 0xed at offset 1)');
+  bad(tempFile('overlong.txt', new Uint8Array([0xc0, 0xaf])), 'not valid UTF-8 text (byte 0xc0 at offset 0)');
+  bad(tempFile('utf16.txt', Buffer.from('\ufeffhello', 'utf16le')), 'a binary file, not text (a NUL byte at offset 3; UTF-16 text must be saved as UTF-8)');
+  bad(tempFile('image.png', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])), 'a binary file, not text (a NUL byte at offset 8; UTF-16 text must be saved as UTF-8)');
+  assert.equal(loadText(tempFile('bom.txt', '\ufeffhi\n')), 'hi\n');
+  assert.deepEqual([...tensor([1, 2, 3, 4]).add(tensor([10, 20, 30, 40])).dataSync()], [11, 22, 33, 44]);
 });
 
 test('splitText takes the validation part from the end, on a line boundary', () => {
@@ -78,7 +96,15 @@ test('splitText takes the validation part from the end, on a line boundary', () 
   assert.ok(fraction > 0.0999 && fraction <= 0.1001, `validation fraction ${fraction}`);
   assert.deepEqual(splitText('ab\ncd\nef\n', 0.5), { train: 'ab\n', validation: 'cd\nef\n' });
   assert.deepEqual(splitText('abcdef\nx', 0.9), { train: 'abcdef\n', validation: 'x' });
-  assert.throws(() => splitText('one line only', 0.2), TsgradError);
+  assert.throws(() => splitText('one line only', 0.2, { source: 'one.txt' }),
+    userError(/^one\.txt: cannot split it at a line boundary for a validation fraction of 0.2: it needs more lines$/));
+  // Too small for the block: each part needs block + 1 characters for a character model.
+  const text = 'a line of text\n'.repeat(10);
+  assert.deepEqual(splitText(text, 0.1, { minLength: 15 }), splitText(text, 0.1));
+  assert.throws(() => splitText(text, 0.1, { minLength: 65, source: 'small.txt' }),
+    userError(/^small\.txt: too small: its validation part has 15 characters, fewer than the 65 a window needs; give more text or a smaller block$/));
+  assert.throws(() => splitText(text, 0.1, { minLength: 200, source: 'small.txt' }),
+    userError(/^small\.txt: too small: its training part has 135 characters, fewer than the 200 a window needs/));
   assert.throws(() => splitText('a\nb\n', 0), TsgradError);
   assert.throws(() => splitText('a\nb\n', 1), TsgradError);
 });
@@ -181,12 +207,30 @@ test('bad tokenizer input is a clear error', () => {
   assert.throws(() => trainBpe('abc', 100), /vocabSize must be an integer from 256/);
   assert.throws(() => trainBpe('abc', 300.5), TsgradError);
   assert.throws(() => bpe.decode([2048]), /token id 2048 at position 0 is not in the vocabulary/);
-  assert.throws(() => tokenizerFromJSON('{"kind": "bpe", "merges": [[1, 2], [300, 5]]}'), /merge 1 is \[300, 5\], but only ids 0..256 exist/);
-  assert.throws(() => tokenizerFromJSON('{"kind": "bpe", "merges": [[1, 2], [1, 2]]}'), /repeats/);
-  assert.throws(() => tokenizerFromJSON('{"kind": "word"}'), /unknown kind "word"/);
-  assert.throws(() => tokenizerFromJSON('{"kind": "char", "chars": ["a", "ab"]}'), /"ab" is not one character/);
-  assert.throws(() => tokenizerFromJSON('{"kind": "char", "chars": ["a", "a"]}'), /appears twice/);
-  assert.throws(() => tokenizerFromJSON('not json'), /does not parse/);
+  const bad = (json: string, re: RegExp) => assert.throws(() => tokenizerFromJSON(json, 'tok.json'), userError(re));
+  bad('{"kind": "bpe", "merges": [[1, 2], [300, 5]]}', /^tok\.json: merges\[1\]\[0\] must be an integer from 0 to 256, got 300$/);
+  bad('{"kind": "bpe", "merges": [[1, 2], [1, 2]]}', /^tok\.json: merges\[1\] \[1, 2\] repeats merge 0$/);
+  bad('{"kind": "bpe", "merges": [[1, -2]]}', /^tok\.json: merges\[0\]\[1\] must be an integer from 0 to 255, got -2$/);
+  bad('{"kind": "bpe", "merges": [[1, 2.5]]}', /^tok\.json: merges\[0\]\[1\] must be an integer from 0 to 255, got 2.5$/);
+  bad('{"kind": "bpe", "merges": [[1, "2"]]}', /^tok\.json: merges\[0\]\[1\] must be an integer from 0 to 255, got "2"$/);
+  bad('{"kind": "bpe", "merges": [[1]]}', /^tok\.json: merges\[0\] must be a pair \[id, id\], got 1 ids$/);
+  bad('{"kind": "bpe", "merges": [[1, 2, 3]]}', /^tok\.json: merges\[0\] has 3 elements, more than the 2 allowed$/);
+  bad('{"kind": "bpe", "merges": {}}', /^tok\.json: merges must be an array, got an object$/);
+  bad('{"kind": "bpe"}', /^tok\.json: merges must be an array, got nothing$/);
+  bad(`{"kind": "bpe", "merges": [${Array(1 << 20).fill('[1,2]').join(',')}]}`, /^tok\.json: merges has 1048576 elements, more than the 1048320 allowed$/);
+  // Each merge of the last token with itself doubles its length: 17 of them would make 128 kB tokens.
+  const doubling = JSON.stringify({ kind: 'bpe', merges: [[97, 97], ...Array.from({ length: 40 }, (_, i) => [256 + i, 256 + i])] });
+  bad(doubling, /^tok\.json: merges\[16\] makes a token of 131072 bytes \(\d+ in all\); tsgrad allows 65536 per token and 67108864 in all$/);
+  bad('{"kind": "word"}', /^tok\.json: kind must be one of char, bpe, got "word"$/);
+  bad('[]', /^tok\.json: must be an object, got an array$/);
+  bad('null', /^tok\.json: must be an object, got null$/);
+  bad('{"kind": "char", "chars": ["a", "ab"]}', /^tok\.json: chars\[1\] must be one character, got "ab"$/);
+  bad('{"kind": "char", "chars": ["a", ""]}', /^tok\.json: chars\[1\] must be one character, got ""$/);
+  bad('{"kind": "char", "chars": ["a", "a"]}', /^tok\.json: chars\[1\] repeats "a", already at index 0$/);
+  bad('{"kind": "char", "chars": ["a", 7]}', /^tok\.json: chars\[1\] must be a string, got 7$/);
+  bad('not json', /^tok\.json: not valid JSON \(Unexpected token/);
+  assert.throws(() => tokenizerFromJSON('{"kind": "bpe", "merges": [[1, 2], [300, 5]]}'), userError(/^tokenizer JSON: merges\[1\]\[0\]/));
+  assert.deepEqual([...tensor([1, 2, 3, 4]).add(tensor([10, 20, 30, 40])).dataSync()], [11, 22, 33, 44]);
   // Training stops when no pair is left to merge: 'abab' gives 'ab', then 'abab'.
   assert.equal(trainBpe('abab', 1000).vocabSize, 258);
 });

@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
+import { readInputFile } from '../io/files.js';
 
 const NO_SPACE_BEFORE = new Set([',', '.', ';', ':', '!', '?', ')', ']', "''", '--', "'s", "n't", "'re", "'ve", "'m", "'ll", "'d"]);
 const NO_SPACE_AFTER = new Set(['(', '[', '``', '--', '$']);
@@ -94,30 +95,65 @@ export function loadBrown(): string {
   return lines.join('\n') + '\n';
 }
 
-/** A UTF-8 text file as a string, line endings normalised to `\n` (a leading BOM is dropped). */
+/** The largest text file read (256 MiB; JavaScript strings stop near 512 M characters, Brown is 6 MB). */
+export const MAX_TEXT_BYTES = 256 * 2 ** 20;
+
+/**
+ * A UTF-8 text file as a string, line endings normalised to `\n` (a leading BOM is dropped). One
+ * clear line for each way a file can be unusable: missing, a folder, too large, empty or only
+ * whitespace, binary (NUL bytes: an executable, an image, or UTF-16 text), not UTF-8.
+ */
 export function loadText(file: string): string {
-  check(fs.existsSync(file) && fs.statSync(file).isFile(), `no such text file: ${file}`);
-  const bytes = fs.readFileSync(file);
+  check(fs.existsSync(file), `no such text file: ${file}`);
+  const bytes = readInputFile(file, MAX_TEXT_BYTES, 'text file');
   check(bytes.length > 0, `${file}: the text file is empty`);
+  const nul = bytes.indexOf(0);
+  check(nul < 0, `${file}: a binary file, not text (a NUL byte at offset ${nul}; UTF-16 text must be saved as UTF-8)`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new TsgradError(`${file}: not valid UTF-8 text`);
+    const at = firstBadUtf8(bytes);
+    throw new TsgradError(`${file}: not valid UTF-8 text (byte 0x${bytes[at].toString(16).padStart(2, '0')} at offset ${at})`);
   }
+  check(text.trim().length > 0, `${file}: the text file holds only whitespace`);
   return text.replace(/\r\n?/g, '\n');
+}
+
+/** The offset where the first malformed UTF-8 sequence starts (for the message; TextDecoder does not say). */
+function firstBadUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i];
+    // Lead byte: its sequence length and the range of its first continuation byte (no overlongs, no surrogates, <= U+10FFFF).
+    const [n, lo, hi] = b < 0x80 ? [1, 0, 0] : b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf]
+      : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf] : b === 0xf0 ? [4, 0x90, 0xbf]
+        : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
+    if (n === 0 || i + n > bytes.length) return i;
+    if (n > 1 && !(bytes[i + 1] >= lo && bytes[i + 1] <= hi)) return i;
+    for (let k = 2; k < n; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += n;
+  }
+  return bytes.length - 1; // not reached when TextDecoder refused the bytes
 }
 
 /**
  * Splits `text` into training and validation parts, the validation part taken from the end and
  * starting on a line: about `validationFraction` of the characters, moved back to the line start.
+ * With `minLength`, each part must hold at least that many characters (a language model with a
+ * block of B tokens needs B + 1 of them; for a character model that is B + 1 characters), named
+ * in one line with `source`.
  */
-export function splitText(text: string, validationFraction: number): { train: string; validation: string } {
+export function splitText(text: string, validationFraction: number, { minLength = 1, source = 'the text' }: { minLength?: number; source?: string } = {}): { train: string; validation: string } {
   check(validationFraction > 0 && validationFraction < 1, `validationFraction must be between 0 and 1, got ${validationFraction}`);
   const cut = Math.floor(text.length * (1 - validationFraction));
   let at = text.lastIndexOf('\n', cut - 1) + 1;
   if (at === 0) at = text.indexOf('\n', cut) + 1; // no line break before the cut: take the next one
   check(at > 0 && at < text.length,
-    `cannot split the text at a line boundary for a validation fraction of ${validationFraction}: it needs more lines`);
-  return { train: text.slice(0, at), validation: text.slice(at) };
+    `${source}: cannot split it at a line boundary for a validation fraction of ${validationFraction}: it needs more lines`);
+  const train = text.slice(0, at), validation = text.slice(at);
+  for (const [what, part] of [['training', train], ['validation', validation]] as const) {
+    check(part.length >= minLength,
+      `${source}: too small: its ${what} part has ${part.length} characters, fewer than the ${minLength} a window needs; give more text or a smaller block`);
+  }
+  return { train, validation };
 }

@@ -10,6 +10,7 @@
 // Not for: special tokens, normalisation, or GPT-2's exact vocabulary (ours is trained here).
 
 import { check, TsgradError } from '../core/errors.js';
+import { Doc, parseJson } from '../core/validate.js';
 
 export interface Tokenizer {
   readonly kind: 'char' | 'bpe';
@@ -86,6 +87,9 @@ export class CharTokenizer implements Tokenizer {
 /** GPT-2's pre-tokenizer: every character falls in exactly one piece, so the pieces join back to the text. */
 const PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 const MAX_VOCAB = 1 << 20;
+/** The longest token a saved BPE tokenizer may make, and all its tokens' bytes together. */
+const MAX_TOKEN_BYTES = 1 << 16;
+const MAX_TOKENS_BYTES = 1 << 26;
 const pairKey = (a: number, b: number): number => a * MAX_VOCAB + b;
 const utf8 = new TextEncoder();
 
@@ -174,12 +178,16 @@ export class BpeTokenizer implements Tokenizer {
     flush();
 
     const merges: [number, number][] = [];
+    const lengths: number[] = Array(256).fill(1); // id -> its length in bytes
+    let total = 256;
     const seen = new Int32Array(words.length).fill(-1); // last merge that rewrote each word
     while (256 + merges.length < vocabSize) {
       let best = -1;
       while (heap.size > 0) {
         const [c, key] = heap.pop();
-        if (pairCount.get(key) === c) {
+        // A token longer than a saved tokenizer may hold is never made (so every trained one loads back).
+        const len = lengths[Math.floor(key / MAX_VOCAB)] + lengths[key % MAX_VOCAB];
+        if (pairCount.get(key) === c && len <= MAX_TOKEN_BYTES && total + len <= MAX_TOKENS_BYTES) {
           best = key;
           break;
         }
@@ -197,6 +205,8 @@ export class BpeTokenizer implements Tokenizer {
       }
       where.delete(best);
       merges.push([a, b]);
+      lengths.push(lengths[a] + lengths[b]);
+      total += lengths[id];
       flush();
     }
     return new BpeTokenizer(merges);
@@ -312,26 +322,48 @@ export function trainBpe(text: string, vocabSize: number): BpeTokenizer {
   return BpeTokenizer.train(text, vocabSize);
 }
 
-/** A tokenizer from its `toJSON()` form, or that form as a JSON string. */
-export function tokenizerFromJSON(json: TokenizerJSON | string): Tokenizer {
-  let obj: unknown = json;
-  if (typeof json === 'string') {
-    try {
-      obj = JSON.parse(json);
-    } catch (e) {
-      throw new TsgradError(`tokenizer JSON does not parse: ${(e as Error).message}`);
+/**
+ * A tokenizer from its `toJSON()` form, that form as a JSON string, or a Doc of it (e.g. the
+ * `tokenizer` field of a checkpoint's model.json, so that errors name that file and field).
+ * Everything is checked before any table is built: sizes, that each merge refers to ids made
+ * before it, repeats, and the total length of the tokens (a chain of merges of a token with itself
+ * doubles its length each time, so 40 merges could ask for a terabyte).
+ */
+export function tokenizerFromJSON(json: TokenizerJSON | string | Doc, source = 'tokenizer JSON'): Tokenizer {
+  const doc = json instanceof Doc ? json : typeof json === 'string' ? parseJson(json, source) : new Doc(json, source);
+  doc.object();
+  const kind = doc.at('kind').string(['char', 'bpe']);
+  if (kind === 'char') {
+    const items = doc.at('chars').array({ max: MAX_VOCAB });
+    const seen = new Map<string, number>();
+    const chars = items.map((item, i) => {
+      const c = item.string();
+      const cp = c.codePointAt(0);
+      if (cp === undefined || c.length !== String.fromCodePoint(cp).length) item.fail(`must be one character, got ${JSON.stringify(c.slice(0, 10))}`);
+      if (seen.has(c)) item.fail(`repeats ${JSON.stringify(c)}, already at index ${seen.get(c)}`);
+      seen.set(c, i);
+      return c;
+    });
+    return new CharTokenizer(chars);
+  }
+  const items = doc.at('merges').array({ max: MAX_VOCAB - 256 });
+  const lengths: number[] = Array(256).fill(1);
+  const seen = new Map<number, number>();
+  let total = 256;
+  const merges = items.map((item, i) => {
+    const id = 256 + i;
+    const pair = item.array({ max: 2 });
+    if (pair.length !== 2) item.fail(`must be a pair [id, id], got ${pair.length} ids`);
+    const [a, b] = pair.map((p) => p.int({ min: 0, max: id - 1 }));
+    const key = pairKey(a, b);
+    if (seen.has(key)) item.fail(`[${a}, ${b}] repeats merge ${seen.get(key)}`);
+    seen.set(key, i);
+    lengths.push(lengths[a] + lengths[b]);
+    total += lengths[id];
+    if (lengths[id] > MAX_TOKEN_BYTES || total > MAX_TOKENS_BYTES) {
+      item.fail(`makes a token of ${lengths[id]} bytes (${total} in all); tsgrad allows ${MAX_TOKEN_BYTES} per token and ${MAX_TOKENS_BYTES} in all`);
     }
-  }
-  const o = obj as { kind?: unknown; chars?: unknown; merges?: unknown } | null;
-  check(typeof o === 'object' && o !== null, 'tokenizer JSON must be an object');
-  if (o.kind === 'char') {
-    check(Array.isArray(o.chars) && o.chars.every((c) => typeof c === 'string'), 'char tokenizer JSON: chars must be an array of strings');
-    return new CharTokenizer(o.chars as string[]);
-  }
-  if (o.kind === 'bpe') {
-    check(Array.isArray(o.merges) && o.merges.every((m) => Array.isArray(m) && m.length === 2),
-      'bpe tokenizer JSON: merges must be an array of [id, id] pairs');
-    return new BpeTokenizer(o.merges as [number, number][]);
-  }
-  throw new TsgradError(`tokenizer JSON: unknown kind ${JSON.stringify(o.kind)} (expected "char" or "bpe")`);
+    return [a, b] as [number, number];
+  });
+  return new BpeTokenizer(merges);
 }
