@@ -31,7 +31,7 @@ export const opt = (read: Read): Field => ({ read });
 export const need = (read: Read): Field => ({ read, required: true });
 
 /** A finite number above 0 (and at most `max`). */
-export const positive = (max = Number.MAX_VALUE): Read => (d) => {
+export const positive = (max?: number): Read => (d) => {
   const v = d.number({ min: 0, max });
   if (v === 0) d.fail(`must be a finite number above 0, got 0`);
   return v;
