@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../src/core/rng.js';
+import { TsgradError } from '../src/core/errors.js';
 import { augmenter, gaussianKernel, type AugmentOptions } from '../src/data/augment.js';
 import * as L from '../src/nn/layers.js';
 import { tensor, zeros, type Tensor } from '../src/tensor/tensor.js';
@@ -127,10 +128,28 @@ test('elastic distortion: a smooth field of the expected size, moving content lo
 });
 
 test('bad options and inputs give one clear error', () => {
-  assert.throws(() => augmenter({ zoomRange: 1.5 }), /zoom factors positive/);
-  assert.throws(() => augmenter({ rotationRange: [10, -10] }), /rotationRange must be/);
-  assert.throws(() => augmenter({ elasticAlpha: 5, elasticSigma: 0 }), /elasticSigma > 0/);
-  assert.throws(() => augmenter({ fillMode: 'wrap' as never }), /fillMode/);
+  const bad = (o: object, re: RegExp) => assert.throws(() => augmenter(o as never), (e: unknown) => e instanceof TsgradError && re.test(e.message) && !e.message.includes('\n'));
+  bad({ zoomRange: 1.5 }, /^zoomRange must keep zoom factors positive, got 1.5$/);
+  bad({ rotationRange: [10, -10] }, /^rotationRange must be a number or \[low, high\], finite, within 360 either way, got \[10,-10\]$/);
+  bad({ elasticAlpha: 5, elasticSigma: 0 }, /^elasticSigma must be a finite number above 0 up to 100, got 0$/);
+  bad({ fillMode: 'wrap' }, /^fillMode must be 'nearest' or 'constant', got "wrap"$/);
+  // Values that would overflow the sampling to NaN, or allocate a kernel of billions of taps.
+  bad({ rotationRange: 1e308 }, /^rotationRange must be .* within 360 either way, got 1e\+308$/);
+  bad({ rotationRange: NaN }, /^rotationRange must be .*, got null$/);
+  bad({ rotationRange: [0, Infinity] }, /^rotationRange must be .*, got \[0,null\]$/);
+  bad({ rotationRange: [1, 2, 3] }, /^rotationRange must be .*, got \[1,2,3\]$/);
+  bad({ rotationRange: '10' }, /^rotationRange must be .*, got "10"$/);
+  bad({ zoomRange: 1e300 }, /^zoomRange must be .* within 10 either way, got 1e\+300$/);
+  bad({ zoomRange: [0.5, 1e6] }, /^zoomRange must be .* within 10 either way/);
+  bad({ widthShiftRange: 1e300 }, /^widthShiftRange must be a number or \[low, high\], finite, within 10000 either way, got 1e\+300$/);
+  bad({ heightShiftRange: [-Infinity, 0] }, /^heightShiftRange must be .*, got \[null,0\]$/);
+  bad({ elasticAlpha: 1e300, elasticSigma: 4 }, /^elasticAlpha must be a finite number from 0 to 1000, got 1e\+300$/);
+  bad({ elasticAlpha: -1 }, /^elasticAlpha must be a finite number from 0 to 1000, got -1$/);
+  bad({ elasticAlpha: 34, elasticSigma: 1e9 }, /^elasticSigma must be a finite number above 0 up to 100, got 1000000000$/);
+  bad({ elasticSigma: NaN }, /^elasticSigma must be a finite number above 0 up to 100, got NaN$/);
+  bad({ cval: Infinity, fillMode: 'constant' }, /^cval must be a finite number from -1e\+30 to 1e\+30, got Infinity$/);
+  bad({ seed: 1.5 }, /^seed must be an integer, got 1.5$/);
+  assert.deepEqual([...tensor([1, 2, 3, 4]).add(tensor([10, 20, 30, 40])).dataSync()], [11, 22, 33, 44]);
   assert.throws(() => augmenter()(zeros([2, 28, 28])), /\(batch, height, width, channels\)/);
 });
 

@@ -43,14 +43,30 @@ export interface AugmentOptions {
   rng?: Rng;
 }
 
-function bounds(name: string, r: Range | undefined): [number, number] {
-  const [lo, hi] = r === undefined ? [0, 0] : typeof r === 'number' ? [-Math.abs(r), Math.abs(r)] : r;
-  check(Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi, `${name} must be a number or [low, high], got ${JSON.stringify(r)}`);
+// Sensible limits, so that no option can overflow the sampling coordinates to NaN or ask for a
+// Gaussian kernel of billions of taps: a turn either way, zooms up to 10x, shifts up to 10000
+// pixels, displacements up to 1000 pixels smoothed over up to 100.
+const LIMITS = { rotationRange: 360, zoomRange: 10, widthShiftRange: 10000, heightShiftRange: 10000 } as const;
+
+/** [lo, hi] of a range option: finite, lo <= hi, both within +-limit. */
+function bounds(name: keyof typeof LIMITS, r: Range | undefined, given: unknown = r): [number, number] {
+  const pair = r === undefined ? [0, 0] : typeof r === 'number' ? [-Math.abs(r), Math.abs(r)] : r;
+  const [lo, hi] = Array.isArray(pair) && pair.length === 2 ? pair : [NaN, NaN];
+  const limit = LIMITS[name];
+  check(typeof lo === 'number' && typeof hi === 'number' && Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi && Math.abs(lo) <= limit && Math.abs(hi) <= limit,
+    `${name} must be a number or [low, high], finite, within ${limit} either way, got ${JSON.stringify(given)}`);
   return [lo, hi];
 }
 
+/** A finite number option in [min, max] (or, with `open`, above min). */
+function option(name: string, v: unknown, min: number, max: number, open = false): number {
+  check(typeof v === 'number' && Number.isFinite(v) && (open ? v > min : v >= min) && v <= max,
+    `${name} must be a finite number ${open ? 'above' : 'from'} ${min} ${open ? 'up ' : ''}to ${max}, got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
+  return v;
+}
+
 /** Shifts in pixels for an image side of `size`: fractions when every |bound| < 1 (as Keras). */
-function shiftBounds(name: string, r: Range | undefined, size: number): [number, number] {
+function shiftBounds(name: 'widthShiftRange' | 'heightShiftRange', r: Range | undefined, size: number): [number, number] {
   const [lo, hi] = bounds(name, r);
   return Math.max(-lo, hi) < 1 ? [lo * size, hi * size] : [lo, hi];
 }
@@ -71,18 +87,21 @@ export function gaussianKernel(sigma: number): Float32Array {
  * generator (`rng`, or one seeded by `seed`).
  */
 export function augmenter(options: AugmentOptions = {}): (x: Tensor) => Tensor {
+  check(options.seed === undefined || Number.isSafeInteger(options.seed), `seed must be an integer, got ${options.seed}`);
   const rng = options.rng ?? new Rng(options.seed ?? 0);
   const [rotLo, rotHi] = bounds('rotationRange', options.rotationRange);
   const zoom = options.zoomRange;
-  const [zoomLo, zoomHi] = typeof zoom === 'number' ? [1 - zoom, 1 + zoom] : bounds('zoomRange', zoom ?? [1, 1]);
+  const [zoomLo, zoomHi] = typeof zoom === 'number' ? bounds('zoomRange', [1 - zoom, 1 + zoom], zoom) : bounds('zoomRange', zoom ?? [1, 1]);
   check(zoomLo > 0, `zoomRange must keep zoom factors positive, got ${JSON.stringify(zoom)}`);
-  const alpha = options.elasticAlpha ?? 0;
-  const sigma = options.elasticSigma ?? 4;
-  check(alpha >= 0 && sigma > 0, `elasticAlpha must be >= 0 and elasticSigma > 0, got ${alpha} and ${sigma}`);
+  // Shifts are turned into pixels per batch (they may be fractions of the size); checked here, once.
+  bounds('widthShiftRange', options.widthShiftRange);
+  bounds('heightShiftRange', options.heightShiftRange);
+  const alpha = option('elasticAlpha', options.elasticAlpha ?? 0, 0, 1000);
+  const sigma = option('elasticSigma', options.elasticSigma ?? 4, 0, 100, true);
   const kernel = gaussianKernel(sigma);
   const nearest = (options.fillMode ?? 'nearest') === 'nearest';
   check(nearest || options.fillMode === 'constant', `fillMode must be 'nearest' or 'constant', got ${JSON.stringify(options.fillMode)}`);
-  const cval = options.cval ?? 0;
+  const cval = option('cval', options.cval ?? 0, -1e30, 1e30);
   // The blur matrices for the current image size, made on first use (they outlive any step's scope).
   let blur: { h: number; w: number; gh: Tensor; gw: Tensor } | null = null;
   const uniform = (lo: number, hi: number) => lo + (hi - lo) * rng.uniform();
