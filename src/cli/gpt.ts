@@ -6,8 +6,10 @@
 //   eval      validation loss, perplexity and bits per character of a checkpoint.
 // This file turns the flags (defined in main.ts) into calls to the library.
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { check } from '../core/errors.js';
+import type { Doc } from '../core/validate.js';
 import { loadBrown, loadText, splitText } from '../data/text.js';
 import { charTokenizer, trainBpe, type Tokenizer } from '../data/tokenizer.js';
 import { Gpt } from '../models/gpt.js';
@@ -17,7 +19,7 @@ import type { Callback, CallbackModel } from '../train/callbacks.js';
 import { checkTokens, evaluateLm, trainLm, type LanguageModel, type LmRun, type LmTrainOptions } from '../train/lm.js';
 import { generate } from '../train/lm-generate.js';
 import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
-import { checkNewRun, locateRun, openRun, runStamp, startRun, writeSummary } from '../train/runs.js';
+import { checkNewRun, latestCheckpoint, locateRun, openRun, readRun, runStamp, writeSummary } from '../train/runs.js';
 import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
 import { registerNodeBackend } from './backend.js';
 import { checkResumeFlags, GPT_MINUTES, newRunDir, warn, type RunPlace } from './common.js';
@@ -150,15 +152,38 @@ function buildModel(o: RunOptions, vocabSize: number): LanguageModel {
   return new Gpt({ vocabSize, layers: o.layers, heads: o.heads, embd: o.embd, block: o.block, dropout: o.dropout }, o.seed);
 }
 
-const RESUMABLE = ['resume', 'runs', 'steps', 'minutes', 'stopAfter', 'json', 'backend'];
+const RESUMABLE = ['resume', 'runs', 'steps', 'minutes', 'stopAfter', 'json', 'backend', 'onNan'];
+
+/** A language-model run's settings as its config.json holds them, checked field by field. */
+function readRunOptions(run: { dir: string; model: string; options: RunOptions }, doc: Doc): RunOptions {
+  check(run.model === 'gpt' || run.model === 'lstm' || run.model === 'GPT' || run.model === 'LSTMLM',
+    `${run.dir} is a ${run.model} run, not a language model's: continue it with tsgrad train --resume`);
+  const int = (k: string, min = 0) => doc.at(k).int({ min, max: 2 ** 31 - 1 });
+  const num = (k: string, min = 0) => doc.at(k).number({ min });
+  doc.at('arch').string(['gpt', 'lstm']);
+  doc.at('tokenizer').string(['char', 'bpe']);
+  if (doc.at('text').present) doc.at('text').string();
+  if (doc.at('vocab').present) int('vocab', 256);
+  [int('layers', 1), int('heads', 1), int('embd', 1), int('block', 1), num('dropout'), int('batch', 1), num('lr'), int('warmup'),
+    num('weightDecay'), num('clip'), int('evalEvery', 1), int('evalBatches', 1), int('seed')];
+  for (const k of ['beta1', 'beta2', 'minLrFraction']) doc.at(k).optional()?.number({ min: 0, max: 1 });
+  if (doc.at('logEvery').present) int('logEvery');
+  if (doc.at('steps').present) int('steps', 1);
+  if (doc.at('minutes').present) num('minutes');
+  if (!doc.at('steps').present && !doc.at('minutes').present) doc.fail('must have steps or minutes');
+  return run.options;
+}
 
 export async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => flags.json || process.stdout.write(line + '\n');
   const resuming = flags.resume !== undefined;
   let dir: string, o: RunOptions;
+  let latest: ReturnType<typeof openRun>['latest'] = null;
   if (resuming) {
     checkResumeFlags(flags, given, RESUMABLE, '--steps or --minutes');
-    ({ dir, options: o } = openRun<RunOptions>(flags.resume!, flags.runs));
+    const run = openRun<RunOptions>(flags.resume!, flags.runs);
+    ({ dir, latest } = run);
+    o = readRunOptions(run, run.optionsDoc);
     check(!(flags.steps !== undefined && flags.minutes !== undefined), '--steps and --minutes both bound the run: give one of them');
     if (flags.steps !== undefined) [o.steps, o.minutes] = [flags.steps, undefined];
     if (flags.minutes !== undefined) [o.steps, o.minutes] = [undefined, flags.minutes];
@@ -167,16 +192,22 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
     dir = newRunDir(flags, `${o.arch}-${runStamp()}`);
     checkNewRun(dir);
   }
+  // Resuming a run that has no checkpoint yet (killed or stopped before its first) starts it again from its settings.
+  const fromScratch = resuming && latest === null;
+  // A run whose training is done but whose summary was never written (killed in between) is finished.
+  const trained = latest !== null && (o.steps !== undefined ? latest.state.step >= o.steps : latest.state.trainSeconds >= o.minutes! * 60);
+  const summary = path.join(dir, 'summary.json');
+  const finishing = trained && !(fs.existsSync(summary) && readRun(dir).finished);
+  check(!trained || finishing, `${dir} has already trained ${latest?.state.step} steps: give a larger ${o.steps !== undefined ? '--steps' : '--minutes'} to train on`);
   registerNodeBackend();
   setBackend(backendByName(flags.backend));
 
   const text = readCorpus(o.text);
   const { train, validation } = splitText(text, VALIDATION_FRACTION);
   let model: LanguageModel, tokenizer: Tokenizer, resumed: LmRun['resumed'];
-  if (resuming) {
+  if (resuming && !fromScratch) {
     const r = resumeRun(dir);
-    check(r?.tokenizer && r.optimizer, `--resume: ${dir} has no checkpoint with a training state yet: start it again`);
-    check(!(o.steps !== undefined && r.state.step >= o.steps), `${dir} has already trained ${r.state.step} steps: give a larger --steps to train on`);
+    check(r?.tokenizer && r.optimizer, `--resume: ${r?.model ? `${latest!.dir} is not a language model's checkpoint with its training state` : `${dir} has no checkpoint`}`);
     [model, tokenizer, resumed] = [r.model as LanguageModel, r.tokenizer, { state: r.state, optimizer: r.optimizer }];
   } else {
     if (o.tokenizer === 'bpe') say(`Training a BPE tokenizer of ${o.vocab} tokens on the training text...`);
@@ -186,14 +217,16 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
   const trainIds = tokenizer.encode(train), validationIds = tokenizer.encode(validation);
   checkTokens('training', trainIds.length, o.block);
   checkTokens('validation', validationIds.length, o.block);
-  if (!resuming) startRun(dir, { model: o.arch, options: o });
-  if (o.steps !== undefined && o.warmup >= o.steps) {
+  if (o.steps !== undefined && o.warmup >= o.steps && !resuming) {
     warn(`the learning-rate warm-up (${o.warmup} steps) is ${o.warmup > o.steps ? 'longer than' : 'as long as'} the run (${o.steps} steps): ` +
       `the rate ${o.warmup > o.steps ? `never reaches --lr ${o.lr}` : 'reaches --lr only at the last step'}; give fewer --warmup-steps`);
   }
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
   const length = o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`;
-  say(`${resuming ? `Resuming ${dir} at step ${resumed!.state.step + 1}` : `Training in ${dir}`}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
+  const doing = fromScratch ? `Restarting ${dir} from its first step (it stopped before its first checkpoint)`
+    : finishing ? `Finishing ${dir} (its ${resumed!.state.step} steps are trained)`
+    : resuming ? `Resuming ${dir} at step ${resumed!.state.step + 1}` : `Training in ${dir}`;
+  say(`${doing}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
     `block ${o.block}, ${params.toLocaleString('en-US')} parameters; ${o.tokenizer} tokenizer (${tokenizer.vocabSize} tokens) on ${o.text ?? 'the Brown corpus'}: ` +
     `${trainIds.length.toLocaleString('en-US')} training and ${validationIds.length.toLocaleString('en-US')} validation tokens`);
   say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup} steps, cosine to ${+(o.lr * (o.minLrFraction ?? 0.1)).toPrecision(3)}), weight decay ${o.weightDecay}, global clipnorm ${o.clip}, seed ${o.seed}`);
@@ -204,18 +237,25 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
     interrupted = true;
     process.stderr.write('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit at once)\n');
   };
-  process.on('SIGINT', onSigint);
   let handle: CallbackModel;
   const stop: Callback = {
     setModel: (m) => void (handle = m),
     onBatchEnd: (_batch, _logs, s) => void (handle.stopTraining ||= interrupted || s.step >= (flags.stopAfter ?? Infinity)),
   };
-  const result = await trainLm({
-    model, tokenizer, train: trainIds, validation: validationIds, source: { text: o.text, validationFraction: VALIDATION_FRACTION },
-    options: o, dir, resumed, callbacks: [flags.json ? jsonLines() : progressBar(), stop],
-  });
-  process.off('SIGINT', onSigint);
-  const valLoss = result.history.history.val_loss.at(-1)!;
+  let result = { step: resumed?.state.step ?? 0, seconds: resumed?.state.trainSeconds ?? 0, finished: true };
+  if (!finishing) {
+    process.on('SIGINT', onSigint);
+    try {
+      // The run's folder is made by trainLm's tracker once the optimizer's settings are checked too.
+      result = await trainLm({
+        model, tokenizer, train: trainIds, validation: validationIds, source: { text: o.text, validationFraction: VALIDATION_FRACTION },
+        options: o, dir, resumed, callbacks: [flags.json ? jsonLines() : progressBar(), stop], onNan: flags.onNan, runConfig: { model: o.arch, options: o },
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+  const valLoss = latestCheckpoint(dir)!.state.history.history.val_loss.at(-1)!;
   const validationChars = [...validation].length;
   const bitsPerChar = (valLoss * validationIds.length) / (validationChars * Math.LN2);
   writeSummary(dir, { finished: result.finished, bitsPerChar });

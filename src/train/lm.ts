@@ -96,6 +96,8 @@ export interface LmRun {
   resumed?: { state: RunState; optimizer: OptimizerState };
   /** Any callbacks: progress, early stopping, a CSV log... (an epoch is `evalEvery` steps). */
   callbacks?: Callback[];
+  /** What a new run's config.json records (default: the model's class name and `options`). */
+  runConfig?: { model: string; options: object };
   /** A NaN or Inf loss or gradient: 'stop' (the default) throws, naming the step; 'skip' drops that step's update and counts it (see trainer.ts). */
   onNan?: 'stop' | 'skip';
 }
@@ -162,7 +164,7 @@ export async function trainLm(run: LmRun): Promise<TrainResult> {
     model: handle, optimizer, params: model.weights.filter((w) => w.trainable), stepsPerEpoch: o.evalEvery, steps: o.steps, seconds: budget,
     learningRate, callbacks: run.callbacks, onNan: onNanOption(run.onNan),
     run: run.dir == null ? undefined : new RunTracker(run.dir, {
-      monitor: 'val_loss', resumed, logEvery: o.logEvery, config: { model: model.className, options: o },
+      monitor: 'val_loss', resumed, logEvery: o.logEvery, config: run.runConfig ?? { model: model.className, options: o },
       // tokensPerStep: what `tsgrad runs` counts a run's tokens with.
       extra: () => ({ warmupEnd, lrScale: currentScale(), tokensPerStep: o.batch * block }),
     }),

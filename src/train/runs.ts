@@ -281,7 +281,7 @@ export interface TrackerOptions {
   extra?: () => Record<string, number | null>;
   /** When resuming: the state the run continues from (its newest checkpoint's). */
   resumed?: RunState;
-  /** For a new run whose folder has no config.json yet: what to write there (see startRun). */
+  /** For a new run (not resumed): what to write in its config.json (see startRun, which checks the folder is free). */
   config?: { model: string; options: object };
 }
 
@@ -301,7 +301,8 @@ export class RunTracker implements Callback {
   constructor(readonly dir: string, private readonly opts: TrackerOptions) {
     this.metrics = path.join(dir, 'metrics.jsonl');
     this.state = opts.resumed ?? { epoch: 0, step: 0, trainSeconds: 0, rng: {}, history: { epoch: [], history: {} }, best: null };
-    if (!opts.resumed && opts.config && !fs.existsSync(path.join(dir, 'config.json'))) startRun(dir, opts.config);
+    // A new run: its folder must be free (or hold a run with no checkpoint, started again).
+    if (!opts.resumed && opts.config) startRun(dir, opts.config);
     cleanTemporaries(dir);
     cleanTemporaries(path.join(dir, 'checkpoints'));
     this.lastCheckpoint = opts.resumed ? latestCheckpoint(dir)?.dir ?? null : null;
@@ -408,8 +409,7 @@ export type MetricsRecord = { event: string; step: number; epoch?: number } & Re
 export function readMetrics(file: string): MetricsRecord[] {
   const text = readInputFile(file, 2 ** 30, 'metrics file').toString('utf8');
   const lines = text.split('\n');
-  const torn = lines.pop() !== '';
-  if (torn) lines.pop();
+  lines.pop(); // '' after the last line break, or a torn line
   return lines.map((line, i) => {
     let value: unknown;
     try {
