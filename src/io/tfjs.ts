@@ -230,10 +230,11 @@ export function readTfjs(pathToDirOrModelJson: string): CheckpointContents {
   // Keras models converted by tensorflowjs_converter wrap the model in model_config, next to training_config.
   const modelConfig = isObject(topology.model_config) ? topology.model_config : topology;
   // The weights first: their sizes are checked against the .bin files, so building the model
-  // within what they hold never allocates more than the files justify.
+  // within what they hold (and a 4 MB allowance, so that a near miss reaches matchWeights, which
+  // names the weight that differs) never allocates more than the files justify.
   const stored = readWeights(json.weightsManifest, path.dirname(file), file);
   const total = stored.reduce((n, w) => n + w.data.length, 0);
-  const model = withFile(file, () => withWeightBudget(total, (weight, shape) =>
+  const model = withFile(file, () => withWeightBudget(total + 2 ** 20, (weight, shape) =>
     `${file}: the model asks for more weights than its weights manifest holds (${total} values); weight "${weight}" ${formatShape(shape)} alone is ${sizeOf(shape)} values`, () => {
     const m = new LayerStack(sequentialLayers(modelConfig, file), { name: sequentialName(modelConfig) });
     m.build(); // fails on layers that do not fit together (a Conv2D after a Flatten, a window larger than its input)
