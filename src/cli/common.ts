@@ -136,7 +136,7 @@ export function exitWithError(e: unknown, debug: boolean): never {
     process.exit(e instanceof UsageError ? 2 : 1);
   }
   process.stderr.write(`tsgrad: internal error (a bug in tsgrad; please report it with the command that caused it):\n${(e as Error)?.stack ?? String(e)}\n`);
-  process.exit(70);
+  process.exit(1);
 }
 
 /**
