@@ -105,7 +105,11 @@ export const MAX_TEXT_BYTES = 256 * 2 ** 20;
  */
 export function loadText(file: string): string {
   check(fs.existsSync(file), `no such text file: ${file}`);
-  const bytes = readInputFile(file, MAX_TEXT_BYTES, 'text file');
+  return decodeText(readInputFile(file, MAX_TEXT_BYTES, 'text file'), file);
+}
+
+/** A text file's bytes as a string, as loadText reads them; `file` names it in errors. */
+export function decodeText(bytes: Uint8Array, file: string): string {
   check(bytes.length > 0, `${file}: the text file is empty`);
   const nul = bytes.indexOf(0);
   check(nul < 0, `${file}: a binary file, not text (a NUL byte at offset ${nul}; UTF-16 text must be saved as UTF-8)`);

@@ -113,12 +113,16 @@ function crc32(bytes: Uint8Array): number {
 /** Reads a PNG of any colour type and bit depth as 8-bit RGBA (pngjs converts grey and palette). */
 export function decodePng(path: string): RgbaImage {
   check(fs.existsSync(path), `no such file: ${path}`);
-  const bytes = readInputFile(path, MAX_PNG_BYTES, 'PNG image');
+  return decodePngBytes(readInputFile(path, MAX_PNG_BYTES, 'PNG image'), path);
+}
+
+/** A PNG file's bytes as 8-bit RGBA; `path` names it in errors. */
+export function decodePngBytes(bytes: Uint8Array, path: string): RgbaImage {
   const header = readPngHeader(bytes, path);
   const { width, height } = header;
   checkPixelData(bytes, path, header);
   try {
-    const png = PNG.sync.read(bytes);
+    const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     check(png.width === width && png.height === height && png.data.length === 4 * width * height, 'decoded size differs from IHDR');
     return { width, height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
   } catch (e) {
