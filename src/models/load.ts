@@ -151,8 +151,7 @@ function languageModel(c: CheckpointContents, dir: string): LoadedLanguageModel 
     `${dir}: not a language-model checkpoint (its model is ${JSON.stringify(mc?.className ?? null)}; tsgrad gpt reads ${LM_CLASS_NAMES.join(', ')})`);
   const model = modelFromCheckpoint(c, dir) as Gpt | LstmLm;
   const td = (c.docs?.model ?? new Doc(c.modelConfig, dir, 'modelConfig')).at('tokenizer');
-  td.object();
-  const tokenizer = within(td, () => tokenizerFromJSON(mc.tokenizer!));
+  const tokenizer = tokenizerFromJSON(td); // its errors name the file and the field
   check(tokenizer.vocabSize === model.config.vocabSize,
     `${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${model.config.vocabSize}`);
   const training = c.trainingConfig as { options?: LmTrainOptions; source?: LmDataSource } | null;
