@@ -10,13 +10,21 @@ import { buildWasm } from './build-wasm.js';
 
 const start = Date.now();
 const wasm = await buildWasm();
-fs.rmSync('dist', { recursive: true, force: true });
+// Compiled into a temporary folder, then swapped in: a test or command running meanwhile never
+// sees dist/ missing or half-written.
+const tmp = `dist.tmp-${process.pid}`;
+fs.rmSync(tmp, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const { status } = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+const { status } = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', tmp], { stdio: 'inherit' });
 if (status !== 0) {
+  fs.rmSync(tmp, { recursive: true, force: true });
   console.error('build: tsc failed (see above)');
   process.exit(1);
 }
-fs.copyFileSync('src/backend/wasm/worker.js', 'dist/backend/wasm/worker.js'); // plain JavaScript, which tsc does not copy
+fs.copyFileSync('src/backend/wasm/worker.js', `${tmp}/backend/wasm/worker.js`); // plain JavaScript, which tsc does not copy
+const old = `dist.old-${process.pid}`;
+if (fs.existsSync('dist')) fs.renameSync('dist', old);
+fs.renameSync(tmp, 'dist');
+fs.rmSync(old, { recursive: true, force: true });
 const browser = await buildBrowser();
 console.log(`build: ${[...wasm, 'dist/', browser].join(', ')} in ${((Date.now() - start) / 1000).toFixed(1)} s`);
