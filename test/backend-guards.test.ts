@@ -133,3 +133,9 @@ test('allocation rejects sizes that are not non-negative integers, on every back
     assert.deepEqual(Array.from(out), [2, 4, 6]);
   }
 });
+
+test('createWasmBackend refuses a thread count that is not an integer from 1 to 64, before making anything', () => {
+  for (const bad of [0, -1, 1.5, NaN, 65, Infinity]) {
+    assert.throws(() => createWasmBackend(bad), { name: 'TsgradError', message: `createWasmBackend: threads must be an integer from 1 to 64, got ${bad}` });
+  }
+});

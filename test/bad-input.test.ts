@@ -269,6 +269,7 @@ test('import never writes over its own folder or an existing checkpoint without 
 test('runs and runs compare: folders that are files, missing and damaged runs', () => {
   check([
     [['runs', '--runs', file], `tsgrad: --runs ${file} is a file, not a folder of runs`, 1],
+    [['train', '--data', data, '--limit', '64', '--epochs', '1', '--runs', file, '--name', 'z'], `tsgrad: cannot make the run folder ${path.join(file, 'z')} (ENOTDIR): is a part of its path a file?`, 1],
     [['runs', 'compare', 'good', 'nothing', '--runs', runs], /^tsgrad: nothing is not a run \(no config\.json there or under .*runs\)$/, 1],
     [['runs', 'compare', 'good', 'torn-config', '--runs', runs], /^tsgrad: run torn-config cannot be read: config\.json: not valid JSON \(.*\)$/, 1],
     [['runs', 'compare', 'good'], "tsgrad: missing required argument 'b'", 2],

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Doc, parseJson, parseUserNumber } from '../src/core/validate.js';
-import { readJsonFile } from '../src/io/files.js';
+import { readJsonFile } from '../src/core/files.js';
 import { tempDir } from './helpers.js';
 
 test('a Doc names the source and the path of a bad field', () => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TsgradError } from '../core/errors.js';
 import type { Doc } from '../core/validate.js';
-import { readJsonFile } from '../io/files.js';
+import { readJsonFile } from '../core/files.js';
 import { formatDuration } from '../train/progress.js';
 import { openRun, readRun, type RunSummary } from '../train/runs.js';
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { check, TsgradError } from '../core/errors.js';
-import { readInputFile } from '../io/files.js';
+import { readInputFile } from '../core/files.js';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 

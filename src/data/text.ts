@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
-import { readInputFile } from '../io/files.js';
+import { readInputFile } from '../core/files.js';
 
 const NO_SPACE_BEFORE = new Set([',', '.', ';', ':', '!', '?', ')', ']', "''", '--', "'s", "n't", "'re", "'ve", "'m", "'ll", "'d"]);
 const NO_SPACE_AFTER = new Set(['(', '[', '``', '--', '$']);

@@ -14,7 +14,8 @@ import type { Model } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Doc, parseJson } from '../core/validate.js';
-import { readInputFile, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from './files.js';
+import { readInputFile } from '../core/files.js';
 import { decodeSafetensors, loadSafetensors, saveSafetensors, type SafetensorsContents } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'tsgrad-checkpoint';

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsgradError } from '../core/errors.js';
-import { parseJson, type Doc } from '../core/validate.js';
 
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -29,7 +28,12 @@ export type FolderWritePoint = 'filled' | 'swap';
 export function writeFolderAtomic(dir: string, fill: (tmp: string) => void, at?: (point: FolderWritePoint) => void): void {
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  fill(tmp);
+  try {
+    fill(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true }); // nothing half-made is left behind
+    throw e;
+  }
   at?.('filled');
   const old = `${dir}.old-${process.pid}`;
   if (fs.existsSync(dir)) fs.renameSync(dir, old);
@@ -70,29 +74,4 @@ export function cleanTemporaries(folder: string): string[] {
     }
   }
   return restored;
-}
-
-/**
- * The bytes of a file someone gave tsgrad, or one clear line: missing, a folder, not readable, or
- * larger than `maxBytes` (checked before reading, so a huge file is never loaded).
- */
-export function readInputFile(file: string, maxBytes: number, what = 'file'): Buffer {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new TsgradError(`${file}: no such ${what}`);
-  }
-  if (stat.isDirectory()) throw new TsgradError(`${file}: is a folder, not a ${what}`);
-  if (stat.size > maxBytes) throw new TsgradError(`${file}: ${stat.size} bytes, more than the ${maxBytes} a ${what} may have`);
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new TsgradError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
-/** A JSON file as a Doc for validation (see core/validate.ts); at most `maxBytes` (default 64 MiB). */
-export function readJsonFile(file: string, maxBytes = 64 * 2 ** 20): Doc {
-  return parseJson(readInputFile(file, maxBytes, 'JSON file').toString('utf8'), file);
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { PNG } from 'pngjs';
 import { check, TsgradError } from '../core/errors.js';
-import { readInputFile } from './files.js';
+import { readInputFile } from '../core/files.js';
 
 /** Decoded pixels: (height, width, 4) bytes, row-major, R G B A. */
 export interface RgbaImage {

@@ -8,7 +8,8 @@
 
 import { check, TsgradError } from '../core/errors.js';
 import { Doc, parseJson } from '../core/validate.js';
-import { readInputFile, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from './files.js';
+import { readInputFile } from '../core/files.js';
 
 export interface StoredTensor {
   dtype: 'float32' | 'int32';

@@ -21,7 +21,7 @@ import type { Regularizer } from '../nn/regularizers.js';
 import { withWeightBudget } from '../nn/layer.js';
 import { LayerStack } from '../nn/stack.js';
 import { parseJson } from '../core/validate.js';
-import { readInputFile } from './files.js';
+import { readInputFile } from '../core/files.js';
 import type { ActivationName } from '../ops/activations.js';
 import { LOSS_ALIASES, type LossName } from '../ops/losses.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';

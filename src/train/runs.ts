@@ -26,7 +26,8 @@ import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import { Doc, parseUserNumber } from '../core/validate.js';
-import { cleanTemporaries, otherLiveProcess, readInputFile, readJsonFile, writeFileAtomic, writeFolderAtomic } from '../io/files.js';
+import { cleanTemporaries, otherLiveProcess, writeFileAtomic, writeFolderAtomic } from '../io/files.js';
+import { readInputFile, readJsonFile } from '../core/files.js';
 import { getBackend } from '../tensor/engine.js';
 import { countsSteps, type Callback, type CallbackModel, type History, type Logs, type StepInfo, type TrainBegin } from './callbacks.js';
 
@@ -95,7 +96,11 @@ export function cpuModel(): string {
 export function startRun(dir: string, fields: { model: string; options: object }): void {
   checkNewRun(dir);
   if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new TsgradError(`cannot make the run folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): is a part of its path a file?`);
+  }
   crashPoint('start');
   writeJson(path.join(dir, 'config.json'), {
     ...fields, created: new Date().toISOString(), command: process.argv.slice(2),

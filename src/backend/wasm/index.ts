@@ -3,6 +3,7 @@
 // work on heap views just as well, so the backend is complete while it is being made fast.
 
 import type { DType, TypedArray } from '../../core/dtype.js';
+import { check } from '../../core/errors.js';
 import type { Backend, BinaryOp, MatmulArgs, ReduceOp, UnaryOp } from '../backend.js';
 import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import type { ConvGeometry } from '../geometry.js';
@@ -11,7 +12,7 @@ import { refKernels } from '../ref/index.js';
 import { Heap } from './heap.js';
 import { Binary, Pooling, Reduce, Unary } from './kernels/opcodes.js';
 import { instantiate, loadKernels, type KernelName, type Kernels } from './loader.js';
-import { defaultThreads, Pool } from './pool.js';
+import { defaultThreads, MAX_THREADS, Pool } from './pool.js';
 
 /** Floats of patch matrix per convolution chunk (4 MiB), where the patch matrix is stored. */
 const CHUNK_FLOATS = 1 << 20;
@@ -94,6 +95,7 @@ export interface WasmOptions {
 }
 
 export function createWasmBackend(threads = defaultThreads(), options: WasmOptions = {}): WasmBackend {
+  check(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS, `createWasmBackend: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
   const { module, variant } = loadKernels();
   const heap = new Heap();
   const kernels: Kernels = instantiate(module, heap.memory);
