@@ -12,8 +12,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadMnist } from '../src/data/mnist.js';
-import { tempDir } from './helpers.js';
+import { tempDir, writeSmallMnist } from './helpers.js';
 
 const BIN = path.resolve('bin/tsgrad.js');
 const work = tempDir('bad-input');
@@ -45,21 +44,6 @@ function snapshot(dir: string): Map<string, string> {
   return seen;
 }
 
-/** A small MNIST folder: real images, 96 for training and 50 for testing. */
-function writeSmallMnist(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [split, prefix, n] of [['train', 'train', 96], ['test', 't10k', 50]] as const) {
-    const s = loadMnist({ split, limit: n });
-    const images = Buffer.alloc(16 + n * 784);
-    images.writeUInt32BE(0x803, 0); images.writeUInt32BE(n, 4); images.writeUInt32BE(28, 8); images.writeUInt32BE(28, 12);
-    s.images.forEach((v, i) => (images[16 + i] = Math.round(v * 255)));
-    const labels = Buffer.alloc(8 + n);
-    labels.writeUInt32BE(0x801, 0); labels.writeUInt32BE(n, 4);
-    s.labels.forEach((v, i) => (labels[8 + i] = v));
-    fs.writeFileSync(path.join(dir, `${prefix}-images-idx3-ubyte`), images);
-    fs.writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte`), labels);
-  }
-}
 
 // Shared inputs, made once: a data folder, a trained run, its TF.js export, a tiny language
 // model, a text file, a stray file and an unrelated folder.

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { MODEL_NAMES } from '../src/models/zoo.js';
-import { tempDir } from './helpers.js';
+import { tempDir, writeSmallMnist } from './helpers.js';
 
 const BIN = path.resolve('bin/tsgrad.js');
 const work = tempDir('cli');
@@ -25,21 +25,6 @@ function tsgrad(...args: string[]) {
 const weightsOf = (run: string, checkpoint: string) => fs.readFileSync(path.join(run, 'checkpoints', checkpoint, 'weights.safetensors'));
 const optionsOf = (run: string) => JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')).options;
 
-/** A small MNIST folder: real images, 96 for training and 50 for testing. */
-function writeSmallMnist(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [split, prefix, n] of [['train', 'train', 96], ['test', 't10k', 50]] as const) {
-    const s = loadMnist({ split, limit: n });
-    const images = Buffer.alloc(16 + n * 784);
-    images.writeUInt32BE(0x803, 0); images.writeUInt32BE(n, 4); images.writeUInt32BE(28, 8); images.writeUInt32BE(28, 12);
-    s.images.forEach((v, i) => (images[16 + i] = Math.round(v * 255)));
-    const labels = Buffer.alloc(8 + n);
-    labels.writeUInt32BE(0x801, 0); labels.writeUInt32BE(n, 4);
-    s.labels.forEach((v, i) => (labels[8 + i] = v));
-    fs.writeFileSync(path.join(dir, `${prefix}-images-idx3-ubyte`), images);
-    fs.writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte`), labels);
-  }
-}
 
 const data = path.join(work, 'mnist');
 writeSmallMnist(data);

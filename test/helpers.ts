@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { backward } from '../src/autograd/index.js';
 import { Rng } from '../src/core/rng.js';
+import { loadMnist } from '../src/data/mnist.js';
 import { randomUniform, tensor, variable, type Tensor } from '../src/tensor/tensor.js';
 
 export function rand(shape: number[], seed: number, low = -1, high = 1): Tensor {
@@ -102,5 +103,21 @@ export async function chromiumPath(): Promise<string> {
   } finally {
     if (tmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = tmp;
+  }
+}
+
+/** A small MNIST folder in the standard IDX files: the first `train` and `test` real images of each split. */
+export function writeSmallMnist(dir: string, train = 96, test = 50): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [split, prefix, n] of [['train', 'train', train], ['test', 't10k', test]] as const) {
+    const s = loadMnist({ split, limit: n });
+    const images = Buffer.alloc(16 + n * 784);
+    images.writeUInt32BE(0x803, 0); images.writeUInt32BE(n, 4); images.writeUInt32BE(28, 8); images.writeUInt32BE(28, 12);
+    s.images.forEach((v, i) => (images[16 + i] = Math.round(v * 255)));
+    const labels = Buffer.alloc(8 + n);
+    labels.writeUInt32BE(0x801, 0); labels.writeUInt32BE(n, 4);
+    s.labels.forEach((v, i) => (labels[8 + i] = v));
+    fs.writeFileSync(path.join(dir, `${prefix}-images-idx3-ubyte`), images);
+    fs.writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte`), labels);
   }
 }
