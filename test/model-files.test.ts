@@ -141,7 +141,7 @@ test('model.json: each corrupt layer field is one line naming the file and the f
     [(j) => { j.modelConfig.config.layers = []; }, (f) => `${f}: modelConfig.config.layers is empty: a model needs at least one layer`],
     [(j) => { j.modelConfig.config.layers = {}; }, (f) => `${f}: modelConfig.config.layers must be an array, got an object`],
     [(j) => { j.modelConfig.className = 'Functional'; },
-      (f) => `${f}: modelConfig.className must be one of Sequential, GPT, LSTMLM, got "Functional"`],
+      (f) => `${f}: modelConfig.className must be one of Sequential, GPT, LSTMLM, Captioner, got "Functional"`],
     [(j) => { delete j.modelConfig; }, (f) => `${f}: modelConfig must be an object, got nothing`],
     // A config whose weights the weights file cannot hold: said before allocating them (4.8 GB here).
     [(j) => { j.modelConfig.config.layers[4].config.units = 2 ** 24; },

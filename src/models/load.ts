@@ -1,6 +1,7 @@
 // Models from checkpoints, whichever kind a checkpoint holds: the class name in its model.json
-// picks the class (Sequential, the GPT, the LSTM language model), its config rebuilds the model
-// and the weights are loaded by name; a compiled Sequential gets its optimizer and moments back.
+// picks the class (Sequential, the GPT, the LSTM language model, the captioner), its config
+// rebuilds the model and the weights are loaded by name; a compiled Sequential gets its optimizer
+// and moments back.
 // The same from a folder, over HTTP (browsers), and from a TensorFlow.js LayersModel.
 // Not for: writing checkpoints (saveModel in src/io/checkpoint.ts) or reading their files (src/io).
 
@@ -16,10 +17,11 @@ import { readTfjs } from '../io/tfjs.js';
 import type { LanguageModel, LmDataSource, LmTrainOptions } from '../train/lm.js';
 import { latestCheckpoint, resolveCheckpoint } from '../train/runs.js';
 import { Sequential } from '../train/sequential.js';
+import { Captioner, captionerConfigFromDoc } from './captioner.js';
 import { Gpt, gptConfigFromDoc } from './gpt.js';
 import { LstmLm, lstmLmConfigFromDoc } from './lstm-lm.js';
 
-export type AnyModel = Sequential | Gpt | LstmLm;
+export type AnyModel = Sequential | Gpt | LstmLm | Captioner;
 /** The language models a checkpoint can hold, by the class name in its model.json. */
 export const LM_CLASS_NAMES = ['GPT', 'LSTMLM'] as const;
 
@@ -34,7 +36,7 @@ export function modelFromConfig(mc: ModelConfig): AnyModel {
   return modelFromDoc(new Doc(mc, 'model config'));
 }
 
-const MODEL_CLASS_NAMES = ['Sequential', ...LM_CLASS_NAMES];
+const MODEL_CLASS_NAMES = ['Sequential', ...LM_CLASS_NAMES, 'Captioner'];
 
 /** A model from `{className, config}` as a file holds it: every field checked before anything is allocated. */
 function modelFromDoc(d: Doc): AnyModel {
@@ -49,6 +51,10 @@ function modelFromDoc(d: Doc): AnyModel {
     case 'GPT': {
       const c = gptConfigFromDoc(config);
       return within(config, () => new Gpt(c));
+    }
+    case 'Captioner': {
+      const c = captionerConfigFromDoc(config);
+      return within(config, () => new Captioner(c));
     }
     default: {
       const c = lstmLmConfigFromDoc(config);

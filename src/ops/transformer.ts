@@ -1,5 +1,6 @@
 // The transformer's ops: GELU, layer normalisation and scaled dot-product attention with an
-// optional causal mask (that also fits a KV cache: fewer queries than keys). Each is one or two
+// optional causal mask (that also fits a KV cache: fewer queries than keys; without the mask, as
+// in cross-attention, any numbers of queries and keys). Each is one or two
 // fused kernels (see src/tensor/ops.ts) rather than a chain of elementwise ops.
 
 import { check } from '../core/errors.js';
@@ -26,7 +27,9 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { causal?: boolean } = {}): Tensor {
   const d = q.shape[q.rank - 1];
   const [tq, tk] = [q.shape[q.rank - 2], k.shape[k.rank - 2]];
-  check(k.shape[k.rank - 1] === d && v.shape[v.rank - 2] === tk && tq <= tk,
+  // Only a causal mask needs the queries to be the last of the keys' positions; cross-attention
+  // (non-causal) takes any number of queries.
+  check(k.shape[k.rank - 1] === d && v.shape[v.rank - 2] === tk && (tq <= tk || !opts.causal),
     `attention shapes do not fit: q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`);
   const scores = q.matmul(k, { transB: true });
   return softmaxLast(scores, { scale: 1 / Math.sqrt(d), causal: opts.causal ?? false }).matmul(v);

@@ -1,0 +1,435 @@
+// The captioner: an image of a handwritten number in, its words out. A CNN encoder (3x3 'same'
+// convolutions with ReLU, each followed by 2x2 max pooling) turns a (B, H, W, 1) image into a
+// sequence of S = W / 2^n visual feature vectors, one per column of the last feature map, projected
+// to the decoder's width C, plus a learned position embedding and a layer norm. The decoder is the
+// GPT's (token and position embeddings, pre-norm blocks of causal self-attention and a GELU MLP,
+// ln_f, a head tied to the token embedding) with a cross-attention sub-layer in each block
+// (queries from the text, keys and values from the visual features, no mask), named as Hugging
+// Face's GPT-2 names it with `add_cross_attention` (`ln_cross_attn`, `crossattention.q_attn`,
+// `crossattention.c_attn`, `crossattention.c_proj`). Decoding is greedy or beam search, through a
+// key/value cache for the self-attention; the cross-attention's keys and values are computed once
+// per image.
+// Not for: the data (src/data), the training loop or the CLI; nor for dropout on attention weights.
+
+import { check } from '../core/errors.js';
+import type { Doc } from '../core/validate.js';
+import { fraction, need, opt, readFields } from '../nn/schema.js';
+import { Rng, type RngState } from '../core/rng.js';
+import { Dense, Dropout } from '../nn/core.js';
+import { Conv2D } from '../nn/convolutional.js';
+import { Embedding } from '../nn/embedding.js';
+import type { Layer } from '../nn/layer.js';
+import type { Model } from '../nn/model.js';
+import { LayerNormalization } from '../nn/normalization.js';
+import { MaxPooling2D } from '../nn/pooling.js';
+import type { NamedWeight } from '../nn/stack.js';
+import { logSoftmax } from '../ops/activations.js';
+import { concat } from '../ops/arrays.js';
+import { joinCaptionWords } from '../data/numbers.js';
+import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
+import { noGrad } from '../tensor/engine.js';
+import { persistent, tidy } from '../tensor/memory.js';
+import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
+
+export interface CaptionerConfig {
+  /** Words in the vocabulary, BOS, EOS and PAD included. */
+  vocabSize: number;
+  /** Ids of the start, end and padding tokens (three different ids below vocabSize). */
+  bos: number;
+  eos: number;
+  pad: number;
+  /** Image height and width (one channel). */
+  height: number;
+  width: number;
+  /** Filters of each encoder convolution (3x3, 'same', ReLU, then 2x2 max pooling). */
+  filters: number[];
+  /** Width C of the visual features and of the decoder (a multiple of heads). */
+  embd: number;
+  heads: number;
+  /** Decoder blocks. */
+  layers: number;
+  /** Longest token sequence the decoder reads: BOS and the caption (EOS is predicted, never read). */
+  block: number;
+  /** Dropout on the embeddings, the visual features and each residual branch while training (default 0). */
+  dropout?: number;
+}
+
+/**
+ * A sensible size for numbers of 1 to 4 digits in 28 x 112 images (the vocabulary and special ids
+ * come with the data): the longest caption, "seven thousand seven hundred seventy-seven", is 6
+ * tokens, so BOS and 6 words fit a block of 8 with one to spare.
+ */
+export const CAPTIONER_DEFAULTS = { height: 28, width: 112, filters: [32, 64], embd: 128, heads: 4, layers: 2, block: 8, dropout: 0 };
+
+const MAX_CONVS = 8;
+
+export function captionerConfig(c: CaptionerConfig): Required<CaptionerConfig> {
+  const whole = (name: string, v: number) => check(Number.isSafeInteger(v) && v > 0, `captioner ${name} must be a positive integer, got ${v}`);
+  for (const k of ['vocabSize', 'height', 'width', 'embd', 'heads', 'layers', 'block'] as const) whole(k, c[k]);
+  check(Array.isArray(c.filters) && c.filters.length >= 1 && c.filters.length <= MAX_CONVS,
+    `captioner filters must list 1 to ${MAX_CONVS} convolutions, got ${JSON.stringify(c.filters)}`);
+  c.filters.forEach((f, i) => whole(`filters[${i}]`, f));
+  for (const k of ['bos', 'eos', 'pad'] as const) {
+    check(Number.isSafeInteger(c[k]) && c[k] >= 0 && c[k] < c.vocabSize, `captioner ${k} must be a token id from 0 to ${c.vocabSize - 1}, got ${c[k]}`);
+  }
+  check(new Set([c.bos, c.eos, c.pad]).size === 3, `captioner bos, eos and pad must be three different ids, got ${c.bos}, ${c.eos}, ${c.pad}`);
+  check(c.embd % c.heads === 0, `captioner embd ${c.embd} does not split into ${c.heads} heads`);
+  const shrink = 2 ** c.filters.length;
+  check(c.height >= shrink && c.width >= shrink, `captioner images of ${c.height} x ${c.width} are too small for ${c.filters.length} poolings (at least ${shrink} x ${shrink})`);
+  const dropout = c.dropout ?? 0;
+  check(dropout >= 0 && dropout < 1, `captioner dropout must be in [0, 1), got ${dropout}`);
+  return {
+    vocabSize: c.vocabSize, bos: c.bos, eos: c.eos, pad: c.pad, height: c.height, width: c.width, filters: [...c.filters],
+    embd: c.embd, heads: c.heads, layers: c.layers, block: c.block, dropout,
+  };
+}
+
+/** A captioner config as a file holds it, checked field by field (sizes bounded: the weights file must then hold them). */
+export function captionerConfigFromDoc(d: Doc): Required<CaptionerConfig> {
+  const id = need((x) => x.int({ min: 0, max: 2 ** 24 - 1 }));
+  const c = readFields(d, {
+    vocabSize: need((x) => x.int({ min: 1, max: 2 ** 24 })), bos: id, eos: id, pad: id,
+    height: need((x) => x.int({ min: 1, max: 2 ** 14 })), width: need((x) => x.int({ min: 1, max: 2 ** 14 })),
+    filters: need((x) => x.array({ max: MAX_CONVS }).map((f) => f.int({ min: 1, max: 2 ** 14 }))),
+    embd: need((x) => x.int({ min: 1, max: 2 ** 16 })), heads: need((x) => x.int({ min: 1, max: 4096 })),
+    layers: need((x) => x.int({ min: 1, max: 1024 })), block: need((x) => x.int({ min: 1, max: 2 ** 16 })), dropout: opt(fraction),
+  }, 'a captioner config') as unknown as CaptionerConfig;
+  if (c.filters.length === 0) d.at('filters').fail('must list at least one convolution');
+  if (c.embd % c.heads !== 0) d.at('heads').fail(`${c.heads} does not divide embd ${c.embd}`);
+  for (const k of ['bos', 'eos', 'pad'] as const) if (c[k] >= c.vocabSize) d.at(k).fail(`${c[k]} is not below vocabSize ${c.vocabSize}`);
+  return captionerConfig(c);
+}
+
+interface Block {
+  ln1: LayerNormalization; // gamma, beta (C)
+  cAttn: Dense; // kernel (C, 3C): q, k and v of the self-attention; bias (3C)
+  attnProj: Dense; // kernel (C, C), bias (C)
+  lnCross: LayerNormalization; // gamma, beta (C)
+  qAttn: Dense; // kernel (C, C): the cross-attention's queries, from the text; bias (C)
+  kvAttn: Dense; // kernel (C, 2C): its keys and values, from the visual features; bias (2C)
+  crossProj: Dense; // kernel (C, C), bias (C)
+  ln2: LayerNormalization; // gamma, beta (C)
+  cFc: Dense; // kernel (C, 4C), bias (4C)
+  mlpProj: Dense; // kernel (4C, C), bias (C)
+}
+
+/** GPT-2's names for nn weights (see gpt.ts), used for the encoder's too: `encoder.conv.0.weight` is a Keras kernel (3, 3, in, out). */
+const GPT2_NAMES: Record<string, string> = { kernel: 'weight', bias: 'bias', embeddings: 'weight', gamma: 'weight', beta: 'bias' };
+
+/**
+ * What decoding carries from one token to the next, for `batch` sequences: the self-attention's
+ * keys and values so far and the cross-attention's (fixed), per layer, each (batch, H, T, d).
+ */
+export interface CaptionerCache {
+  batch: number;
+  length: number;
+  keys: (Tensor | null)[];
+  values: (Tensor | null)[];
+  crossKeys: Tensor[];
+  crossValues: Tensor[];
+}
+
+export interface DecodeOptions {
+  /** Beams (default 1: greedy). */
+  beam?: number;
+  /** Most tokens to write, EOS excluded (default and at most: block). */
+  maxTokens?: number;
+  /** Words by id: with it, each result has its text too. */
+  vocabulary?: readonly string[];
+}
+
+export interface Caption {
+  /** The caption's token ids, without BOS and EOS. */
+  tokens: number[];
+  /** Its log-probability under the model (EOS included when it was written). */
+  logProb: number;
+  /** The words as a caption ("forty-two": see joinCaptionWords), when a vocabulary was given. */
+  text?: string;
+}
+
+export class Captioner implements Model {
+  readonly className = 'Captioner';
+  readonly config: Required<CaptionerConfig>;
+  /** Every weight under its checkpoint name: the encoder's, then the decoder's in GPT-2's order. */
+  readonly weights: NamedWeight[] = [];
+  /** Visual positions: columns of the last feature map. */
+  readonly sequence: number;
+  readonly convs: Conv2D[] = []; // kernel (3, 3, in, filters), bias (filters)
+  readonly pool: MaxPooling2D;
+  readonly encProj: Dense; // kernel (H' * F, C), bias (C): one column of the feature map -> one visual vector
+  readonly encWpe: Embedding; // embeddings (S, C)
+  readonly encLn: LayerNormalization; // gamma, beta (C)
+  readonly wte: Embedding; // embeddings (V, C), also the output head
+  readonly wpe: Embedding; // embeddings (block, C)
+  readonly h: Block[] = [];
+  readonly lnF: LayerNormalization; // gamma, beta (C)
+  /** One Dropout for every place the model drops (as the GPT's): one stream draws every mask in turn. */
+  readonly drop: Dropout;
+
+  /** The encoder as Keras initialises it (Glorot uniform); the decoder as GPT-2 (normal(0, 0.02), residual projections by 1/sqrt(2 * layers)). */
+  constructor(config: CaptionerConfig, seed = 0) {
+    const c = (this.config = captionerConfig(config));
+    const C = c.embd;
+    const n = c.filters.length;
+    const [fh, fw] = [c.height >> n, c.width >> n]; // each 'same' convolution keeps the size, each pooling halves it (rounding down)
+    this.sequence = fw;
+    const norm = (name: string) => new LayerNormalization({ name, epsilon: 1e-5 });
+    const dense = (name: string, units: number) => new Dense({ name, units, kernelInitializer: 'zeros' });
+    c.filters.forEach((filters, i) => this.convs.push(new Conv2D({ name: `encoder.conv.${i}`, filters, kernelSize: 3, padding: 'same', activation: 'relu' })));
+    this.pool = new MaxPooling2D({ name: 'encoder.pool', poolSize: 2 });
+    this.encProj = new Dense({ name: 'encoder.proj', units: C });
+    this.encWpe = new Embedding({ name: 'encoder.wpe', inputDim: fw, outputDim: C, embeddingsInitializer: 'zeros' });
+    this.encLn = norm('encoder.ln');
+    this.wte = new Embedding({ name: 'decoder.wte', inputDim: c.vocabSize, outputDim: C, embeddingsInitializer: 'zeros' });
+    this.wpe = new Embedding({ name: 'decoder.wpe', inputDim: c.block, outputDim: C, embeddingsInitializer: 'zeros' });
+    for (let i = 0; i < c.layers; i++) {
+      const p = `decoder.h.${i}`;
+      this.h.push({
+        ln1: norm(`${p}.ln_1`), cAttn: dense(`${p}.attn.c_attn`, 3 * C), attnProj: dense(`${p}.attn.c_proj`, C),
+        lnCross: norm(`${p}.ln_cross_attn`), qAttn: dense(`${p}.crossattention.q_attn`, C),
+        kvAttn: dense(`${p}.crossattention.c_attn`, 2 * C), crossProj: dense(`${p}.crossattention.c_proj`, C),
+        ln2: norm(`${p}.ln_2`), cFc: dense(`${p}.mlp.c_fc`, 4 * C), mlpProj: dense(`${p}.mlp.c_proj`, C),
+      });
+    }
+    this.lnF = norm('decoder.ln_f');
+    this.drop = new Dropout({ name: 'drop', rate: c.dropout, seed: seed + 1 });
+
+    const layers: [Layer, number[]][] = [];
+    let channels = 1;
+    this.convs.forEach((conv, i) => {
+      layers.push([conv, [1, c.height >> i, c.width >> i, channels]]);
+      channels = c.filters[i];
+    });
+    layers.push([this.encProj, [1, fh * channels]], [this.encWpe, [1, C]], [this.encLn, [1, C]], [this.wte, [1, C]], [this.wpe, [1, C]]);
+    for (const b of this.h) {
+      for (const l of [b.ln1, b.cAttn, b.attnProj, b.lnCross, b.qAttn, b.kvAttn, b.crossProj, b.ln2, b.cFc]) layers.push([l, [1, C]]);
+      layers.push([b.mlpProj, [1, 4 * C]]);
+    }
+    layers.push([this.lnF, [1, C]]);
+    const init = new Rng(seed);
+    persistent(() => layers.forEach(([layer, shape]) => layer.build(shape, init)));
+    this.drop.build([1, C], init); // seeded by its config: draws nothing from init
+    for (const [layer] of layers) {
+      for (const w of layer.weights) this.weights.push({ name: `${layer.name}.${GPT2_NAMES[w.name]}`, value: w.value, trainable: w.trainable });
+    }
+    // The embeddings and the decoder's matrices, drawn in order from the same stream (as the GPT's).
+    const residual = new Set(this.h.flatMap((b) => [b.attnProj.kernel, b.crossProj.kernel, b.mlpProj.kernel]));
+    const residualStd = 0.02 / Math.sqrt(2 * c.layers);
+    const drawn = new Set([this.encWpe.embeddings, this.wte.embeddings, this.wpe.embeddings, ...this.h.flatMap((b) =>
+      [b.cAttn, b.attnProj, b.qAttn, b.kvAttn, b.crossProj, b.cFc, b.mlpProj].map((d) => d.kernel))]);
+    tidy(() => {
+      for (const { value } of this.weights) {
+        if (drawn.has(value)) value.raw.set(randomNormal(value.shape, init, 0, residual.has(value) ? residualStd : 0.02).raw);
+      }
+    });
+  }
+
+  getConfig(): Required<CaptionerConfig> {
+    return { ...this.config, filters: [...this.config.filters] };
+  }
+
+  /** Dropout's random stream (part of a training run's state). */
+  get rng(): Rng {
+    return this.drop.rng;
+  }
+
+  getRngStates(): Record<string, RngState> {
+    return { dropout: this.drop.rng.getState() };
+  }
+
+  setRngStates(states: Record<string, RngState>): void {
+    this.drop.rng.setState(states.dropout);
+  }
+
+  /**
+   * Starts the encoder from a trained digit model: its first convolutions' kernels and biases
+   * (e.g. the reference CNN's Conv2D layers, in order), each of the shape this encoder's has.
+   * Padding may differ ('valid' there, 'same' here): the kernels mean the same.
+   */
+  initEncoderFrom(convs: readonly Conv2D[]): void {
+    check(convs.length <= this.convs.length, `the captioner's encoder has ${this.convs.length} convolutions, not ${convs.length}`);
+    convs.forEach((from, i) => {
+      const to = this.convs[i];
+      check(from.kernel.shape.join() === to.kernel.shape.join() && !!from.bias === !!to.bias,
+        `convolution ${i}: kernel ${from.kernel.shape.join('x')} does not fit the encoder's ${to.kernel.shape.join('x')}`);
+      to.kernel.raw.set(from.kernel.raw);
+      if (from.bias) to.bias!.raw.set(from.bias.raw);
+    });
+  }
+
+  /** The model contract's forward: images (B, H, W, 1) -> visual features (B, S, C). */
+  forward(images: Tensor, training = false): Tensor {
+    return this.encode(images, training);
+  }
+
+  /** images (B, H, W, 1) in [0, 1] -> visual features (B, S, C). */
+  encode(images: Tensor, training = false): Tensor {
+    const { height, width } = this.config;
+    const [B, H, W, ch] = images.shape;
+    check(images.dtype === 'float32' && images.rank === 4 && H === height && W === width && ch === 1,
+      `captioner images must be float32 (B, ${height}, ${width}, 1), got ${images}`);
+    let x = images;
+    for (const conv of this.convs) x = this.pool.call(conv.call(x)); // (B, H, W, in) -> (B, H/2, W/2, filters)
+    const [, fh, fw, f] = x.shape;
+    x = x.transpose([0, 2, 1, 3]).reshape([B, fw, fh * f]); // columns as the sequence: (B, H', W', F) -> (B, S, H' * F)
+    const positions = tensor(Int32Array.from({ length: fw }, (_, i) => i), [fw], 'int32');
+    const features = this.encProj.call(x).add(this.encWpe.call(positions)); // (B, S, C)
+    return this.drop.call(this.encLn.call(features), training);
+  }
+
+  /** images (B, H, W, 1) and tokens (B, T) (BOS first) -> logits (B, T, V) of each next token. */
+  logits(images: Tensor, tokens: Tensor, training = false): Tensor {
+    this.checkTokens(tokens);
+    return this.decode(tokens, this.encode(images, training), training);
+  }
+
+  /**
+   * Mean cross-entropy (nats) of each next token of `tokens` (B, T): BOS, the caption, EOS, then PAD
+   * to the batch's length. Positions whose target is PAD count for nothing.
+   */
+  loss(images: Tensor, tokens: Tensor, training = true): Tensor {
+    this.checkTokens(tokens, 1);
+    const [B, T] = tokens.shape;
+    const ids = tokens.raw as Int32Array;
+    const input = tensor(Int32Array.from({ length: B * (T - 1) }, (_, i) => ids[Math.floor(i / (T - 1)) * T + (i % (T - 1))]), [B, T - 1], 'int32');
+    const V = this.config.vocabSize;
+    const picked: number[] = []; // flat indices of log p(target) in the (B * (T - 1), V) log-probabilities
+    for (let r = 0; r < B; r++) {
+      for (let t = 0; t < T - 1; t++) {
+        const target = ids[r * T + t + 1];
+        if (target !== this.config.pad) picked.push((r * (T - 1) + t) * V + target);
+      }
+    }
+    check(picked.length > 0, 'captioner loss: every target is PAD');
+    const logp = logSoftmax(this.logits(images, input, training)).reshape([-1]);
+    return logp.gather(tensor(Int32Array.from(picked))).mean().neg();
+  }
+
+  /** An empty cache for decoding the images whose visual features are given (B, S, C). */
+  newCache(features: Tensor): CaptionerCache {
+    const { heads, embd: C } = this.config;
+    const cross = this.h.map((b) => [0, 1].map((i) => splitHeads(b.kvAttn.callUnits(features, i * C, C), heads))); // (B, S, C) -> (B, H, S, d)
+    return {
+      batch: features.shape[0], length: 0, keys: this.h.map(() => null), values: this.h.map(() => null),
+      crossKeys: cross.map(([k]) => k), crossValues: cross.map(([, v]) => v),
+    };
+  }
+
+  /** Feeds tokens (B, T) after what the cache has seen; the logits (B, V) of the last position. No gradient. */
+  step(tokens: Tensor, cache: CaptionerCache): Tensor {
+    this.checkTokens(tokens);
+    const [B, T] = tokens.shape;
+    check(B === cache.batch && cache.length + T <= this.config.block,
+      `captioner step: ${B} sequences after ${cache.length} tokens, ${T} more: the cache holds ${cache.batch} of at most ${this.config.block}`);
+    return noGrad(() => {
+      const logits = this.decode(tokens, null, false, cache); // (B, T, V)
+      cache.length += T;
+      const V = this.config.vocabSize;
+      return logits.slice([0, T - 1, 0], [B, 1, V]).reshape([B, V]);
+    });
+  }
+
+  /**
+   * Captions for images (B, H, W, 1): greedy, or beam search with `beam` beams (the most likely
+   * sequence found, by total log-probability). Ends at EOS or after maxTokens tokens.
+   */
+  caption(images: Tensor, opts: DecodeOptions = {}): Caption[] {
+    const beam = opts.beam ?? 1;
+    const { block, bos, eos, pad, vocabSize: V } = this.config;
+    const maxTokens = opts.maxTokens ?? block;
+    check(Number.isSafeInteger(beam) && beam >= 1, `beam must be a positive integer, got ${beam}`);
+    check(Number.isSafeInteger(maxTokens) && maxTokens >= 1 && maxTokens <= block, `maxTokens must be an integer from 1 to ${block}, got ${maxTokens}`);
+    const B = images.shape[0];
+    const K = beam;
+    const found = noGrad(() => tidy(() => {
+      // Each image's features repeated for its K beams: (B, S, C) -> (B * K, S, C).
+      const features = this.encode(images);
+      const rows = Int32Array.from({ length: B * K }, (_, i) => Math.floor(i / K));
+      const cache = this.newCache(K === 1 ? features : features.gather(tensor(rows, [B * K], 'int32'), 0));
+      // Beam r of image b is row b * K + r. At the start only beam 0 is live (the others would repeat it).
+      let seqs: number[][] = Array.from({ length: B * K }, () => []);
+      let scores = Float64Array.from({ length: B * K }, (_, i) => (i % K === 0 ? 0 : -Infinity));
+      let done = new Uint8Array(B * K);
+      let next = new Int32Array(B * K).fill(bos);
+      for (let t = 0; t < maxTokens && !done.every((d) => d); t++) {
+        const logp = logSoftmax(this.step(tensor(next, [B * K, 1], 'int32'), cache)).dataSync() as Float32Array; // (B * K, V)
+        const nSeqs: number[][] = [], nScores = new Float64Array(B * K), nDone = new Uint8Array(B * K), parents = new Int32Array(B * K);
+        for (let b = 0; b < B; b++) {
+          // Candidates: a finished beam carries on unchanged; a live one extends by each token.
+          const cands: { score: number; parent: number; token: number }[] = [];
+          for (let r = b * K; r < (b + 1) * K; r++) {
+            if (scores[r] === -Infinity) continue;
+            if (done[r]) { cands.push({ score: scores[r], parent: r, token: -1 }); continue; }
+            const top = topK(logp.subarray(r * V, (r + 1) * V), K);
+            for (const tok of top) cands.push({ score: scores[r] + logp[r * V + tok], parent: r, token: tok });
+          }
+          cands.sort((x, y) => y.score - x.score || x.parent - y.parent || x.token - y.token); // stable: K = 1 is greedy, ties to the lower id
+          for (let j = 0; j < K; j++) {
+            const row = b * K + j;
+            const cand = cands[j];
+            if (!cand) { nSeqs.push([]); nScores[row] = -Infinity; nDone[row] = 1; parents[row] = b * K; continue; }
+            parents[row] = cand.parent;
+            nScores[row] = cand.score;
+            nDone[row] = done[cand.parent] || cand.token === eos ? 1 : 0;
+            nSeqs.push(cand.token === -1 || cand.token === eos ? seqs[cand.parent] : [...seqs[cand.parent], cand.token]);
+            next[row] = nDone[row] ? pad : cand.token;
+          }
+        }
+        if (K > 1) reorder(cache, parents);
+        [seqs, scores, done] = [nSeqs, nScores, nDone];
+      }
+      return Array.from({ length: B }, (_, b) => ({ tokens: seqs[b * K], logProb: scores[b * K] }));
+    }));
+    return found.map((c) => (opts.vocabulary ? { ...c, text: joinCaptionWords(c.tokens.map((t) => opts.vocabulary![t])) } : c));
+  }
+
+  private checkTokens(tokens: Tensor, more = 0): void {
+    check(tokens.dtype === 'int32' && tokens.rank === 2 && tokens.shape[1] >= 1 && tokens.shape[1] <= this.config.block + more,
+      `captioner tokens must be int32 ids (B, T) with T from 1 to ${this.config.block + more}, got ${tokens}`);
+  }
+
+  /** Tokens (B, T) at positions cache.length.. -> logits (B, T, V), attending to features (B, S, C) or the cache's. */
+  private decode(tokens: Tensor, features: Tensor | null, training: boolean, cache: CaptionerCache | null = null): Tensor {
+    const { heads, embd: C, vocabSize: V } = this.config;
+    const [B, T] = tokens.shape;
+    const start = cache?.length ?? 0;
+    const drop = (x: Tensor) => this.drop.call(x, training);
+    const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
+    let x = drop(this.wte.call(tokens).add(this.wpe.call(positions))); // (B, T, C)
+    this.h.forEach((blk, layer) => {
+      // Causal self-attention over the text so far.
+      const a = blk.ln1.call(x);
+      let [q, k, v] = [0, 1, 2].map((i) => splitHeads(blk.cAttn.callUnits(a, i * C, C), heads)); // (B, T, C) -> (B, H, T, d)
+      if (cache) {
+        if (cache.keys[layer]) [k, v] = [concat([cache.keys[layer]!, k], 2), concat([cache.values[layer]!, v], 2)]; // (B, H, start + T, d)
+        [cache.keys[layer], cache.values[layer]] = [k, v];
+      }
+      x = x.add(drop(blk.attnProj.call(mergeHeads(attention(q, k, v, { causal: true })))));
+      // Cross-attention: queries from the text, keys and values from the image (no mask).
+      const cq = splitHeads(blk.qAttn.call(blk.lnCross.call(x)), heads); // (B, H, T, d)
+      const [ck, cv] = cache
+        ? [cache.crossKeys[layer], cache.crossValues[layer]]
+        : [0, 1].map((i) => splitHeads(blk.kvAttn.callUnits(features!, i * C, C), heads)); // (B, S, C) -> (B, H, S, d)
+      x = x.add(drop(blk.crossProj.call(mergeHeads(attention(cq, ck, cv))))); // (B, H, T, d) -> (B, T, C)
+      x = x.add(drop(blk.mlpProj.call(gelu(blk.cFc.call(blk.ln2.call(x)))))); // (B, T, 4C) -> (B, T, C)
+    });
+    const out = this.lnF.call(x).reshape([B * T, C]);
+    return out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V]); // tied head: x @ wteᵀ
+  }
+}
+
+/** The ids of the k largest values, largest first, ties to the lower id. */
+function topK(values: Float32Array, k: number): number[] {
+  const ids = Array.from(values.keys());
+  if (k === 1) return [ids.reduce((best, i) => (values[i] > values[best] ? i : best), 0)];
+  return ids.sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
+}
+
+/** Row r of the cache's self-attention keys and values becomes the old row parents[r] (beams that survived). */
+function reorder(cache: CaptionerCache, parents: Int32Array): void {
+  const idx = tensor(parents, [parents.length], 'int32');
+  for (let l = 0; l < cache.keys.length; l++) {
+    cache.keys[l] = cache.keys[l]!.gather(idx, 0);
+    cache.values[l] = cache.values[l]!.gather(idx, 0);
+  }
+}

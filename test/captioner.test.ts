@@ -1,0 +1,132 @@
+// The captioner model (src/models/captioner.ts): cross-attention's gradient against finite
+// differences with more or fewer queries than keys; the KV-cached decoding step against a full
+// recomputation; beam search with one beam is greedy decoding; a tiny captioner learns four
+// images' captions by heart; the config round-trips, a checkpoint gives the same logits, and a
+// bad config is one line.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { TsgradError } from '../src/core/errors.js';
+import { saveModel } from '../src/io/checkpoint.js';
+import { Captioner, type CaptionerConfig } from '../src/models/captioner.js';
+import { loadModel } from '../src/models/load.js';
+import { Adam } from '../src/optim/optimizer.js';
+import { attention } from '../src/ops/transformer.js';
+import { noGrad } from '../src/tensor/engine.js';
+import { tensor, type Tensor } from '../src/tensor/tensor.js';
+import { assertClose, gradCheck, rand, tempDir } from './helpers.js';
+
+// PAD 0, BOS 1, EOS 2, words 3..
+const tiny: CaptionerConfig = { vocabSize: 9, pad: 0, bos: 1, eos: 2, height: 12, width: 24, filters: [6], embd: 16, heads: 2, layers: 2, block: 6 };
+const ids = (rows: number[][]): Tensor => tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length], 'int32');
+const images = (n: number, seed: number, c = tiny) => rand([n, c.height, c.width, 1], seed, 0, 1);
+
+test('cross-attention: gradients match finite differences with more, and with fewer, queries than keys', () => {
+  for (const [tq, tk] of [[5, 3], [2, 4]]) {
+    gradCheck((q, k, v) => attention(q, k, v), [rand([2, 2, tq, 3], 1), rand([2, 2, tk, 3], 2), rand([2, 2, tk, 3], 3)]);
+  }
+  // A causal mask still needs the queries to be the last of the keys' positions.
+  assert.throws(() => attention(rand([1, 1, 4, 2], 1), rand([1, 1, 3, 2], 2), rand([1, 1, 3, 2], 3), { causal: true }), TsgradError);
+  // The whole decoder, cross-attention included, against finite differences of its features.
+  const m = new Captioner({ ...tiny, layers: 1, embd: 8 }, 4);
+  const tokens = ids([[1, 3, 4], [1, 5, 2]]);
+  const decode = (m as unknown as { decode(t: Tensor, f: Tensor, training: boolean): Tensor }).decode.bind(m);
+  gradCheck((f) => decode(tokens, f, false), [rand([2, 4, 8], 5)], { eps: 1e-2, tol: 2e-2 });
+});
+
+test('the KV-cached decoding step gives the logits of a full recomputation', () => {
+  const m = new Captioner(tiny, 1);
+  const x = images(2, 9);
+  const tokens = [[1, 3, 4, 5, 6, 7], [1, 8, 2, 0, 3, 4]];
+  noGrad(() => {
+    const full = m.logits(x, ids(tokens)).dataSync(); // (2, 6, V)
+    const cache = m.newCache(m.encode(x));
+    const V = tiny.vocabSize;
+    // A prompt of 2 tokens, then one at a time.
+    const last = (t: number) => Float32Array.from({ length: 2 * V }, (_, i) => full[(Math.floor(i / V) * 6 + t) * V + (i % V)]);
+    assertClose(m.step(ids(tokens.map((r) => r.slice(0, 2))), cache).dataSync(), last(1), 1e-4, 'prompt');
+    for (let t = 2; t < 6; t++) assertClose(m.step(ids(tokens.map((r) => [r[t]])), cache).dataSync(), last(t), 1e-4, `position ${t}`);
+    assert.throws(() => m.step(ids([[3], [3]]), cache), /cache holds 2 of at most 6/);
+  });
+});
+
+test('beam search with one beam is greedy decoding; more beams find a caption at least as likely here', () => {
+  const m = new Captioner({ ...tiny, block: 5 }, 2);
+  const x = images(3, 11);
+  const greedy = m.caption(x);
+  assert.deepEqual(m.caption(x, { beam: 1 }), greedy);
+  // Greedy by hand: the argmax of full recomputations, one token at a time.
+  noGrad(() => {
+    for (let b = 0; b < 3; b++) {
+      const seq = [1];
+      while (seq.length <= 5) {
+        const l = m.logits(x.slice([b, 0, 0, 0], [1, 12, 24, 1]), ids([seq])).dataSync().subarray((seq.length - 1) * 9);
+        const next = Array.from(l).indexOf(Math.max(...l));
+        if (next === 2) break;
+        seq.push(next);
+      }
+      assert.deepEqual(greedy[b].tokens, seq.slice(1), `image ${b}`);
+    }
+  });
+  const beams = m.caption(x, { beam: 4 });
+  beams.forEach((c, b) => assert.ok(c.logProb >= greedy[b].logProb - 1e-9, `image ${b}: beam ${c.logProb} < greedy ${greedy[b].logProb}`));
+  const words = ['<pad>', '<bos>', '<eos>', 'one', 'two', 'three', 'four', 'five', 'six'];
+  assert.equal(m.caption(x, { vocabulary: words })[0].text, greedy[0].tokens.map((t) => words[t]).join(' '));
+  const tens = ['<pad>', '<bos>', '<eos>', 'forty', 'two', 'thousand', 'hundred', 'seven', 'one'];
+  const fortyTwo = m.caption(x, { vocabulary: tens })[0];
+  assert.equal(fortyTwo.text, fortyTwo.tokens.map((t) => tens[t]).join(' ').replace(/forty two/g, 'forty-two'));
+  assert.throws(() => m.caption(x, { beam: 0 }), /beam must be a positive integer, got 0/);
+});
+
+test('a tiny captioner learns four images\' captions by heart', () => {
+  const m = new Captioner({ ...tiny, layers: 1, embd: 32, filters: [8], vocabSize: 8 }, 0);
+  const x = images(4, 21);
+  const captions = [[3, 4], [5], [6, 7, 3], [4, 4, 5, 6]];
+  const rows = captions.map((c) => [1, ...c, 2, ...new Array(4 - c.length).fill(0)]); // BOS, caption, EOS, PAD
+  const tokens = ids(rows);
+  const opt = new Adam({ learningRate: 0.01 });
+  const vars = m.weights.filter((w) => w.trainable).map((w) => w.value);
+  let loss = Infinity;
+  for (let step = 0; step < 300 && loss > 0.01; step++) loss = opt.minimize(() => m.loss(x, tokens), true, vars)!.item();
+  assert.ok(loss < 0.05, `loss ${loss}`);
+  assert.deepEqual(m.caption(x).map((c) => c.tokens), captions);
+  assert.deepEqual(m.caption(x, { beam: 3 }).map((c) => c.tokens), captions);
+});
+
+test('the config round-trips, a checkpoint gives the same logits, a bad config is one line', () => {
+  const m = new Captioner({ ...tiny, dropout: 0.1 }, 5);
+  const c = m.getConfig();
+  assert.deepEqual(new Captioner(c, 9).getConfig(), c);
+  const names = m.weights.map((w) => w.name);
+  assert.ok(names.includes('encoder.conv.0.weight') && names.includes('decoder.h.1.crossattention.q_attn.weight') && names.includes('decoder.ln_f.bias'));
+  assert.equal(new Set(names).size, names.length);
+  const dir = path.join(tempDir('captioner'), 'ckpt');
+  saveModel(m, dir);
+  const back = loadModel(dir, Captioner);
+  assert.deepEqual(back.getConfig(), c);
+  const x = images(2, 3);
+  const t = ids([[1, 3, 4], [1, 5, 6]]);
+  noGrad(() => assert.deepEqual(back.logits(x, t).dataSync(), m.logits(x, t).dataSync()));
+  assert.deepEqual(back.caption(x, { beam: 2 }), m.caption(x, { beam: 2 }));
+
+  const oneLine = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: Error) => e instanceof TsgradError && !e.message.includes('\n') && pattern.test(e.message));
+  oneLine(() => new Captioner({ ...tiny, heads: 3 }), /embd 16 does not split into 3 heads/);
+  oneLine(() => new Captioner({ ...tiny, embd: 0 }), /embd must be a positive integer, got 0/);
+  oneLine(() => new Captioner({ ...tiny, filters: [4, 0] }), /filters\[1\] must be a positive integer, got 0/);
+  oneLine(() => new Captioner({ ...tiny, eos: 0 }), /three different ids/);
+  oneLine(() => new Captioner({ ...tiny, filters: [4, 4, 4, 4] }), /too small for 4 poolings/);
+  // From a file: the field is named.
+  const file = path.join(dir, 'model.json');
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const [field, value, pattern] of [
+    ['heads', 3, /modelConfig\.config\.heads:? 3 does not divide embd 16/],
+    ['vocabSize', 0, /modelConfig\.config\.vocabSize must be an integer from 1/],
+    ['filters', [], /modelConfig\.config\.filters:? must list at least one convolution/],
+    ['bos', 9, /modelConfig\.config\.bos:? 9 is not below vocabSize 9/],
+  ] as const) {
+    fs.writeFileSync(file, JSON.stringify({ ...json, modelConfig: { ...json.modelConfig, config: { ...json.modelConfig.config, [field]: value } } }));
+    oneLine(() => loadModel(dir), pattern);
+  }
+});
