@@ -175,7 +175,7 @@ test('tsgrad caption data writes PNGs (dark on white) and captions.jsonl; the sa
     assert.equal(img.width, CAPTION_WIDTH);
     assert.equal(img.height, CAPTION_HEIGHT);
     for (let p = 0; p < img.width * img.height; p++) {
-      const want = 255 - Math.round(255 * expected.images[i * img.width * img.height + p]);
+      const want: number = 255 - Math.round(255 * expected.images[i * img.width * img.height + p]);
       assert.equal(img.rgba[p * 4], want);
     }
   });

@@ -5,7 +5,7 @@
 // that digit from ONE split (training images for training, test images for testing; every sample
 // records its digits' indices in that split), cropped to its ink, scaled by 0.8-1.1 (slightly
 // more or less in width), its strokes thickened or thinned half the time (a plus-shaped grey
-// dilation or half an erosion), placed with a gap of -3 to +9 pixels from the previous one (so
+// dilation or a third of an erosion), placed with a gap of -3 to +9 pixels from the previous one (so
 // digits may touch or overlap, or stand far apart) and jittered up to 3 pixels vertically, on a
 // canvas CAPTION_HEIGHT x CAPTION_WIDTH = 28 x 112 (four MNIST widths). When the digits and gaps do
 // not fit in the width, all are scaled down together. Pixels are in [0, 1], white ink on black,
@@ -98,25 +98,29 @@ export function captionNumber(rng: Rng): number {
   return low + rng.int(10 ** k - low);
 }
 
-// Scratch for one digit with its strokes changed, reused across calls (the generator is single-threaded).
-const stroke = new Float32Array(SIDE * SIDE);
+// Scratch for one digit with its strokes changed, reused across calls (the generator is
+// single-threaded), with a border of PAD background pixels so that sampling needs no bounds checks.
+const PAD = 2;
+const PADDED = SIDE + 2 * PAD;
+const stroke = new Float32Array(PADDED * PADDED);
 
 /** Copies image `index` into `stroke`, thickened (mode 1), thinned (mode 2) or as it is (0). */
 function strokeDigit(images: Float32Array, index: number, mode: number): void {
   const base = index * SIDE * SIDE;
-  if (mode === 0) {
-    stroke.set(images.subarray(base, base + SIDE * SIDE));
-    return;
-  }
   for (let y = 0; y < SIDE; y++) {
     for (let x = 0; x < SIDE; x++) {
       const p = base + y * SIDE + x;
       const c = images[p];
+      const q = (y + PAD) * PADDED + x + PAD;
+      if (mode === 0) {
+        stroke[q] = c;
+        continue;
+      }
       // Plus-shaped neighbourhood; outside the image counts as background.
       const up = y > 0 ? images[p - SIDE] : 0, down = y < SIDE - 1 ? images[p + SIDE] : 0;
       const l = x > 0 ? images[p - 1] : 0, r = x < SIDE - 1 ? images[p + 1] : 0;
-      // Full erosion wipes out MNIST's 2-3 pixel strokes; half of it thins them.
-      stroke[y * SIDE + x] = mode === 1 ? Math.max(c, up, down, l, r) : 0.5 * (c + Math.min(c, up, down, l, r));
+      // Full erosion wipes out MNIST's 2-3 pixel strokes; a third of it thins them.
+      stroke[q] = mode === 1 ? Math.max(c, up, down, l, r) : 0.65 * c + 0.35 * Math.min(c, up, down, l, r);
     }
   }
 }
@@ -128,15 +132,16 @@ function draw(out: Float32Array, top: number, left: number, bh: number, bw: numb
     const y = y0 + ty;
     if (y < 0 || y >= CAPTION_HEIGHT) continue;
     // Bilinear sampling at the target pixel's centre, mapped into the source box.
-    const sy = top + ((ty + 0.5) * bh) / h - 0.5;
+    const sy = top + PAD + ((ty + 0.5) * bh) / h - 0.5;
     const iy = Math.floor(sy), fy = sy - iy;
+    const row = iy * PADDED;
     for (let tx = 0; tx < w; tx++) {
       const x = x0 + tx;
       if (x < 0 || x >= CAPTION_WIDTH) continue;
-      const sx = left + ((tx + 0.5) * bw) / w - 0.5;
+      const sx = left + PAD + ((tx + 0.5) * bw) / w - 0.5;
       const ix = Math.floor(sx), fx = sx - ix;
-      const at = (yy: number, xx: number) => (yy >= 0 && yy < SIDE && xx >= 0 && xx < SIDE ? stroke[yy * SIDE + xx] : 0);
-      const v = (1 - fy) * ((1 - fx) * at(iy, ix) + fx * at(iy, ix + 1)) + fy * ((1 - fx) * at(iy + 1, ix) + fx * at(iy + 1, ix + 1));
+      const a = row + ix, b = a + PADDED;
+      const v = (1 - fy) * ((1 - fx) * stroke[a] + fx * stroke[a + 1]) + fy * ((1 - fx) * stroke[b] + fx * stroke[b + 1]);
       const o = y * CAPTION_WIDTH + x;
       if (v > out[o]) out[o] = v > 1 ? 1 : v;
     }
