@@ -210,6 +210,13 @@ test('tsgrad caption data: bad flags are one line with exit 2, a bad data folder
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
     assert.ok(!fs.existsSync(path.join(work, 'bad')));
   }
+  const inside = tsgrad('--out', path.join(mnistDir, 'set'), '--count', '3', '--data', mnistDir);
+  assert.equal(inside.code, 1);
+  assert.match(inside.err, /^tsgrad: --out .* is inside the input .*: write somewhere else\n$/);
+  assert.ok(!fs.existsSync(path.join(mnistDir, 'set')));
+  const help = tsgrad('--help');
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--out <dir>[\s\S]*--count <n>[\s\S]*--split <split>[\s\S]*--seed <n>/);
   const r = tsgrad('--out', 'bad', '--count', '3', '--data', path.join(work, 'nowhere'));
   assert.equal(r.code, 1);
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
