@@ -7,13 +7,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test as nodeTest } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { CAPTION_HEIGHT, CAPTION_WIDTH, captionDataset, captionDigits, captionSample } from '../src/data/captions.js';
-import { loadMnist } from '../src/data/mnist.js';
+import { loadMnist, type MnistSplit } from '../src/data/mnist.js';
 import { CAPTION_WORDS, captionWords, joinCaptionWords, numberToWords, wordsToNumber } from '../src/data/numbers.js';
 import { decodePng } from '../src/io/image.js';
 import { tempDir, writeSmallMnist } from './helpers.js';
+
+// No tensors here: the suite's second and third passes (the reference backend, TSGRAD_DEBUG_MEMORY)
+// would only repeat the same seconds, so the file runs in the first pass only.
+const again = process.env.TSGRAD_BACKEND === 'ref' || !['', '0', 'false', 'no', undefined].includes(process.env.TSGRAD_DEBUG_MEMORY);
+const test = (name: string, fn: () => void) => nodeTest(name, { skip: again && 'backend-independent: run in the first pass only' }, fn);
 
 const TABLE: [number, string][] = [
   [0, 'zero'], [1, 'one'], [7, 'seven'], [9, 'nine'], [10, 'ten'], [11, 'eleven'], [12, 'twelve'], [13, 'thirteen'],
@@ -64,13 +69,14 @@ test('wordsToNumber is null for anything but a caption; numberToWords refuses nu
   for (const bad of [-1, 10000, 1.5, NaN]) assert.throws(() => numberToWords(bad), /integer from 0 to 9999/);
 });
 
-const train = loadMnist({ split: 'train' });
-const testSplit = loadMnist({ split: 'test' });
+let splits: { train: MnistSplit; test: MnistSplit } | undefined;
+/** Both MNIST splits, loaded once, when a test first needs them. */
+const mnist = () => (splits ??= { train: loadMnist({ split: 'train' }), test: loadMnist({ split: 'test' }) });
 
 test('the same seed gives the same images and captions; another seed gives others', () => {
-  const a = captionDataset({ split: 'train', count: 50, seed: 5, mnist: train });
-  const b = captionDataset({ split: 'train', count: 50, seed: 5, mnist: train });
-  const c = captionDataset({ split: 'train', count: 50, seed: 6, mnist: train });
+  const a = captionDataset({ split: 'train', count: 50, seed: 5, mnist: mnist().train });
+  const b = captionDataset({ split: 'train', count: 50, seed: 5, mnist: mnist().train });
+  const c = captionDataset({ split: 'train', count: 50, seed: 6, mnist: mnist().train });
   assert.deepEqual(a.images, b.images);
   assert.deepEqual(a.captions, b.captions);
   assert.deepEqual(a.digits, b.digits);
@@ -80,28 +86,28 @@ test('the same seed gives the same images and captions; another seed gives other
 
 test('training images use only MNIST training digits and test images only test digits (by index), each of the right digit', () => {
   const count = 3000;
-  const trainSet = captionDataset({ split: 'train', count, seed: 1, mnist: train });
-  const testSet = captionDataset({ split: 'test', count, seed: 1, mnist: testSplit });
+  const trainSet = captionDataset({ split: 'train', count, seed: 1, mnist: mnist().train });
+  const testSet = captionDataset({ split: 'test', count, seed: 1, mnist: mnist().test });
   // MNIST's own numbering of all 70,000 images: the training images first, then the test images.
-  const global = (split: 'train' | 'test', i: number) => (split === 'train' ? i : train.count + i);
+  const global = (split: 'train' | 'test', i: number) => (split === 'train' ? i : mnist().train.count + i);
   const used = { train: new Set<number>(), test: new Set<number>() };
-  for (const [set, mnist] of [[trainSet, train], [testSet, testSplit]] as const) {
+  for (const [set, split] of [[trainSet, mnist().train], [testSet, mnist().test]] as const) {
     for (let i = 0; i < count; i++) {
       const digits = set.digits[i];
-      assert.equal(digits.map((d) => mnist.labels[d]).join(''), String(set.numbers[i]), 'each source image shows its digit');
+      assert.equal(digits.map((d) => split.labels[d]).join(''), String(set.numbers[i]), 'each source image shows its digit');
       for (const d of digits) {
-        assert.ok(Number.isInteger(d) && d >= 0 && d < mnist.count);
+        assert.ok(Number.isInteger(d) && d >= 0 && d < split.count);
         used[set.split].add(global(set.split, d));
       }
     }
   }
-  for (const g of used.train) assert.ok(g < train.count && !used.test.has(g));
-  for (const g of used.test) assert.ok(g >= train.count && !used.train.has(g));
+  for (const g of used.train) assert.ok(g < mnist().train.count && !used.test.has(g));
+  for (const g of used.test) assert.ok(g >= mnist().train.count && !used.train.has(g));
   assert.ok(used.train.size > 3000 && used.test.size > 3000);
 });
 
 test('numbers: digit counts uniform in 1..4, no leading zeros, captions are numberToWords', () => {
-  const set = captionDataset({ split: 'test', count: 4000, seed: 2, mnist: testSplit });
+  const set = captionDataset({ split: 'test', count: 4000, seed: 2, mnist: mnist().test });
   const byLength = [0, 0, 0, 0];
   for (let i = 0; i < set.count; i++) {
     const n = set.numbers[i];
@@ -113,7 +119,7 @@ test('numbers: digit counts uniform in 1..4, no leading zeros, captions are numb
 });
 
 test('images: 28x112 in [0, 1], black background, ink inside each digit\'s box, and thousands per second', () => {
-  const digits = captionDigits(train, 'train');
+  const digits = captionDigits(mnist().train, 'train');
   const rng = new Rng(3);
   let wide = 0;
   for (let k = 0; k < 500; k++) {
@@ -142,7 +148,7 @@ test('images: 28x112 in [0, 1], black background, ink inside each digit\'s box, 
   }
   assert.ok(wide > 10, 'some numbers spread wide');
   const start = performance.now();
-  captionDataset({ split: 'train', count: 2000, seed: 4, mnist: train });
+  captionDataset({ split: 'train', count: 2000, seed: 4, mnist: mnist().train });
   const perSecond = 2000 / ((performance.now() - start) / 1000);
   assert.ok(perSecond > 2000, `${perSecond.toFixed(0)} images/s`);
 });
@@ -155,7 +161,7 @@ test('captionDigits refuses a split missing a digit, in one line', () => {
 const BIN = path.resolve('bin/tsgrad.js');
 const work = tempDir('caption-data');
 const mnistDir = path.join(work, 'mnist');
-writeSmallMnist(mnistDir, 200, 200);
+if (!again) writeSmallMnist(mnistDir, 200, 200);
 
 function tsgrad(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, 'caption', 'data', ...args], { cwd: work, encoding: 'utf8' });
