@@ -78,6 +78,7 @@ test('beam search with one beam is greedy decoding; more beams find a caption at
   const fortyTwo = m.caption(x, { vocabulary: tens })[0];
   assert.equal(fortyTwo.text, fortyTwo.tokens.map((t) => tens[t]).join(' ').replace(/forty two/g, 'forty-two'));
   assert.throws(() => m.caption(x, { beam: 0 }), /beam must be a positive integer, got 0/);
+  assert.throws(() => m.caption(images(1, 1, { ...tiny, width: 20 })), /^TsgradError: captioner images must be float32 \[B, 12, 24, 1\], got float32 \[1, 12, 20, 1\]$/);
 });
 
 test('a tiny captioner learns four images\' captions by heart', () => {

@@ -12,6 +12,7 @@
 // Not for: the data (src/data), the training loop or the CLI; nor for dropout on attention weights.
 
 import { check } from '../core/errors.js';
+import { formatShape } from '../core/shape.js';
 import type { Doc } from '../core/validate.js';
 import { fraction, need, opt, readFields } from '../nn/schema.js';
 import { Rng, type RngState } from '../core/rng.js';
@@ -267,7 +268,7 @@ export class Captioner implements Model {
     const { height, width } = this.config;
     const [B, H, W, ch] = images.shape;
     check(images.dtype === 'float32' && images.rank === 4 && H === height && W === width && ch === 1,
-      `captioner images must be float32 (B, ${height}, ${width}, 1), got ${images}`);
+      () => `captioner images must be float32 [B, ${height}, ${width}, 1], got ${images.dtype} ${formatShape(images.shape)}`);
     let x = images;
     for (const conv of this.convs) x = this.pool.call(conv.call(x)); // (B, H, W, in) -> (B, H/2, W/2, filters)
     const [, fh, fw, f] = x.shape;
@@ -385,7 +386,7 @@ export class Captioner implements Model {
 
   private checkTokens(tokens: Tensor, more = 0): void {
     check(tokens.dtype === 'int32' && tokens.rank === 2 && tokens.shape[1] >= 1 && tokens.shape[1] <= this.config.block + more,
-      `captioner tokens must be int32 ids (B, T) with T from 1 to ${this.config.block + more}, got ${tokens}`);
+      () => `captioner tokens must be int32 ids [B, T] with T from 1 to ${this.config.block + more}, got ${tokens.dtype} ${formatShape(tokens.shape)}`);
   }
 
   /** Tokens (B, T) at positions cache.length.. -> logits (B, T, V), attending to features (B, S, C) or the cache's. */
