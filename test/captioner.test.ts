@@ -12,6 +12,8 @@ import { TsgradError } from '../src/core/errors.js';
 import { saveModel } from '../src/io/checkpoint.js';
 import { Captioner, type CaptionerConfig } from '../src/models/captioner.js';
 import { loadModel } from '../src/models/load.js';
+import { referenceCnn } from '../src/models/zoo.js';
+import { Conv2D } from '../src/nn/convolutional.js';
 import { Adam } from '../src/optim/optimizer.js';
 import { attention } from '../src/ops/transformer.js';
 import { noGrad } from '../src/tensor/engine.js';
@@ -130,4 +132,18 @@ test('the config round-trips, a checkpoint gives the same logits, a bad config i
     fs.writeFileSync(file, JSON.stringify({ ...json, modelConfig: { ...json.modelConfig, config: { ...json.modelConfig.config, [field]: value } } }));
     oneLine(() => loadModel(dir), pattern);
   }
+});
+
+test('the encoder starts from a digit model\'s convolutions', () => {
+  const cnn = referenceCnn({ seed: 3 });
+  cnn.build();
+  const convs = cnn.layers.filter((l): l is Conv2D => l instanceof Conv2D); // (3, 3, 1, 32), (3, 3, 32, 64), (3, 3, 64, 64)
+  const m = new Captioner({ ...tiny, filters: [32, 64] }, 0);
+  m.initEncoderFrom(convs.slice(0, 2));
+  m.convs.forEach((c, i) => {
+    assert.deepEqual(c.kernel.dataSync(), convs[i].kernel.dataSync());
+    assert.deepEqual(c.bias!.dataSync(), convs[i].bias!.dataSync());
+  });
+  assert.throws(() => m.initEncoderFrom(convs), /has 2 convolutions, not 3/);
+  assert.throws(() => new Captioner({ ...tiny, filters: [16] }).initEncoderFrom(convs.slice(0, 1)), /kernel 3x3x1x32 does not fit the encoder's 3x3x1x16/);
 });
