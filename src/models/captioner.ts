@@ -19,7 +19,7 @@ import { Rng, type RngState } from '../core/rng.js';
 import { Dense, Dropout } from '../nn/core.js';
 import { Conv2D } from '../nn/convolutional.js';
 import { Embedding } from '../nn/embedding.js';
-import type { Layer } from '../nn/layer.js';
+import { then, type Layer } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
 import { LayerNormalization } from '../nn/normalization.js';
 import { MaxPooling2D } from '../nn/pooling.js';
@@ -270,7 +270,7 @@ export class Captioner implements Model {
     check(images.dtype === 'float32' && images.rank === 4 && H === height && W === width && ch === 1,
       () => `captioner images must be float32 [B, ${height}, ${width}, 1], got ${images.dtype} ${formatShape(images.shape)}`);
     let x = images;
-    for (const conv of this.convs) x = this.pool.call(conv.call(x)); // (B, H, W, in) -> (B, H/2, W/2, filters)
+    for (const conv of this.convs) x = then(conv.call(x), (y) => this.pool.call(y)); // (B, H, W, in) -> (B, H/2, W/2, filters); in inference the full-size map is freed at once
     const [, fh, fw, f] = x.shape;
     x = x.transpose([0, 2, 1, 3]).reshape([B, fw, fh * f]); // columns as the sequence: (B, H', W', F) -> (B, S, H' * F)
     const positions = tensor(Int32Array.from({ length: fw }, (_, i) => i), [fw], 'int32');
