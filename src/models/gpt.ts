@@ -9,6 +9,7 @@
 // (src/data/tokenizer.ts), or dropout on the attention weights (attention() is one fused op).
 
 import { check } from '../core/errors.js';
+import { formatShape } from '../core/shape.js';
 import type { Doc } from '../core/validate.js';
 import { fraction, need, opt, readFields } from '../nn/schema.js';
 import { Rng, type RngState } from '../core/rng.js';
@@ -153,7 +154,7 @@ export class Gpt implements LanguageModel<GptCache> {
   }
 
   forward(idx: Tensor, training = false): Tensor {
-    check(idx.dtype === 'int32' && idx.rank === 2, `GPT input must be int32 token ids (B, T), got ${idx}`);
+    check(idx.dtype === 'int32' && idx.rank === 2, () => `GPT input must be int32 token ids (B, T), got ${idx.dtype} ${formatShape(idx.shape)}`);
     check(idx.shape[1] <= this.config.block, `GPT input has ${idx.shape[1]} positions, more than the block size ${this.config.block}`);
     return this.run(idx, 0, training, null);
   }
@@ -177,7 +178,7 @@ export class Gpt implements LanguageModel<GptCache> {
   step(idx: Tensor, cache: GptCache): Tensor {
     const { block } = this.config;
     const [b, tn] = idx.shape;
-    check(idx.dtype === 'int32' && idx.rank === 2 && b === cache.batch, `GPT step needs int32 ids (${cache.batch}, T), got ${idx}`);
+    check(idx.dtype === 'int32' && idx.rank === 2 && b === cache.batch, () => `GPT step needs int32 ids (${cache.batch}, T), got ${idx.dtype} ${formatShape(idx.shape)}`);
     return noGrad(() => {
       let ids = idx.raw as Int32Array;
       let t = tn;

@@ -5,6 +5,7 @@
 // Not for: bidirectional or stateful training.
 
 import { check } from '../core/errors.js';
+import { formatShape } from '../core/shape.js';
 import type { Doc } from '../core/validate.js';
 import { fraction, need, opt, readFields } from '../nn/schema.js';
 import { Rng, type RngState } from '../core/rng.js';
@@ -97,7 +98,7 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
   }
 
   forward(idx: Tensor, training = false): Tensor {
-    check(idx.dtype === 'int32' && idx.rank === 2, `LSTM language model input must be int32 token ids (B, T), got ${idx}`);
+    check(idx.dtype === 'int32' && idx.rank === 2, () => `LSTM language model input must be int32 token ids (B, T), got ${idx.dtype} ${formatShape(idx.shape)}`);
     return this.run(idx, training, null);
   }
 
@@ -106,7 +107,7 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
   }
 
   step(idx: Tensor, cache: LstmLmCache): Tensor {
-    check(idx.dtype === 'int32' && idx.rank === 2 && idx.shape[0] === cache.batch, `LSTM step needs int32 ids (${cache.batch}, T), got ${idx}`);
+    check(idx.dtype === 'int32' && idx.rank === 2 && idx.shape[0] === cache.batch, () => `LSTM step needs int32 ids (${cache.batch}, T), got ${idx.dtype} ${formatShape(idx.shape)}`);
     return noGrad(() => {
       const logits = this.run(idx, false, cache); // (B, T, V)
       const [b, t, v] = logits.shape;
