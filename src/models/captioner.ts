@@ -31,6 +31,7 @@ import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad } from '../tensor/engine.js';
 import { persistent, tidy } from '../tensor/memory.js';
 import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
+import { GPT2_NAMES } from './gpt.js';
 
 export interface CaptionerConfig {
   /** Words in the vocabulary, BOS, EOS and PAD included. */
@@ -114,8 +115,6 @@ interface Block {
   mlpProj: Dense; // kernel (4C, C), bias (C)
 }
 
-/** GPT-2's names for nn weights (see gpt.ts), used for the encoder's too: `encoder.conv.0.weight` is a Keras kernel (3, 3, in, out). */
-const GPT2_NAMES: Record<string, string> = { kernel: 'weight', bias: 'bias', embeddings: 'weight', gamma: 'weight', beta: 'bias' };
 
 /**
  * What decoding carries from one token to the next, for `batch` sequences: the self-attention's

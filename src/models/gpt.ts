@@ -71,7 +71,7 @@ interface Block {
 }
 
 /** GPT-2's name for each nn weight: its Conv1D, Embedding and LayerNorm call the matrix or scale `weight` and the offset `bias`. */
-const GPT2_NAMES: Record<string, string> = { kernel: 'weight', bias: 'bias', embeddings: 'weight', gamma: 'weight', beta: 'bias' };
+export const GPT2_NAMES: Record<string, string> = { kernel: 'weight', bias: 'bias', embeddings: 'weight', gamma: 'weight', beta: 'bias' };
 
 /** Keys and values of the positions fed so far, per layer, and those positions' tokens (to re-prime). */
 export interface GptCache {
