@@ -2,7 +2,8 @@
 // differences with more or fewer queries than keys; the KV-cached decoding step against a full
 // recomputation; beam search with one beam is greedy decoding; a tiny captioner learns four
 // images' captions by heart; the config round-trips, a checkpoint gives the same logits, and a
-// bad config is one line.
+// bad config is one line; words in and out (predict, caption of a picture); the scoring; the
+// validation digits held out of training.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,7 +11,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { saveModel } from '../src/io/checkpoint.js';
-import { Captioner, type CaptionerConfig } from '../src/models/captioner.js';
+import { CAPTIONER_FILTERS } from '../src/cli/common.js';
+import { toCaptionInput } from '../src/data/ink.js';
+import { CAPTION_VOCABULARY, Captioner, CAPTIONER_DEFAULTS, type CaptionerConfig } from '../src/models/captioner.js';
+import { evaluateCaptioner, splitTrainingDigits, VALIDATION_DIGITS } from '../src/train/caption.js';
 import { loadModel } from '../src/models/load.js';
 import { referenceCnn } from '../src/models/zoo.js';
 import { Conv2D } from '../src/nn/convolutional.js';
@@ -57,8 +61,8 @@ test('the KV-cached decoding step gives the logits of a full recomputation', () 
 test('beam search with one beam is greedy decoding; more beams find a caption at least as likely here', () => {
   const m = new Captioner({ ...tiny, block: 5 }, 2);
   const x = images(3, 11);
-  const greedy = m.caption(x);
-  assert.deepEqual(m.caption(x, { beam: 1 }), greedy);
+  const greedy = m.generate(x);
+  assert.deepEqual(m.generate(x, { beam: 1 }), greedy);
   // Greedy by hand: the argmax of full recomputations, one token at a time.
   noGrad(() => {
     for (let b = 0; b < 3; b++) {
@@ -72,15 +76,15 @@ test('beam search with one beam is greedy decoding; more beams find a caption at
       assert.deepEqual(greedy[b].tokens, seq.slice(1), `image ${b}`);
     }
   });
-  const beams = m.caption(x, { beam: 4 });
+  const beams = m.generate(x, { beam: 4 });
   beams.forEach((c, b) => assert.ok(c.logProb >= greedy[b].logProb - 1e-9, `image ${b}: beam ${c.logProb} < greedy ${greedy[b].logProb}`));
   const words = ['<pad>', '<bos>', '<eos>', 'one', 'two', 'three', 'four', 'five', 'six'];
-  assert.equal(m.caption(x, { vocabulary: words })[0].text, greedy[0].tokens.map((t) => words[t]).join(' '));
+  assert.equal(m.generate(x, { vocabulary: words })[0].text, greedy[0].tokens.map((t) => words[t]).join(' '));
   const tens = ['<pad>', '<bos>', '<eos>', 'forty', 'two', 'thousand', 'hundred', 'seven', 'one'];
-  const fortyTwo = m.caption(x, { vocabulary: tens })[0];
+  const fortyTwo = m.generate(x, { vocabulary: tens })[0];
   assert.equal(fortyTwo.text, fortyTwo.tokens.map((t) => tens[t]).join(' ').replace(/forty two/g, 'forty-two'));
-  assert.throws(() => m.caption(x, { beam: 0 }), /beam must be a positive integer, got 0/);
-  assert.throws(() => m.caption(images(1, 1, { ...tiny, width: 20 })), /^TsgradError: captioner images must be float32 \[B, 12, 24, 1\], got float32 \[1, 12, 20, 1\]$/);
+  assert.throws(() => m.generate(x, { beam: 0 }), /beam must be a positive integer, got 0/);
+  assert.throws(() => m.generate(images(1, 1, { ...tiny, width: 20 })), /^TsgradError: captioner images must be float32 \[B, 12, 24, 1\], got float32 \[1, 12, 20, 1\]$/);
 });
 
 test('a tiny captioner learns four images\' captions by heart', () => {
@@ -94,8 +98,8 @@ test('a tiny captioner learns four images\' captions by heart', () => {
   let loss = Infinity;
   for (let step = 0; step < 300 && loss > 0.01; step++) loss = opt.minimize(() => m.loss(x, tokens), true, vars)!.item();
   assert.ok(loss < 0.05, `loss ${loss}`);
-  assert.deepEqual(m.caption(x).map((c) => c.tokens), captions);
-  assert.deepEqual(m.caption(x, { beam: 3 }).map((c) => c.tokens), captions);
+  assert.deepEqual(m.generate(x).map((c) => c.tokens), captions);
+  assert.deepEqual(m.generate(x, { beam: 3 }).map((c) => c.tokens), captions);
 });
 
 test('the config round-trips, a checkpoint gives the same logits, a bad config is one line', () => {
@@ -112,7 +116,7 @@ test('the config round-trips, a checkpoint gives the same logits, a bad config i
   const x = images(2, 3);
   const t = ids([[1, 3, 4], [1, 5, 6]]);
   noGrad(() => assert.deepEqual(back.logits(x, t).dataSync(), m.logits(x, t).dataSync()));
-  assert.deepEqual(back.caption(x, { beam: 2 }), m.caption(x, { beam: 2 }));
+  assert.deepEqual(back.generate(x, { beam: 2 }), m.generate(x, { beam: 2 }));
 
   const oneLine = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: Error) => e instanceof TsgradError && !e.message.includes('\n') && pattern.test(e.message));
   oneLine(() => new Captioner({ ...tiny, heads: 3 }), /embd 16 does not split into 3 heads/);
@@ -146,4 +150,60 @@ test('the encoder starts from a digit model\'s convolutions', () => {
   });
   assert.throws(() => m.initEncoderFrom(convs), /has 2 convolutions, not 3/);
   assert.throws(() => new Captioner({ ...tiny, filters: [16] }).initEncoderFrom(convs.slice(0, 1)), /kernel 3x3x1x32 does not fit the encoder's 3x3x1x16/);
+});
+
+test('words: captions to ids and back, predict and caption give text, a picture is prepared first', () => {
+  const m = new Captioner({ ...CAPTIONER_DEFAULTS, filters: [4], embd: 16, heads: 2, layers: 1 }, 3);
+  const id = (w: string) => CAPTION_VOCABULARY.words.indexOf(w);
+  assert.deepEqual(m.encodeCaption('three thousand fifty-one'), [1, id('three'), id('thousand'), id('fifty'), id('one'), 2]);
+  assert.equal(m.decodeCaption([id('forty'), id('two')]), 'forty-two');
+  assert.throws(() => m.encodeCaption('forty and two'), /"and" is not in the captioner's vocabulary/);
+  assert.throws(() => m.encodeCaption('one two three four five six seven eight'), /has 8 words: the captioner reads at most 7 after BOS/);
+  const x = rand([3, 28, 112, 1], 7, 0, 1);
+  const texts = m.predict(x);
+  assert.deepEqual(texts, m.generate(x).map((c) => c.text));
+  assert.deepEqual(texts, m.generate(x).map((c) => m.decodeCaption(c.tokens)));
+  const first = x.slice([0, 0, 0, 0], [1, 28, 112, 1]);
+  for (const one of [first, first.reshape([28, 112]), first.reshape([28, 112, 1]), first.dataSync() as Float32Array]) assert.equal(m.caption(one), texts[0]);
+  const picture = { width: 90, height: 40, rgba: new Uint8Array(4 * 90 * 40).map((_, i) => (i % 4 === 3 ? 255 : (i >> 2) % 90 > 30 && (i >> 2) % 90 < 40 ? 0 : 255)) };
+  assert.equal(m.caption(picture, { beam: 2 }), m.predict(tensor(toCaptionInput(picture), [1, 28, 112, 1]), { beam: 2 })[0]);
+  assert.throws(() => m.caption(rand([2, 28, 112, 1], 1)), /caption: one image of 28 x 112, got float32 \[2, 28, 112, 1\]: for a batch, use predict/);
+  assert.throws(() => m.caption(new Float32Array(10)), /an image of 10 values is not 28 x 112/);
+  // Without words a captioner gives ids only.
+  const bare = new Captioner(tiny);
+  assert.throws(() => bare.predict(images(1, 1)), /has no words in its config/);
+  assert.equal(bare.generate(images(1, 1))[0].text, undefined);
+  assert.throws(() => new Captioner({ ...tiny, words: ['a', 'b'] }), /words must list a string for each of the 9 ids, got 2/);
+  // The words are part of the config: saved and loaded.
+  const dir = path.join(tempDir('captioner-words'), 'ckpt');
+  saveModel(m, dir);
+  assert.deepEqual(loadModel(dir, Captioner).predict(x), texts);
+  // The CLI's default filters are the model's (main.ts cannot import the model without loading the engine).
+  assert.deepEqual([...CAPTIONER_FILTERS], CAPTIONER_DEFAULTS.filters);
+});
+
+test('scoring: exact match, digits right by edit distance, by length, and the wrong ones', () => {
+  const m = new Captioner({ ...CAPTIONER_DEFAULTS, filters: [4], embd: 16, heads: 2, layers: 1 });
+  const captions = ['seven', 'forty-two', 'four hundred seven', 'three thousand fifty-one', 'twelve'];
+  const written = ['seven', 'forty-three', 'four hundred seventy', 'three thousand fifty-one', 'twelve twelve'];
+  m.predict = (images) => written.slice(0, images.shape[0]); // one batch of 5
+  const s = evaluateCaptioner(m, { images: new Float32Array(5 * 28 * 112), captions, count: 5 });
+  assert.equal(s.exact, 2 / 5);
+  // 42 -> 43: 1 wrong of 2; 407 -> 470: distance 2 of 3; "twelve twelve" is no number: 2 of 2 wrong.
+  assert.equal(s.digits, (1 + 1 + 1 + 4 + 0) / (1 + 2 + 3 + 4 + 2));
+  assert.deepEqual(s.byDigits, { 1: { exact: 1, count: 1 }, 2: { exact: 0, count: 2 }, 3: { exact: 0, count: 1 }, 4: { exact: 1, count: 1 } });
+  assert.deepEqual(s.wrong.map((w) => w.index), [1, 2, 4]);
+  assert.equal(s.wrong[1].predicted, 'four hundred seventy');
+});
+
+test('training digits and validation digits come from disjoint MNIST training images', () => {
+  const count = VALIDATION_DIGITS + 200;
+  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+  const mnist = { images: new Float32Array(count * 784).map((_, i) => ((i * 7919) % 13) / 12), labels, count };
+  const { train, validation } = splitTrainingDigits(mnist);
+  assert.equal(train.byDigit.reduce((n, d) => n + d.length, 0), 200);
+  assert.equal(validation.byDigit.reduce((n, d) => n + d.length, 0), VALIDATION_DIGITS);
+  // The validation digits' pixels are the last images'.
+  assert.deepEqual(validation.images.subarray(0, 784), mnist.images.subarray(200 * 784, 201 * 784));
+  assert.throws(() => splitTrainingDigits({ ...mnist, count: VALIDATION_DIGITS }), /needs more than that, got 5000/);
 });

@@ -1,5 +1,6 @@
 // PNG digits made MNIST-like: decoding every PNG colour type, polarity, cropping, scaling to fit
-// 20x20 without losing thin strokes, centring by centre of mass, and clear errors for bad files.
+// 20x20 without losing thin strokes, centring by centre of mass, and clear errors for bad files;
+// pictures of written numbers made like the captioner's training images.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -7,10 +8,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { PNG, type ColorType } from 'pngjs';
 import { TsgradError } from '../src/core/errors.js';
+import { toCaptionInput } from '../src/data/ink.js';
 import { decodePng, loadMnistImage, MAX_PIXELS, toMnistInput, type RgbaImage } from '../src/io/image.js';
 import { tensor } from '../src/tensor/tensor.js';
 import zlib from 'node:zlib';
-import { tempDir } from './helpers.js';
+import { assertClose, tempDir } from './helpers.js';
 
 const tmp = () => tempDir('image');
 /** For assert.throws: a TsgradError of one line matching `re`. */
@@ -261,4 +263,50 @@ test('palette, 16-bit, interlaced and 1-bit PNGs decode to the right pixels', ()
   fs.writeFileSync(pal, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
     chunk('PLTE', Buffer.from([10, 20, 30, 40, 50, 60])), chunk('IDAT', zlib.deflateSync(Buffer.from([0, 1, 0]))), chunk('IEND', new Uint8Array(0))]));
   assert.deepEqual([...decodePng(pal).rgba], [40, 50, 60, 255, 10, 20, 30, 255]);
+});
+
+/** The column runs of ink (> 0.1) of an h x w image: [first, last] columns and the ink's rows. */
+function inkRuns(img: Float32Array, h: number, w: number): { x0: number; x1: number; top: number; bottom: number }[] {
+  const runs: { x0: number; x1: number; top: number; bottom: number }[] = [];
+  for (let x = 0; x < w; x++) {
+    const rows = Array.from({ length: h }, (_, y) => y).filter((y) => img[y * w + x] > 0.1);
+    if (rows.length === 0) continue;
+    const last = runs.at(-1);
+    if (last && last.x1 === x - 1) Object.assign(last, { x1: x, top: Math.min(last.top, rows[0]), bottom: Math.max(last.bottom, rows.at(-1)!) });
+    else runs.push({ x0: x, x1: x, top: rows[0], bottom: rows.at(-1)! });
+  }
+  return runs;
+}
+
+test('a written number becomes a captioner input: digits split, each 19 rows tall, 3 pixels apart, centred, specks dropped', () => {
+  // Blue ink on yellow paper, 700 x 300: a "1" (a bar), a "0" (a ring) and a wide blob, of
+  // different heights, uneven gaps (15 and 220 pixels), one higher than the others, and a speck.
+  const shapes = [
+    (x: number, y: number) => x >= 40 && x < 52 && y >= 80 && y < 200,
+    (x: number, y: number) => Math.abs(Math.hypot((x - 107) / 40, (y - 150) / 60) - 0.85) < 0.15,
+    (x: number, y: number) => x >= 370 && x < 470 && y >= 20 && y < 110 && (x + y) % 7 < 5,
+    (x: number, y: number) => x >= 600 && x < 603 && y >= 250 && y < 253,
+  ];
+  const ink = (x: number, y: number) => shapes.some((s) => s(x, y));
+  const dark = image(700, 300, (x, y) => (ink(x, y) ? [20, 30, 140, 255] : [250, 240, 170, 255]));
+  const out = toCaptionInput(dark);
+  assert.equal(out.length, 28 * 112);
+  assert.equal(Math.max(...out), 1);
+  const runs = inkRuns(out, 28, 112);
+  assert.equal(runs.length, 3, JSON.stringify(runs));
+  for (const r of runs) assert.ok(Math.abs(r.bottom - r.top + 1 - 19) <= 1 && Math.abs((r.top + r.bottom) / 2 - 13.5) <= 1, JSON.stringify(r));
+  for (let i = 1; i < runs.length; i++) assert.ok(Math.abs(runs[i].x0 - runs[i - 1].x1 - 1 - 3) <= 1, `gap ${i}: ${JSON.stringify(runs)}`);
+  assert.ok(Math.abs(runs[0].x0 - (111 - runs.at(-1)!.x1)) <= 1, 'centred');
+  // Light ink on dark paper gives the same input.
+  const light = image(700, 300, (x, y) => (ink(x, y) ? [250, 240, 170, 255] : [20, 30, 140, 255]));
+  assertClose(toCaptionInput(light), out, 1e-5, 'light on dark');
+  // Too many digits for the width: all are scaled down together and none is lost.
+  const many = image(1200, 100, (x, y) => (x % 100 >= 20 && x % 100 < 80 && y >= 10 && y < 90 ? [0, 0, 0, 255] : [255, 255, 255, 255]));
+  const squeezed = inkRuns(toCaptionInput(many), 28, 112);
+  assert.equal(squeezed.length, 12);
+  assert.ok(squeezed[0].x0 >= 0 && squeezed.at(-1)!.x1 <= 111);
+  // Another size; a blank page is all zeros.
+  assert.equal(inkRuns(toCaptionInput(dark, 32, 128), 32, 128).length, 3);
+  assert.deepEqual(toCaptionInput(image(50, 20, () => [255, 255, 255, 255])), new Float32Array(28 * 112));
+  assert.throws(() => toCaptionInput(dark, 2, 112), userError(/at least 4 x 4, got 2 x 112/));
 });

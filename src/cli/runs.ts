@@ -1,6 +1,6 @@
 // `tsgrad runs`: the runs kept under runs/, each kind in its own terms (an image classifier by
 // epochs, accuracy and test figures; a language model by steps, tokens, validation loss and bits
-// per character), and `tsgrad runs compare A B`: two runs' settings and figures side by side.
+// per character; a captioner by steps, images and exact-match accuracy), and `tsgrad runs compare A B`: two runs' settings and figures side by side.
 // The flags are defined in main.ts. A run may be in progress, killed, or damaged: its files are
 // checked (core/validate's Doc) before they are used, and a run that cannot be read is listed
 // with one line saying why, never a crash.
@@ -27,8 +27,9 @@ interface Described extends RunSummary {
   unit: 'epoch' | 'step';
   /** The run's length in steps, when steps bound it. */
   totalSteps?: number;
-  /** Tokens trained on, where the run says how many a step takes. */
+  /** Tokens (or, for the captioner, images) trained on, where the run says how many a step takes. */
   tokens?: number;
+  images?: number;
   bitsPerChar?: number;
 }
 
@@ -39,11 +40,14 @@ function describe(dir: string, read = readRun(dir)): Described {
   const unit = (latest ? !/epoch-\d+$/.test(latest.dir) : 'evalEvery' in run.options) ? 'step' : 'epoch';
   if (unit === 'epoch') return { ...summary, unit };
   const { batch, block, steps } = run.options;
-  const perStep = latest?.state.extra?.tokensPerStep ?? (typeof batch === 'number' && typeof block === 'number' ? batch * block : undefined);
   const done = summary.steps ?? 0;
-  return {
-    ...summary, unit, ...(typeof steps === 'number' && { totalSteps: steps }), ...(perStep != null && { tokens: done * perStep }),
-  };
+  const totalSteps = typeof steps === 'number' ? { totalSteps: steps } : {};
+  if (summary.model === 'captioner') {
+    const images = latest?.state.extra?.imagesPerStep ?? (typeof batch === 'number' ? batch : null);
+    return { ...summary, unit, ...totalSteps, ...(images != null && { images: done * images }) };
+  }
+  const perStep = latest?.state.extra?.tokensPerStep ?? (typeof batch === 'number' && typeof block === 'number' ? batch * block : undefined);
+  return { ...summary, unit, ...totalSteps, ...(perStep != null && { tokens: done * perStep }) };
 }
 
 /** 153,600 -> 153.6k; 12,345,678 -> 12.3M. */
@@ -83,6 +87,14 @@ function languageModelTable(runs: Described[]): string {
   for (const r of runs) {
     rows.push([r.name, r.model, `${r.steps ?? 0}`, count(r.tokens), fixed(r.final.val_loss), bestCell(r),
       r.bitsPerChar === undefined ? '-' : r.bitsPerChar.toFixed(3), formatDuration(r.trainSeconds), status(r)]);
+  }
+  return table(rows);
+}
+
+function captionerTable(runs: Described[]): string {
+  const rows = [['run', 'model', 'steps', 'images', 'val acc', 'best val acc (step)', 'test acc', 'time', 'status']];
+  for (const r of runs) {
+    rows.push([r.name, r.model, `${r.steps ?? 0}`, count(r.images), pct(r.final.val_accuracy), bestCell(r), pct(r.test?.accuracy), formatDuration(r.trainSeconds), status(r)]);
   }
   return table(rows);
 }
@@ -196,9 +208,13 @@ export function listRunsCommand(opts: { runs: string; json?: boolean }): void {
     process.stdout.write(`No runs in ${opts.runs}/ yet: tsgrad train and tsgrad gpt train write them there.\n`);
     return;
   }
-  const tables = [runs.filter((r) => r.unit === 'epoch'), runs.filter((r) => r.unit === 'step')];
+  const captioners = runs.filter((r) => r.model === 'captioner');
+  const others = runs.filter((r) => r.model !== 'captioner');
+  const tables: [Described[], (runs: Described[]) => string][] = [
+    [others.filter((r) => r.unit === 'epoch'), classifierTable], [others.filter((r) => r.unit === 'step'), languageModelTable], [captioners, captionerTable],
+  ];
   const notes = broken.length ? `Runs that cannot be read (killed while writing, or damaged):\n${broken.map((r) => `  ${r.name}: ${r.problem}\n`).join('')}` : '';
-  process.stdout.write([tables[0].length ? classifierTable(tables[0]) : '', tables[1].length ? languageModelTable(tables[1]) : '', notes].filter(Boolean).join('\n'));
+  process.stdout.write([...tables.map(([list, show]) => (list.length ? show(list) : '')), notes].filter(Boolean).join('\n'));
 }
 
 /**

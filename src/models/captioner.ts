@@ -26,7 +26,8 @@ import { MaxPooling2D } from '../nn/pooling.js';
 import type { NamedWeight } from '../nn/stack.js';
 import { logSoftmax } from '../ops/activations.js';
 import { concat } from '../ops/arrays.js';
-import { joinCaptionWords } from '../data/numbers.js';
+import { toCaptionInput, type RgbaImage } from '../data/ink.js';
+import { CAPTION_WORDS, captionWords, joinCaptionWords } from '../data/numbers.js';
 import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad } from '../tensor/engine.js';
 import { persistent, tidy } from '../tensor/memory.js';
@@ -54,14 +55,23 @@ export interface CaptionerConfig {
   block: number;
   /** Dropout on the embeddings, the visual features and each residual branch while training (default 0). */
   dropout?: number;
+  /** The token of each id (vocabSize of them): with it, the model writes captions as text. */
+  words?: string[];
 }
 
+/** The captioner's word vocabulary: PAD, BOS, EOS, then the 30 words of numbers (CAPTION_WORDS). */
+export const CAPTION_VOCABULARY = { words: ['<pad>', '<bos>', '<eos>', ...CAPTION_WORDS], pad: 0, bos: 1, eos: 2 } as const;
+
 /**
- * A sensible size for numbers of 1 to 4 digits in 28 x 112 images (the vocabulary and special ids
- * come with the data): the longest caption, "seven thousand seven hundred seventy-seven", is 6
- * tokens, so BOS and 6 words fit a block of 8 with one to spare.
+ * The captioner `tsgrad caption train` trains, for numbers of 1 to 4 digits in 28 x 112 images
+ * (captions.ts) over CAPTION_VOCABULARY. The longest caption, "seven thousand seven hundred
+ * seventy-seven", is 6 tokens, so BOS and 6 words fit a block of 8 with one to spare. Three
+ * convolutions see 22 pixels around each of the 14 columns, most of a digit; two saw 10.
  */
-export const CAPTIONER_DEFAULTS = { height: 28, width: 112, filters: [32, 64], embd: 128, heads: 4, layers: 2, block: 8, dropout: 0 };
+export const CAPTIONER_DEFAULTS: Required<CaptionerConfig> = {
+  vocabSize: CAPTION_VOCABULARY.words.length, pad: CAPTION_VOCABULARY.pad, bos: CAPTION_VOCABULARY.bos, eos: CAPTION_VOCABULARY.eos,
+  words: [...CAPTION_VOCABULARY.words], height: 28, width: 112, filters: [16, 32, 64], embd: 128, heads: 4, layers: 2, block: 8, dropout: 0,
+};
 
 const MAX_CONVS = 8;
 
@@ -80,9 +90,12 @@ export function captionerConfig(c: CaptionerConfig): Required<CaptionerConfig> {
   check(c.height >= shrink && c.width >= shrink, `captioner images of ${c.height} x ${c.width} are too small for ${c.filters.length} poolings (at least ${shrink} x ${shrink})`);
   const dropout = c.dropout ?? 0;
   check(dropout >= 0 && dropout < 1, `captioner dropout must be in [0, 1), got ${dropout}`);
+  const words = c.words ?? [];
+  check(Array.isArray(words) && (words.length === 0 || words.length === c.vocabSize) && words.every((w) => typeof w === 'string'),
+    () => `captioner words must list a string for each of the ${c.vocabSize} ids, got ${Array.isArray(words) ? `${words.length}` : typeof words}`);
   return {
     vocabSize: c.vocabSize, bos: c.bos, eos: c.eos, pad: c.pad, height: c.height, width: c.width, filters: [...c.filters],
-    embd: c.embd, heads: c.heads, layers: c.layers, block: c.block, dropout,
+    embd: c.embd, heads: c.heads, layers: c.layers, block: c.block, dropout, words: [...words],
   };
 }
 
@@ -95,7 +108,10 @@ export function captionerConfigFromDoc(d: Doc): Required<CaptionerConfig> {
     filters: need((x) => x.array({ max: MAX_CONVS }).map((f) => f.int({ min: 1, max: 2 ** 14 }))),
     embd: need((x) => x.int({ min: 1, max: 2 ** 16 })), heads: need((x) => x.int({ min: 1, max: 4096 })),
     layers: need((x) => x.int({ min: 1, max: 1024 })), block: need((x) => x.int({ min: 1, max: 2 ** 16 })), dropout: opt(fraction),
+    words: opt((x) => x.array({ max: 2 ** 24 }).map((w) => w.string())),
   }, 'a captioner config') as unknown as CaptionerConfig;
+  if (c.words && c.words.length !== 0 && c.words.length !== c.vocabSize) d.at('words').fail(`lists ${c.words.length} words for vocabSize ${c.vocabSize}`);
+  if (c.words?.length === 0) delete c.words;
   if (c.filters.length === 0) d.at('filters').fail('must list at least one convolution');
   if (c.embd % c.heads !== 0) d.at('heads').fail(`${c.heads} does not divide embd ${c.embd}`);
   for (const k of ['bos', 'eos', 'pad'] as const) if (c[k] >= c.vocabSize) d.at(k).fail(`${c[k]} is not below vocabSize ${c.vocabSize}`);
@@ -134,7 +150,7 @@ export interface DecodeOptions {
   beam?: number;
   /** Most tokens to write, EOS excluded (default and at most: block). */
   maxTokens?: number;
-  /** Words by id: with it, each result has its text too. */
+  /** Words by id (default: the config's words): with them, each result has its text too. */
   vocabulary?: readonly string[];
 }
 
@@ -143,7 +159,7 @@ export interface Caption {
   tokens: number[];
   /** Its log-probability under the model (EOS included when it was written). */
   logProb: number;
-  /** The words as a caption ("forty-two": see joinCaptionWords), when a vocabulary was given. */
+  /** The words as a caption ("forty-two": see joinCaptionWords), when the model or the options have words. */
   text?: string;
 }
 
@@ -225,7 +241,31 @@ export class Captioner implements Model {
   }
 
   getConfig(): Required<CaptionerConfig> {
-    return { ...this.config, filters: [...this.config.filters] };
+    return { ...this.config, filters: [...this.config.filters], words: [...this.config.words] };
+  }
+
+  /** BOS, the caption's words' ids, EOS: what training reads ("forty-two" is "forty", "two"; see numbers.ts). */
+  encodeCaption(caption: string): number[] {
+    const ids = (this.wordIds ??= new Map(this.vocabulary().map((w, i) => [w, i])));
+    const words = captionWords(caption);
+    check(words.length + 1 <= this.config.block, () => `caption "${caption}" has ${words.length} words: the captioner reads at most ${this.config.block - 1} after BOS`);
+    const known = words.map((w) => ids.get(w));
+    const unknown = known.indexOf(undefined);
+    check(unknown < 0, () => `caption "${caption}": "${words[unknown]}" is not in the captioner's vocabulary`);
+    return [this.config.bos, ...(known as number[]), this.config.eos];
+  }
+
+  /** Token ids (no BOS or EOS) as text. */
+  decodeCaption(tokens: readonly number[]): string {
+    const words = this.vocabulary();
+    return joinCaptionWords(tokens.map((t) => words[t]));
+  }
+
+  private wordIds?: Map<string, number>;
+
+  private vocabulary(): string[] {
+    check(this.config.words.length > 0, 'this captioner has no words in its config: it can only give token ids (Caption.tokens)');
+    return this.config.words;
   }
 
   /** Dropout's random stream (part of a training run's state). */
@@ -329,11 +369,37 @@ export class Captioner implements Model {
     });
   }
 
+  /** The captions of images (B, H, W, 1) in [0, 1], white ink on black, as text (greedy, or beam search with opts.beam). */
+  predict(images: Tensor, opts: Omit<DecodeOptions, 'vocabulary'> = {}): string[] {
+    this.vocabulary();
+    return this.generate(images, opts).map((c) => c.text!);
+  }
+
+  /**
+   * The caption of one picture, as text: a decoded picture of any size and colour (RgbaImage:
+   * width, height, RGBA bytes), prepared as toCaptionInput prepares it, or an image already the
+   * model's size, white on black in [0, 1] (H x W values, or a tensor of shape (H, W), (H, W, 1) or (1, H, W, 1)).
+   */
+  caption(image: RgbaImage | Float32Array | Tensor, opts: Omit<DecodeOptions, 'vocabulary'> = {}): string {
+    const { height: H, width: W } = this.config;
+    const one = (values: Float32Array | Tensor) => this.predict(tensor(values instanceof Float32Array ? values : values.dataSync() as Float32Array, [1, H, W, 1]), opts)[0];
+    if (image instanceof Float32Array) {
+      check(image.length === H * W, () => `caption: an image of ${image.length} values is not ${H} x ${W}: give a picture (RgbaImage) to be prepared, or an image of the model's size`);
+      return tidy(() => one(image));
+    }
+    if ('rgba' in image) return tidy(() => one(toCaptionInput(image, H, W)));
+    const s = image.shape;
+    check(image.dtype === 'float32' && [[H, W], [H, W, 1], [1, H, W, 1]].some((shape) => shape.join() === s.join()),
+      () => `caption: one image of ${H} x ${W}, got ${image.dtype} ${formatShape(s)}: for a batch, use predict`);
+    return tidy(() => one(image));
+  }
+
   /**
    * Captions for images (B, H, W, 1): greedy, or beam search with `beam` beams (the most likely
-   * sequence found, by total log-probability). Ends at EOS or after maxTokens tokens.
+   * sequence found, by total log-probability), with their tokens and log-probabilities. Ends at
+   * EOS or after maxTokens tokens.
    */
-  caption(images: Tensor, opts: DecodeOptions = {}): Caption[] {
+  generate(images: Tensor, opts: DecodeOptions = {}): Caption[] {
     const beam = opts.beam ?? 1;
     const { block, bos, eos, pad, vocabSize: V } = this.config;
     const maxTokens = opts.maxTokens ?? block;
@@ -380,7 +446,8 @@ export class Captioner implements Model {
       }
       return Array.from({ length: B }, (_, b) => ({ tokens: seqs[b * K], logProb: scores[b * K] }));
     }));
-    return found.map((c) => (opts.vocabulary ? { ...c, text: joinCaptionWords(c.tokens.map((t) => opts.vocabulary![t])) } : c));
+    const words = opts.vocabulary ?? (this.config.words.length ? this.config.words : null);
+    return found.map((c) => (words ? { ...c, text: joinCaptionWords(c.tokens.map((t) => words[t])) } : c));
   }
 
   private checkTokens(tokens: Tensor, more = 0): void {

@@ -5,12 +5,8 @@
 // validation loss on fixed windows and, in a run folder (runs.ts), a checkpoint (the model with
 // its tokenizer, the optimizer's moments, the random streams) from which a run resumes bit for
 // bit. Also: evaluation over a whole text (loss, perplexity, bits per character).
+// A run is bounded by steps or by minutes (budget.ts).
 // Not for: the models (src/models), sampling (lm-generate.ts), progress (progress.ts).
-//
-// A run is bounded by steps or by minutes. With a time budget the schedule cannot know its step
-// count, so the cosine runs on the fraction of the budget used after the warm-up instead of the
-// fraction of steps (the warm-up still counts steps), and the run ends when the budget is spent.
-// Only a run bounded by steps resumes bit for bit (timings differ from run to run).
 
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -18,11 +14,11 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { saveModel } from '../io/checkpoint.js';
 import type { Model } from '../nn/model.js';
 import { sparseCategoricalCrossentropy } from '../ops/losses.js';
-import { AdamW, type OptimizerState } from '../optim/optimizer.js';
-import { cosineDecay } from '../optim/schedules.js';
+import type { OptimizerState } from '../optim/optimizer.js';
 import { noGrad } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
+import { budgetedAdamW, type BudgetOptions } from './budget.js';
 import type { Callback } from './callbacks.js';
 import { RunTracker, type RunState } from './runs.js';
 import { onNanOption, trainLoop, type TrainResult } from './trainer.js';
@@ -48,31 +44,9 @@ export function lmLoss(logits: Tensor, targets: Tensor): Tensor {
   return sparseCategoricalCrossentropy(targets.reshape([-1]), logits.reshape([-1, v]), true);
 }
 
-export interface LmTrainOptions {
-  /** Windows per step. */
-  batch: number;
-  /** The run's length: steps, or else minutes of wall time (see the header). */
-  steps?: number;
-  minutes?: number;
-  /** Peak learning rate, reached at the end of the warm-up. */
-  lr: number;
-  /** Steps of linear warm-up. */
-  warmup: number;
-  /** The cosine's floor as a fraction of lr (default 0.1). */
-  minLrFraction?: number;
-  /** AdamW's decoupled weight decay, on matrices (rank >= 2) only. */
-  weightDecay: number;
-  beta1?: number;
-  beta2?: number;
-  /** Gradients are scaled together down to this global L2 norm. */
-  clip: number;
-  /** Validation loss (and a checkpoint) every this many steps, and at the end. */
-  evalEvery: number;
+export interface LmTrainOptions extends BudgetOptions {
   /** Fixed validation batches (of `batch` windows each), the same at every evaluation. */
   evalBatches: number;
-  /** In a run folder, a "step" record in metrics.jsonl every this many steps (0 or absent: evaluations only). */
-  logEvery?: number;
-  seed: number;
 }
 
 /** Where the text came from, kept with a checkpoint so that evaluation finds the same validation text. */
@@ -124,7 +98,6 @@ export function checkTokens(what: string, tokens: number, block: number): void {
 export async function trainLm(run: LmRun): Promise<TrainResult> {
   const { model, options: o } = run;
   const { block } = model.config;
-  check((o.steps === undefined) !== (o.minutes === undefined), 'give the run a length: steps or minutes, not both');
   checkTokens('training', run.train.length, block);
   checkTokens('validation', run.validation.length, block);
   const resumed = run.resumed?.state;
@@ -133,40 +106,20 @@ export async function trainLm(run: LmRun): Promise<TrainResult> {
     windowRng.setState(resumed.rng.windows);
     model.setRngStates(resumed.rng);
   }
-  const optimizer = new AdamW({
-    learningRate: o.lr, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.99, epsilon: 1e-8, weightDecay: o.weightDecay, globalClipnorm: o.clip,
-  });
-  if (run.resumed) optimizer.setState(run.resumed.optimizer);
-  // The same validation windows at every evaluation (and in every run with this seed), so figures compare.
+  const { optimizer, seconds, learningRate, extra } = budgetedAdamW(o, run.resumed);
   const evalStarts = randomStarts(new Rng(o.seed + 3), o.evalBatches * o.batch, run.validation.length, block);
-  const budget = o.minutes === undefined ? undefined : o.minutes * 60;
-  // Evaluated after step + 1 steps, so that the warm-up's last step trains at the peak rate.
-  const schedule = cosineDecay({
-    initialLearningRate: 0, warmupTarget: o.lr, warmupSteps: o.warmup, alpha: o.minLrFraction ?? 0.1,
-    decaySteps: o.steps === undefined ? 1 : Math.max(1, o.steps - o.warmup),
-  });
-  let warmupEnd = resumed?.extra?.warmupEnd ?? null;
-  // A callback that changes the rate (reduceLROnPlateau) scales the schedule from then on.
-  let scale = resumed?.extra?.lrScale ?? 1, lastRate: number | null = null;
-  const currentScale = () => (lastRate === null ? scale : (scale * optimizer.learningRate) / lastRate);
-  const learningRate = (step: number, seconds: number) => {
-    scale = currentScale();
-    if (budget === undefined || step < o.warmup) return (lastRate = schedule(step + 1) * scale);
-    warmupEnd ??= seconds;
-    return (lastRate = schedule(o.warmup + (seconds - warmupEnd) / Math.max(1e-9, budget - warmupEnd)) * scale);
-  };
   const handle = {
     stopTraining: false, optimizer, weights: model.weights,
     save: (dir: string) => saveModel(model, dir, { optimizer, tokenizer: run.tokenizer.toJSON(), training: { options: o, ...(run.source && { source: run.source }) } }),
     getRngStates: () => ({ ...model.getRngStates(), windows: windowRng.getState() }),
   };
   return trainLoop({
-    model: handle, optimizer, params: model.weights.filter((w) => w.trainable), stepsPerEpoch: o.evalEvery, steps: o.steps, seconds: budget,
+    model: handle, optimizer, params: model.weights.filter((w) => w.trainable), stepsPerEpoch: o.evalEvery, steps: o.steps, seconds,
     learningRate, callbacks: run.callbacks, onNan: onNanOption(run.onNan),
     run: run.dir == null ? undefined : new RunTracker(run.dir, {
       monitor: 'val_loss', resumed, logEvery: o.logEvery, config: run.runConfig ?? { model: model.className, options: o },
       // tokensPerStep: what `tsgrad runs` counts a run's tokens with.
-      extra: () => ({ warmupEnd, lrScale: currentScale(), tokensPerStep: o.batch * block }),
+      extra: () => ({ ...extra(), tokensPerStep: o.batch * block }),
     }),
     loss: () => {
       const [x, y] = windows(run.train, randomStarts(windowRng, o.batch, run.train.length, block), block);

@@ -40,6 +40,9 @@ export function isProgressRenderer(c: Callback): boolean {
   return renderers.has(c);
 }
 
+/** What a run counted in steps measures its speed in: tokens (language models, the default) or images (the captioner). */
+export type RateUnit = 'tok' | 'img';
+
 function renderer(c: Callback): Callback {
   renderers.add(c);
   return c;
@@ -52,7 +55,8 @@ function renderer(c: Callback): Callback {
  * With `lines` (Keras's verbose 2), nothing is drawn in place and an epoch's line has no bar:
  * `1875/1875 - 40s 21ms/step - loss: 0.1402`.
  */
-export function progressBar(out: Output = process.stdout, opts: { interval?: number; lines?: boolean } = {}): Callback {
+export function progressBar(out: Output = process.stdout, opts: { interval?: number; lines?: boolean; unit?: RateUnit } = {}): Callback {
+  const rate = (s: StepInfo) => `${Math.round(s.samplesPerSec)} ${opts.unit ?? 'tok'}/s`;
   const interactive = Boolean(out.isTTY) && !opts.lines;
   const interval = opts.interval ?? 100;
   let run: TrainBegin, bySteps = false, start = 0, lastDraw = 0, smooth = NaN;
@@ -66,7 +70,7 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
   };
   const stepLine = (s: StepInfo) => {
     const position = run.totalSteps !== undefined ? `step ${s.step}/${run.totalSteps}` : `step ${s.step} - ${formatDuration(s.seconds)}/${formatDuration(run.seconds!)}`;
-    return `${position} - loss: ${smooth.toFixed(4)} - lr: ${s.lr.toExponential(2)} - ${Math.round(s.samplesPerSec)} tok/s - ETA: ${formatDuration(s.eta)}`;
+    return `${position} - loss: ${smooth.toFixed(4)} - lr: ${s.lr.toExponential(2)} - ${rate(s)} - ETA: ${formatDuration(s.eta)}`;
   };
   return renderer({
     onTrainBegin(info) {
@@ -87,7 +91,7 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
     },
     onEpochEnd(_epoch, logs, s) {
       const line = bySteps
-        ? `step ${s.step} - ${formatDuration(s.seconds)}${formatLogs(logs)} - lr: ${s.lr.toExponential(2)} - ${Math.round(s.samplesPerSec)} tok/s`
+        ? `step ${s.step} - ${formatDuration(s.seconds)}${formatLogs(logs)} - lr: ${s.lr.toExponential(2)} - ${rate(s)}`
         : epochLine(run.steps, logs, true);
       out.write(`${interactive ? '\r' : ''}${line}${interactive ? '\x1b[K' : ''}\n`);
     },
@@ -96,10 +100,12 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
 
 /**
  * One JSON object per line. Epochs: `{"event":"epoch","epoch":1,"epochs":5,"loss":...,"seconds":...,"rssMiB":...}`.
- * Steps: `{"event":"step","step":10,...}` every `stepEvery` steps and `{"event":"eval","step":100,"loss":...,"val_loss":...}` per evaluation.
+ * Steps: `{"event":"step","step":10,...}` every `stepEvery` steps and `{"event":"eval","step":100,"loss":...,"val_loss":...}` per evaluation,
+ * with the speed as tokensPerSec (or imagesPerSec with unit 'img').
  */
-export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: number } = {}): Callback {
+export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: number; unit?: RateUnit } = {}): Callback {
   const every = opts.stepEvery ?? 10;
+  const rateKey = opts.unit === 'img' ? 'imagesPerSec' : 'tokensPerSec';
   let run: TrainBegin, bySteps = false, start = 0;
   const write = (o: object) => out.write(JSON.stringify(o) + '\n');
   return renderer({
@@ -112,10 +118,10 @@ export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: numb
     },
     onBatchEnd(_batch, _logs, s) {
       if (!bySteps || s.step % every !== 0) return;
-      write({ event: 'step', step: s.step, steps: run.totalSteps, budget: run.seconds, loss: s.loss, lr: s.lr, tokensPerSec: s.samplesPerSec, elapsed: s.seconds, eta: s.eta });
+      write({ event: 'step', step: s.step, steps: run.totalSteps, budget: run.seconds, loss: s.loss, lr: s.lr, [rateKey]: s.samplesPerSec, elapsed: s.seconds, eta: s.eta });
     },
     onEpochEnd(epoch, logs, s) {
-      if (bySteps) write({ event: 'eval', step: s.step, ...logs, lr: s.lr, elapsed: s.seconds, tokensPerSec: s.samplesPerSec, rssMiB: rssMiB() });
+      if (bySteps) write({ event: 'eval', step: s.step, ...logs, lr: s.lr, elapsed: s.seconds, [rateKey]: s.samplesPerSec, rssMiB: rssMiB() });
       else write({ event: 'epoch', epoch: epoch + 1, epochs: run.epochs, ...logs, seconds: (Date.now() - start) / 1000, rssMiB: rssMiB() });
     },
   });
