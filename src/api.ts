@@ -29,4 +29,5 @@ export { Sequential, sequential, type CompileArgs, type FitArgs, type EvaluateRe
 export * as metrics from './train/metrics.js';
 export { numberToWords, wordsToNumber, captionWords, joinCaptionWords, CAPTION_WORDS } from './data/numbers.js';
 export { captionDataset, captionSample, captionDigits, CAPTION_HEIGHT, CAPTION_WIDTH, type CaptionDataset, type CaptionSample, type CaptionDigits } from './data/captions.js';
-export { Captioner, CAPTIONER_DEFAULTS, captionerConfig, type CaptionerConfig, type Caption, type DecodeOptions } from './models/captioner.js';
+export { Captioner, CAPTIONER_DEFAULTS, CAPTION_VOCABULARY, captionerConfig, type CaptionerConfig, type Caption, type DecodeOptions } from './models/captioner.js';
+export { toMnistInput, toCaptionInput, type RgbaImage } from './data/ink.js';

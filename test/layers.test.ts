@@ -4,8 +4,6 @@
 
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { backward } from '../src/autograd/index.js';
 import { Rng } from '../src/core/rng.js';

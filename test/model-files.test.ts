@@ -59,7 +59,6 @@ const good = path.join(base, 'good');
   await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
   model.save(good);
 }
-const goodJson = JSON.parse(fs.readFileSync(path.join(good, 'model.json'), 'utf8'));
 let copies = 0;
 
 /** A copy of a folder; model.json changed by `edit` when given. */

@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { loadModel } from '../src/models/load.js';

@@ -38,7 +38,7 @@ import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
 import { locateRun, resolveCheckpoint, writeSummary } from '../train/runs.js';
 import { registerNodeBackend } from './backend.js';
 import { CAPTION_MINUTES, CAPTION_TEST_COUNT, checkOutput } from './common.js';
-import { openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup, type SteppedFlags } from './stepped.js';
+import { checkBudgetFields, openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup, type SteppedFlags } from './stepped.js';
 
 export interface CaptionDataOptions {
   out: string;
@@ -138,16 +138,10 @@ function captionRunOptions(f: CaptionTrainFlags): CaptionRunOptions {
 function readCaptionRunOptions(run: { dir: string; model: string; options: CaptionRunOptions }, doc: Doc): CaptionRunOptions {
   check(run.model === 'captioner', `${run.dir} is a ${run.model} run, not a captioner's: continue it with tsgrad ${run.model === 'gpt' || run.model === 'lstm' ? 'gpt train' : 'train'} --resume`);
   const int = (k: string, min = 0) => doc.at(k).int({ min, max: 2 ** 31 - 1 });
-  const num = (k: string, min = 0) => doc.at(k).number({ min });
   doc.at('filters').array({ max: 8 }).forEach((f) => f.int({ min: 1, max: 2 ** 14 }));
   if (doc.at('data').value !== null) doc.at('data').string();
-  [int('embd', 1), int('heads', 1), int('layers', 1), num('dropout'), int('batch', 1), num('lr'), int('warmup'),
-    num('weightDecay'), num('clip'), int('evalEvery', 1), int('evalCount', 1), int('seed')];
-  for (const k of ['beta1', 'beta2', 'minLrFraction']) doc.at(k).optional()?.number({ min: 0, max: 1 });
-  if (doc.at('logEvery').present) int('logEvery');
-  if (doc.at('steps').present) int('steps', 1);
-  if (doc.at('minutes').present) num('minutes');
-  if (!doc.at('steps').present && !doc.at('minutes').present) doc.fail('must have steps or minutes');
+  [int('embd', 1), int('heads', 1), int('layers', 1), doc.at('dropout').number({ min: 0 }), int('evalCount', 1)];
+  checkBudgetFields(doc);
   return run.options;
 }
 

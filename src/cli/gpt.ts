@@ -6,7 +6,6 @@
 //   eval      validation loss, perplexity and bits per character of a checkpoint.
 // This file turns the flags (defined in main.ts) into calls to the library.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { check } from '../core/errors.js';
 import type { Doc } from '../core/validate.js';
@@ -15,15 +14,14 @@ import { charTokenizer, trainBpe, type Tokenizer } from '../data/tokenizer.js';
 import { Gpt } from '../models/gpt.js';
 import { loadLanguageModel, resumeRun } from '../models/load.js';
 import { LstmLm } from '../models/lstm-lm.js';
-import type { Callback, CallbackModel } from '../train/callbacks.js';
 import { checkTokens, evaluateLm, trainLm, type LanguageModel, type LmRun, type LmTrainOptions } from '../train/lm.js';
 import { generate } from '../train/lm-generate.js';
 import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
-import { checkNewRun, latestCheckpoint, locateRun, openRun, readRun, runStamp, writeSummary } from '../train/runs.js';
+import { latestCheckpoint, locateRun, writeSummary } from '../train/runs.js';
 import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
 import { registerNodeBackend } from './backend.js';
-import { GPT_MINUTES, warn, type RunPlace } from './common.js';
-import { openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup } from './stepped.js';
+import { GPT_MINUTES, type RunPlace } from './common.js';
+import { checkBudgetFields, openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup } from './stepped.js';
 
 const VALIDATION_FRACTION = 0.1;
 
@@ -158,18 +156,12 @@ function readRunOptions(run: { dir: string; model: string; options: RunOptions }
   check(run.model === 'gpt' || run.model === 'lstm' || run.model === 'GPT' || run.model === 'LSTMLM',
     `${run.dir} is a ${run.model} run, not a language model's: continue it with tsgrad train --resume`);
   const int = (k: string, min = 0) => doc.at(k).int({ min, max: 2 ** 31 - 1 });
-  const num = (k: string, min = 0) => doc.at(k).number({ min });
   doc.at('arch').string(['gpt', 'lstm']);
   doc.at('tokenizer').string(['char', 'bpe']);
   if (doc.at('text').present) doc.at('text').string();
   if (doc.at('vocab').present) int('vocab', 256);
-  [int('layers', 1), int('heads', 1), int('embd', 1), int('block', 1), num('dropout'), int('batch', 1), num('lr'), int('warmup'),
-    num('weightDecay'), num('clip'), int('evalEvery', 1), int('evalBatches', 1), int('seed')];
-  for (const k of ['beta1', 'beta2', 'minLrFraction']) doc.at(k).optional()?.number({ min: 0, max: 1 });
-  if (doc.at('logEvery').present) int('logEvery');
-  if (doc.at('steps').present) int('steps', 1);
-  if (doc.at('minutes').present) num('minutes');
-  if (!doc.at('steps').present && !doc.at('minutes').present) doc.fail('must have steps or minutes');
+  [int('layers', 1), int('heads', 1), int('embd', 1), int('block', 1), doc.at('dropout').number({ min: 0 }), int('evalBatches', 1)];
+  checkBudgetFields(doc);
   return run.options;
 }
 

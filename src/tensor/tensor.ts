@@ -6,7 +6,7 @@
 
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
 import type { Padding } from '../backend/geometry.js';
-import { copyOf, type DType, type TypedArray } from '../core/dtype.js';
+import { type DType, type TypedArray } from '../core/dtype.js';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape, normalizeAxes, sizeOf, type Shape } from '../core/shape.js';

@@ -11,6 +11,7 @@
 import { check } from '../core/errors.js';
 import { AdamW, type OptimizerState } from '../optim/optimizer.js';
 import { cosineDecay } from '../optim/schedules.js';
+import type { Callback } from './callbacks.js';
 import type { RunState } from './runs.js';
 
 export interface BudgetOptions {
@@ -36,6 +37,20 @@ export interface BudgetOptions {
   /** In a run folder, a "step" record in metrics.jsonl every this many steps (0 or absent: evaluations only). */
   logEvery?: number;
   seed: number;
+}
+
+/** Where a step-counted run is kept and how it continues: what trainLm and trainCaptioner take besides the model, data and options. */
+export interface RunFields {
+  /** The run folder (runs.ts): config.json if it has none, metrics.jsonl, the checkpoints (absent or null: nothing is written). */
+  dir?: string | null;
+  /** Continue from a checkpoint's run state and optimizer moments (the model holds its weights). */
+  resumed?: { state: RunState; optimizer: OptimizerState };
+  /** Any callbacks: progress, early stopping, a CSV log... (an epoch is `evalEvery` steps). */
+  callbacks?: Callback[];
+  /** What a new run's config.json records (default: the model's name and the options). */
+  runConfig?: { model: string; options: object };
+  /** A NaN or Inf loss or gradient: 'stop' (the default) throws, naming the step; 'skip' drops that step's update and counts it (see trainer.ts). */
+  onNan?: 'stop' | 'skip';
 }
 
 export interface Budget {

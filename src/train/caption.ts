@@ -15,13 +15,11 @@ import { CAPTION_HEIGHT, CAPTION_WIDTH, captionDigits, captionSample, type Capti
 import { wordsToNumber } from '../data/numbers.js';
 import { saveModel } from '../io/checkpoint.js';
 import type { Captioner } from '../models/captioner.js';
-import type { OptimizerState } from '../optim/optimizer.js';
 import { noGrad } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { budgetedAdamW, type BudgetOptions } from './budget.js';
-import type { Callback } from './callbacks.js';
-import { RunTracker, type RunState } from './runs.js';
+import { budgetedAdamW, type BudgetOptions, type RunFields } from './budget.js';
+import { RunTracker } from './runs.js';
 import { onNanOption, trainLoop, type TrainResult } from './trainer.js';
 
 /** MNIST training images kept out of training, from the end, to draw the validation images from. */
@@ -39,19 +37,11 @@ export interface MnistSplit {
   count: number;
 }
 
-export interface CaptionRun {
+export interface CaptionRun extends RunFields {
   model: Captioner;
   /** The MNIST training images: the digits of every training and validation image. */
   mnist: MnistSplit;
   options: CaptionTrainOptions;
-  /** The run folder (runs.ts); absent or null: nothing is written. */
-  dir?: string | null;
-  /** Continue from a checkpoint's run state and optimizer moments (the model holds its weights). */
-  resumed?: { state: RunState; optimizer: OptimizerState };
-  callbacks?: Callback[];
-  /** What a new run's config.json records (default: 'captioner' and `options`). */
-  runConfig?: { model: string; options: object };
-  onNan?: 'stop' | 'skip';
 }
 
 /** The training digits and the held-out validation digits of MNIST's training split. */

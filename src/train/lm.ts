@@ -14,13 +14,11 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { saveModel } from '../io/checkpoint.js';
 import type { Model } from '../nn/model.js';
 import { sparseCategoricalCrossentropy } from '../ops/losses.js';
-import type { OptimizerState } from '../optim/optimizer.js';
 import { noGrad } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { budgetedAdamW, type BudgetOptions } from './budget.js';
-import type { Callback } from './callbacks.js';
-import { RunTracker, type RunState } from './runs.js';
+import { budgetedAdamW, type BudgetOptions, type RunFields } from './budget.js';
+import { RunTracker } from './runs.js';
 import { onNanOption, trainLoop, type TrainResult } from './trainer.js';
 
 /**
@@ -56,7 +54,7 @@ export interface LmDataSource {
   validationFraction: number;
 }
 
-export interface LmRun {
+export interface LmRun extends RunFields {
   model: LanguageModel;
   tokenizer: Tokenizer;
   train: Int32Array;
@@ -64,16 +62,6 @@ export interface LmRun {
   /** Where the text came from, kept in the checkpoints for `tsgrad gpt eval` (absent: not recorded). */
   source?: LmDataSource;
   options: LmTrainOptions;
-  /** The run folder (see runs.ts): config.json if it has none, metrics.jsonl, the checkpoints (absent or null: nothing is written). */
-  dir?: string | null;
-  /** Continue from a checkpoint's run state and optimizer moments (the model holds its weights). */
-  resumed?: { state: RunState; optimizer: OptimizerState };
-  /** Any callbacks: progress, early stopping, a CSV log... (an epoch is `evalEvery` steps). */
-  callbacks?: Callback[];
-  /** What a new run's config.json records (default: the model's class name and `options`). */
-  runConfig?: { model: string; options: object };
-  /** A NaN or Inf loss or gradient: 'stop' (the default) throws, naming the step; 'skip' drops that step's update and counts it (see trainer.ts). */
-  onNan?: 'stop' | 'skip';
 }
 
 /** `count` windows of block + 1 tokens at random starts: inputs (count, block) and next tokens (count, block). */

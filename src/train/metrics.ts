@@ -133,7 +133,6 @@ export interface ClassificationReport {
 
 /** Per-class precision, recall and F1 from a confusion matrix; 0 where a ratio has nothing to divide by. */
 export function classificationReport(matrix: number[][]): ClassificationReport {
-  const n = matrix.length;
   const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
   const column = (j: number) => matrix.reduce((s, row) => s + row[j], 0);
   const classes = matrix.map((row, i) => {

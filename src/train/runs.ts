@@ -247,12 +247,6 @@ function readState(dir: string): RunState {
   };
 }
 
-interface LegacyLmState {
-  elapsed: number;
-  warmupEnd: number | null;
-  history: { step: number; loss: number; valLoss: number; lr: number }[];
-}
-
 /** The newest checkpoint of a run and its state, or null when it has none yet. */
 export function latestCheckpoint(runDir: string): { dir: string; state: RunState } | null {
   const last = checkpoints(runDir).at(-1);
