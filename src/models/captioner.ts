@@ -2,11 +2,11 @@
 // convolutions with ReLU, each followed by 2x2 max pooling) turns a (B, H, W, 1) image into a
 // sequence of S = W / 2^n visual feature vectors, one per column of the last feature map, projected
 // to the decoder's width C, plus a learned position embedding and a layer norm. The decoder is the
-// GPT's (token and position embeddings, pre-norm blocks of causal self-attention and a GELU MLP,
-// ln_f, a head tied to the token embedding) with a cross-attention sub-layer in each block
-// (queries from the text, keys and values from the visual features, no mask), named as Hugging
-// Face's GPT-2 names it with `add_cross_attention` (`ln_cross_attn`, `crossattention.q_attn`,
-// `crossattention.c_attn`, `crossattention.c_proj`). Decoding is greedy or beam search, through a
+// GPT's (token and position embeddings, its blocks (block.ts), ln_f, a head tied to the token
+// embedding), each block with its cross-attention sub-layer (queries from the text, keys and values
+// from the visual features, no mask), named as Hugging Face's GPT-2 names it with
+// `add_cross_attention` (`ln_cross_attn`, `crossattention.q_attn`, `crossattention.c_attn`,
+// `crossattention.c_proj`). Decoding is greedy or beam search, through a
 // key/value cache for the self-attention; the cross-attention's keys and values are computed once
 // per image.
 // Not for: the data (src/data), the training loop or the CLI; nor for dropout on attention weights.
@@ -28,11 +28,10 @@ import { logSoftmax } from '../ops/activations.js';
 import { concat } from '../ops/arrays.js';
 import { toCaptionInput, type RgbaImage } from '../data/ink.js';
 import { CAPTION_WORDS, captionWords, joinCaptionWords } from '../data/numbers.js';
-import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad } from '../tensor/engine.js';
 import { persistent, tidy } from '../tensor/memory.js';
 import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
-import { GPT2_NAMES } from './gpt.js';
+import { DecoderBlock, GPT2_NAMES } from './block.js';
 
 export interface CaptionerConfig {
   /** Words in the vocabulary, BOS, EOS and PAD included. */
@@ -118,18 +117,6 @@ export function captionerConfigFromDoc(d: Doc): Required<CaptionerConfig> {
   return captionerConfig(c);
 }
 
-interface Block {
-  ln1: LayerNormalization; // gamma, beta (C)
-  cAttn: Dense; // kernel (C, 3C): q, k and v of the self-attention; bias (3C)
-  attnProj: Dense; // kernel (C, C), bias (C)
-  lnCross: LayerNormalization; // gamma, beta (C)
-  qAttn: Dense; // kernel (C, C): the cross-attention's queries, from the text; bias (C)
-  kvAttn: Dense; // kernel (C, 2C): its keys and values, from the visual features; bias (2C)
-  crossProj: Dense; // kernel (C, C), bias (C)
-  ln2: LayerNormalization; // gamma, beta (C)
-  cFc: Dense; // kernel (C, 4C), bias (4C)
-  mlpProj: Dense; // kernel (4C, C), bias (C)
-}
 
 
 /**
@@ -177,7 +164,7 @@ export class Captioner implements Model {
   readonly encLn: LayerNormalization; // gamma, beta (C)
   readonly wte: Embedding; // embeddings (V, C), also the output head
   readonly wpe: Embedding; // embeddings (block, C)
-  readonly h: Block[] = [];
+  readonly h: DecoderBlock[] = [];
   readonly lnF: LayerNormalization; // gamma, beta (C)
   /** One Dropout for every place the model drops (as the GPT's): one stream draws every mask in turn. */
   readonly drop: Dropout;
@@ -190,7 +177,6 @@ export class Captioner implements Model {
     const [fh, fw] = [c.height >> n, c.width >> n]; // each 'same' convolution keeps the size, each pooling halves it (rounding down)
     this.sequence = fw;
     const norm = (name: string) => new LayerNormalization({ name, epsilon: 1e-5 });
-    const dense = (name: string, units: number) => new Dense({ name, units, kernelInitializer: 'zeros' });
     c.filters.forEach((filters, i) => this.convs.push(new Conv2D({ name: `encoder.conv.${i}`, filters, kernelSize: 3, padding: 'same', activation: 'relu' })));
     this.pool = new MaxPooling2D({ name: 'encoder.pool', poolSize: 2 });
     this.encProj = new Dense({ name: 'encoder.proj', units: C });
@@ -198,15 +184,7 @@ export class Captioner implements Model {
     this.encLn = norm('encoder.ln');
     this.wte = new Embedding({ name: 'decoder.wte', inputDim: c.vocabSize, outputDim: C, embeddingsInitializer: 'zeros' });
     this.wpe = new Embedding({ name: 'decoder.wpe', inputDim: c.block, outputDim: C, embeddingsInitializer: 'zeros' });
-    for (let i = 0; i < c.layers; i++) {
-      const p = `decoder.h.${i}`;
-      this.h.push({
-        ln1: norm(`${p}.ln_1`), cAttn: dense(`${p}.attn.c_attn`, 3 * C), attnProj: dense(`${p}.attn.c_proj`, C),
-        lnCross: norm(`${p}.ln_cross_attn`), qAttn: dense(`${p}.crossattention.q_attn`, C),
-        kvAttn: dense(`${p}.crossattention.c_attn`, 2 * C), crossProj: dense(`${p}.crossattention.c_proj`, C),
-        ln2: norm(`${p}.ln_2`), cFc: dense(`${p}.mlp.c_fc`, 4 * C), mlpProj: dense(`${p}.mlp.c_proj`, C),
-      });
-    }
+    for (let i = 0; i < c.layers; i++) this.h.push(new DecoderBlock(`decoder.h.${i}`, C, { cross: true }));
     this.lnF = norm('decoder.ln_f');
     this.drop = new Dropout({ name: 'drop', rate: c.dropout, seed: seed + 1 });
 
@@ -217,11 +195,7 @@ export class Captioner implements Model {
       channels = c.filters[i];
     });
     layers.push([this.encProj, [1, fh * channels]], [this.encWpe, [1, C]], [this.encLn, [1, C]], [this.wte, [1, C]], [this.wpe, [1, C]]);
-    for (const b of this.h) {
-      for (const l of [b.ln1, b.cAttn, b.attnProj, b.lnCross, b.qAttn, b.kvAttn, b.crossProj, b.ln2, b.cFc]) layers.push([l, [1, C]]);
-      layers.push([b.mlpProj, [1, 4 * C]]);
-    }
-    layers.push([this.lnF, [1, C]]);
+    for (const [layer, channels] of [...this.h.flatMap((b) => b.layers), [this.lnF, C] as const]) layers.push([layer, [1, channels]]);
     const init = new Rng(seed);
     persistent(() => layers.forEach(([layer, shape]) => layer.build(shape, init)));
     this.drop.build([1, C], init); // seeded by its config: draws nothing from init
@@ -229,10 +203,9 @@ export class Captioner implements Model {
       for (const w of layer.weights) this.weights.push({ name: `${layer.name}.${GPT2_NAMES[w.name]}`, value: w.value, trainable: w.trainable });
     }
     // The embeddings and the decoder's matrices, drawn in order from the same stream (as the GPT's).
-    const residual = new Set(this.h.flatMap((b) => [b.attnProj.kernel, b.crossProj.kernel, b.mlpProj.kernel]));
+    const residual = new Set(this.h.flatMap((b) => b.residual));
     const residualStd = 0.02 / Math.sqrt(2 * c.layers);
-    const drawn = new Set([this.encWpe.embeddings, this.wte.embeddings, this.wpe.embeddings, ...this.h.flatMap((b) =>
-      [b.cAttn, b.attnProj, b.qAttn, b.kvAttn, b.crossProj, b.cFc, b.mlpProj].map((d) => d.kernel))]);
+    const drawn = new Set([this.encWpe.embeddings, this.wte.embeddings, this.wpe.embeddings, ...this.h.flatMap((b) => b.kernels)]);
     tidy(() => {
       for (const { value } of this.weights) {
         if (drawn.has(value)) value.raw.set(randomNormal(value.shape, init, 0, residual.has(value) ? residualStd : 0.02).raw);
@@ -347,8 +320,8 @@ export class Captioner implements Model {
 
   /** An empty cache for decoding the images whose visual features are given (B, S, C). */
   newCache(features: Tensor): CaptionerCache {
-    const { heads, embd: C } = this.config;
-    const cross = this.h.map((b) => [0, 1].map((i) => splitHeads(b.kvAttn.callUnits(features, i * C, C), heads))); // (B, S, C) -> (B, H, S, d)
+    const { heads } = this.config;
+    const cross = this.h.map((b) => b.memoryOf(features, heads)); // (B, S, C) -> (B, H, S, d)
     return {
       batch: features.shape[0], length: 0, keys: this.h.map(() => null), values: this.h.map(() => null),
       crossKeys: cross.map(([k]) => k), crossValues: cross.map(([, v]) => v),
@@ -464,21 +437,14 @@ export class Captioner implements Model {
     const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
     let x = drop(this.wte.call(tokens).add(this.wpe.call(positions))); // (B, T, C)
     this.h.forEach((blk, layer) => {
-      // Causal self-attention over the text so far.
-      const a = blk.ln1.call(x);
-      let [q, k, v] = [0, 1, 2].map((i) => splitHeads(blk.cAttn.callUnits(a, i * C, C), heads)); // (B, T, C) -> (B, H, T, d)
-      if (cache) {
-        if (cache.keys[layer]) [k, v] = [concat([cache.keys[layer]!, k], 2), concat([cache.values[layer]!, v], 2)]; // (B, H, start + T, d)
+      // The self-attention's keys and values so far (B, H, start + T, d), kept in the cache; the image's (B, H, S, d).
+      const keysValues = cache && ((k: Tensor, v: Tensor): [Tensor, Tensor] => {
+        if (cache.keys[layer]) [k, v] = [concat([cache.keys[layer]!, k], 2), concat([cache.values[layer]!, v], 2)];
         [cache.keys[layer], cache.values[layer]] = [k, v];
-      }
-      x = x.add(drop(blk.attnProj.call(mergeHeads(attention(q, k, v, { causal: true })))));
-      // Cross-attention: queries from the text, keys and values from the image (no mask).
-      const cq = splitHeads(blk.qAttn.call(blk.lnCross.call(x)), heads); // (B, H, T, d)
-      const [ck, cv] = cache
-        ? [cache.crossKeys[layer], cache.crossValues[layer]]
-        : [0, 1].map((i) => splitHeads(blk.kvAttn.callUnits(features!, i * C, C), heads)); // (B, S, C) -> (B, H, S, d)
-      x = x.add(drop(blk.crossProj.call(mergeHeads(attention(cq, ck, cv))))); // (B, H, T, d) -> (B, T, C)
-      x = x.add(drop(blk.mlpProj.call(gelu(blk.cFc.call(blk.ln2.call(x)))))); // (B, T, 4C) -> (B, T, C)
+        return [k, v];
+      });
+      const memory: [Tensor, Tensor] = cache ? [cache.crossKeys[layer], cache.crossValues[layer]] : blk.memoryOf(features!, heads);
+      x = blk.call(x, { heads, drop, memory, ...(keysValues && { keysValues }) });
     });
     const out = this.lnF.call(x).reshape([B * T, C]);
     return out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V]); // tied head: x @ wteᵀ

@@ -13,16 +13,16 @@ import { formatShape } from '../core/shape.js';
 import type { Doc } from '../core/validate.js';
 import { fraction, need, opt, readFields } from '../nn/schema.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { Dense, Dropout } from '../nn/core.js';
+import { Dropout } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
 import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
-import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { noGrad } from '../tensor/engine.js';
 import { persistent, tidy } from '../tensor/memory.js';
 import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
 import type { NamedWeight } from '../nn/stack.js';
 import type { LanguageModel } from '../train/lm.js';
+import { DecoderBlock, GPT2_NAMES } from './block.js';
 
 export interface GptConfig {
   vocabSize: number;
@@ -61,17 +61,7 @@ export function gptConfigFromDoc(d: Doc): Required<GptConfig> {
   return gptConfig(c);
 }
 
-interface Block {
-  ln1: LayerNormalization; // gamma, beta (C)
-  cAttn: Dense; // kernel (C, 3C): q, k and v side by side; bias (3C)
-  attnProj: Dense; // kernel (C, C), bias (C)
-  ln2: LayerNormalization; // gamma, beta (C)
-  cFc: Dense; // kernel (C, 4C), bias (4C)
-  mlpProj: Dense; // kernel (4C, C), bias (C)
-}
-
-/** GPT-2's name for each nn weight: its Conv1D, Embedding and LayerNorm call the matrix or scale `weight` and the offset `bias`. */
-export const GPT2_NAMES: Record<string, string> = { kernel: 'weight', bias: 'bias', embeddings: 'weight', gamma: 'weight', beta: 'bias' };
+export { GPT2_NAMES } from './block.js';
 
 /** Keys and values of the positions fed so far, per layer, and those positions' tokens (to re-prime). */
 export interface GptCache {
@@ -89,7 +79,7 @@ export class Gpt implements LanguageModel<GptCache> {
   readonly weights: NamedWeight[] = [];
   readonly wte: Embedding; // embeddings (V, C), also the output head
   readonly wpe: Embedding; // embeddings (block, C)
-  readonly h: Block[] = [];
+  readonly h: DecoderBlock[] = [];
   readonly lnF: LayerNormalization; // gamma, beta (C)
   /**
    * One Dropout for every place GPT-2 drops (`transformer.drop`, each block's `resid_dropout` and
@@ -102,23 +92,14 @@ export class Gpt implements LanguageModel<GptCache> {
     const c = (this.config = gptConfig(config));
     const C = c.embd;
     const norm = (name: string) => new LayerNormalization({ name, epsilon: 1e-5 });
-    const dense = (name: string, units: number) => new Dense({ name, units, kernelInitializer: 'zeros' });
     this.wte = new Embedding({ name: 'transformer.wte', inputDim: c.vocabSize, outputDim: C, embeddingsInitializer: 'zeros' });
     this.wpe = new Embedding({ name: 'transformer.wpe', inputDim: c.block, outputDim: C, embeddingsInitializer: 'zeros' });
-    for (let i = 0; i < c.layers; i++) {
-      const p = `transformer.h.${i}`;
-      this.h.push({
-        ln1: norm(`${p}.ln_1`), cAttn: dense(`${p}.attn.c_attn`, 3 * C), attnProj: dense(`${p}.attn.c_proj`, C),
-        ln2: norm(`${p}.ln_2`), cFc: dense(`${p}.mlp.c_fc`, 4 * C), mlpProj: dense(`${p}.mlp.c_proj`, C),
-      });
-    }
+    for (let i = 0; i < c.layers; i++) this.h.push(new DecoderBlock(`transformer.h.${i}`, C));
     this.lnF = norm('transformer.ln_f');
     this.drop = new Dropout({ name: 'transformer.drop', rate: c.dropout, seed: seed + 1 });
 
     // Built in GPT-2's order (the order of `weights`) on inputs of C channels (4C for the MLP's projection).
-    const layers: [Layer, number][] = [[this.wte, C], [this.wpe, C]];
-    for (const b of this.h) layers.push([b.ln1, C], [b.cAttn, C], [b.attnProj, C], [b.ln2, C], [b.cFc, C], [b.mlpProj, 4 * C]);
-    layers.push([this.lnF, C]);
+    const layers: [Layer, number][] = [[this.wte, C], [this.wpe, C], ...this.h.flatMap((b) => b.layers), [this.lnF, C]];
     const init = new Rng(seed);
     persistent(() => layers.forEach(([layer, channels]) => layer.build([1, channels], init)));
     this.drop.build([1, C], init); // seeded by its config: draws nothing from init
@@ -127,7 +108,7 @@ export class Gpt implements LanguageModel<GptCache> {
     }
     // The layers start at zero (ones for the norms' gamma); GPT-2 then draws every matrix from one
     // stream, in order, as Hugging Face's _init_weights does after building the modules.
-    const residual = new Set(this.h.flatMap((b) => [b.attnProj.kernel, b.mlpProj.kernel]));
+    const residual = new Set(this.h.flatMap((b) => b.residual));
     const residualStd = 0.02 / Math.sqrt(2 * c.layers);
     tidy(() => {
       for (const { value } of this.weights) {
@@ -211,13 +192,7 @@ export class Gpt implements LanguageModel<GptCache> {
     const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
     let x = drop(this.wte.call(idx).add(this.wpe.call(positions))); // (B, T, C)
     this.h.forEach((blk, layer) => {
-      const a = blk.ln1.call(x);
-      const [q, k, v] = [0, 1, 2].map((i) => splitHeads(blk.cAttn.callUnits(a, i * C, C), heads)); // c_attn's thirds, each (B, T, C) -> (B, H, T, d)
-      const [keys, values] = cache ? remember(cache, layer, k, v, start, heads) : [k, v]; // (B, H, start + T, d)
-      const y = mergeHeads(attention(q, keys, values, { causal: true })); // (B, H, T, d) -> (B, T, C)
-      x = x.add(drop(blk.attnProj.call(y)));
-      const m = gelu(blk.cFc.call(blk.ln2.call(x))); // (B, T, 4C)
-      x = x.add(drop(blk.mlpProj.call(m)));
+      x = blk.call(x, { heads, drop, ...(cache && { keysValues: (k: Tensor, v: Tensor) => remember(cache, layer, k, v, start, heads) }) });
     });
     const out = this.lnF.call(x).reshape([B * T, C]);
     return out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V]); // tied head: x @ wteᵀ
