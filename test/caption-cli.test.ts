@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { PNG } from 'pngjs';
 import { saveModel } from '../src/io/checkpoint.js';
 import { Gpt } from '../src/models/gpt.js';
 import { referenceCnn } from '../src/models/zoo.js';
@@ -57,6 +58,9 @@ test('train, then caption pictures and evaluate the run', () => {
   const said = c.out.trim().split('\n');
   assert.equal(said.length, 3);
   said.forEach((line, i) => assert.match(line, new RegExp(`^${pics[i].replace('.', '\\.')}: [a-z -]* \\((\\d+|not a number)\\)$`)));
+  // A blank page has no writing: nothing is made up for it.
+  fs.writeFileSync(path.join(work, 'blank.png'), PNG.sync.write(Object.assign(new PNG({ width: 60, height: 20 }), { data: Buffer.alloc(60 * 20 * 4, 255) })));
+  assert.equal(tsgrad('caption', 'run', 'run', 'blank.png').out, 'blank.png: no writing found\n');
   const j = tsgrad('caption', 'run', 'run', ...pics, '--json', '--beam', '3');
   assert.equal(j.code, 0, j.err);
   for (const l of j.out.trim().split('\n').map((x) => JSON.parse(x))) assert.ok(typeof l.caption === 'string' && (l.number === null || Number.isInteger(l.number)) && pics.includes(l.file));

@@ -231,9 +231,12 @@ export function captionRun(checkpoint: string, images: string[], o: { beam: numb
   inputs.forEach((x, i) => pixels.set(x, i * height * width));
   const captions = model.predict(tensor(pixels, [images.length, height, width, 1]), { beam: o.beam });
   images.forEach((file, i) => {
-    const number = wordsToNumber(captions[i]);
-    if (o.json) process.stdout.write(JSON.stringify({ file, caption: captions[i], number }) + '\n');
-    else process.stdout.write(`${file}: ${captions[i]} (${number ?? 'not a number'})\n`);
+    // A picture without ink (blank, one colour, faint noise) has nothing to read: no caption is made up for it.
+    const blank = inputs[i].every((v) => v === 0);
+    const caption = blank ? null : captions[i];
+    const number = caption === null ? null : wordsToNumber(caption);
+    if (o.json) process.stdout.write(JSON.stringify({ file, caption, number }) + '\n');
+    else process.stdout.write(`${file}: ${caption === null ? 'no writing found' : `${caption} (${number ?? 'not a number'})`}\n`);
   });
 }
 
