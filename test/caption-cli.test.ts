@@ -67,9 +67,10 @@ test('train, then caption pictures and evaluate the run', () => {
 
   const e = tsgrad('caption', 'eval', 'run', '--count', '40');
   assert.equal(e.code, 0, e.err);
-  assert.match(e.out, /^exact match \d+\.\d\d% of 40 test \(MNIST test digits, seed 0\) images, digits right \d+\.\d\d%; by length: 1 digit .* - greedy\n/);
+  assert.match(e.out, /^exact match \d+\.\d\d% of 40 test \(MNIST test digits, seed 0\) images, digits right \d+\.\d\d%; by length: 1 digit .* - greedy, [\d,]+ images\/s at batch 256\n/);
   const ej = JSON.parse(tsgrad('caption', 'eval', 'run', '--count', '40', '--json', '--save-wrong', 'wrong').out);
   assert.equal(ej.count, 40);
+  assert.ok(ej.imagesPerSecond > 0 && ej.batchSize === 256);
   assert.equal(ej.wrong.length, ej.wrongCount);
   const saved = fs.readFileSync(path.join(work, 'wrong', 'captions.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   assert.equal(saved.length, ej.wrongCount);

