@@ -4,7 +4,8 @@
 //                   ink, scaled to fit 20x20 keeping the aspect ratio (with anti-aliasing), then
 //                   placed in a 28x28 field with the ink's centre of mass at the centre;
 //   toCaptionInput  a written number as the captioner's generator draws them (captions.ts): the
-//                   ink split into digits at the columns without ink, each digit scaled to the
+//                   ink cleared of dust (small blobs apart from the writing), split into
+//                   digits at the columns without ink, each digit scaled to the
 //                   generator's mean height (19 of 28 rows), set 3 pixels apart and centred, all
 //                   scaled down together if they do not fit the width.
 // Both first find the ink: the border is taken as the paper (light paper means dark ink, which is
@@ -110,8 +111,42 @@ export function toMnistInput(img: RgbaImage): Float32Array {
 // The generator's digits (captions.ts): MNIST's 20-row ink scaled by 0.8-1.1, gaps of -3 to 9 pixels.
 const DIGIT_HEIGHT = 19 / 28;
 const GAP = 3 / 28;
-/** A column run of ink shorter than this fraction of the tallest is a speck, not a digit. */
+/** A blob of ink (8-connected) shorter than this fraction of the tallest digit and lighter than SPECK_MASS of the heaviest blob is dust, not writing. */
 const SPECK = 0.25;
+const SPECK_MASS = 0.05;
+
+/** Clears the specks of dust from `ink` (w x h): small blobs apart from the writing (see SPECK). */
+function removeSpecks(ink: Float32Array, w: number, h: number): void {
+  const label = new Int32Array(w * h).fill(-1);
+  const blobs: { pixels: number[]; top: number; bottom: number }[] = [];
+  const stack: number[] = [];
+  for (let start = 0; start < w * h; start++) {
+    if (label[start] >= 0 || ink[start] <= INK) continue;
+    const blob = { pixels: [] as number[], top: h, bottom: -1 };
+    label[start] = blobs.length;
+    stack.push(start);
+    while (stack.length) {
+      const p = stack.pop()!;
+      blob.pixels.push(p);
+      const x = p % w, y = (p - x) / w;
+      blob.top = Math.min(blob.top, y);
+      blob.bottom = Math.max(blob.bottom, y);
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+        const nx = x + dx, ny = y + dy, q = ny * w + nx;
+        if (nx >= 0 && nx < w && ny >= 0 && ny < h && label[q] < 0 && ink[q] > INK) {
+          label[q] = blobs.length;
+          stack.push(q);
+        }
+      }
+    }
+    blobs.push(blob);
+  }
+  const heaviest = Math.max(...blobs.map((b) => b.pixels.length));
+  const tallest = Math.max(...blobs.map((b) => b.bottom - b.top + 1));
+  for (const b of blobs) {
+    if (b.pixels.length < SPECK_MASS * heaviest && b.bottom - b.top + 1 < SPECK * tallest) for (const p of b.pixels) ink[p] = 0;
+  }
+}
 
 /**
  * A picture of a written number (any size and colour, digits anywhere on one line, unevenly
@@ -123,6 +158,7 @@ export function toCaptionInput(img: RgbaImage, height = 28, width = 112): Float3
   const out = new Float32Array(height * width);
   const ink = inkLevels(img);
   const w = img.width;
+  if (ink) removeSpecks(ink, w, img.height);
   const all = ink && inkBox(ink, w, { x: 0, y: 0, w, h: img.height });
   if (!all) return out;
   // Digits: runs of columns with ink, each cropped to its own ink.
