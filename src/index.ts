@@ -4,6 +4,7 @@
 // is Node's worker_threads) the default and adds what needs files: data sets, checkpoints, runs.
 
 import { createWasmBackend } from './backend/wasm/index.js';
+import './backend/wasm/node.js'; // the wasm backend's Node platform
 import { registerBackend } from './tensor/engine.js';
 
 registerBackend('wasm', () => createWasmBackend());

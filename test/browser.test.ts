@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -42,22 +43,27 @@ before(async () => {
   fs.writeFileSync(path.join(site, 'index.html'), `<!doctype html><script type="module">
     window.addEventListener('error', (e) => (window.failure = String(e.message)));
     window.addEventListener('unhandledrejection', (e) => (window.failure = String(e.reason)));
-    import { loadModel, tensor, getBackend } from './tsgrad.browser.js';
+    import { loadModel, tensor, backendInfo } from './tsgrad.browser.js';
     const input = await (await fetch('./input.json')).json();
     const model = await loadModel('./model/');
     const y = model.predict(tensor(new Float32Array(input), [${images.count}, 28, 28, 1]));
-    window.result = { values: Array.from(y.dataSync()), backend: getBackend().name, optimizer: model.optimizer?.getConfig().className };
+    window.result = { values: Array.from(y.dataSync()), backend: backendInfo(), optimizer: model.optimizer?.getConfig().className };
   </script>`);
+  // Under /plain/ the same files without the headers that make a page cross-origin isolated.
   server = http.createServer((req, res) => {
-    const file = path.join(site, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
+    const pathname = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
+    const isolated = !pathname.startsWith('/plain/');
+    const file = path.join(site, isolated ? pathname : pathname.slice('/plain'.length));
     if (!file.startsWith(site) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end();
       return;
     }
     res.writeHead(200, {
       'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'cross-origin-opener-policy': 'same-origin', // cross-origin isolated: SharedArrayBuffer, so wasm threads
-      'cross-origin-embedder-policy': 'require-corp',
+      ...(isolated && {
+        'cross-origin-opener-policy': 'same-origin', // cross-origin isolated: SharedArrayBuffer, so wasm threads
+        'cross-origin-embedder-policy': 'require-corp',
+      }),
     }).end(fs.readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -84,13 +90,64 @@ test('the browser bundle loads a checkpoint over HTTP and predicts what Node pre
   await page.goto(`${base}/index.html`);
   await page.waitForFunction(() => (window as unknown as { result?: unknown; failure?: unknown }).result ?? (window as unknown as { failure?: unknown }).failure, null, { timeout: 60_000 });
   const { result, failure } = await page.evaluate(() => {
-    const w = window as unknown as { result?: { values: number[]; backend: string; optimizer?: string }; failure?: string };
+    const w = window as unknown as { result?: { values: number[]; backend: unknown; optimizer?: string }; failure?: string };
     return { result: w.result, failure: w.failure };
   });
   assert.equal(failure, undefined, `the page failed: ${failure}`);
-  assert.equal(result!.backend, 'ref');
+  const { chunks, ...backend } = result!.backend as { chunks: unknown };
+  assert.deepEqual(backend, { name: 'wasm', threads: Math.min(2, os.availableParallelism()), simd: 'relaxed', isolated: true, note: null });
   assert.equal(result!.optimizer, 'Adam'); // the training config came along
   assertClose(result!.values, expected.dataSync(), 1e-4, 'browser predictions');
+});
+
+/** Runs `body` (a module script's source, which sets window.result) in a fresh page at `at`; its result, or the page's failure. */
+async function inPage(at: string, body: string): Promise<unknown> {
+  fs.writeFileSync(path.join(site, 'probe.html'), `<!doctype html><script type="module">
+    window.addEventListener('error', (e) => (window.failure = String(e.message)));
+    window.addEventListener('unhandledrejection', (e) => (window.failure = String(e.reason)));
+    ${body}
+  </script>`);
+  const page = await (await launch()).newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(`${base}${at}probe.html`);
+  await page.waitForFunction('window.result ?? window.failure', null, { timeout: 60_000 });
+  const { result, failure } = (await page.evaluate('({ result: window.result, failure: window.failure })')) as { result: unknown; failure?: string };
+  assert.equal(failure, undefined, `the page failed: ${failure}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+  return result;
+}
+
+/** A product and a convolution step big enough to be split between threads, on the wasm backend and then on the reference one. */
+const SPLIT_WORK = `
+    import { randomUniform, matMul, conv2d, grad, setBackend, backendInfo, tidy } from './tsgrad.browser.js';
+    const run = () => tidy(() => {
+      const a = randomUniform([300, 200], -1, 1, 'float32', 1), b = randomUniform([200, 250], -1, 1, 'float32', 2);
+      const x = randomUniform([16, 20, 20, 8], -1, 1, 'float32', 3), w = randomUniform([3, 3, 8, 32], -1, 1, 'float32', 4);
+      const dw = grad((w) => conv2d(x, w, 1, 'same').square().sum())(w);
+      return [Array.from(matMul(a, b).dataSync()), Array.from(dw.dataSync())];
+    });
+    const wasm = run();
+    const info = backendInfo();
+    setBackend('ref');
+    window.result = { wasm, ref: run(), info };`;
+
+test('in a cross-origin isolated page the kernels run on Web Workers too, and compute what the reference backend computes', async () => {
+  const { wasm, ref, info } = await inPage('/', SPLIT_WORK) as { wasm: number[][]; ref: number[][]; info: { threads: number; isolated: boolean; chunks: { total: number; byWorkers: number } } };
+  assert.equal(info.isolated, true);
+  assert.equal(info.threads, Math.min(2, os.availableParallelism()));
+  if (info.threads > 1) assert.ok(info.chunks.byWorkers > 0, `workers ran none of ${info.chunks.total} chunks`);
+  assertClose(wasm[0], ref[0], 1e-4, 'matMul');
+  assertClose(wasm[1], ref[1], 1e-3, 'conv2d filter gradient');
+});
+
+test('a page that is not cross-origin isolated computes on one thread, and says why', async () => {
+  const { wasm, ref, info } = await inPage('/plain/', SPLIT_WORK) as { wasm: number[][]; ref: number[][]; info: { name: string; threads: number; isolated: boolean; note: string } };
+  assert.deepEqual([info.name, info.threads, info.isolated], ['wasm', 1, false]);
+  assert.match(info.note, /not cross-origin isolated \(serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp\)/);
+  assertClose(wasm[0], ref[0], 1e-4, 'matMul');
+  assertClose(wasm[1], ref[1], 1e-3, 'conv2d filter gradient');
 });
 
 test('fetchModel reads the same checkpoint over HTTP in Node, and names what is missing', async () => {

@@ -3,6 +3,7 @@
 // that entry, which loads the whole library, so that it starts fast.
 
 import { createWasmBackend } from '../backend/wasm/index.js';
+import '../backend/wasm/node.js'; // the wasm backend's Node platform
 import { registerBackend } from '../tensor/engine.js';
 
 /** Makes the wasm backend available (created on first use, with `threads` threads; default: all cores or TSGRAD_THREADS). */

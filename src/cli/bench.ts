@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
+import '../backend/wasm/node.js'; // the wasm backend's Node platform
 import { Rng } from '../core/rng.js';
 import { writeFileAtomic } from '../io/files.js';
 import { charTokenizer } from '../data/tokenizer.js';

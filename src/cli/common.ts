@@ -100,10 +100,10 @@ export const typed = (cmd: Command) => (key: string) => cmd.getOptionValueSource
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
-      const [engine, pool, loader] = await Promise.all([import('../tensor/engine.js'), import('../backend/wasm/pool.js'), import('../backend/wasm/loader.js'), import('../tensor/memory.js')]);
+      const [engine, node] = await Promise.all([import('../tensor/engine.js'), import('../backend/wasm/node.js'), import('../tensor/memory.js')]);
       engine.backendFromEnvironment();
-      pool.defaultThreads();
-      loader.simdFromEnvironment();
+      node.defaultThreads();
+      node.simdFromEnvironment();
     } catch (e) {
       throw e instanceof TsgradError ? new UsageError(e.message) : e;
     }

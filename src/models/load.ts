@@ -151,6 +151,11 @@ export function loadLanguageModel(path: string): LoadedLanguageModel {
   return languageModel(readCheckpoint(dir), dir);
 }
 
+/** A language model and its tokenizer from a checkpoint's URL (a folder with model.json and weights.safetensors). */
+export async function fetchLanguageModel(url: string): Promise<LoadedLanguageModel> {
+  return languageModel(await fetchCheckpoint(url), url);
+}
+
 function languageModel(c: CheckpointContents, dir: string): LoadedLanguageModel {
   const mc = c.modelConfig as Partial<ModelConfig> | null;
   check(LM_CLASS_NAMES.includes(mc?.className as never) && mc?.tokenizer,

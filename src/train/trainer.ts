@@ -23,6 +23,16 @@ import type { Callback, CallbackModel, History, Logs, StepInfo } from './callbac
 import type { RunTracker } from './runs.js';
 
 /** A step's loss, as a configuration computes it inside the step's tidy, before backward. */
+/** Resolves in a task of its own: Node's setImmediate, or a message to itself in a browser (whose timers wait at least 4 ms). */
+function nextTask(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+  return new Promise((r) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => r();
+    channel.port2.postMessage(null);
+  });
+}
+
 export interface StepLoss {
   /** The scalar to minimise (regularization penalties included). */
   loss: Tensor;
@@ -154,7 +164,7 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
       await emit('onBatchEnd', step - 1 - epoch * perEpoch, logs, last);
       // Let timers, signals and I/O through (progress redraws, Ctrl-C, servers) without slowing the loop.
       if (performance.now() - lastYield > 50) {
-        await new Promise((r) => setImmediate(r));
+        await nextTask();
         lastYield = performance.now();
       }
     } while (step % perEpoch !== 0 && !ended() && !model.stopTraining);

@@ -11,8 +11,8 @@ import { guarded } from '../guards.js';
 import { refKernels } from '../ref/index.js';
 import { Heap } from './heap.js';
 import { Binary, Pooling, Reduce, Unary } from './kernels/opcodes.js';
-import { instantiate, loadKernels, type KernelName, type Kernels } from './loader.js';
-import { defaultThreads, MAX_THREADS, Pool } from './pool.js';
+import { instantiate, type KernelModule, type KernelName, type Kernels } from './loader.js';
+import { MAX_THREADS, Pool, type StartWorker } from './pool.js';
 
 /** Floats of patch matrix per convolution chunk (4 MiB), where the patch matrix is stored. */
 const CHUNK_FLOATS = 1 << 20;
@@ -89,19 +89,38 @@ export interface WasmBackend extends Backend {
   readonly variant: 'relaxed' | 'simd';
 }
 
+/**
+ * Where the backend runs: Node (node.ts, which registers itself when imported) or a browser
+ * (web.ts, registered by the browser entry once its kernels are compiled).
+ */
+export interface WasmPlatform {
+  kernels(): KernelModule;
+  /** Threads when the caller does not say (every core, or what the environment asks for). */
+  defaultThreads(): number;
+  startWorker: StartWorker;
+}
+
+let platform: WasmPlatform | null = null;
+
+export function setWasmPlatform(p: WasmPlatform): void {
+  platform = p;
+}
+
 export interface WasmOptions {
   /** 3x3 stride-1 convolutions by Winograd's F(4x4, 3x3) where it pays (default true); false keeps the GEMM path, for comparison. */
   winograd?: boolean;
 }
 
-export function createWasmBackend(threads = defaultThreads(), options: WasmOptions = {}): WasmBackend {
+export function createWasmBackend(threads?: number, options: WasmOptions = {}): WasmBackend {
+  check(platform !== null, 'createWasmBackend: no platform to run on: import tsgrad (Node) or tsgrad/browser first');
+  threads ??= platform.defaultThreads();
   check(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS, `createWasmBackend: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
-  const { module, variant } = loadKernels();
+  const { module, variant } = platform.kernels();
   const heap = new Heap();
   const kernels: Kernels = instantiate(module, heap.memory);
   const scratchBytes = (kernels.SGEMM_SCRATCH_FLOATS.value as number) * 4;
   const scratch = Array.from({ length: threads }, () => heap.allocBytes(scratchBytes));
-  const pool = new Pool(threads, module, heap.memory, kernels, scratch);
+  const pool = new Pool(threads, module, heap.memory, kernels, scratch, platform.startWorker);
 
   /** The byte offset of `data` in the heap, copying it in first when it lives elsewhere. */
   const temps: TypedArray[] = [];

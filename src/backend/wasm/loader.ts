@@ -1,10 +1,8 @@
-// Loads the compiled kernels (the relaxed-SIMD build, with fused multiply-add, when this runtime
-// validates it, else the plain SIMD build) and declares what they export: KERNELS. Node 20 needs
-// a V8 flag for relaxed SIMD, which must be set before anything is compiled; Node 22+ and
-// Chromium have it on.
+// What the compiled kernels export (KERNELS and the op codes) and their instantiation on a heap,
+// checked against this source. Each platform compiles them its own way: node.ts from the files in
+// build/ (the relaxed-SIMD build, with fused multiply-add, where the runtime validates it, else the
+// plain SIMD build), web.ts from the copies the browser bundle embeds.
 
-import fs from 'node:fs';
-import v8 from 'node:v8';
 import { TsgradError } from '../../core/errors.js';
 import { Binary, Pooling, Reduce, Unary } from './kernels/opcodes.js';
 
@@ -13,35 +11,13 @@ export interface KernelModule {
   variant: 'relaxed' | 'simd';
 }
 
-let cached: KernelModule | null = null;
-
-function read(name: string): Uint8Array<ArrayBuffer> {
-  const url = new URL(`../../../build/kernels-${name}.wasm`, import.meta.url);
-  if (!fs.existsSync(url)) {
-    throw new TsgradError(`the WebAssembly kernels are not built (${url.pathname} is missing): run npm install or npm run build`);
-  }
-  return new Uint8Array(fs.readFileSync(url));
-}
-
-/**
- * TSGRAD_SIMD: plain (the plain SIMD build, for comparisons), relaxed or unset (the relaxed-SIMD
- * build where this runtime has it, else plain); anything else is an error naming it.
- */
-export function simdFromEnvironment(): 'plain' | 'relaxed' {
-  const v = process.env.TSGRAD_SIMD;
-  if (v === undefined || v === '') return 'relaxed';
-  if (v !== 'plain' && v !== 'relaxed') throw new TsgradError(`TSGRAD_SIMD must be plain or relaxed (or unset), got ${JSON.stringify(v.slice(0, 40))}`);
-  return v;
-}
-
-export function loadKernels(): KernelModule {
-  if (cached) return cached;
-  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  const relaxed = read('relaxed');
-  const useRelaxed = simdFromEnvironment() !== 'plain' && WebAssembly.validate(relaxed);
-  const bytes = useRelaxed ? relaxed : read('simd');
-  cached = { module: new WebAssembly.Module(bytes), variant: useRelaxed ? 'relaxed' : 'simd' };
-  return cached;
+/** What a kernel worker is given (worker-loop.js): the module, the heap, the pool's control block, KERNELS and its scratch block. */
+export interface WorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  names: readonly string[];
+  scratch: number;
 }
 
 /**

@@ -4,11 +4,10 @@
 // shared) delays a job by at most one chunk. Chunk bounds depend only on the job and the thread
 // count, and each output element is computed by one chunk, so results never depend on timing.
 // Jobs are announced through a small shared control block with Atomics, far cheaper than postMessage.
+// The workers themselves are the platform's (node.ts: worker_threads; web.ts: Web Workers); their
+// loop is worker-loop.js.
 
-import os from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { parseUserNumber } from '../../core/validate.js';
-import { KERNELS, type KernelName, type Kernels } from './loader.js';
+import { KERNELS, type KernelName, type Kernels, type WorkerData } from './loader.js';
 
 /**
  * Control block (int32): [0] WORD = generation << 16 | next unclaimed chunk, [1] chunks done,
@@ -23,18 +22,31 @@ const SPIN = 20000;
 /** More threads than this is a mistake (each has a worker and a scratch block in the heap). */
 export const MAX_THREADS = 64;
 
-/** TSGRAD_THREADS (an integer from 1 to MAX_THREADS; unset or empty: every core), else an error naming it. */
-export function defaultThreads(): number {
-  const env = process.env.TSGRAD_THREADS;
-  if (env === undefined || env === '') return Math.min(os.availableParallelism(), MAX_THREADS);
-  return parseUserNumber(env, 'TSGRAD_THREADS', { int: true, min: 1, max: MAX_THREADS });
+/** Starts a worker running worker-loop.js on `data`; resolves once it is serving jobs. */
+export type StartWorker = (data: WorkerData) => Promise<void>;
+
+/**
+ * Whether this thread may sleep in Atomics.wait: a browser page's main thread may not (it spins
+ * instead, as Emscripten's threads do there); Node's threads and Web Workers may.
+ */
+function canSleep(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class Pool {
-  private readonly workers: Worker[] = [];
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
+  private readonly sleeps: boolean;
   private generation = 0;
+  /** Chunks of split jobs run so far, and how many of them the workers ran (the rest, the caller). */
+  readonly chunks = { total: 0, byWorkers: 0 };
+  /** Resolves once every worker serves jobs (until then the threads that are up share the work). */
+  readonly ready: Promise<void>;
 
   constructor(
     readonly threads: number,
@@ -43,15 +55,16 @@ export class Pool {
     private readonly main: Kernels,
     /** One scratch block per thread (byte offsets), the calling thread's first. */
     private readonly scratch: number[],
+    startWorker: StartWorker,
   ) {
-    const control = new SharedArrayBuffer(64 + 8 * MAX_ARGS);
+    // One thread needs no shared control block (and a page that is not cross-origin isolated has none).
+    const control = threads > 1 ? new SharedArrayBuffer(64 + 8 * MAX_ARGS) : new ArrayBuffer(64 + 8 * MAX_ARGS);
     this.ctrl = new Int32Array(control);
     this.args = new Float64Array(control, 64);
-    for (let i = 1; i < threads; i++) {
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { module, memory, control, names: KERNELS, scratch: scratch[i] }, execArgv: [] }); // plain JavaScript: none of the parent's loaders
-      w.unref(); // idle workers must not keep the process alive
-      this.workers.push(w);
-    }
+    this.sleeps = threads === 1 || canSleep();
+    const started = [];
+    for (let i = 1; i < threads; i++) started.push(startWorker({ module, memory, control: control as SharedArrayBuffer, names: KERNELS, scratch: scratch[i] }));
+    this.ready = Promise.all(started).then(() => undefined);
   }
 
   /**
@@ -61,7 +74,7 @@ export class Pool {
    */
   run(fn: KernelName, args: number[], total: number, opts: { align?: number; work?: number; chunks?: number } = {}): void {
     const align = opts.align ?? 1;
-    const parallel = this.workers.length > 0 && (opts.work ?? Infinity) >= 2e5;
+    const parallel = this.threads > 1 && (opts.work ?? Infinity) >= 2e5;
     const chunks = parallel ? Math.min(opts.chunks ?? 3 * this.threads, Math.ceil(total / align), (MAX_ARGS - args.length) >> 1) : 1;
     const kernel = this.main[fn];
     if (chunks <= 1) {
@@ -85,6 +98,7 @@ export class Pool {
     Atomics.store(this.ctrl, DONE, 0);
     Atomics.store(this.ctrl, WORD, this.generation << 16);
     Atomics.notify(this.ctrl, WORD);
+    let own = 0;
     for (;;) {
       const word = Atomics.load(this.ctrl, WORD);
       if ((word & 0xffff) >= chunks) break;
@@ -92,9 +106,12 @@ export class Pool {
       const c = word & 0xffff;
       kernel(...args, this.args[argc + 2 * c], this.args[argc + 2 * c + 1], this.scratch[0]);
       Atomics.add(this.ctrl, DONE, 1);
+      own++;
     }
+    this.chunks.total += chunks;
+    this.chunks.byWorkers += chunks - own;
     for (let i = 0; i < SPIN && Atomics.load(this.ctrl, DONE) !== chunks; i++); // usually done by now
-    for (let d = Atomics.load(this.ctrl, DONE); d !== chunks; d = Atomics.load(this.ctrl, DONE)) Atomics.wait(this.ctrl, DONE, d);
+    for (let d = Atomics.load(this.ctrl, DONE); d !== chunks; d = Atomics.load(this.ctrl, DONE)) if (this.sleeps) Atomics.wait(this.ctrl, DONE, d);
     if (Atomics.exchange(this.ctrl, FAILED, 0)) throw new Error(`kernel ${fn} failed on a worker thread (see its message above)`);
   }
 

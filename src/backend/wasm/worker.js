@@ -1,37 +1,6 @@
-// A kernel worker (plain JavaScript, so it needs no TypeScript loader): instantiates the kernels
-// on the shared heap, then claims and runs chunks of the jobs the pool announces. See pool.ts for
-// the protocol and the control block's layout.
-import { workerData } from 'node:worker_threads';
+// Node's kernel worker (worker_threads; started by node.ts): the loop of worker-loop.js on the
+// data the pool gave it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { runKernels } from './worker-loop.js';
 
-const { module, memory, control, names, scratch } = workerData;
-const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const kernels = names.map((name) => exports[name]); // the pool's KERNELS, in its order
-const ctrl = new Int32Array(control);
-const args = new Float64Array(control, 64);
-const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
-// Kernels of one training step follow each other within microseconds: spin a little before
-// sleeping, since a futex wake-up costs more than most of them take.
-const SPIN = 20000;
-
-for (;;) {
-  const word = Atomics.load(ctrl, WORD);
-  if (ctrl[FN] === STOP) break;
-  if ((word & 0xffff) >= ctrl[CHUNKS]) {
-    let i = 0;
-    while (i++ < SPIN && Atomics.load(ctrl, WORD) === word);
-    if (i > SPIN) Atomics.wait(ctrl, WORD, word);
-    continue;
-  }
-  if (Atomics.compareExchange(ctrl, WORD, word, word + 1) !== word) continue; // someone else took it
-  const chunk = word & 0xffff;
-  const argc = ctrl[ARGC];
-  const own = Array.from(args.subarray(0, argc));
-  try {
-    kernels[ctrl[FN]](...own, args[argc + 2 * chunk], args[argc + 2 * chunk + 1], scratch);
-  } catch (e) {
-    // The caller must not wait forever for this chunk: flag the failure, count the chunk as done.
-    Atomics.store(ctrl, FAILED, 1);
-    console.error(`tsgrad worker: ${names[ctrl[FN]]} failed: ${e?.stack ?? e}`);
-  }
-  if (Atomics.add(ctrl, DONE, 1) + 1 === ctrl[CHUNKS]) Atomics.notify(ctrl, DONE);
-}
+runKernels(workerData, () => parentPort.postMessage('ready'));
