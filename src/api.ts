@@ -30,4 +30,5 @@ export * as metrics from './train/metrics.js';
 export { numberToWords, wordsToNumber, captionWords, joinCaptionWords, CAPTION_WORDS } from './data/numbers.js';
 export { captionDataset, captionSample, captionDigits, CAPTION_HEIGHT, CAPTION_WIDTH, type CaptionDataset, type CaptionSample, type CaptionDigits } from './data/captions.js';
 export { Captioner, CAPTIONER_DEFAULTS, CAPTION_VOCABULARY, captionerConfig, type CaptionerConfig, type Caption, type DecodeOptions } from './models/captioner.js';
+export { referenceCnn, lenet5, strongCnn } from './models/zoo.js';
 export { toMnistInput, toCaptionInput, type RgbaImage } from './data/ink.js';

@@ -26,7 +26,6 @@ export { loadMnistImage, decodePng } from './io/image.js';
 export { saveSafetensors, loadSafetensors } from './io/safetensors.js';
 export { exportOnnx, saveOnnx } from './io/onnx.js';
 export { exportTfjs } from './io/tfjs.js';
-export { referenceCnn, lenet5, strongCnn } from './models/zoo.js';
 export { Gpt, type GptConfig } from './models/gpt.js';
 export { LstmLm, type LstmLmConfig } from './models/lstm-lm.js';
 export { trainLm, evaluateLm, lmLoss, type LanguageModel, type LmTrainOptions } from './train/lm.js';

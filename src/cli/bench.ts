@@ -15,10 +15,10 @@ import { writeFileAtomic } from '../io/files.js';
 import { charTokenizer } from '../data/tokenizer.js';
 import { loadMnist } from '../data/mnist.js';
 import { Gpt } from '../models/gpt.js';
-import { referenceCnn } from '../models/zoo.js';
 import { getBackend, setBackend } from '../tensor/engine.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/tensor.js';
 import { trainLm } from '../train/lm.js';
+import { inferRate, trainRate } from '../train/speed.js';
 import { cpuModel } from '../train/runs.js';
 import { registerNodeBackend } from './backend.js';
 import { checkOutput } from './common.js';
@@ -52,30 +52,6 @@ interface Rates {
   train32: number;
   train128: number;
   infer1000: number;
-}
-
-/** The first n examples of t (gather along the batch axis). */
-const first = (t: Tensor, n: number) => t.gather(tensor(Int32Array.from({ length: n }, (_, i) => i)));
-
-/** Images per second training the reference CNN with fit() on (x, y), after a warm-up. */
-async function trainRate(x: Tensor, y: Tensor, batch: number, batches: number): Promise<number> {
-  const model = referenceCnn();
-  model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  await model.fit(first(x, batch * 3), first(y, batch * 3), { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
-  const n = Math.min(x.shape[0], batch * batches);
-  const [tx, ty] = [first(x, n), first(y, n)];
-  const t = performance.now();
-  await model.fit(tx, ty, { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
-  return n / ((performance.now() - t) / 1000);
-}
-
-function inferRate(x: Tensor): number {
-  const model = referenceCnn();
-  model.build();
-  model.predict(first(x, 1000), { batchSize: 1000 });
-  const t = performance.now();
-  model.predict(x, { batchSize: 1000 });
-  return x.shape[0] / ((performance.now() - t) / 1000);
 }
 
 async function ours(batches: number): Promise<Rates> {

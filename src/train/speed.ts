@@ -1,0 +1,30 @@
+// The reference CNN's speed as `tsgrad bench` measures it, in code that runs in Node and in a
+// browser alike (bench/browser.ts times the same functions in Chromium, side by side with Node).
+
+import { referenceCnn } from '../models/zoo.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+
+/** The first n examples of t (gather along the batch axis). */
+const first = (t: Tensor, n: number) => t.gather(tensor(Int32Array.from({ length: n }, (_, i) => i)));
+
+/** Images per second training the reference CNN with fit() on (x, y), `batches` batches of `batch`, after a warm-up. */
+export async function trainRate(x: Tensor, y: Tensor, batch: number, batches: number): Promise<number> {
+  const model = referenceCnn();
+  model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  await model.fit(first(x, batch * 3), first(y, batch * 3), { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
+  const n = Math.min(x.shape[0], batch * batches);
+  const [tx, ty] = [first(x, n), first(y, n)];
+  const t = performance.now();
+  await model.fit(tx, ty, { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
+  return n / ((performance.now() - t) / 1000);
+}
+
+/** Images per second of the reference CNN's predict at batch 1000 on x, after a warm-up batch. */
+export function inferRate(x: Tensor): number {
+  const model = referenceCnn();
+  model.build();
+  model.predict(first(x, 1000), { batchSize: 1000 });
+  const t = performance.now();
+  model.predict(x, { batchSize: 1000 });
+  return x.shape[0] / ((performance.now() - t) / 1000);
+}
