@@ -15,7 +15,7 @@ export { fetchModel as loadModel, fetchLanguageModel, type LoadedLanguageModel }
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 export { Gpt, type GptConfig } from './models/gpt.js';
 export { LstmLm, type LstmLmConfig } from './models/lstm-lm.js';
-export { generate, sampleToken, type GenerateOptions, type SampleOptions } from './train/lm-generate.js';
+export { generate, generateTokens, sampleToken, type GenerateOptions, type SampleOptions } from './train/lm-generate.js';
 export { CharTokenizer, BpeTokenizer, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './data/tokenizer.js';
 
 export interface BackendInfo {

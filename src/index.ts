@@ -30,4 +30,4 @@ export { Gpt, type GptConfig } from './models/gpt.js';
 export { LstmLm, type LstmLmConfig } from './models/lstm-lm.js';
 export { trainLm, evaluateLm, lmLoss, type LanguageModel, type LmTrainOptions } from './train/lm.js';
 export { trainCaptioner, evaluateCaptioner, captionLoss, splitTrainingDigits, VALIDATION_DIGITS, type CaptionRun, type CaptionScore, type CaptionTrainOptions } from './train/caption.js';
-export { generate, sampleToken, type GenerateOptions, type SampleOptions } from './train/lm-generate.js';
+export { generate, generateTokens, sampleToken, type GenerateOptions, type SampleOptions } from './train/lm-generate.js';

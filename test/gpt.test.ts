@@ -19,7 +19,7 @@ import { noGrad } from '../src/tensor/engine.js';
 import { tensor } from '../src/tensor/tensor.js';
 import type { Callback } from '../src/train/callbacks.js';
 import { evaluateLm, trainLm, type LmRun, type LmTrainOptions } from '../src/train/lm.js';
-import { generate, sampleToken } from '../src/train/lm-generate.js';
+import { generate, generateTokens, sampleToken } from '../src/train/lm-generate.js';
 import { csvLogger } from '../src/train/loggers.js';
 import { earlyStopping, modelCheckpoint, reduceLROnPlateau } from '../src/train/monitors.js';
 import { readRun } from '../src/train/runs.js';
@@ -122,6 +122,11 @@ test('sampling: greedy at temperature 0, top-k and top-p limit the candidates, t
   const streamed: number[] = [];
   generate(m, [1, 2], { tokens: 20, seed: 7, onToken: (id) => streamed.push(id) });
   assert.deepEqual(Int32Array.from(streamed), a);
+  // One token at a time, as a page draws them: the same tokens, drawn only when asked for.
+  const tokens = generateTokens(m, [1, 2], { tokens: 20, seed: 7 });
+  assert.deepEqual(tokens.next(), { value: a[0], done: false });
+  assert.deepEqual(Int32Array.from([a[0], ...tokens]), a);
+  assert.throws(() => generate(m, [1, 2], { tokens: -1 }), /tokens must be a non-negative integer, got -1/);
 });
 
 test('the learning rate warms up linearly to its peak at the last warm-up step, then falls on a cosine to a tenth', async () => {

@@ -54,6 +54,20 @@ export interface GenerateOptions extends SampleOptions {
 
 /** Continues `prompt` (at least one token) by opts.tokens tokens, one model step each; returns the new ids. */
 export function generate<C>(model: LanguageModel<C>, prompt: ArrayLike<number>, opts: GenerateOptions): Int32Array {
+  const out: number[] = [];
+  for (const id of generateTokens(model, prompt, opts)) {
+    out.push(id);
+    opts.onToken?.(id);
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * The tokens of generate(), one at a time as they are drawn: a page can let the browser draw
+ * between them (`for (const id of generateTokens(...)) { show(id); await nextFrame(); }`).
+ * Options are checked at the first next().
+ */
+export function* generateTokens<C>(model: LanguageModel<C>, prompt: ArrayLike<number>, opts: Omit<GenerateOptions, 'onToken'>): Generator<number, void, undefined> {
   check(prompt.length > 0, 'generation needs a prompt of at least one token');
   check(Number.isInteger(opts.tokens) && opts.tokens >= 0, `tokens must be a non-negative integer, got ${opts.tokens}`);
   const t = opts.temperature ?? 1;
@@ -62,13 +76,11 @@ export function generate<C>(model: LanguageModel<C>, prompt: ArrayLike<number>, 
   check(opts.topP === undefined || (opts.topP > 0 && opts.topP <= 1), `top-p must be in (0, 1], got ${opts.topP}`);
   const rng = new Rng(opts.seed ?? 0);
   const cache = model.newCache(1);
-  const out = new Int32Array(opts.tokens);
   let next = Int32Array.from(prompt);
   for (let i = 0; i < opts.tokens; i++) {
     const ids = next;
-    out[i] = tidy(() => sampleToken(model.step(tensor(ids, [1, ids.length], 'int32'), cache).raw as Float32Array, opts, rng));
-    opts.onToken?.(out[i]);
-    next = Int32Array.of(out[i]);
+    const id = tidy(() => sampleToken(model.step(tensor(ids, [1, ids.length], 'int32'), cache).raw as Float32Array, opts, rng));
+    yield id;
+    next = Int32Array.of(id);
   }
-  return out;
 }
