@@ -1,11 +1,12 @@
 // Builds everything the package ships, from a checkout: the WebAssembly kernels (build/*.wasm),
 // the library and CLI as ESM JavaScript with .d.ts and source maps (dist/, by tsc from src/), and
-// the browser bundle (build/tsgrad.browser.js). Run by `npm run build`, by `npm install` in a
+// the browser bundle (build/tsgrad.browser.js) and the web front end (build/web/). Run by `npm run build`, by `npm install` in a
 // checkout (prepare) and before the tests (scripts/test.js), so the CLI they run is never stale.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { buildBrowser } from './build-browser.js';
+import { buildWeb } from './build-web.js';
 import { buildWasm } from './build-wasm.js';
 
 const start = Date.now();
@@ -27,4 +28,5 @@ if (fs.existsSync('dist')) fs.renameSync('dist', old);
 fs.renameSync(tmp, 'dist');
 fs.rmSync(old, { recursive: true, force: true });
 const browser = await buildBrowser();
-console.log(`build: ${[...wasm, 'dist/', browser].join(', ')} in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+const web = await buildWeb('build/web');
+console.log(`build: ${[...wasm, 'dist/', browser, `${web}/`].join(', ')} in ${((Date.now() - start) / 1000).toFixed(1)} s`);
