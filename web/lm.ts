@@ -17,8 +17,9 @@ export interface StreamOptions {
 }
 
 export async function streamText(model: LanguageModel, tokenizer: Tokenizer, prompt: string, o: StreamOptions): Promise<void> {
-  const ids = tokenizer.encode(prompt);
-  if (ids.length === 0) throw new Error('type a prompt of at least one character');
+  // An empty prompt starts a paragraph (as the server's predict does).
+  let ids = tokenizer.encode(prompt === '' ? '\n' : prompt);
+  if (ids.length === 0) ids = Int32Array.of(0);
   const out: number[] = [];
   for (const id of generateTokens(model, ids, { tokens: o.tokens, temperature: o.temperature, seed: o.seed })) {
     out.push(id);
@@ -49,7 +50,7 @@ export const hasCheckpoint = (r: RunInfo) => (r.summary?.epochsDone ?? 0) > 0;
  * the run to use at each click (a fixed one on the dashboard, the chosen one in the playground).
  */
 export function generator(run: () => string | null, testid: string): HTMLElement {
-  const prompt = h('input', { type: 'text', value: 'The ', 'aria-label': 'prompt', 'data-testid': `${testid}-prompt`, class: 'prompt' });
+  const prompt = h('input', { type: 'text', value: '', placeholder: 'a prompt (empty: a new paragraph)', 'aria-label': 'prompt', 'data-testid': `${testid}-prompt`, class: 'prompt' });
   const tokens = h('input', { type: 'number', value: 300, min: 1, max: 5000, 'aria-label': 'tokens', class: 'small' });
   const temperature = h('input', { type: 'number', value: 0.8, min: 0, max: 2, step: 0.1, 'aria-label': 'temperature', class: 'small' });
   const output = h('pre', { class: 'output', 'data-testid': `${testid}-output` });

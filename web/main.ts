@@ -18,15 +18,18 @@ const problems = document.querySelector<HTMLElement>('#problems')!;
 window.addEventListener('error', (e) => problems.append(message('error', `Unexpected error: ${e.message}`)));
 window.addEventListener('unhandledrejection', (e) => problems.append(message('error', `Unexpected error: ${errorText(e.reason)}`)));
 
+/** The status line; `data-worker-chunks` counts the pieces of work the Web Workers have done (so a test can tell they compute). */
 function showBackend(): void {
   const b = backendInfo();
+  status.dataset.workerChunks = String(b.chunks.byWorkers);
+  status.title = b.note ?? '';
   status.dataset.backend = b.name;
   status.dataset.threads = String(b.threads);
   status.dataset.isolated = String(b.isolated);
   const simd = b.simd === 'relaxed' ? 'relaxed SIMD' : b.simd === 'simd' ? 'SIMD' : 'no SIMD';
   fill(status, `${b.name} · ${b.threads} thread${b.threads === 1 ? '' : 's'}${b.name === 'wasm' ? ` · ${simd}` : ''} · ${b.isolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
-  if (!b.isolated) {
-    problems.append(message('note', 'This page is not cross-origin isolated (the server did not send COOP/COEP headers), so the browser allows no shared memory: tsgrad computes on one thread here. Open it through tsgrad serve for all cores.'));
+  if (!b.isolated && !problems.querySelector('.isolation')) {
+    problems.append(Object.assign(message('note', 'This page is not cross-origin isolated (the server did not send COOP/COEP headers), so the browser allows no shared memory: tsgrad computes on one thread here. Open it through tsgrad serve for all cores.'), { className: 'message note isolation' }));
   }
 }
 
@@ -51,5 +54,6 @@ function route(): void {
 }
 
 showBackend();
+setInterval(showBackend, 2000);
 window.addEventListener('hashchange', route);
 route();

@@ -311,6 +311,7 @@ class CaptionPanel {
   private async caption(): Promise<void> {
     fill(this.input);
     this.output.textContent = '';
+    this.output.dataset.state = 'working';
     if (!this.pad.inked) return;
     const picture = this.pad.image();
     fill(this.input, pixels(toCaptionInput(picture), 112, 28, 3, { title: 'toCaptionInput: 28x112, white on black' }));
@@ -326,9 +327,12 @@ class CaptionPanel {
         this.models.set(name, m);
         m.catch(() => this.models.delete(name));
       }
-      this.output.textContent = (await m).caption(picture);
+      const words = (await m).caption(picture);
+      this.output.textContent = words || '(no words: the model ended the caption at once)';
     } catch (e) {
       fill(this.note, message('error', errorText(e)));
+    } finally {
+      this.output.dataset.state = 'done';
     }
   }
 }
