@@ -96,7 +96,14 @@ export function runInfo(dir: string): RunInfo {
 export function listRunInfos(root: string): (RunInfo | BrokenRun)[] {
   const stat = fs.statSync(root, { throwIfNoEntry: false });
   if (!stat?.isDirectory()) return [];
-  const runs = fs.readdirSync(root).filter((name) => /^[\w.-]+$/.test(name) && fs.existsSync(path.join(root, name, 'config.json'))).map((name) => {
+  const isRun = (name: string) => {
+    try {
+      return runFolder(root, name);
+    } catch {
+      return null;
+    }
+  };
+  const runs = fs.readdirSync(root).filter(isRun).map((name) => {
     const dir = path.join(root, name);
     let created = '';
     try {
