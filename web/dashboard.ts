@@ -103,7 +103,7 @@ export class Dashboard {
       s?.bitsPerChar !== undefined && `${s.bitsPerChar.toFixed(3)} bits/char`,
     ].filter(Boolean).join(' · ');
     const color = checked ? PALETTE[this.selectedIndex(r.name) % PALETTE.length] : 'transparent';
-    return h('li', { class: `run${checked ? ' selected' : ''}`, 'data-testid': 'run', 'data-name': r.name, 'data-kind': r.kind, 'data-live': r.live },
+    return h('li', { class: `run${checked ? ' selected' : ''}`, 'data-testid': 'run', 'data-name': r.name, 'data-kind': r.kind, 'data-live': String(r.live) },
       h('label', {},
         box, h('span', { class: 'swatch', style: `background:${color}` }),
         h('span', { class: 'name' }, r.name), ' ',

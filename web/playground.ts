@@ -7,7 +7,7 @@ import { api, type RunInfo } from './api.ts';
 import { Chart, PALETTE } from './chart.ts';
 import { errorText, fill, h, message, nextFrame, percent, throttle } from './dom.ts';
 import { generator, hasCheckpoint } from './lm.ts';
-import { Captioner, layers, loadModel, Sequential, sequential, tensor, toCaptionInput, toMnistInput, train, type Callback } from './lib.ts';
+import { Captioner, layers, lenet5, loadModel, referenceCnn, Sequential, sequential, tensor, toCaptionInput, toMnistInput, train, type Callback } from './lib.ts';
 import { Pad } from './pad.ts';
 import { activations, featureMaps, pixels } from './pictures.ts';
 
@@ -164,15 +164,8 @@ const ARCHITECTURES: Record<string, { label: string; build: () => Sequential }> 
       layers.flatten(), layers.dense({ units: 10, activation: 'softmax' }),
     ], { name: 'small_cnn', seed: 1 }),
   },
-  reference: {
-    label: 'the reference CNN (93,322 weights)',
-    build: () => sequential([
-      layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }), layers.maxPooling2d({ poolSize: 2 }),
-      layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }), layers.maxPooling2d({ poolSize: 2 }),
-      layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }), layers.flatten(),
-      layers.dense({ units: 64, activation: 'relu' }), layers.dense({ units: 10, activation: 'softmax' }),
-    ], { name: 'reference_cnn', seed: 1 }),
-  },
+  reference: { label: 'the reference CNN (93,322 weights)', build: () => referenceCnn({ seed: 1 }) },
+  lenet5: { label: 'LeNet-5 (61,706 weights)', build: () => lenet5({ seed: 1 }) },
 };
 
 /** MNIST test images fetched so far, by index: kept across trainings. */
@@ -245,10 +238,8 @@ class TrainPanel {
         setModel: (m) => (held = m),
         onBatchEnd: async (_batch, logs, info) => {
           if (this.stop && held) held.stopTraining = true;
-          if (info.step % 5 === 0) {
-            curves.loss[0].push(info.step); curves.loss[1].push(logs.loss);
-            curves.accuracy[0].push(info.step); curves.accuracy[1].push(logs.accuracy);
-          }
+          curves.loss[0].push(info.step); curves.loss[1].push(logs.loss);
+          curves.accuracy[0].push(info.step); curves.accuracy[1].push(logs.accuracy);
           const now = performance.now();
           if (now - lastDraw > 250) {
             lastDraw = now;
@@ -312,12 +303,11 @@ class CaptionPanel {
     fill(this.input);
     this.output.textContent = '';
     this.output.dataset.state = 'working';
-    if (!this.pad.inked) return;
-    const picture = this.pad.image();
-    fill(this.input, pixels(toCaptionInput(picture), 112, 28, 3, { title: 'toCaptionInput: 28x112, white on black' }));
-    const name = this.select.value;
-    if (!name) return;
     try {
+      const name = this.select.value;
+      if (!this.pad.inked || !name) return;
+      const picture = this.pad.image();
+      fill(this.input, pixels(toCaptionInput(picture), 112, 28, 3, { title: 'toCaptionInput: 28x112, white on black' }));
       let m = this.models.get(name);
       if (!m) {
         m = loadModel(api.checkpoint(name)).then((loaded) => {
