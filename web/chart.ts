@@ -53,7 +53,7 @@ export class Chart {
     this.plot = new uPlot({
       width: this.width(), height: HEIGHT,
       scales: { x: { time: false } },
-      axes: [{ label: this.xLabel, size: 40 }, { size: 56 }],
+      axes: [{ label: this.xLabel, size: 40 }, { size: 60, values: (_: uPlot, ticks: number[]) => ticks.map(formatValue) }],
       series: [{ label: this.xLabel }, ...shown.map((l) => ({
         label: l.label, stroke: l.color, width: 1.5, spanGaps: true, ...(l.dashed && { dash: [6, 4] }),
         value: (_: uPlot, v: number | null) => (v == null ? '–' : formatValue(v)),
@@ -67,8 +67,10 @@ export class Chart {
   }
 }
 
+/** A figure in 4 significant digits, thousands grouped, tiny ones in exponent notation. */
 export function formatValue(v: number): string {
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
-  return v.toPrecision(4).replace(/\.?0+$/, '');
+  if (a !== 0 && a < 1e-3) return v.toExponential(2);
+  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
+  return String(Number(v.toPrecision(4)));
 }

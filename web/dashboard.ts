@@ -209,7 +209,7 @@ function settings(r: RunInfo): string {
 
 function progress(r: RunInfo): string {
   const s = r.summary;
-  if (!s) return r.live ? 'starting' : 'no figures yet';
+  if (!s) return r.live ? 'first epoch under way' : 'no checkpoint yet';
   const where = s.steps !== undefined && r.kind !== 'classifier' ? `step ${s.steps}` : `epoch ${s.epochsDone}/${s.epochs}`;
   return `${where} · ${s.trainSeconds.toFixed(0)} s of training${s.finished ? '' : r.live ? ' · running' : ' · stopped'}`;
 }
