@@ -1,7 +1,8 @@
 // Builds everything the package ships, from a checkout: the WebAssembly kernels (build/*.wasm),
-// the library and CLI as ESM JavaScript with .d.ts and source maps (dist/, by tsc from src/), and
-// the browser bundle (build/tsgrad.browser.js) and the web front end (build/web/). Run by `npm run build`, by `npm install` in a
-// checkout (prepare) and before the tests (scripts/test.js), so the CLI they run is never stale.
+// the library and CLI as ESM JavaScript with .d.ts and source maps (dist/, by tsc from src/), the
+// browser bundle (build/tsgrad.browser.js) and the web front end (build/web/). Run by `npm run
+// build`, by `npm install` in a checkout (prepare) and before the tests (scripts/test.js), so the
+// CLI they run is never stale.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';

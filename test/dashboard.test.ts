@@ -90,8 +90,10 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
-  assert.deepEqual(problems, [], 'console errors or page errors');
 });
+
+/** Each test ends with this: no console error or page error so far. */
+const noProblems = () => assert.deepEqual(problems, [], 'console errors or page errors');
 
 test("the dashboard draws a finished run's curves point for point, its confusion matrix, mistakes, filters and feature maps", async () => {
   const page = await open('#/dashboard/digits');
@@ -128,6 +130,7 @@ test("the dashboard draws a finished run's curves point for point, its confusion
   await page.locator('[data-testid="sample-generate"]').waitFor();
   await page.screenshot({ path: path.join(SHOTS, 'dashboard-compare.png'), fullPage: true });
   await page.close();
+  noProblems();
 });
 
 test("a live run's curves grow as it trains, with every record once", async () => {
@@ -155,6 +158,7 @@ test("a live run's curves grow as it trains, with every record once", async () =
   } finally {
     child.kill();
   }
+  noProblems();
 });
 
 test('the playground reads a drawn 1, trains a network in the page, streams GPT text and captions a drawing', async () => {
@@ -209,6 +213,7 @@ test('the playground reads a drawn 1, trains a network in the page, streams GPT 
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="backend"]')?.getAttribute('data-worker-chunks')) > 0, null, { timeout: 10_000 });
   await page.screenshot({ path: path.join(SHOTS, 'playground.png'), fullPage: true });
   await page.close();
+  noProblems();
 });
 
 test('the page is cross-origin isolated and runs on more than one thread', async () => {
@@ -221,4 +226,5 @@ test('the page is cross-origin isolated and runs on more than one thread', async
   assert.ok(Number(await status.getAttribute('data-threads')) > 1, `threads: ${await status.getAttribute('data-threads')}`);
   assert.match(await status.innerText(), /^wasm · \d+ threads · (relaxed )?SIMD · cross-origin isolated$/);
   await page.close();
+  noProblems();
 });

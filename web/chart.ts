@@ -70,7 +70,7 @@ export class Chart {
 /** A figure in 4 significant digits, thousands grouped, tiny ones in exponent notation. */
 export function formatValue(v: number): string {
   const a = Math.abs(v);
-  if (a !== 0 && a < 1e-3) return v.toExponential(2);
+  if (a !== 0 && a < 1e-4) return v.toExponential(2);
   if (a >= 1000) return Math.round(v).toLocaleString('en-US');
   return String(Number(v.toPrecision(4)));
 }

@@ -56,7 +56,7 @@ export class Dashboard {
   private async refreshList(): Promise<void> {
     try {
       this.runs = await api.runs();
-      fill(this.listNote, this.runs.length === 0 && message('note', 'No runs yet. Train one: tsgrad train --runs <folder>, then open this page again.'));
+      fill(this.listNote, this.runs.length === 0 && message('note', 'No runs yet. Start one (tsgrad train, gpt train or caption train, with --runs pointing at this folder): it appears here as it starts.'));
     } catch (e) {
       fill(this.listNote, message('error', `Cannot list the runs: ${errorText(e)}`));
     }
@@ -105,7 +105,7 @@ export class Dashboard {
     const color = checked ? PALETTE[this.selectedIndex(r.name) % PALETTE.length] : 'transparent';
     return h('li', { class: `run${checked ? ' selected' : ''}`, 'data-testid': 'run', 'data-name': r.name, 'data-kind': r.kind, 'data-live': String(r.live) },
       h('label', {},
-        box, h('span', { class: 'swatch', style: `background:${color}` }),
+        !r.error && box, h('span', { class: 'swatch', style: `background:${color}` }),
         h('span', { class: 'name' }, r.name), ' ',
         h('span', { class: `badge ${r.kind}` }, r.kind),
         r.live && h('span', { class: 'badge live', 'data-testid': 'live' }, 'live')),
