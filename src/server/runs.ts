@@ -205,7 +205,11 @@ export function readRecords(dir: string): { records: MetricsRecord[]; skipped: n
 /** How often a stream looks at the files besides fs.watch's notices (which can be missed), and how often it sends a heartbeat. */
 const POLL_MS = 1000;
 const HEARTBEAT_MS = 15_000;
-/** A client that has this much unsent is too slow: it is disconnected (an EventSource reconnects, with Last-Event-ID). */
+/**
+ * A client that still has this much unsent at a poll is too slow: it is disconnected (an
+ * EventSource reconnects, resuming by Last-Event-ID). Not checked on each write: the replay of a
+ * long run's history at connection may be larger, and a healthy client has read it by the first poll.
+ */
 const MAX_BACKLOG = 2 ** 20;
 
 /**
@@ -221,10 +225,9 @@ export function streamEvents(dir: string, from: number, res: ServerResponse, onE
   const summaryFile = path.join(dir, 'summary.json');
   let summarySeen = '';
   let ended = false;
-  const send = (event: string, data: unknown, id?: number) => {
-    res.write(`event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`);
-    if (res.writableLength > MAX_BACKLOG) stop();
-  };
+  let watcher: fs.FSWatcher | null = null;
+  let pending = false;
+  const send = (event: string, data: unknown, id?: number) => res.write(`event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`);
   const check = () => {
     if (ended) return;
     const { reset, records } = tail.read();
@@ -251,8 +254,6 @@ export function streamEvents(dir: string, from: number, res: ServerResponse, onE
   }
   first.records.forEach((r, i) => i >= from && send('record', r, i + 1));
   check();
-  let watcher: fs.FSWatcher | null = null;
-  let pending = false;
   try {
     // The folder, not the file: metrics.jsonl and summary.json are replaced by renames.
     watcher = fs.watch(dir, () => {
@@ -265,7 +266,7 @@ export function streamEvents(dir: string, from: number, res: ServerResponse, onE
     });
     watcher.on('error', () => watcher?.close());
   } catch { /* the poll below still sees every change */ }
-  const poll = setInterval(check, POLL_MS);
+  const poll = setInterval(() => (res.writableLength > MAX_BACKLOG ? res.destroy() : check()), POLL_MS);
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
   function stop() {
     if (ended) return;
