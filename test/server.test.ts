@@ -324,6 +324,15 @@ test('MNIST test images as JSON and as PNG, the index checked', async () => {
   await refused(request('/api/mnist/test/50'), 404, /no test image 50: the test set has 50 \(0 to 49\)/);
   for (const bad of ['-1', '1.5', 'abc', '07', '1e2']) await refused(request(`/api/mnist/test/${bad}`), 400, /image index must be a whole number from 0 to 49/);
   await refused(request('/api/mnist/test/x.png'), 400, /image index/);
+  // Many at once: the same labels and bytes.
+  const batch = (await request('/api/mnist/test?from=5&count=10')).json();
+  assert.deepEqual([batch.from, batch.count, batch.labels], [5, 10, Array.from(test.labels.subarray(5, 15))]);
+  assert.deepEqual(Array.from(Buffer.from(batch.pixels, 'base64')), Array.from(test.images.subarray(5 * 784, 15 * 784), (v) => Math.round(v * 255)));
+  assert.equal((await request('/api/mnist/test?count=50')).json().count, 50);
+  await refused(request('/api/mnist/test?from=45&count=10'), 400, /count must be a whole number from 1 to 5, got "10"/);
+  await refused(request('/api/mnist/test?from=50&count=1'), 400, /from must be a whole number from 0 to 49, got "50"/);
+  for (const bad of ['0', '-1', 'x', '']) await refused(request(`/api/mnist/test?count=${bad}`), 400, /count must be a whole number from 1 to 50/);
+  await refused(request('/api/mnist/test'), 400, /count must be a whole number from 1 to 50, got "\(none\)"/);
 });
 
 test('predict: a classifier\'s probabilities, a captioner\'s caption, a language model\'s text; every field checked', async () => {

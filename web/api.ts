@@ -82,6 +82,11 @@ export const api = {
   metrics: async (name: string) => (await getJson<{ records: MetricsRecord[] }>(`${run(name)}/metrics`)).records,
   analysis: (name: string) => getJson<Analysis>(`${run(name)}/analysis`),
   mnist: (index: number) => getJson<MnistImage>(`/api/mnist/test/${index}`),
+  /** Test images from..from+count-1 (count <= 1000): labels and pixels 0..255, image after image. */
+  mnistBatch: async (from: number, count: number) => {
+    const b = await getJson<{ labels: number[]; pixels: string }>(`/api/mnist/test?from=${from}&count=${count}`);
+    return { labels: b.labels, pixels: Uint8Array.from(atob(b.pixels), (c) => c.charCodeAt(0)) };
+  },
   mnistPng: (index: number) => `/api/mnist/test/${index}.png`,
   checkpoint: (name: string) => `${run(name)}/checkpoint/`,
 };

@@ -172,16 +172,12 @@ const ARCHITECTURES: Record<string, { label: string; build: () => Sequential }> 
 const fetched: { pixels: Float32Array; label: number }[] = [];
 
 async function mnistImages(count: number, onProgress: (done: number) => void, stopped: () => boolean): Promise<void> {
-  let next = fetched.length;
-  const worker = async () => {
-    while (next < count && !stopped()) {
-      const i = next++;
-      const img = await api.mnist(i);
-      fetched[i] = { pixels: Float32Array.from(img.pixels, (p) => p / 255), label: img.label };
-      onProgress(fetched.filter(Boolean).length);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  while (fetched.length < count && !stopped()) {
+    const from = fetched.length;
+    const batch = await api.mnistBatch(from, Math.min(1000, count - from));
+    batch.labels.forEach((label, i) => fetched.push({ pixels: Float32Array.from(batch.pixels.subarray(i * 784, (i + 1) * 784), (p) => p / 255), label }));
+    onProgress(fetched.length);
+  }
 }
 
 class TrainPanel {

@@ -26,6 +26,8 @@ import type { RunKind } from './runs.js';
 const SIDE = 28;
 /** Misclassified images an analysis lists, the most confident mistakes first. */
 const MAX_WRONG = 100;
+/** Test images one request may ask for (/api/mnist/test?from=&count=): 1,000 are 1 MiB of base64. */
+const MAX_BATCH_IMAGES = 1000;
 /** Models and analyses kept: a live run writes a new checkpoint every epoch, so old ones must go. */
 const CACHE_SIZE = 4;
 /** Tokens a prediction may generate, and the longest prompt taken. */
@@ -69,6 +71,21 @@ export function mnistImage(text: string, data?: string): { index: number; label:
   if (index >= test.count) throw new HttpError(404, `no test image ${index}: the test set has ${test.count} (0 to ${test.count - 1})`);
   const pixels = Array.from(test.images.subarray(index * SIDE * SIDE, (index + 1) * SIDE * SIDE), (v) => Math.round(v * 255));
   return { index, label: test.labels[index], pixels };
+}
+
+/** Test images from..from+count-1 (query values, checked) at once: labels, and pixels 0..255 as base64 bytes, image after image. */
+export function mnistImages(fromText: string | null, countText: string | null, data?: string): { from: number; count: number; labels: number[]; pixels: string } {
+  const test = mnistTest(data);
+  const whole = (text: string | null, name: string, min: number, max: number) => {
+    if (text === null || !/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new HttpError(400, `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify((text ?? '(none)').slice(0, 40))}`);
+    }
+    return Number(text);
+  };
+  const from = whole(fromText ?? '0', 'from', 0, test.count - 1);
+  const count = whole(countText, 'count', 1, Math.min(MAX_BATCH_IMAGES, test.count - from));
+  const bytes = Uint8Array.from(test.images.subarray(from * SIDE * SIDE, (from + count) * SIDE * SIDE), (v) => Math.round(v * 255));
+  return { from, count, labels: Array.from(test.labels.subarray(from, from + count)), pixels: Buffer.from(bytes.buffer).toString('base64') };
 }
 
 /** A test image as a 28x28 greyscale PNG, white digit on black as in MNIST. */

@@ -31,6 +31,8 @@
 //                                           true digit, columns the predicted), wrong: { index, label, predicted,
 //                                           confidence }[] (up to 100, most confident first) } on the test set that
 //                                           /api/mnist/test serves; computed once per checkpoint
+// GET  /api/mnist/test?from=F&count=N       { from, count, labels: number[], pixels: string } (N <= 1000 images from F:
+//                                           base64 of their bytes 0..255, image after image, row by row)
 // GET  /api/mnist/test/:index               { index, label, pixels: number[784] (0..255, row by row) }
 // GET  /api/mnist/test/:index.png           the image as a 28x28 greyscale PNG
 // POST /api/runs/:name/predict              JSON body, by the run's kind:
@@ -126,6 +128,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         const m = await models();
         sendJson(res, 200, m.predict(runInfo(dir).kind, m.checkpointOf(dir), body));
       },
+    }],
+    [['api', 'mnist', 'test'], {
+      methods: ['GET'],
+      handle: async (_q, res, _p, query) => sendJson(res, 200, (await models()).mnistImages(query.get('from'), query.get('count'), o.data)),
     }],
     [['api', 'mnist', 'test', ':'], {
       methods: ['GET'],
