@@ -43,7 +43,8 @@ try {
   note = `WebAssembly kernels unavailable here (${e instanceof Error ? e.message : String(e)}): computing on the reference backend`;
   setBackend('ref');
 }
-if (note) console.info(`tsgrad: ${note}`);
+// Said in a browser's console; Node (the bundle imported there, for tests) keeps its output clean.
+if (note && globalThis.process?.versions?.node === undefined) console.info(`tsgrad: ${note}`);
 
 /** The backend the page computes on, and why it is not the fastest, when it is not. */
 export function backendInfo(): BackendInfo {

@@ -3,8 +3,7 @@
 // shared with the browser's entry, browser.ts). This entry makes the wasm backend (its thread pool
 // is Node's worker_threads) the default and adds what needs files: data sets, checkpoints, runs.
 
-import { createWasmBackend } from './backend/wasm/index.js';
-import './backend/wasm/node.js'; // the wasm backend's Node platform
+import { createWasmBackend } from './backend/wasm/node.js';
 import { registerBackend } from './tensor/engine.js';
 
 registerBackend('wasm', () => createWasmBackend());

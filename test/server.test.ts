@@ -460,7 +460,8 @@ test('tsgrad serve prints its address and serves until Ctrl-C; a port in use is 
 });
 
 test('train --dashboard serves the runs while training, then ends with it', async () => {
-  const child = spawn(process.execPath, [BIN, 'train', '--data', data, '--epochs', '1', '--limit', '32', '--runs', runs, '--name', 'watched', '--dashboard', '0', '--json'], { cwd: work });
+  // Long enough (180 steps, a few seconds) for the requests below to be answered before it ends.
+  const child = spawn(process.execPath, [BIN, 'train', '--data', data, '--epochs', '60', '--runs', runs, '--name', 'watched', '--dashboard', '0', '--json'], { cwd: work });
   let out = '', err = '';
   child.stdout.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
@@ -472,8 +473,12 @@ test('train --dashboard serves the runs while training, then ends with it', asyn
     child.on('exit', () => reject(new Error(`train ended first: ${err}`)));
   });
   assert.equal((await request('/api/runs', { url: new URL(url) })).status, 200);
+  // The worker computes too (on its own wasm backend), while the run trains.
+  const analysis = await request('/api/runs/cnn/analysis', { url: new URL(url) });
+  assert.equal(analysis.status, 200, analysis.body.toString());
+  assert.equal(analysis.json().count, 50);
   const code = await new Promise((resolve) => child.on('exit', resolve));
   assert.equal(code, 0, err);
-  assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l).event), ['epoch', 'done']); // stdout stays JSON
+  assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l).event), [...Array(60).fill('epoch'), 'done']); // stdout stays JSON
   assert.match(err, /The dashboard closed with the training; to keep looking: tsgrad serve --runs .*runs\n$/);
 });

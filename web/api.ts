@@ -2,20 +2,12 @@
 // Every request's failure is an Error naming the address and what the server said, for a panel
 // to show; none is left to the console.
 
+import type { RunSummary as LibrarySummary } from '../src/train/runs.ts';
+
 export type RunKind = 'classifier' | 'gpt' | 'lstm' | 'captioner';
 
-/** A run's summary.json, or its progress so far (src/train/runs.ts RunSummary). */
-export interface RunSummary {
-  name: string;
-  model: string;
-  epochs: number;
-  epochsDone: number;
-  steps?: number;
-  finished: boolean;
-  best: { epoch: number; step?: number; monitor: string; value: number } | null;
-  final: Record<string, number>;
-  test?: { loss: number; accuracy?: number };
-  trainSeconds: number;
+/** A run's summary.json, or its progress so far. */
+export interface RunSummary extends LibrarySummary {
   /** A language model's sample text, when the run wrote one. */
   sample?: string;
   bitsPerChar?: number;

@@ -61,17 +61,24 @@ export class Playground {
 
   private model(key: string): Promise<Sequential> {
     if (key === PAGE_MODEL && this.pageModel) return Promise.resolve(this.pageModel);
-    let m = this.models.get(key);
-    if (!m) {
-      m = loadModel(api.checkpoint(key)).then((loaded) => {
-        if (!(loaded instanceof Sequential)) throw new Error(`run ${key} holds a ${loaded.className}, not a classifier`);
-        return loaded;
-      });
-      this.models.set(key, m);
-      m.catch(() => this.models.delete(key));
-    }
-    return m;
+    return runModel(this.models, key, Sequential, 'a classifier');
   }
+}
+
+type AnyModel = Awaited<ReturnType<typeof loadModel>>;
+
+/** Run `name`'s model, fetched once (a failed fetch is tried again next time) and checked to be a `kind`. */
+function runModel<M extends AnyModel>(cache: Map<string, Promise<M>>, name: string, kind: abstract new (...args: never[]) => M, what: string): Promise<M> {
+  let m = cache.get(name);
+  if (!m) {
+    m = loadModel(api.checkpoint(name)).then((loaded) => {
+      if (!(loaded instanceof kind)) throw new Error(`run ${name} holds a ${loaded.className}, not ${what}`);
+      return loaded;
+    });
+    cache.set(name, m);
+    m.catch(() => cache.delete(name));
+  }
+  return m;
 }
 
 /** Sets a select's options to `options` ([value, label]), keeping the chosen value when it is still there. */
@@ -304,16 +311,7 @@ class CaptionPanel {
       if (!this.pad.inked || !name) return;
       const picture = this.pad.image();
       fill(this.input, pixels(toCaptionInput(picture), 112, 28, 3, { title: 'toCaptionInput: 28x112, white on black' }));
-      let m = this.models.get(name);
-      if (!m) {
-        m = loadModel(api.checkpoint(name)).then((loaded) => {
-          if (!(loaded instanceof Captioner)) throw new Error(`run ${name} holds a ${loaded.className}, not a Captioner`);
-          return loaded;
-        });
-        this.models.set(name, m);
-        m.catch(() => this.models.delete(name));
-      }
-      const words = (await m).caption(picture);
+      const words = (await runModel(this.models, name, Captioner, 'a Captioner')).caption(picture);
       this.output.textContent = words || '(no words: the model ended the caption at once)';
     } catch (e) {
       fill(this.note, message('error', errorText(e)));

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend, type WasmBackend } from '../backend/wasm/index.js';
-import '../backend/wasm/node.js'; // the wasm backend's Node platform
+import type { WasmBackend } from '../backend/wasm/index.js';
+import { createWasmBackend } from '../backend/wasm/node.js';
 import { Rng } from '../core/rng.js';
 import { writeFileAtomic } from '../io/files.js';
 import { charTokenizer } from '../data/tokenizer.js';

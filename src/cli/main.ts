@@ -75,7 +75,7 @@ function trainCommand(): Command {
     .option('--profile', 'print the time spent in each kernel at the end')
     .addOption(dashboardOption());
   alias(cmd, '--batch <n>', '--batch-size');
-  return cmd.action(action(async (opts: TrainOptions & DashboardFlag) => (await serveModule()).withDashboard(opts, async (o) => (await import('./train.js')).train(o, typed(cmd)))));
+  return cmd.action(action(async (opts: TrainOptions & DashboardFlag) => (await serveModule()).withDashboard(opts, async (o) => (await import('./train.js')).train(o, typed(cmd)), opts.data)));
 }
 
 /**
@@ -182,7 +182,7 @@ function captionCommand(): Command {
     examples: 'images', minutes: CAPTION_MINUTES, batch: 64, lr: 3e-3, warmup: 200, weightDecay: 0.01, decayOn: 'matrices and kernels only',
     evalEvery: 1000, evaluation: 'validation loss and accuracy', seeded: 'initialisation, images and dropout', prefix: 'captioner',
   });
-  train.action(action(async (flags: CaptionTrainFlags & DashboardFlag) => (await serveModule()).withDashboard(flags, async (f) => (await load()).captionTrain(f, typed(train)))));
+  train.action(action(async (flags: CaptionTrainFlags & DashboardFlag) => (await serveModule()).withDashboard(flags, async (f) => (await load()).captionTrain(f, typed(train)), flags.data)));
 
   caption.command('run')
     .description('caption pictures of handwritten numbers (PNG, any size and colour, dark on light or light on dark): the words and the number')

@@ -41,16 +41,17 @@ export interface DashboardFlag {
 
 /**
  * Runs a training command (`train`, given its flags without --dashboard) with the dashboard of
- * its runs folder served in a worker thread from before training starts until it ends.
+ * its runs folder served in a worker thread from before training starts until it ends. `mnist`:
+ * the MNIST folder the command trains on (its --data), whose test images the dashboard shows.
  */
 export async function withDashboard<O extends DashboardFlag & RunPlace & { resume?: string; json?: boolean }>(
-  flags: O, train: (flags: Omit<O, 'dashboard'>) => Promise<void>,
+  flags: O, train: (flags: Omit<O, 'dashboard'>) => Promise<void>, mnist?: string,
 ): Promise<void> {
   const { dashboard: port, ...rest } = flags;
   if (port === undefined) return train(rest);
   const runs = runsFolder(rest);
   const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`); // --json keeps stdout for JSON lines
-  const server = await startDashboard({ runs, port, onError: (m) => warn(`the dashboard stopped: ${m}`) });
+  const server = await startDashboard({ runs, port, data: mnist, onError: (m) => warn(`the dashboard stopped: ${m}`) });
   say(`tsgrad dashboard: ${server.url}`);
   try {
     await train(rest);

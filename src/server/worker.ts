@@ -3,7 +3,7 @@
 // starts the server and tells the main thread where it listens, or why it cannot.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { createWasmBackend } from '../backend/wasm/index.js';
+import { createWasmBackend } from '../backend/wasm/node.js';
 import { registerBackend } from '../tensor/engine.js';
 import type { DashboardReady } from './dashboard.js';
 import { startServer, type ServerOptions } from './server.js';

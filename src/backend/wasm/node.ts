@@ -1,6 +1,6 @@
-// The wasm backend's Node platform, registered when this module is imported (by Node's entry,
-// src/index.ts, and the CLI): kernels compiled from the files in build/, workers on worker_threads,
-// and the environment's settings (TSGRAD_THREADS, TSGRAD_SIMD). Node 20 needs a V8 flag for
+// The wasm backend's Node platform, registered when this module is imported (Node's entry,
+// src/index.ts, and the CLI take createWasmBackend from here): kernels compiled from the files in
+// build/, workers on worker_threads, and the environment's settings (TSGRAD_THREADS, TSGRAD_SIMD). Node 20 needs a V8 flag for
 // relaxed SIMD, which must be set before anything is compiled; Node 22+ has it on.
 
 import fs from 'node:fs';
@@ -10,6 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { TsgradError } from '../../core/errors.js';
 import { parseUserNumber } from '../../core/validate.js';
 import { setWasmPlatform } from './index.js';
+
+export { createWasmBackend } from './index.js';
 import type { KernelModule } from './loader.js';
 import { MAX_THREADS } from './pool.js';
 

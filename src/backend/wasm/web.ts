@@ -20,7 +20,7 @@ export async function webPlatform(): Promise<WebPlatform> {
   const variant = WebAssembly.validate(relaxed) ? 'relaxed' : 'simd';
   const module = await WebAssembly.compile(variant === 'relaxed' ? relaxed : decode(SIMD_KERNELS));
   const isolated = globalThis.crossOriginIsolated === true;
-  const cores = Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS);
+  const cores = Math.min(globalThis.navigator?.hardwareConcurrency || 1, MAX_THREADS);
   const threads = isolated ? cores : 1;
   let workerUrl: string | null = null;
   return {
