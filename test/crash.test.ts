@@ -40,7 +40,7 @@ const weights = (run: string) => {
 };
 /** metrics.jsonl without what depends on the clock or the machine. */
 const metrics = (run: string) => fs.readFileSync(path.join(work, run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
-  const { seconds, elapsed, rssMiB, tokensPerSec, ...rest } = JSON.parse(l);
+  const { seconds, elapsed, rssMiB, tokensPerSec, samplesPerSec, ...rest } = JSON.parse(l);
   return rest;
 });
 /** Every temporary or moved-aside file left anywhere in a run. */

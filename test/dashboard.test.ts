@@ -42,7 +42,7 @@ function expectedPoints(name: string) {
     loss: count('step', 'loss') + count('epoch', 'val_loss'),
     accuracy: count('step', 'accuracy') + count('epoch', 'val_accuracy'),
     lr: count('step', 'lr'),
-    throughput: count('epoch', 'seconds'),
+    throughput: count('step', 'samplesPerSec'),
   };
 }
 
@@ -98,7 +98,7 @@ const noProblems = () => assert.deepEqual(problems, [], 'console errors or page 
 test("the dashboard draws a finished run's curves point for point, its confusion matrix, mistakes, filters and feature maps", async () => {
   const page = await open('#/dashboard/digits');
   const want = expectedPoints('digits');
-  assert.ok(want.loss > 20 && want.throughput === 2, JSON.stringify(want));
+  assert.ok(want.loss > 20 && want.throughput > 20, JSON.stringify(want));
   for (const [chart, n] of Object.entries(want)) {
     await page.waitForFunction(([c, n]) => document.querySelector(`[data-testid="chart-${c}"]`)?.getAttribute('data-points') === String(n), [chart, n] as const, { timeout: 20_000 })
       .catch(async () => assert.fail(`chart-${chart} plots ${await points(page, `chart-${chart}`)} points, metrics.jsonl has ${n}`));

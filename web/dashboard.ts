@@ -34,7 +34,7 @@ export class Dashboard {
     loss: new Chart('Loss (solid: training, dashed: validation)', 'chart-loss'),
     accuracy: new Chart('Accuracy (solid: training, dashed: validation)', 'chart-accuracy'),
     lr: new Chart('Learning rate', 'chart-lr'),
-    throughput: new Chart('Throughput (images/s or tokens/s, each epoch)', 'chart-throughput'),
+    throughput: new Chart('Throughput (images/s or tokens/s)', 'chart-throughput'),
   };
   private detailFor: string | null = null;
   private redrawTimer: ReturnType<typeof setTimeout> | null = null;
@@ -172,7 +172,7 @@ export class Dashboard {
     this.charts.accuracy.set(lines('accuracy', 'val_accuracy'), 'no accuracy recorded (language models record the loss only)');
     this.charts.lr.set(lines('lr', '').filter((l) => !l.dashed));
     this.charts.throughput.set(runs.map(({ name, records, info }) => throughput(name, records, info, PALETTE[this.selectedIndex(name) % PALETTE.length])),
-      'shown at each epoch\'s (evaluation\'s) end');
+      'shown from the first step record (--log-every), or each epoch\'s end');
   }
 
   private details(run: RunInfo): HTMLElement {
@@ -214,11 +214,17 @@ function progress(r: RunInfo): string {
   return `${where} · ${s.trainSeconds.toFixed(0)} s of training${s.finished ? '' : r.live ? ' · running' : ' · stopped'}`;
 }
 
-/** Examples (tokens, for a language model) per second over each epoch, from the epoch records' steps and seconds. */
+/**
+ * Examples (tokens, for a language model) per second: live from the step records' samplesPerSec,
+ * else (runs written before step records had it) over each epoch, from its steps and seconds.
+ */
 function throughput(name: string, records: MetricsRecord[], info: RunInfo | undefined, color: string): Line {
   const o = info?.config.options ?? {};
   const num = (k: string) => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
   const lm = info?.kind === 'gpt' || info?.kind === 'lstm';
+  const label = `${name} (${lm ? 'tokens' : 'images'}/s)`;
+  const live = records.filter((r) => r.event === 'step' && typeof r.samplesPerSec === 'number');
+  if (live.length > 0) return { label, x: live.map((r) => r.step), y: live.map((r) => r.samplesPerSec as number), color };
   const perStep = lm ? (num('batch') ?? 0) * (num('block') ?? 0) : num('batchSize') ?? num('batch') ?? 0;
   const x: number[] = [], y: number[] = [];
   let previous = 0;
@@ -230,7 +236,7 @@ function throughput(name: string, records: MetricsRecord[], info: RunInfo | unde
     }
     previous = r.step;
   }
-  return { label: `${name} (${lm ? 'tokens' : 'images'}/s)`, x, y, color };
+  return { label, x, y, color };
 }
 
 /** A classifier's analysis (confusion, misclassified images), its first-layer filters and the feature maps of a chosen test image. */

@@ -3,6 +3,7 @@
 // and kept (so a training in the playground goes on while the dashboard is looked at).
 // Bundled with the library by scripts/build-web.js into build/web/app.js and app.css.
 
+import './locale.ts'; // before uPlot
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { Dashboard } from './dashboard.ts';

@@ -2,7 +2,7 @@
 // `runs/<name>/` holds
 //   config.json     what was asked for (model, settings, seed, threads), written at the start;
 //   metrics.jsonl   a record at each epoch's end (event "epoch"; for a language model, each
-//                   evaluation) and one every N steps (event "step");
+//                   evaluation) and one every N steps (event "step", with the examples per second);
 //   checkpoints/    epoch-NNN/ (a run counted in epochs) or step-NNNNNNN/ (a run counted in steps):
 //                   a checkpoint (model.json, weights.safetensors with the optimizer's moments) plus
 //                   state.json (epoch, step, random streams, history), for an exact resume; the
@@ -324,7 +324,8 @@ export class RunTracker implements Callback {
   onBatchEnd(_batch: number, logs: Logs, info: StepInfo): void {
     const every = this.opts.logEvery ?? 0;
     if (every > 0 && info.step % every === 0) {
-      this.append({ event: 'step', epoch: this.state.epoch + 1, step: info.step, ...logs, lr: info.lr });
+      // samplesPerSec: examples (a language model's tokens) per second of steps so far this session, for live throughput.
+      this.append({ event: 'step', epoch: this.state.epoch + 1, step: info.step, ...logs, lr: info.lr, samplesPerSec: Math.round(info.samplesPerSec) });
       crashPoint('step');
     }
   }
