@@ -46,8 +46,9 @@ function expectedPoints(name: string) {
   };
 }
 
-async function open(hash: string): Promise<Page> {
+async function open(hash: string, o: { language?: string } = {}): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  if (o.language) await page.addInitScript(`Object.defineProperty(navigator, 'language', { get: () => ${JSON.stringify(o.language)}, configurable: true })`);
   page.on('console', (m) => m.type() === 'error' && problems.push(`${hash}: console: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`${hash}: page error: ${e.message}`));
   await page.goto(`${server.url}${hash}`);
@@ -225,6 +226,15 @@ test('the page is cross-origin isolated and runs on more than one thread', async
   assert.equal(await status.getAttribute('data-backend'), 'wasm');
   assert.ok(Number(await status.getAttribute('data-threads')) > 1, `threads: ${await status.getAttribute('data-threads')}`);
   assert.match(await status.innerText(), /^wasm · \d+ threads · (relaxed )?SIMD · cross-origin isolated$/);
+  await page.close();
+  noProblems();
+});
+
+test('a browser under a POSIX locale (navigator.language "en-US@posix", which Intl refuses) shows the page all the same', async () => {
+  const page = await open('#/dashboard/digits', { language: 'en-US@posix' });
+  const want = expectedPoints('digits').loss;
+  await page.waitForFunction((n) => document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points') === String(n), want, { timeout: 20_000 })
+    .catch(async () => assert.fail(`chart-loss plots ${await points(page, 'chart-loss')} points, metrics.jsonl has ${want}`));
   await page.close();
   noProblems();
 });
