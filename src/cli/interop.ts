@@ -1,5 +1,5 @@
 // `tsgrad export` and `tsgrad import`: a checkpoint to the TensorFlow.js LayersModel format or to
-// ONNX, and a TensorFlow.js LayersModel (saved by TF.js, or converted from Keras by
+// ONNX (a Sequential's layers, or a GPT's or LSTM language model's token ids to logits), and a TensorFlow.js LayersModel (saved by TF.js, or converted from Keras by
 // tensorflowjs_converter) to a checkpoint. The formats themselves are in src/io; the flags are
 // defined in main.ts. Both read and check everything before writing anything, never write over or
 // inside their own input, replace an existing --out only with --force (and only one of the kind
@@ -8,10 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeFolderAtomic } from '../io/files.js';
+import { check } from '../core/errors.js';
 import { exportOnnx } from '../io/onnx.js';
+import { exportLmOnnx } from '../io/onnx-lm.js';
 import { exportTfjs } from '../io/tfjs.js';
 import { importTfjs, loadModel } from '../models/load.js';
-import { locateRun } from '../train/runs.js';
+import { locateRun, resolveCheckpoint } from '../train/runs.js';
 import { Sequential } from '../train/sequential.js';
 import { registerNodeBackend } from './backend.js';
 import { checkOutput } from './common.js';
@@ -26,9 +28,14 @@ export function exportModel(checkpoint: string, opts: { format: 'tfjs' | 'onnx';
     what: tfjs ? 'a TensorFlow.js model folder' : 'an ONNX file',
   });
   registerNodeBackend();
-  const model = loadModel(input, Sequential);
+  const model = loadModel(input);
+  const languageModel = model.className === 'GPT' || model.className === 'LSTMLM';
+  check(model instanceof Sequential || (languageModel && !tfjs), () => `${resolveCheckpoint(input)} holds a ${model.className} model: `
+    + (tfjs ? `TensorFlow.js export takes Sequential models only${languageModel ? ' (export a language model with --format onnx)' : ''}`
+      : 'ONNX export takes Sequential models, the GPT and the LSTM language model'));
   fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-  if (tfjs) writeFolderAtomic(opts.out, (tmp) => exportTfjs(model, tmp));
+  if (!(model instanceof Sequential)) writeFileAtomic(opts.out, exportLmOnnx(model));
+  else if (tfjs) writeFolderAtomic(opts.out, (tmp) => exportTfjs(model, tmp));
   else writeFileAtomic(opts.out, exportOnnx(model));
   process.stdout.write(`Wrote ${tfjs ? 'a TensorFlow.js LayersModel to' : 'an ONNX model to'} ${opts.out}\n`);
 }

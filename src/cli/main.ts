@@ -276,9 +276,9 @@ program.command('serve')
   .action(action(async (opts: ServeOptions) => (await serveModule()).serve(opts)));
 
 program.command('export')
-  .description('write a checkpoint as a TensorFlow.js LayersModel folder or an ONNX file')
+  .description('write a checkpoint as a TensorFlow.js LayersModel folder or an ONNX file (a GPT or LSTM language model: ONNX only)')
   .argument('<checkpoint>', CHECKPOINT)
-  .addOption(new Option('--format <name>', 'tfjs (model.json + .bin shards, for tf.loadLayersModel) or onnx (opset 17)').choices(['tfjs', 'onnx']).makeOptionMandatory())
+  .addOption(new Option('--format <name>', 'tfjs (model.json + .bin shards, for tf.loadLayersModel) or onnx (opset 17; a language model takes int64 input_ids (batch, time) and gives logits (batch, time, vocab))').choices(['tfjs', 'onnx']).makeOptionMandatory())
   .requiredOption('--out <path>', 'folder to write (tfjs) or .onnx file (onnx); never the checkpoint itself or inside it')
   .option('--force', 'replace --out if it exists (a TF.js folder or an .onnx file only)')
   .addOption(runsOption())

@@ -5,6 +5,7 @@
 // to NCHW once, before the first op that needs it, stays there through the convolutional part,
 // and transposes back before anything that reads the channels-last order (Flatten, Dense, the
 // output): the flattened features then come in Keras's order and Dense kernels need no shuffling.
+// The graph builder and the protobuf writer here also serve the language models' graphs (onnx-lm.ts).
 // Not for: importing ONNX, training graphs, or layers outside tsgrad's closed set.
 
 import fs from 'node:fs';
@@ -20,8 +21,8 @@ import type { LayerStack } from '../nn/stack.js';
 
 const IR_VERSION = 8;
 const OPSET = 17;
-const FLOAT = 1; // TensorProto.DataType.FLOAT
-const INT64 = 7; // TensorProto.DataType.INT64
+export const FLOAT = 1; // TensorProto.DataType.FLOAT
+export const INT64 = 7; // TensorProto.DataType.INT64
 
 /**
  * The model as the bytes of an `.onnx` file. Takes a LayerStack, so any Sequential (src/io sits
@@ -173,54 +174,76 @@ function pads(geo: ConvGeometry): number[] {
 // ---------------------------------------------------------------------------------------------
 // The graph being built
 
-type Attribute =
+export type Attribute =
   | { name: string; type: 'int'; value: number }
   | { name: string; type: 'float'; value: number }
   | { name: string; type: 'ints'; value: number[] };
 
-const int = (name: string, value: number): Attribute => ({ name, type: 'int', value });
-const float = (name: string, value: number): Attribute => ({ name, type: 'float', value });
-const ints = (name: string, value: number[]): Attribute => ({ name, type: 'ints', value });
+export const int = (name: string, value: number): Attribute => ({ name, type: 'int', value });
+export const float = (name: string, value: number): Attribute => ({ name, type: 'float', value });
+export const ints = (name: string, value: number[]): Attribute => ({ name, type: 'ints', value });
 
-interface OnnxNode { op: string; name: string; inputs: string[]; output: string; attrs: Attribute[] }
-interface Initializer { name: string; dims: number[]; data: Float32Array }
-interface OnnxGraph { nodes: OnnxNode[]; initializers: Initializer[]; inputDims: number[]; outputDims: number[] }
+interface OnnxNode { op: string; name: string; inputs: string[]; outputs: string[]; attrs: Attribute[] }
+interface Initializer { name: string; dims: number[]; data: Float32Array | BigInt64Array }
+/** A graph input or output: its element type (FLOAT, INT64) and dims, a string dim being symbolic. */
+export interface ValueInfo { name: string; type: typeof FLOAT | typeof INT64; dims: (number | string)[] }
+export interface OnnxGraph { nodes: OnnxNode[]; initializers: Initializer[]; inputs: ValueInfo[]; outputs: ValueInfo[] }
 
-class Graph {
+/** Nodes and constants of a graph being built, named under the current prefix (a layer's or module's name). */
+export class GraphBuilder {
   readonly nodes: OnnxNode[] = [];
   readonly initializers: Initializer[] = [];
+  prefix = '';
+  private readonly names = new Set<string>();
+
+  /** Appends a node; returns its outputs, named `<prefix>/<what>` (`:1`, `:2`... after the first), or `output` for the graph's. */
+  add(op: string, inputs: string[], attrs: Attribute[] = [], o: { what?: string; outputs?: number; output?: string } = {}): string[] {
+    const what = o.what ?? op;
+    let name = `${this.prefix}/${what}`;
+    for (let i = 1; this.names.has(name); i++) name = `${this.prefix}/${what}_${i}`;
+    this.names.add(name);
+    const outputs = Array.from({ length: o.outputs ?? 1 }, (_, i) => (i === 0 ? o.output ?? name : `${name}:${i}`));
+    this.nodes.push({ op, name, inputs, outputs, attrs });
+    return outputs;
+  }
+
+  /** Adds a float32 constant under `<prefix>/<name>` (tsgrad's weight name), or under `full` exactly; returns its name. */
+  weight(name: string, dims: number[], value: Tensor | Float32Array, full = `${this.prefix}/${name}`): string {
+    const data = value instanceof Float32Array ? value : value.raw;
+    check(data instanceof Float32Array, `ONNX export: weight ${full} is not float32`);
+    this.initializers.push({ name: full, dims, data });
+    return full;
+  }
+
+  /** An int64 constant (shapes, axes, indices) under `<prefix>/<name>`; dims [] is a scalar. */
+  int64(name: string, dims: number[], values: number[]): string {
+    const full = `${this.prefix}/${name}`;
+    this.initializers.push({ name: full, dims, data: BigInt64Array.from(values, BigInt) });
+    return full;
+  }
+}
+
+/** A Sequential's graph: one current value, followed through the layers with its layout. */
+class Graph extends GraphBuilder {
   /** The name of the current value. */
   x = 'input';
   /** Its shape in tsgrad's (channels-last) terms, for a batch of one. */
   shape: number[];
   /** Whether the value is stored channels-first: (N, C, ...) for tsgrad's (N, ..., C). */
   channelsFirst = false;
-  /** The current layer's name, which prefixes its nodes and weights. */
-  prefix = '';
   private readonly inputShape: number[];
 
   constructor(inputShape: number[]) {
+    super();
     this.inputShape = inputShape;
     this.shape = inputShape;
   }
 
   /** Appends a node on the current value(s); its output becomes the current value, of tsgrad shape `shape`. */
   node(op: string, inputs: string[], attrs: Attribute[], shape: number[], what = op): void {
-    let name = `${this.prefix}/${what}`;
-    for (let i = 1; this.nodes.some((n) => n.name === name); i++) name = `${this.prefix}/${what}_${i}`;
-    this.nodes.push({ op, name, inputs, output: name, attrs });
-    this.x = name;
+    [this.x] = this.add(op, inputs, attrs, { what });
     this.shape = shape;
     if (shape.length <= 2) this.channelsFirst = false; // (N, C): both orders are the same
-  }
-
-  /** Adds a constant under `<layer>/<name>` (tsgrad's weight name) and returns its name. */
-  weight(name: string, dims: number[], value: Tensor | Float32Array): string {
-    const data = value instanceof Float32Array ? value : value.raw;
-    check(data instanceof Float32Array, `ONNX export: weight ${this.prefix}/${name} is not float32`);
-    const full = `${this.prefix}/${name}`;
-    this.initializers.push({ name: full, dims, data });
-    return full;
   }
 
   /** (N, ..., C) -> (N, C, ...), once, before the first op that needs channels first. */
@@ -242,8 +265,12 @@ class Graph {
   finish(): OnnxGraph {
     this.toChannelsLast();
     if (this.nodes.length === 0) this.node('Identity', [this.x], [], this.shape);
-    this.nodes[this.nodes.length - 1].output = 'output';
-    return { nodes: this.nodes, initializers: this.initializers, inputDims: this.inputShape.slice(1), outputDims: this.shape.slice(1) };
+    this.nodes[this.nodes.length - 1].outputs[0] = 'output';
+    return {
+      nodes: this.nodes, initializers: this.initializers,
+      inputs: [{ name: 'input', type: FLOAT, dims: ['batch', ...this.inputShape.slice(1)] }],
+      outputs: [{ name: 'output', type: FLOAT, dims: ['batch', ...this.shape.slice(1)] }],
+    };
   }
 }
 
@@ -255,13 +282,14 @@ function range(start: number, end: number): number[] {
 // Protobuf encoding. Field numbers are onnx.proto's; repeated scalars are written unpacked, as
 // proto2 (which onnx.proto uses) does; float tensors go in raw_data as little-endian float32.
 
-function encodeModel(name: string, g: OnnxGraph): Uint8Array {
+/** A graph as the bytes of an `.onnx` file (a ModelProto). */
+export function encodeModel(name: string, g: OnnxGraph): Uint8Array {
   const graph = new Proto();
   for (const n of g.nodes) graph.message(1, encodeNode(n)); // GraphProto.node
   graph.string(2, name); // GraphProto.name
   for (const t of g.initializers) graph.message(5, encodeTensor(t)); // GraphProto.initializer
-  graph.message(11, encodeValueInfo('input', ['batch', ...g.inputDims])); // GraphProto.input
-  graph.message(12, encodeValueInfo('output', ['batch', ...g.outputDims])); // GraphProto.output
+  for (const v of g.inputs) graph.message(11, encodeValueInfo(v)); // GraphProto.input
+  for (const v of g.outputs) graph.message(12, encodeValueInfo(v)); // GraphProto.output
   const opset = new Proto().varint(2, OPSET); // OperatorSetIdProto.version; domain "" = ai.onnx
   return new Proto()
     .varint(1, IR_VERSION) // ModelProto.ir_version
@@ -274,7 +302,8 @@ function encodeModel(name: string, g: OnnxGraph): Uint8Array {
 function encodeNode(n: OnnxNode): Proto {
   const p = new Proto();
   for (const i of n.inputs) p.string(1, i); // NodeProto.input
-  p.string(2, n.output).string(3, n.name).string(4, n.op); // output, name, op_type
+  for (const o of n.outputs) p.string(2, o); // NodeProto.output
+  p.string(3, n.name).string(4, n.op); // name, op_type
   for (const a of n.attrs) p.message(5, encodeAttribute(a)); // NodeProto.attribute
   return p;
 }
@@ -298,20 +327,22 @@ function encodeAttribute(a: Attribute): Proto {
 function encodeTensor(t: Initializer): Proto {
   const p = new Proto();
   for (const d of t.dims) p.varint(1, d); // TensorProto.dims
-  const raw = new Uint8Array(t.data.length * 4);
+  const d = t.data;
+  const raw = new Uint8Array(d.length * d.BYTES_PER_ELEMENT);
   const view = new DataView(raw.buffer);
-  for (let i = 0; i < t.data.length; i++) view.setFloat32(i * 4, t.data[i], true);
-  return p.varint(2, FLOAT).string(8, t.name).bytes(9, raw); // data_type, name, raw_data
+  if (d instanceof Float32Array) for (let i = 0; i < d.length; i++) view.setFloat32(i * 4, d[i], true);
+  else for (let i = 0; i < d.length; i++) view.setBigInt64(i * 8, d[i], true);
+  return p.varint(2, d instanceof Float32Array ? FLOAT : INT64).string(8, t.name).bytes(9, raw); // data_type, name, raw_data
 }
 
-/** ValueInfoProto of a float tensor; string dims are symbolic (dim_param). */
-function encodeValueInfo(name: string, dims: (number | string)[]): Proto {
+/** ValueInfoProto of a tensor; string dims are symbolic (dim_param). */
+function encodeValueInfo({ name, type: elemType, dims }: ValueInfo): Proto {
   const shape = new Proto();
   for (const d of dims) {
     const dim = typeof d === 'string' ? new Proto().string(2, d) : new Proto().varint(1, d); // dim_param / dim_value
     shape.message(1, dim); // TensorShapeProto.dim
   }
-  const tensorType = new Proto().varint(1, FLOAT).message(2, shape); // TypeProto.Tensor: elem_type, shape
+  const tensorType = new Proto().varint(1, elemType).message(2, shape); // TypeProto.Tensor: elem_type, shape
   const type = new Proto().message(1, tensorType); // TypeProto.tensor_type
   return new Proto().string(1, name).message(2, type); // ValueInfoProto: name, type
 }
