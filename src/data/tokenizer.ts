@@ -7,7 +7,12 @@
 //   id for a pair of ids, so any string round-trips exactly through its UTF-8 bytes. Text is first
 //   pre-split with GPT-2's regex (contractions, letter runs, digit runs, other symbols, spaces;
 //   a word keeps its leading space), so merges never cross a word boundary.
-// Not for: special tokens, normalisation, or GPT-2's exact vocabulary (ours is trained here).
+//   A tokenizer read from GPT-2's or Hugging Face's files (tokenizer-files.ts) is the same class
+//   with two extras those vocabularies need: the order of the 256 byte ids (GPT-2 numbers them in
+//   its bytes_to_unicode order, not byte order) and special tokens such as `<|endoftext|>`, whose
+//   ids follow the merges. encode() treats text as plain text (as GPT-2's encoder.py does): a
+//   special token is only ever added by id (specialId), so user text cannot inject one.
+// Not for: normalisation, or a pre-tokenizer other than GPT-2's regex.
 
 import { check, TsgradError } from '../core/errors.js';
 import { Doc, parseJson } from '../core/validate.js';
@@ -20,7 +25,17 @@ export interface Tokenizer {
   toJSON(): TokenizerJSON;
 }
 
-export type TokenizerJSON = { kind: 'char'; chars: string[] } | { kind: 'bpe'; merges: [number, number][] };
+/** `byteOrder` and `specialTokens` are written only when set, so tsgrad's own tokenizers save as before. */
+export type TokenizerJSON =
+  | { kind: 'char'; chars: string[] }
+  | { kind: 'bpe'; merges: [number, number][]; byteOrder?: number[]; specialTokens?: string[] };
+
+export interface BpeOptions {
+  /** id i (0..255) is the byte byteOrder[i]; default byte order. */
+  byteOrder?: readonly number[];
+  /** Tokens with ids 256 + merges.length, 256 + merges.length + 1, ...; decoded as their text. */
+  specialTokens?: readonly string[];
+}
 
 function checkIds(ids: ArrayLike<number>, vocabSize: number): void {
   for (let i = 0; i < ids.length; i++) {
@@ -84,12 +99,18 @@ export class CharTokenizer implements Tokenizer {
   }
 }
 
-/** GPT-2's pre-tokenizer: every character falls in exactly one piece, so the pieces join back to the text. */
+/**
+ * GPT-2's pre-tokenizer: every character falls in exactly one piece, so the pieces join back to the text.
+ * JavaScript's `\s` is js-tiktoken's too; Python's `regex` (GPT-2's encoder.py) may class a few
+ * rare characters differently (such as U+0085 and U+FEFF), so there the pieces could differ.
+ */
 const PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 const MAX_VOCAB = 1 << 20;
 /** The longest token a saved BPE tokenizer may make, and all its tokens' bytes together. */
 const MAX_TOKEN_BYTES = 1 << 16;
 const MAX_TOKENS_BYTES = 1 << 26;
+const MAX_SPECIAL = 1 << 16;
+const BYTE_ORDER = Array.from({ length: 256 }, (_, i) => i);
 const pairKey = (a: number, b: number): number => a * MAX_VOCAB + b;
 const utf8 = new TextEncoder();
 
@@ -110,13 +131,21 @@ function mergeInPlace(word: number[], a: number, b: number, id: number): void {
 export class BpeTokenizer implements Tokenizer {
   readonly kind = 'bpe';
   readonly merges: readonly (readonly [number, number])[]; // merge i makes id 256 + i
+  readonly byteOrder: readonly number[]; // id i < 256 -> its byte
+  readonly specialTokens: readonly string[]; // id 256 + merges.length + i -> its text
+  private readonly byteIds = new Int32Array(256); // byte -> id
   private readonly ranks = new Map<number, number>(); // pairKey -> merge index
   private readonly bytes: Uint8Array[]; // id -> its bytes
   private readonly cache = new Map<string, number[]>(); // piece -> ids, for repeated words
 
-  constructor(merges: readonly (readonly [number, number])[]) {
-    check(merges.length <= MAX_VOCAB - 256, `bpe tokenizer: at most ${MAX_VOCAB - 256} merges, got ${merges.length}`);
-    this.bytes = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
+  constructor(merges: readonly (readonly [number, number])[], { byteOrder = BYTE_ORDER, specialTokens = [] }: BpeOptions = {}) {
+    check(merges.length + specialTokens.length <= MAX_VOCAB - 256, `bpe tokenizer: at most ${MAX_VOCAB - 256} merges and special tokens, got ${merges.length + specialTokens.length}`);
+    check(byteOrder.length === 256 && new Set(byteOrder).size === 256 && byteOrder.every((b) => Number.isInteger(b) && b >= 0 && b < 256),
+      'bpe tokenizer: byteOrder must hold each byte 0..255 once');
+    check(new Set(specialTokens).size === specialTokens.length && specialTokens.every((t) => t.length > 0),
+      'bpe tokenizer: special tokens must be distinct and not empty');
+    byteOrder.forEach((b, id) => (this.byteIds[b] = id));
+    this.bytes = byteOrder.map((b) => Uint8Array.of(b));
     merges.forEach(([a, b], i) => {
       const id = 256 + i;
       check(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0 && a < id && b < id,
@@ -128,7 +157,10 @@ export class BpeTokenizer implements Tokenizer {
       joined.set(this.bytes[b], this.bytes[a].length);
       this.bytes.push(joined);
     });
+    for (const t of specialTokens) this.bytes.push(utf8.encode(t));
     this.merges = merges.map(([a, b]) => [a, b] as const);
+    this.byteOrder = [...byteOrder];
+    this.specialTokens = [...specialTokens];
   }
 
   /**
@@ -213,14 +245,27 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   get vocabSize(): number {
-    return 256 + this.merges.length;
+    return 256 + this.merges.length + this.specialTokens.length;
+  }
+
+  /** The id of the special token `token` (e.g. `<|endoftext|>`), to add to encode()'s ids. */
+  specialId(token: string): number {
+    const i = this.specialTokens.indexOf(token);
+    if (i < 0) throw new TsgradError(`bpe tokenizer: no special token ${JSON.stringify(token)} (it has ${this.specialTokens.length ? this.specialTokens.map((t) => JSON.stringify(t)).join(', ') : 'none'})`);
+    return 256 + this.merges.length + i;
+  }
+
+  /** The bytes of token `id`. */
+  tokenBytes(id: number): Uint8Array {
+    checkIds([id], this.vocabSize);
+    return this.bytes[id].slice();
   }
 
   /** The ids of one pre-split piece: its bytes, merged lowest rank first as in training. */
   private encodePiece(piece: string): number[] {
     const cached = this.cache.get(piece);
     if (cached !== undefined) return cached;
-    const word = Array.from(utf8.encode(piece));
+    const word = Array.from(utf8.encode(piece), (b) => this.byteIds[b]);
     for (;;) {
       let bestRank = Infinity;
       for (let i = 0; i + 1 < word.length; i++) {
@@ -259,7 +304,10 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   toJSON(): TokenizerJSON {
-    return { kind: 'bpe', merges: this.merges.map(([a, b]) => [a, b]) };
+    const json: TokenizerJSON = { kind: 'bpe', merges: this.merges.map(([a, b]) => [a, b]) };
+    if (this.byteOrder.some((b, i) => b !== i)) json.byteOrder = [...this.byteOrder];
+    if (this.specialTokens.length > 0) json.specialTokens = [...this.specialTokens];
+    return json;
   }
 }
 
@@ -347,6 +395,31 @@ export function tokenizerFromJSON(json: TokenizerJSON | string | Doc, source = '
     return new CharTokenizer(chars);
   }
   const items = doc.at('merges').array({ max: MAX_VOCAB - 256 });
+  const orderDoc = doc.at('byteOrder').optional();
+  let byteOrder: number[] | undefined;
+  if (orderDoc) {
+    const order = orderDoc.array({ max: 256 });
+    if (order.length !== 256) orderDoc.fail(`must list the 256 bytes, got ${order.length}`);
+    const where = new Map<number, number>();
+    byteOrder = order.map((d, i) => {
+      const b = d.int({ min: 0, max: 255 });
+      if (where.has(b)) d.fail(`repeats byte ${b}, already at index ${where.get(b)}`);
+      where.set(b, i);
+      return b;
+    });
+  }
+  const specialDoc = doc.at('specialTokens').optional();
+  const firstAt = new Map<string, number>();
+  const specialTokens = specialDoc?.array({ max: MAX_SPECIAL }).map((d, i) => {
+    const t = d.string();
+    if (t.length === 0 || t.length > MAX_TOKEN_BYTES) d.fail(`must be 1 to ${MAX_TOKEN_BYTES} characters, got ${t.length}`);
+    if (firstAt.has(t)) d.fail(`repeats ${JSON.stringify(t)}, already at index ${firstAt.get(t)}`);
+    firstAt.set(t, i);
+    return t;
+  });
+  if (specialTokens && items.length + specialTokens.length > MAX_VOCAB - 256) {
+    specialDoc!.fail(`and merges make ${256 + items.length + specialTokens.length} ids, more than the ${MAX_VOCAB} allowed`);
+  }
   const lengths: number[] = Array(256).fill(1);
   const seen = new Map<number, number>();
   let total = 256;
@@ -365,5 +438,5 @@ export function tokenizerFromJSON(json: TokenizerJSON | string | Doc, source = '
     }
     return [a, b] as [number, number];
   });
-  return new BpeTokenizer(merges);
+  return new BpeTokenizer(merges, { byteOrder, specialTokens });
 }
