@@ -9,6 +9,8 @@
 // Every file is untrusted: a bad one gives one TsgradError naming it, never a crash or a hang.
 // Not for: functional (non-Sequential) models, layers outside tsgrad's closed set, quantized or
 // non-float32 weights, optimizer state (TF.js's `optimizer` weight group is skipped).
+// A compiled model's loss, metrics and optimizer go into model.json's trainingConfig, from which
+// tf.loadLayersModel compiles the model; what TF.js cannot hold is named in one warning line.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +26,8 @@ import { parseJson } from '../core/validate.js';
 import { readInputFile } from '../core/files.js';
 import type { ActivationName } from '../ops/activations.js';
 import { LOSS_ALIASES, type LossName } from '../ops/losses.js';
-import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../optim/optimizer.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
+import { scheduleFromConfig } from '../optim/schedules.js';
 import type { CheckpointContents, NamedArray } from './checkpoint.js';
 
 const MODEL_FILE = 'model.json';
@@ -36,13 +39,20 @@ type Json = Record<string, unknown>;
 // ---------------------------------------------------------------------------------------------
 // Export
 
+/** A compiled Sequential's trainingConfig, as far as export reads it (typed here: io/ does not import train/). */
+interface Compiled {
+  trainingConfig?: { optimizer: OptimizerConfig; loss: LossName; metrics: string[] } | null;
+}
+
 /**
  * Writes `dir/model.json` and `dir/group1-shard{i}of{n}.bin`, each to a temporary name first and
  * renamed, model.json last, so a reader never sees a model.json whose shards are not all there.
- * Takes a LayerStack, so any Sequential; an unbuilt model is built first.
+ * Takes a LayerStack, so any Sequential; an unbuilt model is built first. A compiled model's
+ * training config is written too, so TF.js gives back a compiled model.
  */
-export function exportTfjs(model: LayerStack, dir: string): void {
+export function exportTfjs(model: LayerStack & Compiled, dir: string): void {
   model.build();
+  const training = model.trainingConfig ? tfjsTrainingConfig(model.trainingConfig) : null;
   const layers = model.layers.map((l, i) => kerasLayer(l, i === 0 ? model.inputShape : null));
   const weights = model.weights;
   const bytes = new Uint8Array(weights.reduce((n, w) => n + w.value.size * 4, 0));
@@ -71,8 +81,63 @@ export function exportTfjs(model: LayerStack, dir: string): void {
       paths: shards.map((s) => s.name),
       weights: weights.map((w) => ({ name: w.name, shape: [...w.value.shape], dtype: 'float32' })),
     }],
+    ...(training && { trainingConfig: training }),
   };
   writeAtomically(dir, [...shards, { name: MODEL_FILE, data: JSON.stringify(json, null, 2) + '\n' }]);
+}
+
+/**
+ * A training config as TF.js's LayersModel.loadTrainingConfig reads it: `loss` and `metrics` by
+ * TF.js's names (tsgrad's losses have the same camelCase names), and `optimizer_config` as
+ * {class_name, config} of an optimizer tfjs-core registers, with its getConfig() keys: Adam
+ * {learningRate, beta1, beta2, epsilon}, SGD {learningRate}, Momentum {learningRate, momentum,
+ * useNesterov}, RMSProp {learningRate, decay, momentum, epsilon, centered}. What TF.js has no place
+ * for is dropped and named in one warning line: AdamW's weight decay (TF.js has no AdamW; Adam with
+ * the same rate and moments is the nearest, and loadTrainingConfig needs an optimizer, so leaving it
+ * out would leave the loss and metrics out too), a schedule (its first rate is written), gradient
+ * clipping, and the top-k metrics (TF.js 4's compile() does not know them). TF.js's centered
+ * RMSProp puts epsilon under the square root with the other sign, which the warning says too.
+ */
+function tfjsTrainingConfig(t: NonNullable<Compiled['trainingConfig']>): Json {
+  const notes: string[] = [];
+  const c = t.optimizer.config;
+  let learningRate = c.learningRate;
+  if (typeof learningRate !== 'number') {
+    notes.push(`the ${learningRate.className} learning-rate schedule is left out (its first rate is written)`);
+    learningRate = scheduleFromConfig(learningRate)(0);
+  }
+  const clipping = (['clipnorm', 'globalClipnorm', 'clipvalue'] as const).filter((k) => c[k] !== undefined);
+  if (clipping.length) notes.push(`gradient clipping (${clipping.join(', ')}) is left out`);
+  if (t.optimizer.className === 'AdamW') notes.push(`AdamW's weight decay ${t.optimizer.config.weightDecay} is left out (TensorFlow.js has no AdamW: Adam is written)`);
+  let optimizer: Json;
+  switch (t.optimizer.className) {
+    case 'Adam':
+    case 'AdamW': {
+      const a = t.optimizer.config;
+      optimizer = { class_name: 'Adam', config: { learningRate, beta1: a.beta1, beta2: a.beta2, epsilon: a.epsilon } };
+      break;
+    }
+    case 'SGD': {
+      const s = t.optimizer.config;
+      optimizer = s.momentum ? { class_name: 'Momentum', config: { learningRate, momentum: s.momentum, useNesterov: Boolean(s.nesterov) } }
+        : { class_name: 'SGD', config: { learningRate } };
+      break;
+    }
+    case 'RMSprop': {
+      const r = t.optimizer.config;
+      // Checked in test/tfjs-training.test.ts: the same step only while epsilon is negligible.
+      if (r.centered) notes.push('centered RMSprop: TensorFlow.js subtracts epsilon under the square root where tsgrad adds it');
+      optimizer = { class_name: 'RMSProp', config: { learningRate, decay: r.rho, momentum: r.momentum, epsilon: r.epsilon, centered: r.centered } };
+      break;
+    }
+    default: {
+      const unknown: never = t.optimizer;
+      throw new Error(`no TensorFlow.js form for optimizer ${(unknown as OptimizerConfig).className}`);
+    }
+  }
+  const metrics = t.metrics.filter((m) => m === 'accuracy' || !notes.push(`metric ${m} is left out (TensorFlow.js 4 has none)`));
+  if (notes.length) process.stderr.write(`tsgrad: warning: TensorFlow.js training config: ${notes.join('; ')}\n`);
+  return { loss: t.loss, metrics, optimizer_config: optimizer };
 }
 
 function writeAtomically(dir: string, files: { name: string; data: Uint8Array | string }[]): void {
@@ -242,7 +307,8 @@ export function readTfjs(pathToDirOrModelJson: string): CheckpointContents {
   }));
   const weights = matchWeights(model, stored, file);
   const training = json.trainingConfig ?? topology.training_config;
-  const { optimizer, ...compiled } = isObject(training) ? compileArgs(training, file) : { optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
+  // withFile: the optimizers' own checks (a beta1 of 2) do not name the file.
+  const { optimizer, ...compiled } = isObject(training) ? withFile(file, () => compileArgs(training, file)) : { optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
   return {
     modelConfig: { className: 'Sequential', config: { ...model.getConfig(), seed: 0 } },
     trainingConfig: { optimizer: optimizer.getConfig(), ...compiled },
