@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 if (spawnSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' }).status !== 0) process.exit(1);
 
 const files = readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
-const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|bad-input|crash|idx|browser|dashboard|readme|package|caption-data|caption-cli|server)\.test\.ts$/.test(f));
+const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|bad-input|crash|idx|browser|dashboard|readme|package|caption-data|caption-cli|server|pytorch-export)\.test\.ts$/.test(f));
 const passes = [
   ['wasm', files, {}],
   ['ref', perBackend, {}],

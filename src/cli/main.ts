@@ -276,17 +276,17 @@ program.command('serve')
   .action(action(async (opts: ServeOptions) => (await serveModule()).serve(opts)));
 
 program.command('export')
-  .description('write a checkpoint as a TensorFlow.js LayersModel folder or an ONNX file (a GPT or LSTM language model: ONNX only)')
+  .description('write a checkpoint as a TensorFlow.js LayersModel folder, an ONNX file, or (a GPT) a PyTorch / Hugging Face GPT-2 folder')
   .argument('<checkpoint>', CHECKPOINT)
-  .addOption(new Option('--format <name>', 'tfjs (model.json + .bin shards, for tf.loadLayersModel) or onnx (opset 17; a language model takes int64 input_ids (batch, time) and gives logits (batch, time, vocab))').choices(['tfjs', 'onnx']).makeOptionMandatory())
-  .requiredOption('--out <path>', 'folder to write (tfjs) or .onnx file (onnx); never the checkpoint itself or inside it')
-  .option('--force', 'replace --out if it exists (a TF.js folder or an .onnx file only)')
+  .addOption(new Option('--format <name>', 'tfjs (model.json + .bin shards, for tf.loadLayersModel) or onnx (opset 17; a language model takes int64 input_ids (batch, time) and gives logits (batch, time, vocab)) or pytorch (a GPT: model.safetensors in GPT-2\'s names, config.json as GPT2Config, the tokenizer, model.py and README.md)').choices(['tfjs', 'onnx', 'pytorch']).makeOptionMandatory())
+  .requiredOption('--out <path>', 'folder to write (tfjs, pytorch) or .onnx file (onnx); never the checkpoint itself or inside it')
+  .option('--force', 'replace --out if it exists (a folder or file of the format written only)')
   .addOption(runsOption())
-  .action(action(async (checkpoint: string, opts: { format: 'tfjs' | 'onnx'; out: string; runs: string; force?: boolean }) => (await import('./interop.js')).exportModel(checkpoint, opts)));
+  .action(action(async (checkpoint: string, opts: { format: 'tfjs' | 'onnx' | 'pytorch'; out: string; runs: string; force?: boolean }) => (await import('./interop.js')).exportModel(checkpoint, opts)));
 
 program.command('import')
-  .description('turn a TensorFlow.js LayersModel (model.json + weights) into a tsgrad checkpoint')
-  .argument('<model>', 'the LayersModel folder or its model.json')
+  .description('turn a TensorFlow.js LayersModel (model.json + weights) or a GPT-2 folder (config.json with model_type gpt2, model.safetensors, a tokenizer; as export --format pytorch writes) into a tsgrad checkpoint')
+  .argument('<model>', 'the LayersModel folder or its model.json, or the GPT-2 folder')
   .requiredOption('--out <dir>', 'checkpoint folder to write; never the model\'s own folder')
   .option('--force', 'replace --out if it exists (a checkpoint folder only)')
   .action(action(async (from: string, opts: { out: string; force?: boolean }) => (await import('./interop.js')).importModel(from, opts)));
