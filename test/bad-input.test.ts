@@ -226,7 +226,7 @@ test('export never writes over or inside its input, nor over an existing file wi
     [['export', ck, '--format', 'onnx', '--out', results], `tsgrad: --out ${results} already exists: give --force to replace it`, 1],
     [['export', ck, '--format', 'onnx', '--out', path.join(file, 'm.onnx')], `tsgrad: --out ${path.join(file, 'm.onnx')}: ${file} is a file, not a folder`, 1],
     [['export', ck, '--out', 'x'], "tsgrad: required option '--format <name>' not specified", 2],
-    [['export', ck, '--format', 'keras', '--out', 'x'], "tsgrad: option '--format <name>' argument 'keras' is invalid. Allowed choices are tfjs, onnx.", 2],
+    [['export', ck, '--format', 'keras', '--out', 'x'], "tsgrad: option '--format <name>' argument 'keras' is invalid. Allowed choices are tfjs, onnx, pytorch.", 2],
     [['export', ck, '--format', 'onnx'], "tsgrad: required option '--out <path>' not specified", 2],
     [['export', path.join(work, 'no-ckpt'), '--format', 'onnx', '--out', 'x.onnx'], /^tsgrad: no such checkpoint: .*no-ckpt$/, 1],
   ]);
