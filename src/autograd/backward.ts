@@ -3,7 +3,7 @@
 
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
-import { noGrad } from '../tensor/engine.js';
+import { inScope, noGrad } from '../tensor/engine.js';
 import { release, stepBoundary, tidy, type Storage } from '../tensor/memory.js';
 import { ones, type Tensor } from '../tensor/tensor.js';
 import { vjp } from './rules.js';
@@ -54,7 +54,8 @@ export function backward(loss: Tensor, seed?: Tensor): void {
         leafGrads.push(t.grad);
         continue;
       }
-      const inputGrads = vjp(t.node.op, t.node.inputs, t, g, t.node.inputs.map((x) => x.requiresGrad));
+      const { op, inputs, scope } = t.node;
+      const inputGrads = inScope(`${scope || '(no layer)'} backward`, () => vjp(op, inputs, t, g, inputs.map((x) => x.requiresGrad)));
       t.node.inputs.forEach((input, j) => {
         const d = inputGrads[j];
         if (d && input.requiresGrad) give(input, d);

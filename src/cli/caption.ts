@@ -29,14 +29,14 @@ import { writeFolderAtomic } from '../io/files.js';
 import { decodePng } from '../io/image.js';
 import { Captioner, CAPTIONER_DEFAULTS } from '../models/captioner.js';
 import { loadModel, resumeRun } from '../models/load.js';
-import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
+import type { BackendName } from '../tensor/engine.js';
 import { tensor } from '../tensor/tensor.js';
 import {
   captionLoss, evaluateCaptioner, trainCaptioner, VALIDATION_DIGITS, type CaptionRun, type CaptionScore, type CaptionTrainOptions,
 } from '../train/caption.js';
 import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
 import { locateRun, resolveCheckpoint, writeSummary } from '../train/runs.js';
-import { registerNodeBackend } from './backend.js';
+import { registerNodeBackend, selectBackend } from './backend.js';
 import { CAPTION_MINUTES, CAPTION_TEST_COUNT, checkOutput } from './common.js';
 import { checkBudgetFields, openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup, type SteppedFlags } from './stepped.js';
 
@@ -154,8 +154,7 @@ export async function captionTrain(flags: CaptionTrainFlags, given: (flag: strin
   const { dir, options: o, latest, resuming, fromScratch, finishing, doing } = openSteppedRun<CaptionRunOptions>(flags, given, {
     resumable: ['backend', 'onNan', 'data'], prefix: () => 'captioner', fresh: () => captionRunOptions(flags), read: readCaptionRunOptions,
   });
-  registerNodeBackend();
-  setBackend(backendByName(flags.backend));
+  const reportProfile = selectBackend(flags);
   const data = flags.data ?? o.data ?? undefined;
   const mnist = loadMnist({ dir: data, split: 'train' });
   let model: Captioner, resumed: CaptionRun['resumed'];
@@ -175,9 +174,11 @@ export async function captionTrain(flags: CaptionTrainFlags, given: (flag: strin
     `weight decay ${o.weightDecay}, global clipnorm ${o.clip}, seed ${o.seed}`);
   let result = { step: latest?.state.step ?? 0, seconds: latest?.state.trainSeconds ?? 0, finished: true };
   if (!finishing) {
+    const started = Date.now();
     result = await trainInterruptibly(flags.stopAfter, (stop) => trainCaptioner({
       model, mnist, options: o, dir, resumed, callbacks: [flags.json ? jsonLines(undefined, { unit: 'img' }) : progressBar(undefined, { unit: 'img' }), stop], onNan: flags.onNan,
     }));
+    reportProfile(Date.now() - started);
   }
   warnEndedInWarmup(o, result);
   if (!result.finished) {

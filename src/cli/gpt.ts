@@ -18,8 +18,8 @@ import { checkTokens, evaluateLm, trainLm, type LanguageModel, type LmRun, type 
 import { generate } from '../train/lm-generate.js';
 import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
 import { latestCheckpoint, locateRun, writeSummary } from '../train/runs.js';
-import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
-import { registerNodeBackend } from './backend.js';
+import type { BackendName } from '../tensor/engine.js';
+import { registerNodeBackend, selectBackend } from './backend.js';
 import { GPT_MINUTES, type RunPlace } from './common.js';
 import { checkBudgetFields, openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup } from './stepped.js';
 
@@ -66,6 +66,7 @@ export interface TrainFlags extends RunPlace {
   backend: BackendName;
   /** What a NaN or Inf loss or gradient does (--on-nan): stop the run (the default) or skip the step. */
   onNan?: 'stop' | 'skip';
+  profile?: boolean;
 }
 
 /** `tsgrad gpt generate`. */
@@ -168,10 +169,9 @@ function readRunOptions(run: { dir: string; model: string; options: RunOptions }
 export async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => flags.json || process.stdout.write(line + '\n');
   const { dir, options: o, latest, resuming, fromScratch, finishing, doing } = openSteppedRun<RunOptions>(flags, given, {
-    resumable: ['backend', 'onNan'], prefix: (o) => o.arch, fresh: () => runOptions(flags), read: readRunOptions,
+    resumable: ['backend', 'onNan', 'profile'], prefix: (o) => o.arch, fresh: () => runOptions(flags), read: readRunOptions,
   });
-  registerNodeBackend();
-  setBackend(backendByName(flags.backend));
+  const reportProfile = selectBackend(flags);
 
   const text = readCorpus(o.text);
   const { train, validation } = splitText(text, VALIDATION_FRACTION);
@@ -199,10 +199,12 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
   let result = { step: latest?.state.step ?? 0, seconds: latest?.state.trainSeconds ?? 0, finished: true };
   if (!finishing) {
     // The run's folder is made by trainLm's tracker once the optimizer's settings are checked too.
+    const started = Date.now();
     result = await trainInterruptibly(flags.stopAfter, (stop) => trainLm({
       model, tokenizer, train: trainIds, validation: validationIds, source: { text: o.text, validationFraction: VALIDATION_FRACTION },
       options: o, dir, resumed, callbacks: [flags.json ? jsonLines() : progressBar(), stop], onNan: flags.onNan, runConfig: { model: o.arch, options: o },
     }));
+    reportProfile(Date.now() - started);
   }
   const valLoss = latestCheckpoint(dir)!.state.history.history.val_loss.at(-1)!;
   const validationChars = [...validation].length;

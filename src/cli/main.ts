@@ -72,7 +72,7 @@ function trainCommand(): Command {
     .option('--json', 'print one JSON object per line instead of text')
     .addOption(onNanOption())
     .addOption(backendOption())
-    .option('--profile', 'print the time spent in each kernel at the end')
+    .option('--profile', 'print the time spent in each kernel and each layer at the end')
     .addOption(dashboardOption());
   alias(cmd, '--batch <n>', '--batch-size');
   return cmd.action(action(async (opts: TrainOptions & DashboardFlag) => (await serveModule()).withDashboard(opts, async (o) => (await import('./train.js')).train(o, typed(cmd)), opts.data)));
@@ -105,6 +105,7 @@ function steppedRunFlags(cmd: Command, d: {
     .option('--json', 'print one JSON object per line instead of text')
     .addOption(onNanOption())
     .addOption(backendOption())
+    .option('--profile', 'print the time spent in each kernel and each layer at the end')
     .addOption(dashboardOption());
 }
 

@@ -20,6 +20,8 @@ export interface SteppedFlags extends RunPlace {
   resume?: string;
   stopAfter?: number;
   json?: boolean;
+  /** Print the time per kernel and per layer after training. */
+  profile?: boolean;
 }
 
 export interface SteppedRun<O> {

@@ -6,7 +6,6 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatProfile, profiled, type ProfiledBackend } from '../backend/profile.js';
 import { check } from '../core/errors.js';
 import type { Doc } from '../core/validate.js';
 import { Rng } from '../core/rng.js';
@@ -14,8 +13,8 @@ import { augmenter, type AugmentOptions } from '../data/augment.js';
 import { loadMnist } from '../data/mnist.js';
 import { resumeRun } from '../models/load.js';
 import { MODEL_NAMES, RECIPES, recipeModel, recipeOptimizer, type TrainSettings } from '../models/zoo.js';
-import { backendByName, setBackend, type BackendName } from '../tensor/engine.js';
-import { registerNodeBackend } from './backend.js';
+import type { BackendName } from '../tensor/engine.js';
+import { selectBackend } from './backend.js';
 import { persistent } from '../tensor/memory.js';
 import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 import type { Callback } from '../train/callbacks.js';
@@ -139,9 +138,7 @@ export async function train(opts: TrainOptions, given: (flag: string) => boolean
   check(!finishing || !fs.existsSync(path.join(dir, 'summary.json')) || (readRun(dir).epochsDone < o.epochs),
     `${dir} has already trained ${latest?.state.epoch} of ${o.epochs} epochs: give a larger --epochs to train on`);
 
-  registerNodeBackend();
-  const backend = opts.profile ? profiled(backendByName(opts.backend)) : backendByName(opts.backend);
-  setBackend(backend);
+  const reportProfile = selectBackend(opts);
   // Only the tensors are kept: the loader's arrays are dropped at once, so the data is held once.
   const [x, y] = mnistTensors({ dir: opts.data, split: 'train', limit: o.limit });
   const [testX, testY] = mnistTensors({ dir: opts.data, split: 'test' });
@@ -209,11 +206,7 @@ export async function train(opts: TrainOptions, given: (flag: string) => boolean
       process.off('SIGINT', onSigint);
     }
   }
-  if (opts.profile) {
-    const ms = Date.now() - started;
-    const lines = formatProfile((backend as ProfiledBackend).stats(), ms);
-    (opts.json ? process.stderr : process.stdout).write(`Time per kernel over ${(ms / 1000).toFixed(1)}s of training:\n${lines.join('\n')}\n`);
-  }
+  reportProfile(Date.now() - started);
 
   const test = model.evaluate(testX, testY, { batchSize: 256 });
   const { trainSeconds } = writeSummary(dir, { epochs: o.epochs, finished: true, test: { loss: test.loss, accuracy: test.accuracy } });

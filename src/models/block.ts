@@ -10,6 +10,7 @@ import { Dense } from '../nn/core.js';
 import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
 import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
+import { inScope } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** GPT-2's name for each nn weight: its Conv1D, Embedding and LayerNorm call the matrix or scale `weight` and the offset `bias`. */
@@ -42,7 +43,7 @@ export class DecoderBlock {
   readonly mlpProj: Dense; // kernel (4C, C), bias (C)
 
   /** Matrices start at zero: the models draw them (GPT-2's normal(0, 0.02)). */
-  constructor(prefix: string, readonly embd: number, o: { cross?: boolean } = {}) {
+  constructor(readonly prefix: string, readonly embd: number, o: { cross?: boolean } = {}) {
     const C = embd;
     const norm = (name: string) => new LayerNormalization({ name: `${prefix}.${name}`, epsilon: 1e-5 });
     const dense = (name: string, units: number) => new Dense({ name: `${prefix}.${name}`, units, kernelInitializer: 'zeros' });
@@ -81,18 +82,25 @@ export class DecoderBlock {
     return [0, 1].map((i) => splitHeads(this.cross!.kv.callUnits(features, i * C, C), heads)) as [Tensor, Tensor];
   }
 
-  /** The residual stream x (B, T, C) through the block. */
+  /** The residual stream x (B, T, C) through the block. Each part runs in its own profiling scope (GPT-2's module names). */
   call(x: Tensor, o: BlockCall): Tensor {
     const C = this.embd, { heads, drop } = o;
-    const a = this.ln1.call(x);
-    const [q, k, v] = [0, 1, 2].map((i) => splitHeads(this.cAttn.callUnits(a, i * C, C), heads)); // c_attn's thirds, each (B, T, C) -> (B, H, T, d)
-    const [keys, values] = o.keysValues ? o.keysValues(k, v) : [k, v]; // (B, H, start + T, d)
-    x = x.add(drop(this.attnProj.call(mergeHeads(attention(q, keys, values, { causal: true }))))); // (B, H, T, d) -> (B, T, C)
-    if (this.cross) {
-      const cq = splitHeads(this.cross.q.call(this.cross.ln.call(x)), heads); // (B, H, T, d)
-      const [ck, cv] = o.memory!; // (B, H, S, d)
-      x = x.add(drop(this.cross.proj.call(mergeHeads(attention(cq, ck, cv)))));
-    }
-    return x.add(drop(this.mlpProj.call(gelu(this.cFc.call(this.ln2.call(x)))))); // (B, T, 4C) -> (B, T, C)
+    const part = <T>(name: string, fn: () => T) => inScope(`${this.prefix}.${name}`, fn);
+    return inScope(this.prefix, () => {
+      const a = part('ln_1', () => this.ln1.call(x));
+      const [q, k, v] = part('attn.c_attn', () => [0, 1, 2].map((i) => splitHeads(this.cAttn.callUnits(a, i * C, C), heads))); // c_attn's thirds, each (B, T, C) -> (B, H, T, d)
+      const [keys, values] = o.keysValues ? o.keysValues(k, v) : [k, v]; // (B, H, start + T, d)
+      const y = part('attn', () => mergeHeads(attention(q, keys, values, { causal: true }))); // (B, H, T, d) -> (B, T, C)
+      x = x.add(drop(part('attn.c_proj', () => this.attnProj.call(y))));
+      if (this.cross) {
+        const cross = this.cross;
+        const cq = part('crossattention.q_attn', () => splitHeads(cross.q.call(cross.ln.call(x)), heads)); // (B, H, T, d)
+        const [ck, cv] = o.memory!; // (B, H, S, d)
+        const cy = part('crossattention', () => mergeHeads(attention(cq, ck, cv)));
+        x = x.add(drop(part('crossattention.c_proj', () => cross.proj.call(cy))));
+      }
+      const h = part('mlp.c_fc', () => this.cFc.call(part('ln_2', () => this.ln2.call(x))));
+      return x.add(drop(part('mlp.c_proj', () => this.mlpProj.call(part('mlp.gelu', () => gelu(h)))))); // (B, T, 4C) -> (B, T, C)
+    });
   }
 }

@@ -17,7 +17,7 @@ import { Dropout } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
 import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
-import { noGrad } from '../tensor/engine.js';
+import { inScope, noGrad } from '../tensor/engine.js';
 import { persistent, tidy } from '../tensor/memory.js';
 import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
 import type { NamedWeight } from '../nn/stack.js';
@@ -190,12 +190,12 @@ export class Gpt implements LanguageModel<GptCache> {
     const [B, T] = idx.shape;
     const drop = (x: Tensor) => this.drop.call(x, training);
     const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
-    let x = drop(this.wte.call(idx).add(this.wpe.call(positions))); // (B, T, C)
+    let x = inScope('transformer.wte', () => drop(this.wte.call(idx).add(this.wpe.call(positions)))); // (B, T, C)
     this.h.forEach((blk, layer) => {
       x = blk.call(x, { heads, drop, ...(cache && { keysValues: (k: Tensor, v: Tensor) => remember(cache, layer, k, v, start, heads) }) });
     });
-    const out = this.lnF.call(x).reshape([B * T, C]);
-    return out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V]); // tied head: x @ wteᵀ
+    const out = inScope('transformer.ln_f', () => this.lnF.call(x).reshape([B * T, C]));
+    return inScope('lm_head', () => out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V])); // tied head: x @ wteᵀ
   }
 }
 

@@ -4,7 +4,7 @@
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { formatShape } from '../core/shape.js';
-import { isRecording, noGrad } from '../tensor/engine.js';
+import { inScope, isRecording, noGrad } from '../tensor/engine.js';
 import { release, tidy } from '../tensor/memory.js';
 import { zeros, type Tensor } from '../tensor/tensor.js';
 import { fusedCall } from './fusion.js';
@@ -97,8 +97,10 @@ export class LayerStack {
     // Layers that fuse with the next run as one step (fusion.ts).
     const run = (i: number, t: Tensor): [Tensor, number] => {
       const layer = this.layers[i];
-      const fused = fusedCall(layer, this.layers[i + 1], t);
-      return fused ? [fused, i + 2] : [activity(layer, layer.call(t, training)), i + 1];
+      return inScope(layer.name, () => {
+        const fused = fusedCall(layer, this.layers[i + 1], t);
+        return fused ? [fused, i + 2] : [activity(layer, layer.call(t, training)), i + 1];
+      });
     };
     if (isRecording()) {
       for (let i = 0; i < this.layers.length;) [x, i] = run(i, x);

@@ -13,6 +13,7 @@ const factories: Partial<Record<BackendName, () => Backend>> = { ref: () => refB
 const made: Partial<Record<BackendName, Backend>> = {};
 let backend: Backend | null = null;
 let recording = true;
+let scope = '';
 
 /** Makes a backend available by name; the entry points call this (Node's registers 'wasm'). */
 export function registerBackend(name: BackendName, make: () => Backend): void {
@@ -71,5 +72,24 @@ export function noGrad<T>(fn: () => T): T {
     return fn();
   } finally {
     recording = saved;
+  }
+}
+
+/**
+ * The part of a model that is computing (a layer's name, `loss`, `optimizer`), for profiles: ops
+ * record it in their graph node, and backward runs each node's gradient in the node's scope again.
+ */
+export function currentScope(): string {
+  return scope;
+}
+
+/** Runs `fn` with `name` as the current scope (see currentScope). */
+export function inScope<T>(name: string, fn: () => T): T {
+  const saved = scope;
+  scope = name;
+  try {
+    return fn();
+  } finally {
+    scope = saved;
   }
 }

@@ -9,14 +9,14 @@ import { check } from '../core/errors.js';
 import {
   broadcastShapes, formatShape, inferReshape, normalizeAxes, reducedShape, sameShape, sizeOf, type Shape,
 } from '../core/shape.js';
-import { getBackend, isRecording } from './engine.js';
+import { currentScope, getBackend, isRecording } from './engine.js';
 import type { Op } from './op.js';
 import { allocate, Tensor, scalar } from './tensor.js';
 
 /** Allocates the result and records the node when any input needs a gradient. */
 function output(op: Op, inputs: Tensor[], shape: Shape, dtype: DType = 'float32'): Tensor {
   const tracked = isRecording() && inputs.some((t) => t.requiresGrad);
-  const t = allocate(shape, dtype, tracked ? { op, inputs } : null);
+  const t = allocate(shape, dtype, tracked ? { op, inputs, scope: currentScope() } : null);
   t.requiresGrad = tracked;
   return t;
 }
@@ -237,7 +237,7 @@ export function avgPoolGrad(dy: Tensor, g: ConvGeometry): Tensor {
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferReshape(x.size, shape);
   const tracked = isRecording() && x.requiresGrad;
-  const y = new Tensor(x.storage, target, x.dtype, tracked ? { op: { kind: 'reshape' }, inputs: [x] } : null, x.offset);
+  const y = new Tensor(x.storage, target, x.dtype, tracked ? { op: { kind: 'reshape' }, inputs: [x], scope: currentScope() } : null, x.offset);
   y.requiresGrad = tracked;
   return y;
 }

@@ -18,6 +18,8 @@ import type { Op } from './op.js';
 export interface Node {
   op: Op;
   inputs: Tensor[];
+  /** The scope the op ran in (engine.ts currentScope), where its gradient then runs too. */
+  scope: string;
 }
 
 let nextId = 0;

@@ -14,7 +14,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { saveModel } from '../io/checkpoint.js';
 import type { Model } from '../nn/model.js';
 import { sparseCategoricalCrossentropy } from '../ops/losses.js';
-import { noGrad } from '../tensor/engine.js';
+import { inScope, noGrad } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { budgetedAdamW, type BudgetOptions, type RunFields } from './budget.js';
@@ -39,7 +39,7 @@ export interface LanguageModel<Cache = unknown> extends Model {
 /** Mean cross-entropy in nats per token of logits (B, T, V) against the next tokens (B, T). */
 export function lmLoss(logits: Tensor, targets: Tensor): Tensor {
   const v = logits.shape[logits.rank - 1];
-  return sparseCategoricalCrossentropy(targets.reshape([-1]), logits.reshape([-1, v]), true);
+  return inScope('loss', () => sparseCategoricalCrossentropy(targets.reshape([-1]), logits.reshape([-1, v]), true));
 }
 
 export interface LmTrainOptions extends BudgetOptions {

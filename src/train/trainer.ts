@@ -17,6 +17,7 @@ import { backward } from '../autograd/backward.js';
 import { check, TsgradError } from '../core/errors.js';
 import type { NamedWeight } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { inScope } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Callback, CallbackModel, History, Logs, StepInfo } from './callbacks.js';
@@ -144,7 +145,7 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
           for (const p of params) p.grad = null;
           return { bad: `the gradient of ${names[nonFinite] ?? `weight ${nonFinite}`} holds NaN or Inf (loss ${value})` };
         }
-        optimizer.step(params, names);
+        inScope('optimizer', () => optimizer.step(params, names));
         return { loss: value, size: s.size, counts: s.counts ?? {} };
       });
       stepSeconds += (performance.now() - t0) / 1000;
