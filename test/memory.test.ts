@@ -10,7 +10,8 @@ import {
   Adam, backward, fill, getBackend, Gpt, keep, layers, memory, noGrad, randomNormal, sparseCategoricalCrossentropy, regularizers, Rng, sequential, SGD, tensor, tidy, TsgradError, variable,
   type Tensor,
 } from '../src/index.js';
-import { setYoungBudget } from '../src/tensor/memory.js';
+import { internal, setYoungBudget } from '../src/tensor/memory.js';
+import { gelu } from '../src/ops/transformer.js';
 import { assertClose } from './helpers.js';
 
 const heapBytes = () => (getBackend() as { heap?: { reservedBytes: number } }).heap?.reservedBytes ?? 0;
@@ -202,4 +203,52 @@ test('a hand-written loop over a Sequential conv model (its call, a loss, backwa
   } finally {
     setYoungBudget(previous);
   }
+});
+
+test('internal(): values backward does not read are freed on return, the rest once backward has used them', () => {
+  const rng = new Rng(3);
+  const x = variable(randomNormal([8, 16], rng));
+  const w = variable(randomNormal([16, 16], rng));
+  const b = variable(randomNormal([16], rng));
+  const grads = (scoped: boolean) => tidy(() => {
+    let product!: Tensor, activated!: Tensor;
+    const body = () => {
+      product = x.matmul(w); // read by no backward rule: add's gradient needs no values
+      activated = gelu(product.add(b)); // gelu's backward reads its input, the sum
+      return activated.matmul(w);
+    };
+    const y = scoped ? internal(body) : body();
+    if (scoped) {
+      assert.throws(() => product.dataSync(), /freed inside the layer that made it/);
+      assert.ok(activated.dataSync().length > 0, 'a value backward reads lives on');
+    }
+    backward(y.square().sum());
+    if (scoped) assert.throws(() => activated.dataSync(), /freed by backward\(\)/);
+    return [x, w, b].map((v) => { const g = v.grad!.dataSync().slice(); v.grad = null; return g; });
+  });
+  const [plain, scoped] = [grads(false), grads(true)];
+  scoped.forEach((g, i) => assert.deepEqual(g, plain[i]));
+});
+
+test('a GPT training step holds only what backward reads, and backward frees it as it goes', () => {
+  const model = new Gpt({ vocabSize: 11, layers: 2, heads: 2, embd: 16, block: 8 });
+  const idx = tensor(Int32Array.from({ length: 4 * 8 }, (_, i) => i % 11), [4, 8], 'int32');
+  tidy(() => {
+    const base = memory().scopeBytes;
+    const logits = model.forward(idx, true);
+    const loss = sparseCategoricalCrossentropy(idx.reshape([-1]), logits.reshape([-1, 11]), true);
+    const afterForward = memory().scopeBytes - base;
+    // Per block and position, with C = 16 and 4C = 64 channels, the values backward reads: the
+    // stream and each layer normalisation's input and output (5 x C), q, k and v (3C), the
+    // attention's probabilities (2 heads x 8 keys), its merged output (C), the MLP's input to and
+    // output of GELU (2 x 4C); then the final norm and the head. Generous by a third, far below
+    // everything the forward pass makes (~19 x C + 2 x 16 + 3 x 4C per block and position).
+    const perBlock = 4 * (5 * 16 + 3 * 16 + 2 * 8 + 16 + 2 * 64);
+    assert.ok(afterForward < (4 / 3) * (2 * 32 * perBlock + 32 * 4 * (3 * 16 + 2 * 11)), `${afterForward} bytes held after forward`);
+    backward(loss);
+    const gradients = model.weights.reduce((n, w) => n + 4 * w.value.size, 0);
+    const afterBackward = memory().scopeBytes - base - gradients;
+    assert.ok(afterBackward < 32 * 4 * 4 * 11, `${afterBackward} bytes held after backward: the logits and their loss, not the activations`);
+    for (const w of model.weights) w.value.grad = null;
+  });
 });

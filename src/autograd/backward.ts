@@ -38,10 +38,14 @@ export function backward(loss: Tensor, seed?: Tensor): void {
     };
     if (seed) pending.hold(seed); // the caller's: never freed here
     give(loss, seed ?? ones(loss.shape));
+    const spent = new Spent(order);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
-      if (!g) continue;
+      if (!g) {
+        spent.done(t);
+        continue;
+      }
       grads.delete(t);
       if (!t.node) {
         if (t.grad) {
@@ -63,6 +67,7 @@ export function backward(loss: Tensor, seed?: Tensor): void {
       // Free the gradient as soon as it is used, unless a pending one shares its storage (a
       // reshape's, or an add's operands'). Temporaries made by the rules are freed with the scope.
       pending.drop(g);
+      spent.done(t);
     }
     return leafGrads;
   }));
@@ -92,6 +97,29 @@ class Pending {
     if (n > 0) this.uses.set(t.storage, n);
     else this.uses.delete(t.storage);
     return n;
+  }
+}
+
+/**
+ * Frees the values of internal() scopes (see tensor/memory.ts) as soon as backward has used them:
+ * a value is read by its own node's rule and by its consumers', which come earlier in reverse
+ * order, so once every tensor on its storage (views share it) has been passed, nothing reads it.
+ */
+class Spent {
+  private readonly left = new Map<Storage, number>();
+
+  constructor(order: Tensor[]) {
+    for (const t of order) if (t.storage.internal) this.left.set(t.storage, (this.left.get(t.storage) ?? 0) + 1);
+  }
+
+  done(t: Tensor): void {
+    const n = this.left.get(t.storage);
+    if (n === undefined) return;
+    if (n > 1) this.left.set(t.storage, n - 1);
+    else {
+      this.left.delete(t.storage);
+      t.storage.free('by backward(), which had used it (a value inside a layer, which only backward can read)');
+    }
   }
 }
 

@@ -11,7 +11,17 @@ import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
 import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
 import { inScope } from '../tensor/engine.js';
+import { internal } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * One named part of a model's computation (`h.0.attn`): a profiling scope (tensor/engine.ts) whose
+ * values only backward can read once it returns, so that those its backward does not need are
+ * freed at once and the rest as soon as backward has used them (tensor/memory.ts internal).
+ */
+export function modelPart<T>(name: string, fn: () => T): T {
+  return inScope(name, () => internal(fn));
+}
 
 /** GPT-2's name for each nn weight: its Conv1D, Embedding and LayerNorm call the matrix or scale `weight` and the offset `bias`. */
 export const GPT2_NAMES: Record<string, string> = { kernel: 'weight', bias: 'bias', embeddings: 'weight', gamma: 'weight', beta: 'bias' };
@@ -85,7 +95,8 @@ export class DecoderBlock {
   /** The residual stream x (B, T, C) through the block. Each part runs in its own profiling scope (GPT-2's module names). */
   call(x: Tensor, o: BlockCall): Tensor {
     const C = this.embd, { heads, drop } = o;
-    const part = <T>(name: string, fn: () => T) => inScope(`${this.prefix}.${name}`, fn);
+    const part = <T>(name: string, fn: () => T) => modelPart(`${this.prefix}.${name}`, fn);
+    // Its parts are internal; the block itself is not, since keysValues may keep k and v (the captioner's cache).
     return inScope(this.prefix, () => {
       const a = part('ln_1', () => this.ln1.call(x));
       const [q, k, v] = part('attn.c_attn', () => [0, 1, 2].map((i) => splitHeads(this.cAttn.callUnits(a, i * C, C), heads))); // c_attn's thirds, each (B, T, C) -> (B, H, T, d)

@@ -17,12 +17,12 @@ import { Dropout } from '../nn/core.js';
 import { Embedding } from '../nn/embedding.js';
 import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
-import { inScope, noGrad } from '../tensor/engine.js';
-import { persistent, tidy } from '../tensor/memory.js';
+import { noGrad } from '../tensor/engine.js';
+import { internal, persistent, tidy } from '../tensor/memory.js';
 import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
 import type { NamedWeight } from '../nn/stack.js';
 import type { LanguageModel } from '../train/lm.js';
-import { DecoderBlock, GPT2_NAMES } from './block.js';
+import { DecoderBlock, GPT2_NAMES, modelPart } from './block.js';
 
 export interface GptConfig {
   vocabSize: number;
@@ -186,16 +186,18 @@ export class Gpt implements LanguageModel<GptCache> {
 
   /** Positions start..start+T-1 of idx (B, T) -> logits (B, T, V); with a cache, attending to its keys too. */
   private run(idx: Tensor, start: number, training: boolean, cache: GptCache | null): Tensor {
-    const { heads, embd: C, vocabSize: V } = this.config;
-    const [B, T] = idx.shape;
-    const drop = (x: Tensor) => this.drop.call(x, training);
-    const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
-    let x = inScope('transformer.wte', () => drop(this.wte.call(idx).add(this.wpe.call(positions)))); // (B, T, C)
-    this.h.forEach((blk, layer) => {
-      x = blk.call(x, { heads, drop, ...(cache && { keysValues: (k: Tensor, v: Tensor) => remember(cache, layer, k, v, start, heads) }) });
+    return internal(() => {
+      const { heads, embd: C, vocabSize: V } = this.config;
+      const [B, T] = idx.shape;
+      const drop = (x: Tensor) => this.drop.call(x, training);
+      const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], 'int32');
+      let x = modelPart('transformer.wte', () => drop(this.wte.call(idx).add(this.wpe.call(positions)))); // (B, T, C)
+      this.h.forEach((blk, layer) => {
+        x = blk.call(x, { heads, drop, ...(cache && { keysValues: (k: Tensor, v: Tensor) => remember(cache, layer, k, v, start, heads) }) });
+      });
+      const out = modelPart('transformer.ln_f', () => this.lnF.call(x).reshape([B * T, C]));
+      return modelPart('lm_head', () => out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V])); // tied head: x @ wteᵀ
     });
-    const out = inScope('transformer.ln_f', () => this.lnF.call(x).reshape([B * T, C]));
-    return inScope('lm_head', () => out.matmul(this.wte.embeddings, { transB: true }).reshape([B, T, V])); // tied head: x @ wteᵀ
   }
 }
 

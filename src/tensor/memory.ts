@@ -46,6 +46,13 @@ export class Storage {
 
   /** Whether the array is a block of the backend's memory (else JavaScript's). */
   inHeap: boolean;
+  /** A recorded op's backward reads these values (see tensor/ops.ts SAVES). */
+  saved = false;
+  /**
+   * Made inside an internal() scope and not returned from it: no one but backward can read it, so
+   * backward frees it once it has used it (autograd/backward.ts).
+   */
+  internal = false;
   /** Moved out of the heap as young storage: used again, it comes back as tenured. */
   private spilled = false;
 
@@ -216,6 +223,10 @@ export function keepWith(t: Owned, other: Owned): void {
  * outside every tidy, are young). TensorFlow.js's tidy; `fn` must not be async.
  */
 export function tidy<T>(fn: () => T): T {
+  return scoped(fn, false);
+}
+
+function scoped<T>(fn: () => T, internal: boolean): T {
   const s: Scope = { storages: [] };
   scopes.push(s);
   let result: T;
@@ -230,16 +241,31 @@ export function tidy<T>(fn: () => T): T {
   scopes.pop();
   const kept = new Set<Storage>();
   collect(result, kept, 0);
-  end(s, kept, 'when the tidy() that made it ended');
+  end(s, kept, internal ? 'inside the layer that made it, once no one could read it' : 'when the tidy() that made it ended', internal);
   return result;
 }
 
-function end(s: Scope, kept: Set<Storage>, why: string): void {
+function end(s: Scope, kept: Set<Storage>, why: string, internal = false): void {
   for (const st of s.storages) {
     if (st.place !== 'scope' || st.owner !== s) continue; // kept, or freed already
     if (kept.has(st)) handOver(st);
-    else st.free(why);
+    else if (internal && st.saved) {
+      // A value backward will read: it lives on, but only backward can reach it now.
+      st.internal = true;
+      handOver(st);
+    } else st.free(why);
   }
+}
+
+/**
+ * tidy() for a library's own steps of a computation (a layer's product and bias, attention's
+ * scores): `fn`'s tensors that are not in its result are out of everyone's reach when it returns.
+ * Those a recorded op's backward will read stay (backward frees each once it has used it, and the
+ * enclosing tidy frees what backward never reaches); the others are freed at once. So a training
+ * step holds, at its peak, only the values backward needs, as PyTorch's saved tensors.
+ */
+export function internal<T>(fn: () => T): T {
+  return scoped(fn, true);
 }
 
 /** Passes scope storage to the enclosing tidy, or out of every tidy. */

@@ -13,11 +13,25 @@ import { currentScope, getBackend, isRecording } from './engine.js';
 import type { Op } from './op.js';
 import { allocate, Tensor, scalar } from './tensor.js';
 
+/**
+ * The values each op's backward rule (autograd/rules.ts) reads: which inputs, by position, and
+ * 'y' for its output. Ops not listed read none (an add's gradient needs no values, a transpose's
+ * none). A recorded op marks these storages saved; memory.ts internal() frees the others early.
+ */
+const SAVES: Partial<Record<Op['kind'], readonly (0 | 1 | 'y')[]>> = {
+  exp: ['y'], log: [0], sqrt: ['y'], abs: [0], relu: [0], sigmoid: ['y'], tanh: ['y'], gelu: [0],
+  mul: [0, 1], div: [0, 1], reluGrad: [1], geluGrad: [1], addRelu: ['y'], max: [0, 'y'],
+  softmax: ['y'], logSoftmax: ['y'], normalize: [0], matmul: [0, 1],
+  conv2d: [0, 1], conv2dBackpropInput: [0, 1], conv2dBackpropFilter: [0, 1], maxPool: [0],
+  gather: [1], scatterAdd: [1],
+};
+
 /** Allocates the result and records the node when any input needs a gradient. */
 function output(op: Op, inputs: Tensor[], shape: Shape, dtype: DType = 'float32'): Tensor {
   const tracked = isRecording() && inputs.some((t) => t.requiresGrad);
   const t = allocate(shape, dtype, tracked ? { op, inputs, scope: currentScope() } : null);
   t.requiresGrad = tracked;
+  if (tracked) for (const i of SAVES[op.kind] ?? []) (i === 'y' ? t : inputs[i]).storage.saved = true;
   return t;
 }
 
