@@ -12,11 +12,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-torch.set_num_threads(threads)
-torch.manual_seed(0)
 VOCAB, LAYERS, HEADS, EMBD, BLOCK, BATCH = 85, 4, 4, 128, 128, 32
 
 
@@ -44,9 +39,10 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self):
+    def __init__(self, vocab=VOCAB):
         super().__init__()
-        self.wte, self.wpe = nn.Embedding(VOCAB, EMBD), nn.Embedding(BLOCK, EMBD)
+        self.vocab = vocab
+        self.wte, self.wpe = nn.Embedding(vocab, EMBD), nn.Embedding(BLOCK, EMBD)
         self.h = nn.ModuleList(Block(EMBD, HEADS, BLOCK) for _ in range(LAYERS))
         self.ln_f = nn.LayerNorm(EMBD)
         for n, p in self.named_parameters():  # GPT-2's init: N(0, 0.02) matrices, zero biases
@@ -55,40 +51,54 @@ class GPT(nn.Module):
             elif n.endswith('bias'):
                 nn.init.zeros_(p)
 
-    def forward(self, idx, targets):
+    def logits(self, idx):
         t = idx.size(1)
         x = self.wte(idx) + self.wpe(torch.arange(t))
         for block in self.h:
             x = block(x)
-        logits = self.ln_f(x) @ self.wte.weight.t()  # head tied to the token embedding
-        return F.cross_entropy(logits.view(-1, VOCAB), targets.view(-1))
+        return self.ln_f(x) @ self.wte.weight.t()  # head tied to the token embedding
+
+    def forward(self, idx, targets):
+        return F.cross_entropy(self.logits(idx).view(-1, self.vocab), targets.reshape(-1))
 
 
-model = GPT()
-decay = [p for p in model.parameters() if p.dim() >= 2]  # weight decay on matrices only (nanoGPT)
-rest = [p for p in model.parameters() if p.dim() < 2]
-opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': rest, 'weight_decay': 0.0}], lr=1e-3)
-g = torch.Generator().manual_seed(0)
-data = torch.randint(0, VOCAB, (16, BATCH, BLOCK + 1), generator=g)
-inputs, targets = data[:, :, :-1].contiguous(), data[:, :, 1:].contiguous()  # (16, B, T) each
+def adamw(model, lr):
+    decay = [p for p in model.parameters() if p.dim() >= 2]  # weight decay on matrices only (nanoGPT)
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': rest, 'weight_decay': 0.0}], lr=lr)
 
 
-def step(i):
-    loss = model(inputs[i % len(data)], targets[i % len(data)])
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    return loss.item()
+def main():
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = GPT()
+    opt = adamw(model, 1e-3)
+    g = torch.Generator().manual_seed(0)
+    data = torch.randint(0, VOCAB, (16, BATCH, BLOCK + 1), generator=g)
+    inputs, targets = data[:, :, :-1].contiguous(), data[:, :, 1:].contiguous()  # (16, B, T) each
+
+    def step(i):
+        loss = model(inputs[i % len(data)], targets[i % len(data)])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    for i in range(warmup):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        loss = step(warmup + i)
+    seconds = time.perf_counter() - t0
+    print(json.dumps({
+        'tokensPerSecond': BATCH * BLOCK * steps / seconds, 'stepMs': 1000 * seconds / steps, 'loss': loss,
+        'params': sum(p.numel() for p in model.parameters()), 'version': f'torch {torch.__version__}', 'threads': torch.get_num_threads(),
+    }))
 
 
-for i in range(warmup):
-    step(i)
-t0 = time.perf_counter()
-for i in range(steps):
-    loss = step(warmup + i)
-seconds = time.perf_counter() - t0
-print(json.dumps({
-    'tokensPerSecond': BATCH * BLOCK * steps / seconds, 'stepMs': 1000 * seconds / steps, 'loss': loss,
-    'params': sum(p.numel() for p in model.parameters()), 'version': f'torch {torch.__version__}', 'threads': torch.get_num_threads(),
-}))
+if __name__ == '__main__':
+    main()
