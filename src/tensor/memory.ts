@@ -288,6 +288,15 @@ export function keep<T extends Owned>(t: T): T {
   return t;
 }
 
+/**
+ * Tenures `t`'s storage if it is young: for data a loop reads at every step (fit's x and y), which
+ * the young sweeps would otherwise copy out of the heap and back in. Returns t.
+ */
+export function longLived<T extends Owned>(t: T): T {
+  if (t.storage.place === 'young') t.storage.tenure();
+  return t;
+}
+
 /** Runs `fn` so that what it allocates is tenured: weights, optimizer moments, data sets. */
 export function persistent<T>(fn: () => T): T {
   tenuring++;

@@ -13,7 +13,7 @@ import { LayerStack, stackLayersFromConfig, type StackConfig } from '../nn/stack
 import { LOSS_ALIASES, lossByName, type LossName } from '../ops/losses.js';
 import { Adam, AdamW, optimizerFromConfig, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
 import { noGrad } from '../tensor/engine.js';
-import { tidy } from '../tensor/memory.js';
+import { longLived, tidy } from '../tensor/memory.js';
 import { gather } from '../tensor/ops.js';
 import { allocate, rows, Tensor, tensor, type Nested } from '../tensor/tensor.js';
 import type { Callback, History } from './callbacks.js';
@@ -193,7 +193,8 @@ export class Sequential extends LayerStack implements Model {
     const { optimizer, loss } = this.compiled();
     const epochs = positiveInt('epochs', args.epochs ?? 1);
     const batchSize = positiveInt('batchSize', args.batchSize ?? 32);
-    const [x, y] = [this.inputs(xs), this.targets(ys)];
+    // Read at every step: tenured now, not copied out of the heap and back by the young sweeps.
+    const [x, y] = [longLived(this.inputs(xs)), longLived(this.targets(ys))];
     checkPair(x, y);
     let [trainX, trainY] = [x, y];
     let validation: [Tensor, Tensor] | undefined = args.validationData && [this.inputs(args.validationData[0]), this.targets(args.validationData[1])];
