@@ -29,6 +29,8 @@ test('train, then generate and eval from the run', () => {
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.filter((l) => l.event === 'eval').map((l) => l.step), [3, 6]);
+  // Every evaluation says how much memory the process holds.
+  for (const l of lines.filter((l) => l.event === 'eval')) assert.ok(Number.isInteger(l.rssMiB) && l.rssMiB > 10 && l.rssMiB < 4096, JSON.stringify(l));
   const done = lines.at(-1);
   assert.equal(done.event, 'done');
   assert.ok(done.valLoss > 0 && typeof done.sample === 'string' && done.sample.length > 0);

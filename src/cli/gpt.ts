@@ -10,7 +10,7 @@ import path from 'node:path';
 import { check } from '../core/errors.js';
 import type { Doc } from '../core/validate.js';
 import { loadBrown, loadText, splitText } from '../data/text.js';
-import { charTokenizer, trainBpe, type Tokenizer } from '../data/tokenizer.js';
+import { charTokenizer, countChars, encodeCompact, trainBpe, type Tokenizer } from '../data/tokenizer.js';
 import { Gpt } from '../models/gpt.js';
 import { loadLanguageModel, resumeRun } from '../models/load.js';
 import { LstmLm } from '../models/lstm-lm.js';
@@ -86,7 +86,7 @@ export function evaluateText(checkpoint: string, o: { text?: string; batchSize: 
   check(source || o.text !== undefined, `${checkpoint} does not say which text it was trained on (a checkpoint saved from code): give --text FILE`);
   const text = o.text !== undefined ? loadText(o.text) : splitText(readCorpus(source!.text), source!.validationFraction).validation;
   const what = o.text ?? `the validation text of ${source!.text ?? 'the Brown corpus'}`;
-  const s = evaluateLm(model, tokenizer, tokenizer.encode(text), o.batchSize);
+  const s = evaluateLm(model, tokenizer, encodeCompact(tokenizer, text), o.batchSize);
   if (o.json) {
     process.stdout.write(JSON.stringify({ valLoss: s.loss, perplexity: s.perplexity, bitsPerChar: s.bitsPerChar, tokens: s.tokens, chars: s.chars }) + '\n');
     return;
@@ -166,6 +166,30 @@ function readRunOptions(run: { dir: string; model: string; options: RunOptions }
   return run.options;
 }
 
+/**
+ * The model, its tokenizer and the run's tokens (`resume`: the run to resume and its newest
+ * checkpoint, or null for a new model). The text is read, split and encoded here, and only the token arrays and the
+ * validation text's length leave: the strings (12 MB for Brown) are garbage by the first step.
+ */
+function prepareRun(o: RunOptions, resume: { dir: string; checkpoint: string } | null, say: (line: string) => void) {
+  const text = readCorpus(o.text);
+  const { train, validation } = splitText(text, VALIDATION_FRACTION);
+  let model: LanguageModel, tokenizer: Tokenizer, resumed: LmRun['resumed'];
+  if (resume !== null) {
+    const r = resumeRun(resume.dir);
+    check(r?.tokenizer && r.optimizer, `--resume: ${r?.model ? `${resume.checkpoint} is not a language model's checkpoint with its training state` : `${resume.dir} has no checkpoint`}`);
+    [model, tokenizer, resumed] = [r.model as LanguageModel, r.tokenizer, { state: r.state, optimizer: r.optimizer }];
+  } else {
+    if (o.tokenizer === 'bpe') say(`Training a BPE tokenizer of ${o.vocab} tokens on the training text...`);
+    tokenizer = o.tokenizer === 'char' ? charTokenizer(text) : trainBpe(train, o.vocab!);
+    model = buildModel(o, tokenizer.vocabSize);
+  }
+  const trainIds = encodeCompact(tokenizer, train), validationIds = encodeCompact(tokenizer, validation);
+  checkTokens('training', trainIds.length, o.block);
+  checkTokens('validation', validationIds.length, o.block);
+  return { model, tokenizer, resumed, trainIds, validationIds, validationChars: countChars(validation) };
+}
+
 export async function trainLanguageModel(flags: TrainFlags, given: (flag: string) => boolean): Promise<void> {
   const say = (line: string) => flags.json || process.stdout.write(line + '\n');
   const { dir, options: o, latest, resuming, fromScratch, finishing, doing } = openSteppedRun<RunOptions>(flags, given, {
@@ -173,21 +197,8 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
   });
   const reportProfile = selectBackend(flags);
 
-  const text = readCorpus(o.text);
-  const { train, validation } = splitText(text, VALIDATION_FRACTION);
-  let model: LanguageModel, tokenizer: Tokenizer, resumed: LmRun['resumed'];
-  if (resuming && !fromScratch) {
-    const r = resumeRun(dir);
-    check(r?.tokenizer && r.optimizer, `--resume: ${r?.model ? `${latest!.dir} is not a language model's checkpoint with its training state` : `${dir} has no checkpoint`}`);
-    [model, tokenizer, resumed] = [r.model as LanguageModel, r.tokenizer, { state: r.state, optimizer: r.optimizer }];
-  } else {
-    if (o.tokenizer === 'bpe') say(`Training a BPE tokenizer of ${o.vocab} tokens on the training text...`);
-    tokenizer = o.tokenizer === 'char' ? charTokenizer(text) : trainBpe(train, o.vocab!);
-    model = buildModel(o, tokenizer.vocabSize);
-  }
-  const trainIds = tokenizer.encode(train), validationIds = tokenizer.encode(validation);
-  checkTokens('training', trainIds.length, o.block);
-  checkTokens('validation', validationIds.length, o.block);
+  const { model, tokenizer, resumed, trainIds, validationIds, validationChars } =
+    prepareRun(o, resuming && !fromScratch ? { dir, checkpoint: latest!.dir } : null, say);
   if (!resuming) warnLongWarmup(o);
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
   const length = o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`;
@@ -207,7 +218,6 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
     reportProfile(Date.now() - started);
   }
   const valLoss = latestCheckpoint(dir)!.state.history.history.val_loss.at(-1)!;
-  const validationChars = [...validation].length;
   const bitsPerChar = (valLoss * validationIds.length) / (validationChars * Math.LN2);
   warnEndedInWarmup(o, result);
   if (!result.finished) {

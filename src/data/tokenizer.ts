@@ -30,6 +30,12 @@ export type TokenizerJSON =
   | { kind: 'char'; chars: string[] }
   | { kind: 'bpe'; merges: [number, number][]; byteOrder?: number[]; specialTokens?: string[] };
 
+/**
+ * Token ids as a run holds them (tokenizer.encode gives Int32Array): encodeCompact gives the
+ * smallest of these that fits the vocabulary, a quarter of the memory for a character model.
+ */
+export type TokenArray = Int32Array | Uint16Array | Uint8Array;
+
 export interface BpeOptions {
   /** id i (0..255) is the byte byteOrder[i]; default byte order. */
   byteOrder?: readonly number[];
@@ -49,14 +55,22 @@ function checkIds(ids: ArrayLike<number>, vocabSize: number): void {
 export class CharTokenizer implements Tokenizer {
   readonly kind = 'char';
   readonly chars: readonly string[]; // id -> character
-  private readonly ids = new Map<number, number>(); // code point -> id
+  // Code unit -> id + 1 (0: not in the vocabulary) for characters below U+10000 (lone surrogates
+  // included, as codePointAt gives them), up to the largest in the vocabulary; a map above.
+  private readonly bmp: Int32Array;
+  private readonly astral = new Map<number, number>(); // code point >= U+10000 -> id
 
   constructor(chars: readonly string[]) {
-    chars.forEach((c, i) => {
+    const points = chars.map((c) => {
       const cp = c.codePointAt(0);
       check(cp !== undefined && c.length === String.fromCodePoint(cp).length, `char tokenizer: ${JSON.stringify(c)} is not one character`);
-      check(!this.ids.has(cp), `char tokenizer: ${JSON.stringify(c)} appears twice in the vocabulary`);
-      this.ids.set(cp, i);
+      return cp;
+    });
+    this.bmp = new Int32Array(points.reduce((m, cp) => (cp <= 0xffff ? Math.max(m, cp + 1) : m), 0));
+    points.forEach((cp, i) => {
+      check(cp > 0xffff ? !this.astral.has(cp) : this.bmp[cp] === 0, `char tokenizer: ${JSON.stringify(chars[i])} appears twice in the vocabulary`);
+      if (cp > 0xffff) this.astral.set(cp, i);
+      else this.bmp[cp] = i + 1;
     });
     this.chars = [...chars];
   }
@@ -64,8 +78,23 @@ export class CharTokenizer implements Tokenizer {
   /** The vocabulary of `text`: its distinct characters, sorted by code point. */
   static fromText(text: string): CharTokenizer {
     check(text.length > 0, 'char tokenizer: cannot build a vocabulary from empty text');
-    const points = [...new Set(Array.from(text, (c) => c.codePointAt(0)!))].sort((a, b) => a - b);
-    return new CharTokenizer(points.map((p) => String.fromCodePoint(p)));
+    // One pass over the code units: a table of those seen, and a set of the (rare) code points above U+FFFF.
+    const seen = new Uint8Array(0x10000);
+    const astral = new Set<number>();
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      const cp = c >= 0xd800 && c <= 0xdbff ? text.codePointAt(i)! : c;
+      if (cp > 0xffff) {
+        astral.add(cp);
+        i++; // the low surrogate
+      } else {
+        seen[c] = 1; // lone surrogates too, as Array.from(text) gives them
+      }
+    }
+    const chars: string[] = [];
+    for (let c = 0; c < seen.length; c++) if (seen[c]) chars.push(String.fromCharCode(c));
+    for (const cp of [...astral].sort((a, b) => a - b)) chars.push(String.fromCodePoint(cp));
+    return new CharTokenizer(chars);
   }
 
   get vocabSize(): number {
@@ -74,17 +103,31 @@ export class CharTokenizer implements Tokenizer {
 
   encode(text: string): Int32Array {
     const out = new Int32Array(text.length);
+    const n = this.encodeInto(text, out);
+    return n === text.length ? out : out.slice(0, n);
+  }
+
+  /** Writes the ids of `text` to `out` (at least text.length long); returns how many there are. */
+  encodeInto(text: string, out: TokenArray): number {
+    const { bmp } = this;
     let n = 0;
     for (let i = 0; i < text.length; i++) {
-      const cp = text.codePointAt(i)!;
-      const id = this.ids.get(cp);
-      if (id === undefined) {
+      const c = text.charCodeAt(i);
+      let id = (c < bmp.length ? bmp[c] : 0) - 1;
+      if (c >= 0xd800 && c <= 0xdbff) { // a high surrogate: a code point above U+FFFF if a low one follows
+        const cp = text.codePointAt(i)!;
+        if (cp > 0xffff) {
+          id = this.astral.get(cp) ?? -1;
+          if (id >= 0) i++;
+        }
+      }
+      if (id < 0) {
+        const cp = text.codePointAt(i)!;
         throw new TsgradError(`char tokenizer: character ${JSON.stringify(String.fromCodePoint(cp))} (U+${cp.toString(16).toUpperCase().padStart(4, '0')}) at index ${i} is not in the vocabulary; build the tokenizer from all the text`);
       }
       out[n++] = id;
-      if (cp > 0xffff) i++; // the low surrogate
     }
-    return out.slice(0, n);
+    return n;
   }
 
   decode(ids: ArrayLike<number>): string {
@@ -173,7 +216,7 @@ export class BpeTokenizer implements Tokenizer {
     check(Number.isInteger(vocabSize) && vocabSize >= 256 && vocabSize <= MAX_VOCAB,
       `bpe vocabSize must be an integer from 256 to ${MAX_VOCAB}, got ${vocabSize}`);
     const freq = new Map<string, number>();
-    for (const piece of text.match(PIECES) ?? []) freq.set(piece, (freq.get(piece) ?? 0) + 1);
+    for (const m of text.matchAll(PIECES)) freq.set(m[0], (freq.get(m[0]) ?? 0) + 1);
     const words: number[][] = [];
     const counts: number[] = [];
     for (const [piece, n] of freq) {
@@ -282,11 +325,19 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   encode(text: string): Int32Array {
-    const out: number[] = [];
-    for (const piece of text.match(PIECES) ?? []) {
-      for (const id of this.encodePiece(piece)) out.push(id);
+    // Pieces one at a time and ids into a growing typed array: no array of every piece or id of a long text.
+    let out = new Int32Array(Math.max(16, text.length >> 2));
+    let n = 0;
+    for (const m of text.matchAll(PIECES)) {
+      const ids = this.encodePiece(m[0]);
+      if (n + ids.length > out.length) {
+        const bigger = new Int32Array(Math.max(2 * out.length, n + ids.length));
+        bigger.set(out);
+        out = bigger;
+      }
+      for (const id of ids) out[n++] = id;
     }
-    return Int32Array.from(out);
+    return out.slice(0, n);
   }
 
   /** The text of `ids`; a slice that cuts a character's bytes in two decodes that part as U+FFFD. */
@@ -363,6 +414,41 @@ class PairHeap {
 /** A character tokenizer whose vocabulary is the distinct characters of `text`. */
 export function charTokenizer(text: string): CharTokenizer {
   return CharTokenizer.fromText(text);
+}
+
+/** The characters (code points, as the char tokenizer counts them) of `s`, as `[...s].length` counts them (a lone surrogate is one), without the array. */
+export function countChars(s: string): number {
+  let n = s.length;
+  for (let i = 0; i + 1 < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/** An array for `length` ids of a vocabulary of `vocabSize`: Uint8Array up to 256 ids, Uint16Array up to 65,536, else Int32Array. */
+export function tokenArray(vocabSize: number, length: number): TokenArray {
+  return vocabSize <= 256 ? new Uint8Array(length) : vocabSize <= 65536 ? new Uint16Array(length) : new Int32Array(length);
+}
+
+/** The ids of `text` as encode() gives them, in tokenArray's smallest array (a char tokenizer writes them there directly). */
+export function encodeCompact(tokenizer: Tokenizer, text: string): TokenArray {
+  if (tokenizer instanceof CharTokenizer) {
+    const out = tokenArray(tokenizer.vocabSize, text.length);
+    const n = tokenizer.encodeInto(text, out);
+    return n === out.length ? out : out.slice(0, n);
+  }
+  const ids = tokenizer.encode(text);
+  if (tokenizer.vocabSize > 65536) return ids;
+  const out = tokenArray(tokenizer.vocabSize, ids.length);
+  out.set(ids);
+  return out;
 }
 
 /** A byte-level BPE tokenizer trained on `text` to `vocabSize` ids (256 bytes plus merges). */

@@ -10,7 +10,7 @@
 
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import type { Tokenizer } from '../data/tokenizer.js';
+import { countChars, type TokenArray, type Tokenizer } from '../data/tokenizer.js';
 import { saveModel } from '../io/checkpoint.js';
 import type { Model } from '../nn/model.js';
 import { sparseCategoricalCrossentropy } from '../ops/losses.js';
@@ -57,15 +57,19 @@ export interface LmDataSource {
 export interface LmRun extends RunFields {
   model: LanguageModel;
   tokenizer: Tokenizer;
-  train: Int32Array;
-  validation: Int32Array;
+  /** Token ids, read in place: encodeCompact's Uint8Array or Uint16Array holds a corpus in a quarter or half of an Int32Array. */
+  train: TokenArray;
+  validation: TokenArray;
   /** Where the text came from, kept in the checkpoints for `tsgrad gpt eval` (absent: not recorded). */
   source?: LmDataSource;
   options: LmTrainOptions;
 }
 
-/** `count` windows of block + 1 tokens at random starts: inputs (count, block) and next tokens (count, block). */
-function windows(tokens: Int32Array, starts: ArrayLike<number>, block: number): [Tensor, Tensor] {
+/**
+ * Windows of block + 1 tokens at `starts`: inputs (count, block) and next tokens (count, block),
+ * copied from the token array (of whichever integer type) into the int32 tensors the model takes.
+ */
+export function windows(tokens: TokenArray, starts: ArrayLike<number>, block: number): [Tensor, Tensor] {
   const n = starts.length;
   const x = new Int32Array(n * block), y = new Int32Array(n * block);
   for (let i = 0; i < n; i++) {
@@ -143,7 +147,7 @@ export interface LmTextScore {
  * Bits per character divide the total by the characters of the predicted text, so they compare
  * across tokenizers.
  */
-export function evaluateLm(model: LanguageModel, tokenizer: Tokenizer, tokens: Int32Array, batch = 32): LmTextScore {
+export function evaluateLm(model: LanguageModel, tokenizer: Tokenizer, tokens: TokenArray, batch = 32): LmTextScore {
   const { block } = model.config;
   check(tokens.length >= 2, `the validation text has ${tokens.length} tokens: it needs at least 2`);
   let nats = 0;
@@ -161,7 +165,7 @@ export function evaluateLm(model: LanguageModel, tokenizer: Tokenizer, tokens: I
       start += n * len;
     }
   });
-  const chars = [...tokenizer.decode(tokens.subarray(1))].length;
+  const chars = countChars(tokenizer.decode(tokens.subarray(1)));
   const loss = nats / predicted;
   return { loss, perplexity: Math.exp(loss), bitsPerChar: nats / (chars * Math.LN2), tokens: predicted, chars };
 }

@@ -30,7 +30,8 @@ export function formatDuration(seconds: number): string {
   return m < 60 ? `${m}m ${Math.round(seconds % 60)}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+/** The process's resident memory in MiB (memoryUsage.rss() skips the heap statistics memoryUsage() also gathers). */
+const rssMiB = () => Math.round(process.memoryUsage.rss() / 2 ** 20);
 
 /** The callbacks made here, so that fit() adds no progress bar of its own next to a user's. */
 const renderers = new WeakSet<Callback>();
@@ -101,7 +102,8 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
 /**
  * One JSON object per line. Epochs: `{"event":"epoch","epoch":1,"epochs":5,"loss":...,"seconds":...,"rssMiB":...}`.
  * Steps: `{"event":"step","step":10,...}` every `stepEvery` steps and `{"event":"eval","step":100,"loss":...,"val_loss":...}` per evaluation,
- * with the speed as tokensPerSec (or imagesPerSec with unit 'img').
+ * with the speed as tokensPerSec (or imagesPerSec with unit 'img'). Every record has the process's
+ * resident memory then, rssMiB (so a run shows whether its memory stays flat).
  */
 export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: number; unit?: RateUnit } = {}): Callback {
   const every = opts.stepEvery ?? 10;
@@ -118,7 +120,7 @@ export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: numb
     },
     onBatchEnd(_batch, _logs, s) {
       if (!bySteps || s.step % every !== 0) return;
-      write({ event: 'step', step: s.step, steps: run.totalSteps, budget: run.seconds, loss: s.loss, lr: s.lr, [rateKey]: s.samplesPerSec, elapsed: s.seconds, eta: s.eta });
+      write({ event: 'step', step: s.step, steps: run.totalSteps, budget: run.seconds, loss: s.loss, lr: s.lr, [rateKey]: s.samplesPerSec, elapsed: s.seconds, eta: s.eta, rssMiB: rssMiB() });
     },
     onEpochEnd(epoch, logs, s) {
       if (bySteps) write({ event: 'eval', step: s.step, ...logs, lr: s.lr, elapsed: s.seconds, [rateKey]: s.samplesPerSec, rssMiB: rssMiB() });
