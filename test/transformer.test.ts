@@ -74,6 +74,17 @@ test('attention: causal and not, with fewer queries than keys, and its gradients
   }
 });
 
+test('fused self-attention of packed q, k, v equals attention of the split heads, and its gradient checks', () => {
+  for (const [b, t, heads, d, causal] of [[2, 5, 2, 4, true], [1, 7, 3, 4, false], [2, 9, 1, 8, true], [1, 3, 2, 6, true]] as const) {
+    const qkv = rand([b, t, 3 * heads * d], 16);
+    const c = heads * d;
+    const [q, k, v] = [0, 1, 2].map((i) => splitHeads(ops.slice(qkv, 2, i * c, c), heads));
+    const label = `${b}x${t}, ${heads} heads of ${d}, causal ${causal}`;
+    assertClose(ops.selfAttention(qkv, heads, causal).dataSync(), mergeHeads(attention(q, k, v, { causal })).dataSync(), 1e-5, label);
+    gradCheck((x) => ops.selfAttention(x, heads, causal), [qkv]);
+  }
+});
+
 test('a causal query never sees later keys', () => {
   const q = rand([1, 1, 4, 2], 12);
   const k = rand([1, 1, 4, 2], 13);

@@ -14,6 +14,11 @@ import { loadKernels } from '../src/backend/wasm/node.js';
 import { TsgradError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 import { formatProfile, profiled } from '../src/backend/profile.js';
+import { backward } from '../src/autograd/backward.js';
+import { Gpt } from '../src/models/gpt.js';
+import { getBackend, setBackend } from '../src/tensor/engine.js';
+import { tidy } from '../src/tensor/memory.js';
+import { tensor } from '../src/tensor/tensor.js';
 import { assertClose } from './helpers.js';
 
 const backends: WasmBackend[] = [1, 2, 3].map((t) => createWasmBackend(t));
@@ -293,6 +298,21 @@ test('batched products: many small ones, each whole on one thread', () => {
   }
 });
 
+test('fused self-attention, forward (outputs and log-sum-exp) and backward, on odd shapes, causal or not', () => {
+  // [batch, time, heads, channels per head]; a width of 6 takes the reference kernel (not a multiple of 4).
+  for (const [batch, time, heads, d] of [[1, 1, 1, 4], [2, 5, 3, 4], [1, 7, 2, 8], [3, 13, 1, 12], [2, 33, 2, 4], [1, 130, 2, 8], [2, 9, 2, 6]]) {
+    for (const causal of [true, false]) {
+      const a = { batch, time, heads, d, scale: 1 / Math.sqrt(d), causal };
+      const rows = batch * time * heads;
+      const label = `attention ${batch}x${time}, ${heads} heads of ${d}, causal ${causal}`;
+      compare(`${label}: y`, [3 * rows * d], rows * d, (b, [qkv], y) => b.attention(qkv, y, b.alloc('float32', rows) as Float32Array, a), 1e-5);
+      compare(`${label}: lse`, [3 * rows * d], rows, (b, [qkv], lse) => b.attention(qkv, b.alloc('float32', rows * d) as Float32Array, lse, a), 1e-5);
+      // Backward from any y and lse (the rule is a function of them): random ones around the true scale.
+      compare(`${label}: dqkv`, [3 * rows * d, rows * d, rows, rows * d], 3 * rows * d, (b, [qkv, y, lse, dy], dqkv) => b.attentionGrad(qkv, y, lse, dy, dqkv, a), 1e-4);
+    }
+  }
+});
+
 test('row kernels: softmax (scaled, causal) and normalisation, forward and backward', () => {
   for (const [rows, cols] of [[1, 1], [3, 5], [7, 4], [64, 17], [2048, 128], [5, 3]]) {
     const n = rows * cols;
@@ -352,12 +372,34 @@ test('the profiling wrapper times kernels by op and shape, with the rate of prod
   backend.binary('add', y, [32, 4], y, [32, 4], y, [32, 4]);
   backend.matmul(new Float32Array(6), new Float32Array(6), new Float32Array(4), { batch: 1, m: 2, k: 3, n: 2, transA: false, transB: false, strideA: 0, strideB: 0 });
   const stats = new Map(backend.stats().map((s) => [s.kernel, s]));
-  assert.deepEqual([...stats.keys()].sort(), ['binary:add', 'conv2d 6x6x3 -> 4x4x4', 'matmul']);
+  assert.deepEqual([...stats.keys()].sort(), ['binary:add', 'conv2d 6x6x3 -> 4x4x4', 'matmul 2x3x2']);
   assert.equal(stats.get('conv2d 6x6x3 -> 4x4x4')!.calls, 2);
   assert.equal(stats.get('conv2d 6x6x3 -> 4x4x4')!.flops, 2 * 2 * (2 * 4 * 4 * 9 * 3 * 4));
-  assert.equal(stats.get('matmul')!.flops, 2 * 2 * 3 * 2);
+  assert.equal(stats.get('matmul 2x3x2')!.flops, 2 * 2 * 3 * 2);
   assert.equal(stats.get('binary:add')!.flops, 0);
   const table = formatProfile(backend.stats(), 1000);
   assert.match(table[0], /kernel\s+calls\s+total ms\s+% of time\s+GFLOP\/s/);
   assert.ok(table.some((l) => l.startsWith('(outside kernels)')));
+});
+
+test('the profile also times each layer: the scope a kernel ran in, blocks of a GPT summed, backward apart', () => {
+  const backend = profiled(refBackend);
+  const model = new Gpt({ vocabSize: 7, layers: 2, heads: 2, embd: 8, block: 4 });
+  const idx = tensor(Int32Array.from([1, 2, 3, 4, 5, 6, 0, 1]), [2, 4], 'int32');
+  const saved = getBackend();
+  setBackend(backend);
+  try {
+    tidy(() => backward(model.forward(idx, true).sum()));
+  } finally {
+    setBackend(saved);
+  }
+  const layers = new Map(backend.layers().map((s) => [s.kernel, s]));
+  for (const name of ['transformer.h.*.attn', 'transformer.h.*.attn backward', 'transformer.h.*.mlp.c_fc', 'lm_head', 'transformer.wte backward']) {
+    assert.ok(layers.has(name), `${name} in ${[...layers.keys()].join(', ')}`);
+  }
+  assert.ok(![...layers.keys()].some((k) => /\.h\.\d/.test(k)), 'blocks are summed');
+  assert.equal(layers.get('transformer.h.*.attn')!.calls, 2, 'one fused attention kernel per block');
+  const total = backend.stats().reduce((n, s) => n + s.calls, 0);
+  assert.equal([...layers.values()].reduce((n, s) => n + s.calls, 0), total, 'every kernel call is in one layer');
+  assert.match(formatProfile(backend.layers(), 1000, 'layer')[0], /^layer\s+calls/);
 });

@@ -50,6 +50,8 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
     case 'logSoftmaxGrad': return secondOrder('log-softmax');
     case 'normalize': return [ops.normalizeGrad(g, a, op.epsilon)];
     case 'normalizeGrad': return secondOrder('layer normalization');
+    case 'attention': return [ops.selfAttentionGrad(g, a, y, op)];
+    case 'attentionGrad': return secondOrder('attention');
     case 'matmul': return matmulVjp(a, b, g, op.transA, op.transB, needs);
     case 'conv2d': return [needA ? ops.conv2dBackpropInput(g, b, op.g) : null, needB ? ops.conv2dBackpropFilter(a, g, op.g) : null];
     // The two convolution gradients are linear in each argument; their own gradients close the set.

@@ -31,6 +31,16 @@ export interface MatmulArgs {
   strideB: number;
 }
 
+export interface AttentionArgs {
+  batch: number;
+  time: number;
+  heads: number;
+  /** Channels per head. */
+  d: number;
+  scale: number;
+  causal: boolean;
+}
+
 export interface Backend {
   readonly name: string;
   /** Whether storage must be given back with free() (the wasm heap); else JavaScript's collector owns it. */
@@ -74,6 +84,17 @@ export interface Backend {
   normalize(x: Float32Array, out: Float32Array, cols: number, epsilon: number): void;
   /** normalize's backward: out = (g - mean(g) - x̂ mean(g x̂)) / sqrt(variance + epsilon), x̂ = normalize(x). */
   normalizeGrad(g: Float32Array, x: Float32Array, out: Float32Array, cols: number, epsilon: number): void;
+
+  /**
+   * Multi-head self-attention over qkv (batch, time, 3, heads, d): each position's queries, keys
+   * and values side by side, as GPT-2's c_attn writes them. Per head, y = softmax(scale q kᵀ) v,
+   * written (batch, time, heads, d); with `causal`, query i sees keys j <= i only. lse (batch,
+   * heads, time) gets each query's log-sum-exp of its scaled scores. The (time x time) scores are
+   * never stored.
+   */
+  attention(qkv: Float32Array, y: Float32Array, lse: Float32Array, a: AttentionArgs): void;
+  /** attention's backward: dqkv (qkv's layout) from dy, recomputing the scores from qkv and lse. */
+  attentionGrad(qkv: Float32Array, y: Float32Array, lse: Float32Array, dy: Float32Array, dqkv: Float32Array, a: AttentionArgs): void;
 
   /**
    * out[outOffset + r * outStride + j] = x[xOffset + r * xStride + j] for r < rows, j < length; with

@@ -8,7 +8,7 @@
 
 import { TsgradError } from '../core/errors.js';
 import { formatShape, type Shape } from '../core/shape.js';
-import type { Backend } from './backend.js';
+import type { AttentionArgs, Backend } from './backend.js';
 import type { ConvGeometry } from './geometry.js';
 
 /** An integer in [0, 2^31): what the kernels (int32 inside wasm) take as a size, stride or offset. */
@@ -81,6 +81,15 @@ function rows(kernel: string, out: Float32Array, cols: number, causalRows = 0): 
   sizes(kernel, 'cols causalRows', cols, causalRows);
   if (out.length % cols !== 0 && out.length !== 0) fail(kernel, `out has ${out.length} elements, not whole rows of ${cols}`);
   if (causalRows > cols) fail(kernel, `causalRows ${causalRows} exceeds cols ${cols}`);
+}
+
+/** attention and its gradient: qkv (batch, time, 3, heads, d), y (batch, time, heads, d) and lse (batch, heads, time). */
+function attentionSizes(kernel: string, a: AttentionArgs, qkv: Float32Array, y: Float32Array, lse: Float32Array): void {
+  sizes(kernel, 'batch time heads d', a.batch, a.time, a.heads, a.d, a.batch * a.time * a.heads * a.d * 3);
+  const rows = a.batch * a.time * a.heads;
+  fits(kernel, 'qkv', qkv, 3 * rows * a.d);
+  fits(kernel, 'y', y, rows * a.d);
+  fits(kernel, 'lse', lse, rows);
 }
 
 /** gather and scatterAdd: indices into an axis of `size`. */
@@ -207,6 +216,16 @@ export function guarded(inner: Backend): Backend {
       same('logSoftmaxGrad', 'g', g, 'out', out);
       same('logSoftmaxGrad', 'y', y, 'out', out);
       inner.logSoftmaxGrad(g, y, out, cols);
+    },
+    attention(qkv, y, lse, a) {
+      attentionSizes('attention', a, qkv, y, lse);
+      inner.attention(qkv, y, lse, a);
+    },
+    attentionGrad(qkv, y, lse, dy, dqkv, a) {
+      attentionSizes('attentionGrad', a, qkv, y, lse);
+      fits('attentionGrad', 'dy', dy, y.length);
+      fits('attentionGrad', 'dqkv', dqkv, qkv.length);
+      inner.attentionGrad(qkv, y, lse, dy, dqkv, a);
     },
     normalize(x, out, cols, epsilon) {
       rows('normalize', out, cols);

@@ -10,6 +10,7 @@ import { Dense } from '../nn/core.js';
 import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
 import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
+import { selfAttention } from '../tensor/ops.js';
 import { inScope } from '../tensor/engine.js';
 import { internal } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -99,9 +100,17 @@ export class DecoderBlock {
     // Its parts are internal; the block itself is not, since keysValues may keep k and v (the captioner's cache).
     return inScope(this.prefix, () => {
       const a = part('ln_1', () => this.ln1.call(x));
-      const [q, k, v] = part('attn.c_attn', () => [0, 1, 2].map((i) => splitHeads(this.cAttn.callUnits(a, i * C, C), heads))); // c_attn's thirds, each (B, T, C) -> (B, H, T, d)
-      const [keys, values] = o.keysValues ? o.keysValues(k, v) : [k, v]; // (B, H, start + T, d)
-      const y = part('attn', () => mergeHeads(attention(q, keys, values, { causal: true }))); // (B, H, T, d) -> (B, T, C)
+      let y: Tensor; // (B, T, C)
+      if (o.keysValues) {
+        // After a cache's earlier positions: the queries of the new positions against all the keys.
+        const [q, k, v] = part('attn.c_attn', () => [0, 1, 2].map((i) => splitHeads(this.cAttn.callUnits(a, i * C, C), heads))); // c_attn's thirds, each (B, T, C) -> (B, H, T, d)
+        const [keys, values] = o.keysValues(k, v); // (B, H, start + T, d)
+        y = part('attn', () => mergeHeads(attention(q, keys, values, { causal: true }))); // (B, H, T, d) -> (B, T, C)
+      } else {
+        // The whole sequence (training, scoring): one product makes q, k and v, one fused kernel attends.
+        const qkv = part('attn.c_attn', () => this.cAttn.call(a)); // (B, T, 3C)
+        y = part('attn', () => selfAttention(qkv, heads, true));
+      }
       x = x.add(drop(part('attn.c_proj', () => this.attnProj.call(y))));
       if (this.cross) {
         const cross = this.cross;

@@ -3,6 +3,7 @@
 
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
 import type { ConvGeometry } from '../backend/geometry.js';
+import type { Tensor } from './tensor.js';
 
 export type Op =
   | { kind: UnaryOp }
@@ -16,6 +17,9 @@ export type Op =
   | { kind: 'logSoftmaxGrad' }
   | { kind: 'normalize'; epsilon: number }
   | { kind: 'normalizeGrad'; epsilon: number }
+  /** lse: each query's log-sum-exp (B, heads, T), which the forward pass writes for backward. */
+  | { kind: 'attention'; heads: number; causal: boolean; lse: Tensor }
+  | { kind: 'attentionGrad' }
   | { kind: 'matmul'; transA: boolean; transB: boolean }
   | { kind: 'conv2d'; g: ConvGeometry }
   | { kind: 'conv2dBackpropInput'; g: ConvGeometry }

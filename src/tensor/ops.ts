@@ -10,6 +10,7 @@ import {
   broadcastShapes, formatShape, inferReshape, normalizeAxes, reducedShape, sameShape, sizeOf, type Shape,
 } from '../core/shape.js';
 import { currentScope, getBackend, isRecording } from './engine.js';
+import { keepWith } from './memory.js';
 import type { Op } from './op.js';
 import { allocate, Tensor, scalar } from './tensor.js';
 
@@ -21,7 +22,7 @@ import { allocate, Tensor, scalar } from './tensor.js';
 const SAVES: Partial<Record<Op['kind'], readonly (0 | 1 | 'y')[]>> = {
   exp: ['y'], log: [0], sqrt: ['y'], abs: [0], relu: [0], sigmoid: ['y'], tanh: ['y'], gelu: [0],
   mul: [0, 1], div: [0, 1], reluGrad: [1], geluGrad: [1], addRelu: ['y'], max: [0, 'y'],
-  softmax: ['y'], logSoftmax: ['y'], normalize: [0], matmul: [0, 1],
+  softmax: ['y'], logSoftmax: ['y'], normalize: [0], matmul: [0, 1], attention: [0, 'y'],
   conv2d: [0, 1], conv2dBackpropInput: [0, 1], conv2dBackpropFilter: [0, 1], maxPool: [0],
   gather: [1], scatterAdd: [1],
 };
@@ -111,6 +112,38 @@ export function softmaxGrad(g: Tensor, y: Tensor, scale: number): Tensor {
   const dx = output({ kind: 'softmaxGrad', scale }, [g, y], y.shape);
   getBackend().softmaxGrad(float(g, 'softmax'), float(y, 'softmax'), dx.raw as Float32Array, y.shape[y.rank - 1] ?? 1, scale);
   return dx;
+}
+
+/**
+ * Multi-head self-attention of packed qkv (B, T, 3C): each position's queries, keys and values
+ * side by side (GPT-2's c_attn output), each of `heads` heads of C / heads channels. Returns
+ * softmax(q kᵀ / sqrt(d)) v per head, the heads merged: (B, T, C); with `causal`, position i
+ * attends to positions j <= i. One fused kernel each way (Backend.attention): the (T x T)
+ * scores are never stored, only each query's log-sum-exp, which backward reads.
+ */
+export function selfAttention(qkv: Tensor, heads: number, causal: boolean): Tensor {
+  check(qkv.rank === 3 && qkv.shape[2] % (3 * heads) === 0,
+    `self-attention needs packed q, k, v (B, T, 3C) with C a multiple of ${heads} heads, got shape ${formatShape(qkv.shape)}`);
+  const [batch, time, c3] = qkv.shape;
+  const d = c3 / 3 / heads;
+  const lse = allocate([batch, heads, time]);
+  const y = output({ kind: 'attention', heads, causal, lse }, [qkv], [batch, time, c3 / 3]);
+  if (y.requiresGrad) {
+    lse.storage.saved = true; // backward reads it, and whatever keeps y keeps it
+    keepWith(y, lse);
+  }
+  getBackend().attention(float(qkv, 'attention'), y.raw as Float32Array, lse.raw as Float32Array, { batch, time, heads, d, scale: 1 / Math.sqrt(d), causal });
+  return y;
+}
+
+/** selfAttention's backward: d(qkv) from the gradient g of its output y. */
+export function selfAttentionGrad(g: Tensor, qkv: Tensor, y: Tensor, op: { heads: number; causal: boolean; lse: Tensor }): Tensor {
+  const [batch, time, c3] = qkv.shape;
+  const d = c3 / 3 / op.heads;
+  const dqkv = output({ kind: 'attentionGrad' }, [g], qkv.shape);
+  getBackend().attentionGrad(float(qkv, 'attention'), float(y, 'attention'), op.lse.raw as Float32Array, float(g, 'attention'), dqkv.raw as Float32Array,
+    { batch, time, heads: op.heads, d, scale: 1 / Math.sqrt(d), causal: op.causal });
+  return dqkv;
 }
 
 /** log(softmax(x)) over the last axis, exactly (shifted by the row maxima). */

@@ -2,6 +2,7 @@
 // every fast kernel is tested against, so it stays short and obviously correct.
 
 import { allocArray } from '../../core/dtype.js';
+import { attention, attentionGrad } from './attention.js';
 import type { Backend } from '../backend.js';
 import { guarded } from '../guards.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
@@ -21,7 +22,7 @@ export const refKernels: Backend = {
   unary, binary, reduce, argMax, matmul,
   conv2d, conv2dBackpropInput, conv2dBackpropFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
-  softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad,
+  softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, attention, attentionGrad,
   copyRows, transpose, gather, scatterAdd,
   sgdUpdate, adamUpdate,
 };

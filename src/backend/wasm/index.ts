@@ -4,7 +4,7 @@
 
 import type { DType, TypedArray } from '../../core/dtype.js';
 import { check } from '../../core/errors.js';
-import type { Backend, BinaryOp, MatmulArgs, ReduceOp, UnaryOp } from '../backend.js';
+import type { AttentionArgs, Backend, BinaryOp, MatmulArgs, ReduceOp, UnaryOp } from '../backend.js';
 import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import type { ConvGeometry } from '../geometry.js';
 import { guarded } from '../guards.js';
@@ -436,10 +436,30 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
     done([out, po]);
   };
 
+  /**
+   * Attention by (batch, head) pairs, a thread's share whole; the reference kernel where the wasm one
+   * does not apply (channels per head not a multiple of 4, or a pair's rows too long for scratch).
+   */
+  const attentionArgs = (a: AttentionArgs) => [a.batch, a.time, a.heads, a.d, a.scale, +a.causal];
+  const attentionFits = (a: AttentionArgs) => a.d % 4 === 0 && (2 * a.d + 8) * ((a.time + 3) & ~3) <= scratchBytes / 4;
+  const attentionWork = (a: AttentionArgs) => a.batch * a.heads * a.time * a.time * a.d;
+  function attention(qkv: Float32Array, y: Float32Array, lse: Float32Array, a: AttentionArgs): void {
+    if (!attentionFits(a)) return refKernels.attention(qkv, y, lse, a);
+    const [pq, py, pl] = [ptr(qkv), ptr(y), ptr(lse)];
+    pool.run('attention', [pq, py, pl, ...attentionArgs(a)], a.batch * a.heads, { work: attentionWork(a) });
+    done([y, py], [lse, pl]);
+  }
+  function attentionGrad(qkv: Float32Array, y: Float32Array, lse: Float32Array, dy: Float32Array, dqkv: Float32Array, a: AttentionArgs): void {
+    if (!attentionFits(a)) return refKernels.attentionGrad(qkv, y, lse, dy, dqkv, a);
+    const [pq, py, pl, pg, pd] = [ptr(qkv), ptr(y), ptr(lse), ptr(dy), ptr(dqkv)];
+    pool.run('attentionGrad', [pq, py, pl, pg, pd, ...attentionArgs(a)], a.batch * a.heads, { work: 3 * attentionWork(a) });
+    done([dqkv, pd]);
+  }
+
   // The kernels without a wasm version are the reference's, on heap views.
   const unchecked: Backend = {
     ...refKernels,
-    unary, binary, reduce, transpose, copyRows,
+    unary, binary, reduce, transpose, copyRows, attention, attentionGrad,
     softmax: (x, out, cols, scale, causalRows) => rowwise('softmax', [x], out, cols, [scale, causalRows]),
     softmaxGrad: (g, y, out, cols, scale) => rowwise('softmaxGrad', [g, y], out, cols, [scale]),
     logSoftmax: (x, out, cols) => rowwise('logSoftmax', [x], out, cols, []),

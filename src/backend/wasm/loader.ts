@@ -30,7 +30,7 @@ export const KERNELS = [
   'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum',
   'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks',
   'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad',
-  'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate',
+  'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate', 'attention', 'attentionGrad',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 

@@ -12,5 +12,6 @@ export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';
 export { softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad } from './rows';
 export { transpose, copyRows } from './layout';
+export { attention, attentionGrad } from './attention';
 export { Unary, Binary, Reduce, Pooling } from './opcodes';
 export { winogradWeights, winogradForward, winogradInput, winogradFilter, winogradFilterSum } from './winograd';

@@ -1,0 +1,208 @@
+// Multi-head self-attention over packed q, k, v (AssemblyScript, WebAssembly SIMD), forward and
+// backward, for the (batch, head) pairs [start, end) of this thread: the twin of
+// ../../ref/attention.ts, which is the specification. A pair's keys (and, backward, values) are
+// transposed into scratch, so that four keys' scores are one vector; queries go four at a time,
+// so that each vector of keys loaded serves four of them. Scores and probabilities live in
+// scratch rows of the block's four queries only: the (time x time) matrix is never written.
+// d must be a multiple of 4, and a pair's scratch, (2d + 8) x time rounded up to 4 floats, must fit
+// a thread's (the backend checks; otherwise the reference kernel runs).
+
+import { exp4, hmax, hsum, madd } from './simd';
+
+@inline function f(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+/** Column c of matrix rows (time of them, `stride` floats apart, from p) into row c of t (time padded to tp with zeros). */
+function transposeInto(p: usize, stride: i32, time: i32, d: i32, t: usize, tp: i32): void {
+  for (let c = 0; c < d; c++) {
+    const dst = f(t, c * tp);
+    for (let j = 0; j < time; j++) store<f32>(f(dst, j), load<f32>(f(p, j * stride + c)));
+    for (let j = time; j < tp; j++) store<f32>(f(dst, j), 0);
+  }
+}
+
+/** Row r of a block of `rows` rows `stride` floats apart from p; rows past the last repeat it (their results are dropped). */
+@inline function row(p: usize, r: i32, rows: i32, stride: i32): usize {
+  return f(p, min(r, rows - 1) * stride);
+}
+
+/**
+ * Rows r of `out` (4 rows of tp) = a_r · Bt[:, j] for keys j < n, with a_r the d floats at
+ * row(a, r, rows, aStride) (queries, or gradients of outputs) and Bt (d x tp) transposed keys or values.
+ */
+function products(a: usize, aStride: i32, rows: i32, bt: usize, tp: i32, d: i32, n: i32, out: usize): void {
+  const a0 = a, a1 = row(a, 1, rows, aStride), a2 = row(a, 2, rows, aStride), a3 = row(a, 3, rows, aStride);
+  for (let j = 0; j < n; j += 4) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    for (let c = 0; c < d; c++) {
+      const k = v128.load(f(bt, c * tp + j));
+      s0 = madd(v128.load32_splat(f(a0, c)), k, s0);
+      s1 = madd(v128.load32_splat(f(a1, c)), k, s1);
+      s2 = madd(v128.load32_splat(f(a2, c)), k, s2);
+      s3 = madd(v128.load32_splat(f(a3, c)), k, s3);
+    }
+    v128.store(f(out, j), s0);
+    v128.store(f(out, tp + j), s1);
+    v128.store(f(out, 2 * tp + j), s2);
+    v128.store(f(out, 3 * tp + j), s3);
+  }
+}
+
+/**
+ * out_r (d floats at out + r * outStride, for r < rows) = scale_r * Σ_{j < n} w[r][j] m_j, with w
+ * four rows of tp weights and m_j the d floats at m + j * mStride (values or keys).
+ */
+function weighted(w: usize, tp: i32, m: usize, mStride: i32, n: i32, d: i32, out: usize, outStride: i32, rows: i32, scales: v128): void {
+  for (let c = 0; c < d; c += 4) {
+    let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
+    for (let j = 0; j < n; j++) {
+      const v = v128.load(f(m, j * mStride + c));
+      y0 = madd(v128.load32_splat(f(w, j)), v, y0);
+      y1 = madd(v128.load32_splat(f(w, tp + j)), v, y1);
+      y2 = madd(v128.load32_splat(f(w, 2 * tp + j)), v, y2);
+      y3 = madd(v128.load32_splat(f(w, 3 * tp + j)), v, y3);
+    }
+    v128.store(f(out, c), f32x4.mul(y0, f32x4.splat(f32x4.extract_lane(scales, 0))));
+    if (rows > 1) v128.store(f(out, outStride + c), f32x4.mul(y1, f32x4.splat(f32x4.extract_lane(scales, 1))));
+    if (rows > 2) v128.store(f(out, 2 * outStride + c), f32x4.mul(y2, f32x4.splat(f32x4.extract_lane(scales, 2))));
+    if (rows > 3) v128.store(f(out, 3 * outStride + c), f32x4.mul(y3, f32x4.splat(f32x4.extract_lane(scales, 3))));
+  }
+}
+
+/** The keys query i0 + r sees: j < seen. */
+@inline function seen(i: i32, time: i32, causal: bool): i32 {
+  return causal ? i + 1 : time;
+}
+
+export function attention(
+  qkv: usize, y: usize, lse: usize, batch: i32, time: i32, heads: i32, d: i32, scale: f32, causal: bool,
+  start: i32, end: i32, scratch: usize,
+): void {
+  const C = heads * d, stride = 3 * C, tp = (time + 3) & ~3;
+  const kt = scratch, p = f(scratch, 2 * d * tp);
+  for (let pair = start; pair < end; pair++) {
+    const b = pair / heads, h = pair % heads;
+    const base = f(qkv, b * time * stride + h * d); // q of position 0; k at +C, v at +2C
+    transposeInto(f(base, C), stride, time, d, kt, tp);
+    for (let i0 = 0; i0 < time; i0 += 4) {
+      const rows = min(4, time - i0);
+      const n = causal ? min(time, i0 + 4) : time;
+      products(f(base, i0 * stride), stride, rows, kt, tp, d, n, p);
+      let s0: f32 = 1, s1: f32 = 1, s2: f32 = 1, s3: f32 = 1;
+      for (let r = 0; r < 4; r++) {
+        const scores = f(p, r * tp), limit = r < rows ? seen(i0 + r, time, causal) : 0;
+        // Scale, mask past the limit, then e^(s - max), summed.
+        let vm = f32x4.splat(-Infinity);
+        const vs = f32x4.splat(scale);
+        for (let j = 0; j < limit; j += 4) {
+          let s = f32x4.mul(v128.load(f(scores, j)), vs);
+          if (j + 4 > limit) s = maskFrom(s, limit - j);
+          v128.store(f(scores, j), s);
+          vm = f32x4.max(vm, s);
+        }
+        const m = hmax(vm);
+        let acc = f32x4.splat(0);
+        const shift = f32x4.splat(m);
+        for (let j = 0; j < n; j += 4) {
+          let e = j < limit ? exp4(f32x4.sub(v128.load(f(scores, j)), shift)) : f32x4.splat(0);
+          if (j < limit && j + 4 > limit) e = zeroFrom(e, limit - j);
+          v128.store(f(scores, j), e);
+          acc = f32x4.add(acc, e);
+        }
+        const sum = hsum(acc);
+        if (r < rows) store<f32>(f(lse, (b * heads + h) * time + i0 + r), m + Mathf.log(sum));
+        const inv: f32 = r < rows ? 1 / sum : 0;
+        if (r == 0) s0 = inv;
+        else if (r == 1) s1 = inv;
+        else if (r == 2) s2 = inv;
+        else s3 = inv;
+      }
+      weighted(p, tp, f(base, 2 * C), stride, n, d, f(y, (b * time + i0) * C + h * d), C, rows, f32x4(s0, s1, s2, s3));
+    }
+  }
+}
+
+/** Lanes from `from` on set to -infinity (scores past a query's last key). */
+@inline function maskFrom(v: v128, from: i32): v128 {
+  const lane = i32x4(0, 1, 2, 3);
+  return v128.bitselect(v, f32x4.splat(-Infinity), i32x4.lt_s(lane, i32x4.splat(from)));
+}
+
+/** Lanes from `from` on set to 0. */
+@inline function zeroFrom(v: v128, from: i32): v128 {
+  return v128.and(v, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(from)));
+}
+
+export function attentionGrad(
+  qkv: usize, y: usize, lse: usize, dy: usize, dqkv: usize, batch: i32, time: i32, heads: i32, d: i32, scale: f32, causal: bool,
+  start: i32, end: i32, scratch: usize,
+): void {
+  const C = heads * d, stride = 3 * C, tp = (time + 3) & ~3;
+  const kt = scratch, vt = f(scratch, d * tp), p = f(scratch, 2 * d * tp), ds = f(p, 4 * tp);
+  const vs = f32x4.splat(scale);
+  for (let pair = start; pair < end; pair++) {
+    const b = pair / heads, h = pair % heads;
+    const base = f(qkv, b * time * stride + h * d), grad = f(dqkv, b * time * stride + h * d);
+    transposeInto(f(base, C), stride, time, d, kt, tp);
+    transposeInto(f(base, 2 * C), stride, time, d, vt, tp);
+    for (let j = 0; j < time; j++) {
+      memory.fill(f(grad, j * stride + C), 0, <usize>d << 2);
+      memory.fill(f(grad, j * stride + 2 * C), 0, <usize>d << 2);
+    }
+    for (let i0 = 0; i0 < time; i0 += 4) {
+      const rows = min(4, time - i0);
+      const n = causal ? min(time, i0 + 4) : time;
+      const q0 = f(base, i0 * stride), dy0 = f(dy, (b * time + i0) * C + h * d), y0 = f(y, (b * time + i0) * C + h * d);
+      products(q0, stride, rows, kt, tp, d, n, p); // scores
+      products(dy0, C, rows, vt, tp, d, n, ds); // dy · v
+      for (let r = 0; r < 4; r++) {
+        const pr = f(p, r * tp), dr = f(ds, r * tp);
+        const limit = r < rows ? seen(i0 + r, time, causal) : 0;
+        if (limit == 0) {
+          memory.fill(pr, 0, <usize>n << 2);
+          memory.fill(dr, 0, <usize>n << 2);
+          continue;
+        }
+        // D = dy · y of this query.
+        let acc = f32x4.splat(0);
+        const dyr = f(dy0, r * C), yr = f(y0, r * C);
+        for (let c = 0; c < d; c += 4) acc = madd(v128.load(f(dyr, c)), v128.load(f(yr, c)), acc);
+        const dot = f32x4.splat(hsum(acc));
+        const l = f32x4.splat(load<f32>(f(lse, (b * heads + h) * time + i0 + r)));
+        for (let j = 0; j < n; j += 4) {
+          let e = j < limit ? exp4(f32x4.sub(f32x4.mul(v128.load(f(pr, j)), vs), l)) : f32x4.splat(0);
+          if (j < limit && j + 4 > limit) e = zeroFrom(e, limit - j);
+          v128.store(f(pr, j), e);
+          v128.store(f(dr, j), f32x4.mul(vs, f32x4.mul(e, f32x4.sub(v128.load(f(dr, j)), dot))));
+        }
+      }
+      // dq (stored whole), then dk and dv (added to, over the query blocks).
+      weighted(ds, tp, f(base, C), stride, n, d, f(grad, i0 * stride), stride, rows, f32x4.splat(1));
+      // Rows past the last have zero weights: they add nothing.
+      const q1 = row(q0, 1, rows, stride), q2 = row(q0, 2, rows, stride), q3 = row(q0, 3, rows, stride);
+      const g1 = row(dy0, 1, rows, C), g2 = row(dy0, 2, rows, C), g3 = row(dy0, 3, rows, C);
+      for (let j = 0; j < n; j++) {
+        const w0 = v128.load32_splat(f(ds, j)), w1 = v128.load32_splat(f(ds, tp + j));
+        const w2 = v128.load32_splat(f(ds, 2 * tp + j)), w3 = v128.load32_splat(f(ds, 3 * tp + j));
+        const u0 = v128.load32_splat(f(p, j)), u1 = v128.load32_splat(f(p, tp + j));
+        const u2 = v128.load32_splat(f(p, 2 * tp + j)), u3 = v128.load32_splat(f(p, 3 * tp + j));
+        const dk = f(grad, j * stride + C), dv = f(grad, j * stride + 2 * C);
+        for (let c = 0; c < d; c += 4) {
+          let k = v128.load(f(dk, c));
+          k = madd(w0, v128.load(f(q0, c)), k);
+          k = madd(w1, v128.load(f(q1, c)), k);
+          k = madd(w2, v128.load(f(q2, c)), k);
+          k = madd(w3, v128.load(f(q3, c)), k);
+          v128.store(f(dk, c), k);
+          let v = v128.load(f(dv, c));
+          v = madd(u0, v128.load(f(dy0, c)), v);
+          v = madd(u1, v128.load(f(g1, c)), v);
+          v = madd(u2, v128.load(f(g2, c)), v);
+          v = madd(u3, v128.load(f(g3, c)), v);
+          v128.store(f(dv, c), v);
+        }
+      }
+    }
+  }
+}
