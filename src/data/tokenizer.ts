@@ -12,6 +12,8 @@
 //   its bytes_to_unicode order, not byte order) and special tokens such as `<|endoftext|>`, whose
 //   ids follow the merges. encode() treats text as plain text (as GPT-2's encoder.py does): a
 //   special token is only ever added by id (specialId), so user text cannot inject one.
+// encode() gives ids as an Int32Array; encodeCompact() gives them in the smallest typed array that
+// holds the vocabulary (TokenArray: a Uint8Array for a character model), as a training run keeps them.
 // Not for: normalisation, or a pre-tokenizer other than GPT-2's regex.
 
 import { check, TsgradError } from '../core/errors.js';
@@ -416,7 +418,7 @@ export function charTokenizer(text: string): CharTokenizer {
   return CharTokenizer.fromText(text);
 }
 
-/** The characters (code points, as the char tokenizer counts them) of `s`, as `[...s].length` counts them (a lone surrogate is one), without the array. */
+/** The characters of `s` as the char tokenizer and `[...s].length` count them (code points; a lone surrogate is one), without the array. */
 export function countChars(s: string): number {
   let n = s.length;
   for (let i = 0; i + 1 < s.length; i++) {
