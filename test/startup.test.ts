@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { TsgradError } from '../src/core/errors.js';
 import { loadBrown, splitText } from '../src/data/text.js';
 import { BpeTokenizer, CharTokenizer, charTokenizer, countChars, encodeCompact, tokenArray, tokenizerFromJSON, trainBpe } from '../src/data/tokenizer.js';
@@ -117,6 +119,23 @@ test('BPE: the same merges and ids as before', () => {
   assert.ok(compact instanceof Uint16Array);
   assert.deepEqual([...compact], [...ids]);
   assert.deepEqual([...encodeCompact(bpe, '')], []);
+});
+
+test('a BPE tokenizer keeps no slice of the text it encoded (which would keep all of that text)', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const bpe = trainBpe(brown.slice(0, 20_000), 300);
+  const heap = () => {
+    /a/.exec('a'); // RegExp's last match keeps its subject alive
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heap();
+  let text: string | null = Array.from({ length: 1_500_000 }, (_, i) => ` extraordinary${i % 3000}`).join(''); // 30 MB of 15-character words
+  assert.ok(bpe.encode(text).length > 1_500_000);
+  text = null;
+  const kept = heap() - before;
+  assert.ok(kept < 8 * 2 ** 20, `${(kept / 2 ** 20).toFixed(1)} MiB still held`);
 });
 
 test('encodeCompact picks the smallest array for the vocabulary, with encode()\'s ids', () => {

@@ -322,7 +322,9 @@ export class BpeTokenizer implements Tokenizer {
       mergeInPlace(word, a, b, 256 + bestRank);
     }
     if (this.cache.size >= 100_000) this.cache.clear(); // bound memory on endless new words
-    this.cache.set(piece, word);
+    // Pieces of 13 characters or more are not kept: V8 makes them slices of the text they came
+    // from, so one of them would keep a whole corpus alive for as long as the tokenizer.
+    if (piece.length < 13) this.cache.set(piece, word);
     return word;
   }
 
