@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { concat, split } from '../src/ops/arrays.js';
-import { attention, gelu, layerNorm, mergeHeads, splitHeads } from '../src/ops/transformer.js';
+import { attention, gelu, layerNorm, mergeHeads, selfAttention, splitHeads } from '../src/ops/transformer.js';
 import * as ops from '../src/tensor/ops.js';
 import { tensor, type Tensor } from '../src/tensor/tensor.js';
 import { assertClose, gradCheck, rand } from './helpers.js';
@@ -80,8 +80,9 @@ test('fused self-attention of packed q, k, v equals attention of the split heads
     const c = heads * d;
     const [q, k, v] = [0, 1, 2].map((i) => splitHeads(ops.slice(qkv, 2, i * c, c), heads));
     const label = `${b}x${t}, ${heads} heads of ${d}, causal ${causal}`;
-    assertClose(ops.selfAttention(qkv, heads, causal).dataSync(), mergeHeads(attention(q, k, v, { causal })).dataSync(), 1e-5, label);
-    gradCheck((x) => ops.selfAttention(x, heads, causal), [qkv]);
+    assertClose(ops.fusedSelfAttention(qkv, heads, causal).dataSync(), mergeHeads(attention(q, k, v, { causal })).dataSync(), 1e-5, label);
+    assertClose(selfAttention(qkv, heads, { causal }).dataSync(), mergeHeads(attention(q, k, v, { causal })).dataSync(), 1e-5, label);
+    gradCheck((x) => ops.fusedSelfAttention(x, heads, causal), [qkv]);
   }
 });
 

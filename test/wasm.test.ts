@@ -19,6 +19,7 @@ import { Gpt } from '../src/models/gpt.js';
 import { getBackend, setBackend } from '../src/tensor/engine.js';
 import { tidy } from '../src/tensor/memory.js';
 import { tensor } from '../src/tensor/tensor.js';
+import { selfAttention } from '../src/ops/transformer.js';
 import { assertClose } from './helpers.js';
 
 const backends: WasmBackend[] = [1, 2, 3].map((t) => createWasmBackend(t));
@@ -311,6 +312,24 @@ test('fused self-attention, forward (outputs and log-sum-exp) and backward, on o
       compare(`${label}: dqkv`, [3 * rows * d, rows * d, rows, rows * d], 3 * rows * d, (b, [qkv, y, lse, dy], dqkv) => b.attentionGrad(qkv, y, lse, dy, dqkv, a), 1e-4);
     }
   }
+});
+
+test('the fused attention kernel takes what fits a thread\'s scratch; longer sequences are composed, with the same numbers', () => {
+  const args = (time: number, d: number) => ({ batch: 1, time, heads: 2, d, scale: 1 / Math.sqrt(d), causal: true });
+  assert.equal(backends[1].fusedAttention(args(128, 32)), true, 'the GPT\'s default block');
+  assert.equal(backends[1].fusedAttention(args(128, 6)), false, 'channels per head not a multiple of 4');
+  assert.equal(backends[1].fusedAttention(args(2048, 32)), false, 'too long for scratch');
+  const saved = getBackend();
+  const qkv = () => tensor(Float32Array.from({ length: 2048 * 3 * 8 }, (_, i) => Math.sin(i)), [1, 2048, 24]);
+  const run = (b: Backend) => {
+    setBackend(b);
+    try {
+      return tidy(() => selfAttention(qkv(), 2, { causal: true }).dataSync().slice());
+    } finally {
+      setBackend(saved);
+    }
+  };
+  assertClose(run(backends[1]), run(refBackend), 1e-5, 'composed on wasm vs fused on the reference');
 });
 
 test('row kernels: softmax (scaled, causal) and normalisation, forward and backward', () => {

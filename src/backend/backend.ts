@@ -93,6 +93,8 @@ export interface Backend {
    * never stored.
    */
   attention(qkv: Float32Array, y: Float32Array, lse: Float32Array, a: AttentionArgs): void;
+  /** Whether attention() runs fused at these sizes (else the tensor layer composes it from products and a softmax). */
+  fusedAttention(a: AttentionArgs): boolean;
   /** attention's backward: dqkv (qkv's layout) from dy, recomputing the scores from qkv and lse. */
   attentionGrad(qkv: Float32Array, y: Float32Array, lse: Float32Array, dy: Float32Array, dqkv: Float32Array, a: AttentionArgs): void;
 

@@ -221,6 +221,7 @@ export function guarded(inner: Backend): Backend {
       attentionSizes('attention', a, qkv, y, lse);
       inner.attention(qkv, y, lse, a);
     },
+    fusedAttention: (a) => inner.fusedAttention(a),
     attentionGrad(qkv, y, lse, dy, dqkv, a) {
       attentionSizes('attentionGrad', a, qkv, y, lse);
       fits('attentionGrad', 'dy', dy, y.length);

@@ -56,7 +56,7 @@ export interface ProfiledBackend extends Backend {
 /** A scope's row in the per-layer table: the blocks of a GPT (`transformer.h.3.attn`) summed as `transformer.h.*.attn`. */
 const layerOf = (scope: string) => scope.replace(/\.\d+(?=\.|$| )/g, '.*') || '(no layer)';
 
-const NOT_KERNELS = new Set(['name', 'alloc', 'free']);
+const NOT_KERNELS = new Set(['name', 'alloc', 'free', 'fusedAttention']);
 
 export function profiled(inner: Backend): ProfiledBackend {
   const table = new Map<string, KernelStat>();

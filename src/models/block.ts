@@ -9,8 +9,7 @@
 import { Dense } from '../nn/core.js';
 import type { Layer } from '../nn/layer.js';
 import { LayerNormalization } from '../nn/normalization.js';
-import { attention, gelu, mergeHeads, splitHeads } from '../ops/transformer.js';
-import { selfAttention } from '../tensor/ops.js';
+import { attention, gelu, mergeHeads, selfAttention, splitHeads } from '../ops/transformer.js';
 import { inScope } from '../tensor/engine.js';
 import { internal } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -109,7 +108,7 @@ export class DecoderBlock {
       } else {
         // The whole sequence (training, scoring): one product makes q, k and v, one fused kernel attends.
         const qkv = part('attn.c_attn', () => this.cAttn.call(a)); // (B, T, 3C)
-        y = part('attn', () => selfAttention(qkv, heads, true));
+        y = part('attn', () => selfAttention(qkv, heads, { causal: true }));
       }
       x = x.add(drop(part('attn.c_proj', () => this.attnProj.call(y))));
       if (this.cross) {

@@ -5,7 +5,8 @@
 
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
-import { normalize, softmaxLast, unary } from '../tensor/ops.js';
+import { getBackend } from '../tensor/engine.js';
+import { fusedSelfAttention, normalize, slice, softmaxLast, unary } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** GELU, tanh approximation (GPT-2's; Keras `gelu(x, approximate=True)`). */
@@ -33,6 +34,22 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { causal?: bool
     `attention shapes do not fit: q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`);
   const scores = q.matmul(k, { transB: true });
   return softmaxLast(scores, { scale: 1 / Math.sqrt(d), causal: opts.causal ?? false }).matmul(v);
+}
+
+/**
+ * Self-attention of packed qkv (B, T, 3C) (q, k and v side by side, as GPT-2's c_attn writes
+ * them) in `heads` heads: (B, T, C), the heads merged. One fused kernel each way where the backend
+ * has one for these sizes (no (T x T) scores kept for backward); else the same by products and a
+ * softmax.
+ */
+export function selfAttention(qkv: Tensor, heads: number, opts: { causal?: boolean } = {}): Tensor {
+  const [batch, time, c3] = qkv.shape;
+  const causal = opts.causal ?? false;
+  const d = c3 / 3 / heads;
+  if (getBackend().fusedAttention({ batch, time, heads, d, scale: 1 / Math.sqrt(d), causal })) return fusedSelfAttention(qkv, heads, causal);
+  const c = c3 / 3;
+  const [q, k, v] = [0, 1, 2].map((i) => splitHeads(slice(qkv, 2, i * c, c), heads));
+  return mergeHeads(attention(q, k, v, { causal }));
 }
 
 /** (B, T, H * d) -> (B, H, T, d). */

@@ -119,9 +119,10 @@ export function softmaxGrad(g: Tensor, y: Tensor, scale: number): Tensor {
  * side by side (GPT-2's c_attn output), each of `heads` heads of C / heads channels. Returns
  * softmax(q kᵀ / sqrt(d)) v per head, the heads merged: (B, T, C); with `causal`, position i
  * attends to positions j <= i. One fused kernel each way (Backend.attention): the (T x T)
- * scores are never stored, only each query's log-sum-exp, which backward reads.
+ * scores are never stored, only each query's log-sum-exp, which backward reads. Only where the
+ * backend's fusedAttention says so (ops/transformer.ts selfAttention chooses).
  */
-export function selfAttention(qkv: Tensor, heads: number, causal: boolean): Tensor {
+export function fusedSelfAttention(qkv: Tensor, heads: number, causal: boolean): Tensor {
   check(qkv.rank === 3 && qkv.shape[2] % (3 * heads) === 0,
     `self-attention needs packed q, k, v (B, T, 3C) with C a multiple of ${heads} heads, got shape ${formatShape(qkv.shape)}`);
   const [batch, time, c3] = qkv.shape;
@@ -136,7 +137,7 @@ export function selfAttention(qkv: Tensor, heads: number, causal: boolean): Tens
   return y;
 }
 
-/** selfAttention's backward: d(qkv) from the gradient g of its output y. */
+/** fusedSelfAttention's backward: d(qkv) from the gradient g of its output y. */
 export function selfAttentionGrad(g: Tensor, qkv: Tensor, y: Tensor, op: { heads: number; causal: boolean; lse: Tensor }): Tensor {
   const [batch, time, c3] = qkv.shape;
   const d = c3 / 3 / op.heads;

@@ -22,7 +22,7 @@ export const refKernels: Backend = {
   unary, binary, reduce, argMax, matmul,
   conv2d, conv2dBackpropInput, conv2dBackpropFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
-  softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, attention, attentionGrad,
+  softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, attention, attentionGrad, fusedAttention: () => true,
   copyRows, transpose, gather, scatterAdd,
   sgdUpdate, adamUpdate,
 };

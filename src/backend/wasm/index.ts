@@ -437,11 +437,15 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   };
 
   /**
-   * Attention by (batch, head) pairs, a thread's share whole; the reference kernel where the wasm one
-   * does not apply (channels per head not a multiple of 4, or a pair's rows too long for scratch).
+   * Attention by (batch, head) pairs, a thread's share whole, where the kernel applies: channels per
+   * head a multiple of 4, and a pair's keys, values, probabilities and score gradients fit a thread's
+   * scratch (kernels/attention.ts; up to about 200 positions). Elsewhere the tensor layer composes it.
    */
   const attentionArgs = (a: AttentionArgs) => [a.batch, a.time, a.heads, a.d, a.scale, +a.causal];
-  const attentionFits = (a: AttentionArgs) => a.d % 4 === 0 && (2 * a.d + 8) * ((a.time + 3) & ~3) <= scratchBytes / 4;
+  const attentionFits = (a: AttentionArgs) => {
+    const tp = (a.time + 3) & ~3;
+    return a.d % 4 === 0 && (2 * a.d + 2 * tp + 8) * tp <= scratchBytes / 4;
+  };
   const attentionWork = (a: AttentionArgs) => a.batch * a.heads * a.time * a.time * a.d;
   function attention(qkv: Float32Array, y: Float32Array, lse: Float32Array, a: AttentionArgs): void {
     if (!attentionFits(a)) return refKernels.attention(qkv, y, lse, a);
@@ -459,7 +463,7 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   // The kernels without a wasm version are the reference's, on heap views.
   const unchecked: Backend = {
     ...refKernels,
-    unary, binary, reduce, transpose, copyRows, attention, attentionGrad,
+    unary, binary, reduce, transpose, copyRows, attention, attentionGrad, fusedAttention: attentionFits,
     softmax: (x, out, cols, scale, causalRows) => rowwise('softmax', [x], out, cols, [scale, causalRows]),
     softmaxGrad: (g, y, out, cols, scale) => rowwise('softmaxGrad', [g, y], out, cols, [scale]),
     logSoftmax: (x, out, cols) => rowwise('logSoftmax', [x], out, cols, []),

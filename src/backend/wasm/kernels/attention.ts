@@ -4,8 +4,8 @@
 // transposed into scratch, so that four keys' scores are one vector; queries go four at a time,
 // so that each vector of keys loaded serves four of them. Scores and probabilities live in
 // scratch rows of the block's four queries only: the (time x time) matrix is never written.
-// d must be a multiple of 4, and a pair's scratch, (2d + 8) x time rounded up to 4 floats, must fit
-// a thread's (the backend checks; otherwise the reference kernel runs).
+// d must be a multiple of 4, and a pair's scratch, (2d + 2tp + 8) x tp floats with tp the time rounded
+// up to 4, must fit a thread's (Backend.attentionFits: otherwise the model attends with products).
 
 import { exp4, hmax, hsum, madd } from './simd';
 
@@ -134,34 +134,48 @@ export function attention(
   return v128.and(v, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(from)));
 }
 
+/** Four rows of tp (from src) into four columns of a matrix with rows tp floats apart (dst, from column i0), for keys j < n. */
+function storeColumns(src: usize, tp: i32, n: i32, dst: usize, i0: i32): void {
+  for (let j = 0; j < n; j += 4) {
+    const r0 = v128.load(f(src, j)), r1 = v128.load(f(src, tp + j)), r2 = v128.load(f(src, 2 * tp + j)), r3 = v128.load(f(src, 3 * tp + j));
+    const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+    const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+    v128.store(f(dst, j * tp + i0), i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+    v128.store(f(dst, (j + 1) * tp + i0), i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+    v128.store(f(dst, (j + 2) * tp + i0), i32x4.shuffle(t2, t3, 0, 1, 4, 5));
+    v128.store(f(dst, (j + 3) * tp + i0), i32x4.shuffle(t2, t3, 2, 3, 6, 7));
+  }
+}
+
+/**
+ * Query blocks first: each block's probabilities and score gradients (recomputed from lse), its dq,
+ * and both kept transposed; then key blocks: dv = Pᵀ dy and dk = dSᵀ q, each key's sum over the
+ * queries that see it, as the forward pass sums values (`weighted`).
+ */
 export function attentionGrad(
   qkv: usize, y: usize, lse: usize, dy: usize, dqkv: usize, batch: i32, time: i32, heads: i32, d: i32, scale: f32, causal: bool,
   start: i32, end: i32, scratch: usize,
 ): void {
   const C = heads * d, stride = 3 * C, tp = (time + 3) & ~3;
-  const kt = scratch, vt = f(scratch, d * tp), p = f(scratch, 2 * d * tp), ds = f(p, 4 * tp);
-  const vs = f32x4.splat(scale);
+  const kt = scratch, vt = f(kt, d * tp), pt = f(vt, d * tp), dst = f(pt, tp * tp), p = f(dst, tp * tp), ds = f(p, 4 * tp);
+  const vs = f32x4.splat(scale), ones = f32x4.splat(1);
   for (let pair = start; pair < end; pair++) {
     const b = pair / heads, h = pair % heads;
-    const base = f(qkv, b * time * stride + h * d), grad = f(dqkv, b * time * stride + h * d);
+    const base = f(qkv, b * time * stride + h * d), grad = f(dqkv, b * time * stride + h * d), dyb = f(dy, b * time * C + h * d);
     transposeInto(f(base, C), stride, time, d, kt, tp);
     transposeInto(f(base, 2 * C), stride, time, d, vt, tp);
-    for (let j = 0; j < time; j++) {
-      memory.fill(f(grad, j * stride + C), 0, <usize>d << 2);
-      memory.fill(f(grad, j * stride + 2 * C), 0, <usize>d << 2);
-    }
     for (let i0 = 0; i0 < time; i0 += 4) {
       const rows = min(4, time - i0);
       const n = causal ? min(time, i0 + 4) : time;
-      const q0 = f(base, i0 * stride), dy0 = f(dy, (b * time + i0) * C + h * d), y0 = f(y, (b * time + i0) * C + h * d);
+      const q0 = f(base, i0 * stride), dy0 = f(dyb, i0 * C), y0 = f(y, (b * time + i0) * C + h * d);
       products(q0, stride, rows, kt, tp, d, n, p); // scores
       products(dy0, C, rows, vt, tp, d, n, ds); // dy · v
       for (let r = 0; r < 4; r++) {
         const pr = f(p, r * tp), dr = f(ds, r * tp);
         const limit = r < rows ? seen(i0 + r, time, causal) : 0;
         if (limit == 0) {
-          memory.fill(pr, 0, <usize>n << 2);
-          memory.fill(dr, 0, <usize>n << 2);
+          memory.fill(pr, 0, <usize>((n + 3) & ~3) << 2);
+          memory.fill(dr, 0, <usize>((n + 3) & ~3) << 2);
           continue;
         }
         // D = dy · y of this query.
@@ -177,32 +191,15 @@ export function attentionGrad(
           v128.store(f(dr, j), f32x4.mul(vs, f32x4.mul(e, f32x4.sub(v128.load(f(dr, j)), dot))));
         }
       }
-      // dq (stored whole), then dk and dv (added to, over the query blocks).
-      weighted(ds, tp, f(base, C), stride, n, d, f(grad, i0 * stride), stride, rows, f32x4.splat(1));
-      // Rows past the last have zero weights: they add nothing.
-      const q1 = row(q0, 1, rows, stride), q2 = row(q0, 2, rows, stride), q3 = row(q0, 3, rows, stride);
-      const g1 = row(dy0, 1, rows, C), g2 = row(dy0, 2, rows, C), g3 = row(dy0, 3, rows, C);
-      for (let j = 0; j < n; j++) {
-        const w0 = v128.load32_splat(f(ds, j)), w1 = v128.load32_splat(f(ds, tp + j));
-        const w2 = v128.load32_splat(f(ds, 2 * tp + j)), w3 = v128.load32_splat(f(ds, 3 * tp + j));
-        const u0 = v128.load32_splat(f(p, j)), u1 = v128.load32_splat(f(p, tp + j));
-        const u2 = v128.load32_splat(f(p, 2 * tp + j)), u3 = v128.load32_splat(f(p, 3 * tp + j));
-        const dk = f(grad, j * stride + C), dv = f(grad, j * stride + 2 * C);
-        for (let c = 0; c < d; c += 4) {
-          let k = v128.load(f(dk, c));
-          k = madd(w0, v128.load(f(q0, c)), k);
-          k = madd(w1, v128.load(f(q1, c)), k);
-          k = madd(w2, v128.load(f(q2, c)), k);
-          k = madd(w3, v128.load(f(q3, c)), k);
-          v128.store(f(dk, c), k);
-          let v = v128.load(f(dv, c));
-          v = madd(u0, v128.load(f(dy0, c)), v);
-          v = madd(u1, v128.load(f(g1, c)), v);
-          v = madd(u2, v128.load(f(g2, c)), v);
-          v = madd(u3, v128.load(f(g3, c)), v);
-          v128.store(f(dv, c), v);
-        }
-      }
+      weighted(ds, tp, f(base, C), stride, n, d, f(grad, i0 * stride), stride, rows, ones); // dq
+      storeColumns(p, tp, n, pt, i0);
+      storeColumns(ds, tp, n, dst, i0);
+    }
+    // Key j gets from queries i >= j only when causal: the transposed rows are written there.
+    for (let j0 = 0; j0 < time; j0 += 4) {
+      const rows = min(4, time - j0), from = causal ? j0 : 0;
+      weighted(f(pt, j0 * tp + from), tp, f(dyb, from * C), C, time - from, d, f(grad, j0 * stride + 2 * C), stride, rows, ones); // dv
+      weighted(f(dst, j0 * tp + from), tp, f(base, from * stride), stride, time - from, d, f(grad, j0 * stride + C), stride, rows, ones); // dk
     }
   }
 }
