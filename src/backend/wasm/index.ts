@@ -443,7 +443,7 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
    */
   const attentionArgs = (a: AttentionArgs) => [a.batch, a.time, a.heads, a.d, a.scale, +a.causal];
   const attentionFits = (a: AttentionArgs) => {
-    const tp = (a.time + 3) & ~3;
+    const tp = (a.time + 7) & ~7;
     return a.d % 4 === 0 && (2 * a.d + 2 * tp + 8) * tp <= scratchBytes / 4;
   };
   const attentionWork = (a: AttentionArgs) => a.batch * a.heads * a.time * a.time * a.d;

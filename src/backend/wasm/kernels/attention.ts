@@ -5,7 +5,7 @@
 // so that each vector of keys loaded serves four of them. Scores and probabilities live in
 // scratch rows of the block's four queries only: the (time x time) matrix is never written.
 // d must be a multiple of 4, and a pair's scratch, (2d + 2tp + 8) x tp floats with tp the time rounded
-// up to 4, must fit a thread's (Backend.attentionFits: otherwise the model attends with products).
+// up to 8, must fit a thread's (Backend.attentionFits: otherwise the model attends with products).
 
 import { exp4, hmax, hsum, madd } from './simd';
 
@@ -28,46 +28,89 @@ function transposeInto(p: usize, stride: i32, time: i32, d: i32, t: usize, tp: i
 }
 
 /**
- * Rows r of `out` (4 rows of tp) = a_r · Bt[:, j] for keys j < n, with a_r the d floats at
- * row(a, r, rows, aStride) (queries, or gradients of outputs) and Bt (d x tp) transposed keys or values.
+ * Rows r of `out` (4 rows of tp) = a_r · Bt[:, j] for keys j < n (rounded up to 8), with a_r the d
+ * floats at row(a, r, rows, aStride) (queries, or gradients of outputs) and Bt (d x tp) transposed
+ * keys or values. Eight keys at a time: eight independent sums keep the multiply-adds in flight.
  */
 function products(a: usize, aStride: i32, rows: i32, bt: usize, tp: i32, d: i32, n: i32, out: usize): void {
   const a0 = a, a1 = row(a, 1, rows, aStride), a2 = row(a, 2, rows, aStride), a3 = row(a, 3, rows, aStride);
-  for (let j = 0; j < n; j += 4) {
+  for (let j = 0; j < n; j += 8) {
     let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-    for (let c = 0; c < d; c++) {
-      const k = v128.load(f(bt, c * tp + j));
-      s0 = madd(v128.load32_splat(f(a0, c)), k, s0);
-      s1 = madd(v128.load32_splat(f(a1, c)), k, s1);
-      s2 = madd(v128.load32_splat(f(a2, c)), k, s2);
-      s3 = madd(v128.load32_splat(f(a3, c)), k, s3);
+    let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0);
+    let k = f(bt, j);
+    for (let c = 0; c < d; c++, k += <usize>tp << 2) {
+      const k0 = v128.load(k), k1 = v128.load(k, 16);
+      let x = v128.load32_splat(f(a0, c));
+      s0 = madd(x, k0, s0);
+      t0 = madd(x, k1, t0);
+      x = v128.load32_splat(f(a1, c));
+      s1 = madd(x, k0, s1);
+      t1 = madd(x, k1, t1);
+      x = v128.load32_splat(f(a2, c));
+      s2 = madd(x, k0, s2);
+      t2 = madd(x, k1, t2);
+      x = v128.load32_splat(f(a3, c));
+      s3 = madd(x, k0, s3);
+      t3 = madd(x, k1, t3);
     }
-    v128.store(f(out, j), s0);
-    v128.store(f(out, tp + j), s1);
-    v128.store(f(out, 2 * tp + j), s2);
-    v128.store(f(out, 3 * tp + j), s3);
+    const o = f(out, j), ld = <usize>tp << 2;
+    v128.store(o, s0); v128.store(o, t0, 16);
+    v128.store(o + ld, s1); v128.store(o + ld, t1, 16);
+    v128.store(o + 2 * ld, s2); v128.store(o + 2 * ld, t2, 16);
+    v128.store(o + 3 * ld, s3); v128.store(o + 3 * ld, t3, 16);
   }
 }
 
 /**
  * out_r (d floats at out + r * outStride, for r < rows) = scale_r * Σ_{j < n} w[r][j] m_j, with w
- * four rows of tp weights and m_j the d floats at m + j * mStride (values or keys).
+ * four rows of tp weights and m_j the d floats at m + j * mStride (values or keys). Eight channels
+ * at a time (eight independent sums), then four.
  */
 function weighted(w: usize, tp: i32, m: usize, mStride: i32, n: i32, d: i32, out: usize, outStride: i32, rows: i32, scales: v128): void {
-  for (let c = 0; c < d; c += 4) {
+  const ld = <usize>tp << 2, step = <usize>mStride << 2;
+  let c = 0;
+  for (; c + 8 <= d; c += 8) {
     let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
-    for (let j = 0; j < n; j++) {
-      const v = v128.load(f(m, j * mStride + c));
-      y0 = madd(v128.load32_splat(f(w, j)), v, y0);
-      y1 = madd(v128.load32_splat(f(w, tp + j)), v, y1);
-      y2 = madd(v128.load32_splat(f(w, 2 * tp + j)), v, y2);
-      y3 = madd(v128.load32_splat(f(w, 3 * tp + j)), v, y3);
+    let z0 = f32x4.splat(0), z1 = f32x4.splat(0), z2 = f32x4.splat(0), z3 = f32x4.splat(0);
+    let mj = f(m, c), wj = w;
+    for (let j = 0; j < n; j++, mj += step, wj += 4) {
+      const v0 = v128.load(mj), v1 = v128.load(mj, 16);
+      let x = v128.load32_splat(wj);
+      y0 = madd(x, v0, y0);
+      z0 = madd(x, v1, z0);
+      x = v128.load32_splat(wj + ld);
+      y1 = madd(x, v0, y1);
+      z1 = madd(x, v1, z1);
+      x = v128.load32_splat(wj + 2 * ld);
+      y2 = madd(x, v0, y2);
+      z2 = madd(x, v1, z2);
+      x = v128.load32_splat(wj + 3 * ld);
+      y3 = madd(x, v0, y3);
+      z3 = madd(x, v1, z3);
     }
-    v128.store(f(out, c), f32x4.mul(y0, f32x4.splat(f32x4.extract_lane(scales, 0))));
-    if (rows > 1) v128.store(f(out, outStride + c), f32x4.mul(y1, f32x4.splat(f32x4.extract_lane(scales, 1))));
-    if (rows > 2) v128.store(f(out, 2 * outStride + c), f32x4.mul(y2, f32x4.splat(f32x4.extract_lane(scales, 2))));
-    if (rows > 3) v128.store(f(out, 3 * outStride + c), f32x4.mul(y3, f32x4.splat(f32x4.extract_lane(scales, 3))));
+    storeScaled(out, outStride, c, rows, scales, y0, y1, y2, y3);
+    storeScaled(out, outStride, c + 4, rows, scales, z0, z1, z2, z3);
   }
+  for (; c < d; c += 4) {
+    let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
+    let mj = f(m, c), wj = w;
+    for (let j = 0; j < n; j++, mj += step, wj += 4) {
+      const v = v128.load(mj);
+      y0 = madd(v128.load32_splat(wj), v, y0);
+      y1 = madd(v128.load32_splat(wj + ld), v, y1);
+      y2 = madd(v128.load32_splat(wj + 2 * ld), v, y2);
+      y3 = madd(v128.load32_splat(wj + 3 * ld), v, y3);
+    }
+    storeScaled(out, outStride, c, rows, scales, y0, y1, y2, y3);
+  }
+}
+
+/** Channels c..c+3 of the `rows` output rows, each scaled by its lane of `scales`. */
+@inline function storeScaled(out: usize, outStride: i32, c: i32, rows: i32, scales: v128, y0: v128, y1: v128, y2: v128, y3: v128): void {
+  v128.store(f(out, c), f32x4.mul(y0, f32x4.splat(f32x4.extract_lane(scales, 0))));
+  if (rows > 1) v128.store(f(out, outStride + c), f32x4.mul(y1, f32x4.splat(f32x4.extract_lane(scales, 1))));
+  if (rows > 2) v128.store(f(out, 2 * outStride + c), f32x4.mul(y2, f32x4.splat(f32x4.extract_lane(scales, 2))));
+  if (rows > 3) v128.store(f(out, 3 * outStride + c), f32x4.mul(y3, f32x4.splat(f32x4.extract_lane(scales, 3))));
 }
 
 /** The keys query i0 + r sees: j < seen. */
@@ -79,7 +122,7 @@ export function attention(
   qkv: usize, y: usize, lse: usize, batch: i32, time: i32, heads: i32, d: i32, scale: f32, causal: bool,
   start: i32, end: i32, scratch: usize,
 ): void {
-  const C = heads * d, stride = 3 * C, tp = (time + 3) & ~3;
+  const C = heads * d, stride = 3 * C, tp = (time + 7) & ~7;
   const kt = scratch, p = f(scratch, 2 * d * tp);
   for (let pair = start; pair < end; pair++) {
     const b = pair / heads, h = pair % heads;
@@ -156,7 +199,7 @@ export function attentionGrad(
   qkv: usize, y: usize, lse: usize, dy: usize, dqkv: usize, batch: i32, time: i32, heads: i32, d: i32, scale: f32, causal: bool,
   start: i32, end: i32, scratch: usize,
 ): void {
-  const C = heads * d, stride = 3 * C, tp = (time + 3) & ~3;
+  const C = heads * d, stride = 3 * C, tp = (time + 7) & ~7;
   const kt = scratch, vt = f(kt, d * tp), pt = f(vt, d * tp), dst = f(pt, tp * tp), p = f(dst, tp * tp), ds = f(p, 4 * tp);
   const vs = f32x4.splat(scale), ones = f32x4.splat(1);
   for (let pair = start; pair < end; pair++) {
