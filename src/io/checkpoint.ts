@@ -59,7 +59,7 @@ export function saveModel(model: Saved, dir: string, extras: SaveExtras = {}): v
     modelConfig: { className: model.className, config: model.getConfig(), ...(extras.tokenizer && { tokenizer: extras.tokenizer }) },
     trainingConfig: extras.training ?? model.trainingConfig ?? null,
     weights: model.weights.map((w) => ({ name: w.name, shape: [...w.value.shape], data: w.value.raw as Float32Array })),
-    optimizerState: optimizer?.getState(),
+    optimizerState: optimizer?.getState({ views: true }), // written at once: no copy needed
   });
 }
 

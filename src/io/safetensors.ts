@@ -37,7 +37,8 @@ const MAX_RANK = 16;
 // Node runs tsgrad on is little-endian, so refuse loudly rather than read garbage on another.
 if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error('tsgrad safetensors needs a little-endian platform');
 
-export function encodeSafetensors(tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): Uint8Array {
+/** A safetensors file as its pieces: the header, then each tensor's bytes as a view of its data (nothing copied). */
+export function safetensorsParts(tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -52,13 +53,19 @@ export function encodeSafetensors(tensors: Record<string, StoredTensor>, metadat
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // so that the data starts 8-aligned
   const headerBytes = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const t of Object.values(tensors)) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
+  const head = new Uint8Array(8 + headerBytes.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  head.set(headerBytes, 8);
+  return [head, ...Object.values(tensors).map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+}
+
+export function encodeSafetensors(tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): Uint8Array {
+  const parts = safetensorsParts(tensors, metadata);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }
@@ -138,8 +145,9 @@ export function decodeSafetensors(bytes: Uint8Array, name: string): SafetensorsC
 
 /** Writes atomically: a temporary file in the same folder, then a rename, so that a crash never
  * leaves half a file under the real name. */
+/** Writes the file piece by piece from the tensors' own memory: a checkpoint allocates no copy of the model. */
 export function saveSafetensors(path: string, tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, safetensorsParts(tensors, metadata));
 }
 
 export function loadSafetensors(path: string): SafetensorsContents {

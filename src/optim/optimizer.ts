@@ -85,8 +85,11 @@ export interface Optimizer {
   /** As TF.js: one update from gradients keyed by variable name (or {name, tensor} pairs). */
   applyGradients(grads: Record<string, Tensor> | { name: string; tensor: Tensor }[]): void;
   getConfig(): OptimizerConfig;
-  /** Step count and per-parameter slots, named `<slot>/<index>`. */
-  getState(): OptimizerState;
+  /**
+   * Step count and per-parameter slots, named `<slot>/<index>`: copies, or with `views` the slots'
+   * own arrays (valid until the next step; for writing a checkpoint at once without copying).
+   */
+  getState(opts?: { views?: boolean }): OptimizerState;
   setState(state: OptimizerState): void;
 }
 
@@ -116,8 +119,8 @@ class Slots {
     return s.raw as Float32Array;
   }
 
-  entries(): Record<string, Float32Array> {
-    return Object.fromEntries([...this.map].map(([k, t]) => [k, copyOf(t.raw as Float32Array)]));
+  entries(copy = true): Record<string, Float32Array> {
+    return Object.fromEntries([...this.map].map(([k, t]) => [k, copy ? copyOf(t.raw as Float32Array) : t.raw as Float32Array]));
   }
 
   load(slots: Record<string, Float32Array>): void {
@@ -232,8 +235,8 @@ abstract class BaseOptimizer implements Optimizer {
     };
   }
 
-  getState(): OptimizerState {
-    return { iterations: this.iterations, slots: this.slots.entries() };
+  getState(opts: { views?: boolean } = {}): OptimizerState {
+    return { iterations: this.iterations, slots: this.slots.entries(!opts.views) };
   }
 
   /** The slots this optimizer keeps per parameter (`m`, `v` for Adam). */
