@@ -1,10 +1,11 @@
 // Whole processes, launch to exit: `tsgrad gpt train --steps N` (the character GPT on the Brown
 // corpus) against the same model trained the same way in PyTorch (bench/pytorch_gpt_train.py, on
 // the same text written to a file first), alternating, `--rounds` rounds, medians. Each process
-// runs under GNU time for its wall time and peak RSS. Where tsgrad's time goes: from launch to its
-// first step (the moment its step-10 record arrives, less the 10 steps' own time), training, and
-// after the last step (evaluation, checkpoint, sample).
-// Usage: node --import tsx bench/whole-gpt.ts [--steps 100] [--rounds 3]
+// runs under GNU time for its wall time and peak RSS. Each process's time is split at its first
+// step: launch to first step (tsgrad: when its step-10 record arrives, less the `elapsed` it
+// reports; PyTorch: its own clock, which starts after the interpreter), then the steps, the
+// evaluation, the checkpoint and the sample to exit.
+// Usage: node --import tsx bench/whole-gpt.ts [--steps 100] [--rounds 3] [--tsgrad bin/tsgrad.js of another checkout, to compare]
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const steps = arg('--steps', 100), rounds = arg('--rounds', 3);
+const bin = process.argv.includes('--tsgrad') ? path.resolve(process.argv[process.argv.indexOf('--tsgrad') + 1]) : path.join(ROOT, 'bin/tsgrad.js');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Timed {
@@ -55,32 +57,32 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Pr
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'whole-gpt-'));
 const textFile = path.join(dir, 'brown.txt');
 fs.writeFileSync(textFile, loadBrown());
-const results: { tsgrad: { wall: number; peakMiB: number; start: number; train: number; end: number; valLoss: number }[]; pytorch: { wall: number; peakMiB: number; start: number; train: number; end: number; valLoss: number }[] } = { tsgrad: [], pytorch: [] };
+interface Run { wall: number; peakMiB: number; start: number; rest: number; valLoss: number }
+const results: { tsgrad: Run[]; pytorch: Run[] } = { tsgrad: [], pytorch: [] };
 try {
   for (let r = 0; r < rounds; r++) {
     const out = path.join(dir, `run-${r}`);
-    const ours = await timed(process.execPath, [path.join(ROOT, 'bin/tsgrad.js'), 'gpt', 'train', '--steps', String(steps), '--out', out, '--json']);
+    const ours = await timed(process.execPath, [bin, 'gpt', 'train', '--steps', String(steps), '--out', out, '--json']);
     const records = ours.lines.map(([t, l]) => [t, JSON.parse(l)] as [number, Record<string, number | string>]);
     const [arrived, tenth] = records.find(([, o]) => o.event === 'step')!;
     const done = records.find(([, o]) => o.event === 'done')![1];
     // The 10th step's record arrives `elapsed` seconds after training began; steps run at one speed.
     const start = arrived - (tenth.elapsed as number);
-    const trainSeconds = done.trainSeconds as number;
-    results.tsgrad.push({ wall: ours.wall, peakMiB: ours.peakMiB, start, train: trainSeconds, end: ours.wall - start - trainSeconds, valLoss: done.valLoss as number });
+    results.tsgrad.push({ wall: ours.wall, peakMiB: ours.peakMiB, start, rest: ours.wall - start, valLoss: done.valLoss as number });
     console.error(`round ${r + 1}: tsgrad ${JSON.stringify(results.tsgrad.at(-1))}`);
     const theirs = await timed('/usr/bin/python3', [path.join(ROOT, 'bench/pytorch_gpt_train.py'), textFile, String(steps), String(os.availableParallelism()), dir], { OPENBLAS_NUM_THREADS: '1' });
     const p = JSON.parse(theirs.lines.at(-1)![1]);
-    results.pytorch.push({ wall: theirs.wall, peakMiB: theirs.peakMiB, start: p.startSeconds, train: p.trainSeconds, end: p.endSeconds, valLoss: p.valLoss });
+    results.pytorch.push({ wall: theirs.wall, peakMiB: theirs.peakMiB, start: p.startSeconds, rest: theirs.wall - p.startSeconds, valLoss: p.valLoss });
     console.error(`round ${r + 1}: pytorch ${JSON.stringify(results.pytorch.at(-1))}`);
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
-const m = (who: 'tsgrad' | 'pytorch', k: 'wall' | 'peakMiB' | 'start' | 'train' | 'end' | 'valLoss') => median(results[who].map((x) => x[k]));
+const m = (who: 'tsgrad' | 'pytorch', k: keyof Run) => median(results[who].map((x) => x[k]));
 console.log(`gpt train --steps ${steps}, whole processes on ${cpuModel()} (${os.availableParallelism()} cores), medians of ${rounds} alternating rounds`);
-console.log('| | wall s | launch to first step s | training s | after the last step s | peak RSS MiB | val loss |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| | whole process, s | launch to first step, s | first step to exit, s | peak RSS, MiB | validation loss |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const who of ['tsgrad', 'pytorch'] as const) {
-  console.log(`| ${who} | ${m(who, 'wall').toFixed(2)} | ${m(who, 'start').toFixed(2)} | ${m(who, 'train').toFixed(2)} | ${m(who, 'end').toFixed(2)} | ${m(who, 'peakMiB')} | ${m(who, 'valLoss').toFixed(3)} |`);
+  console.log(`| ${who} | ${m(who, 'wall').toFixed(2)} | ${m(who, 'start').toFixed(2)} | ${m(who, 'rest').toFixed(2)} | ${m(who, 'peakMiB')} | ${m(who, 'valLoss').toFixed(3)} |`);
 }
 console.log(`tsgrad is ${(m('pytorch', 'wall') / m('tsgrad', 'wall')).toFixed(2)}x PyTorch's speed as a whole process`);

@@ -418,6 +418,8 @@ test('the profile also times each layer: the scope a kernel ran in, blocks of a 
   }
   assert.ok(![...layers.keys()].some((k) => /\.h\.\d/.test(k)), 'blocks are summed');
   assert.equal(layers.get('transformer.h.*.attn')!.calls, 2, 'one fused attention kernel per block');
+  // Causal, (2 x 4) positions, 2 heads of 4: q kᵀ and p v over half the (4 x 4) scores, two blocks.
+  assert.equal(backend.stats().find((s) => s.kernel === 'attention')!.flops, 2 * (2 * 2 * 2 * 2 * 4 * 4 * 4) / 2);
   const total = backend.stats().reduce((n, s) => n + s.calls, 0);
   assert.equal([...layers.values()].reduce((n, s) => n + s.calls, 0), total, 'every kernel call is in one layer');
   assert.match(formatProfile(backend.layers(), 1000, 'layer')[0], /^layer\s+calls/);

@@ -6,7 +6,7 @@
 // `tsgrad train --profile` and `tsgrad gpt train --profile`.
 
 import { currentScope } from '../tensor/engine.js';
-import type { Backend, MatmulArgs } from './backend.js';
+import type { AttentionArgs, Backend, MatmulArgs } from './backend.js';
 import type { ConvGeometry } from './geometry.js';
 
 export interface KernelStat {
@@ -40,6 +40,13 @@ function flopsOf(kernel: string, args: unknown[]): number {
   if (kernel === 'matmul') {
     const g = args[3] as MatmulArgs;
     return 2 * g.batch * g.m * g.k * g.n;
+  }
+  if (kernel === 'attention' || kernel === 'attentionGrad') {
+    // Per head, q kᵀ and p v (backward: the scores again, dy vᵀ, dq, dk, dv), each (T x T x d) or,
+    // causal, half of it.
+    const a = args[args.length - 1] as AttentionArgs;
+    const products = kernel === 'attention' ? 2 : 5;
+    return (products * 2 * a.batch * a.heads * a.time * a.time * a.d) / (a.causal ? 2 : 1);
   }
   const g = kernel.startsWith('conv2d') ? geometryOf(args) : null;
   return g ? 2 * g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC : 0;
