@@ -2,6 +2,7 @@
 // browser alike (bench/browser.ts times the same functions in Chromium, side by side with Node).
 
 import { referenceCnn } from '../models/zoo.js';
+import { longLived } from '../tensor/memory.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 
 /** The first n examples of t (gather along the batch axis). */
@@ -9,6 +10,8 @@ const first = (t: Tensor, n: number) => t.gather(tensor(Int32Array.from({ length
 
 /** Images per second training the reference CNN with fit() on (x, y), `batches` batches of `batch`, after a warm-up. */
 export async function trainRate(x: Tensor, y: Tensor, batch: number, batches: number): Promise<number> {
+  // The data outlives every measurement: tenured, so that no young sweep copies it out of the heap mid-fit.
+  [x, y].forEach(longLived);
   const model = referenceCnn();
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   await model.fit(first(x, batch * 3), first(y, batch * 3), { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
