@@ -1,0 +1,60 @@
+// The guide (docs/guide, English and Chinese) cannot drift from the library: every file in
+// examples/ runs, every code block marked `file=examples/...` is that file word for word, and every
+// block marked `output=examples/...` is exactly what the file prints. The worked examples' numbers
+// are in those outputs, computed by tsgrad.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.ts')).sort();
+const chapters = ['docs/guide', 'docs/guide/zh'].flatMap((dir) =>
+  fs.readdirSync(path.join(ROOT, dir)).filter((f) => /^\d\d-.*\.md$/.test(f)).map((f) => path.join(dir, f)));
+
+const outputs = new Map<string, string>();
+/** What examples/<file> prints (it imports 'tsgrad', the built package: npm test builds first). */
+function run(file: string): string {
+  if (!outputs.has(file)) {
+    outputs.set(file, execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TSGRAD_THREADS: '1' } }));
+  }
+  return outputs.get(file)!;
+}
+
+for (const file of examples) {
+  test(`examples/${file} runs`, () => {
+    assert.ok(run(`examples/${file}`).length > 0);
+  });
+}
+
+/** The guide's marked blocks: ```lang file=PATH or ```text output=PATH, with their text. */
+function blocks(markdown: string): { kind: 'file' | 'output'; target: string; text: string }[] {
+  return [...markdown.matchAll(/^```\w+ (file|output)=(\S+)\n([\s\S]*?)^```$/gm)].map((m) => ({ kind: m[1] as 'file' | 'output', target: m[2], text: m[3] }));
+}
+
+test('the guide has chapters in English and Chinese, each with marked blocks', () => {
+  assert.ok(chapters.length >= 4, chapters.join(', '));
+  for (const c of chapters) {
+    assert.ok(blocks(fs.readFileSync(path.join(ROOT, c), 'utf8')).length >= 2, `${c} has no marked code blocks`);
+    if (!c.includes('/zh/')) assert.ok(fs.existsSync(path.join(ROOT, c.replace('docs/guide/', 'docs/guide/zh/'))), `${c} has no Chinese edition`);
+  }
+});
+
+for (const chapter of chapters) {
+  test(`${chapter}: its code is the examples' and its outputs are what they print`, () => {
+    const markdown = fs.readFileSync(path.join(ROOT, chapter), 'utf8');
+    const all = blocks(markdown);
+    assert.ok(all.length > 0);
+    for (const b of all) {
+      assert.ok(examples.includes(path.basename(b.target)) && b.target.startsWith('examples/'), `${chapter}: ${b.target} is not a file in examples/`);
+      const expected = b.kind === 'file' ? fs.readFileSync(path.join(ROOT, b.target), 'utf8') : run(b.target);
+      assert.equal(b.text, expected, `${chapter}: the ${b.kind} block of ${b.target} differs`);
+    }
+    // Every code block is marked: an unmarked one would not be checked.
+    const fences = [...markdown.matchAll(/^```(\w*)( .*)?$/gm)].filter((m) => m[1] !== '');
+    for (const f of fences) assert.ok(f[1] === 'text' || f[2], `${chapter}: a \`\`\`${f[1]} block is neither a file nor an output of examples/`);
+  });
+}
