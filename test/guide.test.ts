@@ -58,3 +58,28 @@ for (const chapter of chapters) {
     for (const f of fences) assert.ok(f[1] === 'text' || f[2], `${chapter}: a \`\`\`${f[1]} block is neither a file nor an output of examples/`);
   });
 }
+
+/** A printed array as the chapters' prose writes it: `[[25, 31], [43, 49]]`. */
+const prose = (json: string) => json.replace(/,/g, ', ');
+/** The JSON after `label` in an example's output. */
+const printed = (file: string, label: string) => run(file).split('\n').find((l) => l.startsWith(label))!.slice(label.length).trim();
+
+test('the worked examples and the parameter count in the chapters\' text are the ones the library prints', () => {
+  for (const edition of ['docs/guide', 'docs/guide/zh']) {
+    const read = (f: string) => fs.readFileSync(path.join(ROOT, edition, f), 'utf8');
+    const conv = read('03-convolution.md'), pool = read('04-pooling.md'), cnn = read('07-reference-cnn.md');
+    for (const label of ['cross-correlation:', 'convolution (kernel flipped):']) {
+      assert.ok(conv.includes(prose(printed('examples/convolution.ts', label))), `${edition}: ${label} ${printed('examples/convolution.ts', label)}`);
+    }
+    for (const label of ['stride 2:', 'stride 1:']) assert.ok(pool.includes(prose(printed('examples/pooling.ts', label))), `${edition}: pooling ${label}`);
+    const total = printed('examples/reference-cnn.ts', 'Total params:').split(' ')[0];
+    assert.ok(cnn.includes(`**${total}**`), `${edition}: the table's total is not ${total}`);
+    // Each row's sum is its own arithmetic.
+    const rows = [...cnn.matchAll(/\| ([\d *+]+) = ([\d,]+) \|/g)];
+    assert.equal(rows.length, 5, `${edition}: the five layers with weights`);
+    for (const [, expr, value] of rows) {
+      const sum = expr.split('+').reduce((s, term) => s + term.split('*').reduce((p, f) => p * Number(f), 1), 0);
+      assert.equal(sum, Number(value.replace(/,/g, '')), `${edition}: ${expr} = ${value}`);
+    }
+  }
+});
