@@ -8,9 +8,9 @@ import { grad, softmax, sparseCategoricalCrossentropy, tensor } from 'tsgrad';
 const logits = tensor([[2, 1, 0.1]]);
 const label = tensor([0], [1], 'int32');
 const loss = (z: typeof logits) => sparseCategoricalCrossentropy(label, z, true); // from logits
-const round = (xs: Float32Array) => JSON.stringify([...xs].map((v) => +v.toFixed(4)));
+const round = (xs: ArrayLike<number>) => JSON.stringify(Array.from(xs, (v) => +v.toFixed(4)));
 
 const p = softmax(logits).dataSync();
 console.log('softmax(z):            ', round(p));
 console.log('autograd dL/dz:        ', round(grad(loss)(logits).dataSync()));
-console.log('softmax(z) - onehot(y):', round(p.map((v, i) => v - (i === 0 ? 1 : 0))));
+console.log('softmax(z) - onehot(y):', round(Array.from(p, (v, i) => v - (i === 0 ? 1 : 0))));
