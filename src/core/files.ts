@@ -1,6 +1,7 @@
 // Reading files that someone gave tsgrad (data sets, images, checkpoints, run files): the size is
-// checked before the bytes are read, and every failure is one line naming the file. Writing files
-// safely is io/files.ts's job.
+// checked before the bytes are read, and every failure is one line naming the file. Writing one
+// file whole or not at all (writeFileAtomic) is here too, for the data layer's caches; folders
+// and run files are io/files.ts's job.
 
 import fs from 'node:fs';
 import { TsgradError } from './errors.js';
@@ -31,4 +32,24 @@ export function readInputFile(file: string, maxBytes: number, what = 'file'): Bu
 /** A JSON file as a Doc for validation (see core/validate.ts); at most `maxBytes` (default 64 MiB). */
 export function readJsonFile(file: string, maxBytes = 64 * 2 ** 20): Doc {
   return parseJson(readInputFile(file, maxBytes, 'JSON file').toString('utf8'), file);
+}
+
+/** Writes `data` (or its parts, in order) to a temporary next to `file`, then renames it into place: `file` is whole or as it was. */
+export function writeFileAtomic(file: string, data: Uint8Array | string | Uint8Array[]): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    if (Array.isArray(data)) {
+      // In pieces, each from where it lies (a tensor's own memory): no copy of the whole.
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        for (const part of data) for (let at = 0; at < part.length;) at += fs.writeSync(fd, part, at);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new TsgradError(`cannot write ${file}: ${(e as Error).message}`);
+  }
 }

@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
-import { readInputFile } from '../core/files.js';
+import { readInputFile, writeFileAtomic } from '../core/files.js';
 
 // The detokenizer is one pass over each file's bytes (the corpus is ASCII; read as Latin-1, as
 // before), read into one reused buffer and written into one output buffer that becomes the
@@ -264,22 +264,10 @@ function readCache(file: string): string | null {
 function writeCache(file: string, text: string): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-  } catch {
-    return;
-  }
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
     const body = Buffer.from(text, 'latin1');
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, `${body.length} ${sha256(body)}\n`);
-      fs.writeSync(fd, body);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, [Buffer.from(`${body.length} ${sha256(body)}\n`), body]);
   } catch {
-    fs.rmSync(tmp, { force: true });
+    // A cache that cannot be written is only slower.
   }
 }
 

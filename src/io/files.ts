@@ -3,26 +3,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { TsgradError } from '../core/errors.js';
 
-export function writeFileAtomic(file: string, data: Uint8Array | string | Uint8Array[]): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    if (Array.isArray(data)) {
-      // In pieces, each from where it lies (a tensor's own memory): no copy of the whole.
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        for (const part of data) for (let at = 0; at < part.length;) at += fs.writeSync(fd, part, at);
-      } finally {
-        fs.closeSync(fd);
-      }
-    } else fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new TsgradError(`cannot write ${file}: ${(e as Error).message}`);
-  }
-}
+export { writeFileAtomic } from '../core/files.js';
 
 /** The moments inside writeFolderAtomic a caller may watch (the run tracker's crash tests kill the process there). */
 export type FolderWritePoint = 'filled' | 'swap';

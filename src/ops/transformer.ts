@@ -6,7 +6,7 @@
 import { check } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { getBackend } from '../tensor/engine.js';
-import { fusedSelfAttention, normalize, slice, softmaxLast, unary } from '../tensor/ops.js';
+import { attentionArgs, fusedSelfAttention, normalize, slice, softmaxLast, unary } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** GELU, tanh approximation (GPT-2's; Keras `gelu(x, approximate=True)`). */
@@ -43,11 +43,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { causal?: bool
  * softmax.
  */
 export function selfAttention(qkv: Tensor, heads: number, opts: { causal?: boolean } = {}): Tensor {
-  const [batch, time, c3] = qkv.shape;
   const causal = opts.causal ?? false;
-  const d = c3 / 3 / heads;
-  if (getBackend().fusedAttention({ batch, time, heads, d, scale: 1 / Math.sqrt(d), causal })) return fusedSelfAttention(qkv, heads, causal);
-  const c = c3 / 3;
+  if (getBackend().fusedAttention(attentionArgs(qkv, heads, causal))) return fusedSelfAttention(qkv, heads, causal);
+  const c = qkv.shape[2] / 3;
   const [q, k, v] = [0, 1, 2].map((i) => splitHeads(slice(qkv, 2, i * c, c), heads));
   return mergeHeads(attention(q, k, v, { causal }));
 }

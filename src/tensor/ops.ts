@@ -2,7 +2,7 @@
 // while autograd records, remembers its inputs in a graph node. Their gradients are in
 // src/autograd/rules.ts; composite ops built from these are in src/ops.
 
-import type { BinaryOp, UnaryOp } from '../backend/backend.js';
+import type { AttentionArgs, BinaryOp, UnaryOp } from '../backend/backend.js';
 import { windowGeometry, type ConvGeometry, type Padding } from '../backend/geometry.js';
 import type { DType } from '../core/dtype.js';
 import { check } from '../core/errors.js';
@@ -123,28 +123,32 @@ export function softmaxGrad(g: Tensor, y: Tensor, scale: number): Tensor {
  * backend's fusedAttention says so (ops/transformer.ts selfAttention chooses).
  */
 export function fusedSelfAttention(qkv: Tensor, heads: number, causal: boolean): Tensor {
-  check(qkv.rank === 3 && qkv.shape[2] % (3 * heads) === 0,
-    `self-attention needs packed q, k, v (B, T, 3C) with C a multiple of ${heads} heads, got shape ${formatShape(qkv.shape)}`);
-  const [batch, time, c3] = qkv.shape;
-  const d = c3 / 3 / heads;
-  const lse = allocate([batch, heads, time]);
-  const y = output({ kind: 'attention', heads, causal, lse }, [qkv], [batch, time, c3 / 3]);
+  const a = attentionArgs(qkv, heads, causal);
+  const lse = allocate([a.batch, heads, a.time]);
+  const y = output({ kind: 'attention', heads, causal, lse }, [qkv], [a.batch, a.time, heads * a.d]);
   if (y.requiresGrad) {
     lse.storage.saved = true; // backward reads it, and whatever keeps y keeps it
     keepWith(y, lse);
   }
-  getBackend().attention(float(qkv, 'attention'), y.raw as Float32Array, lse.raw as Float32Array, { batch, time, heads, d, scale: 1 / Math.sqrt(d), causal });
+  getBackend().attention(float(qkv, 'attention'), y.raw as Float32Array, lse.raw as Float32Array, a);
   return y;
 }
 
 /** fusedSelfAttention's backward: d(qkv) from the gradient g of its output y. */
 export function selfAttentionGrad(g: Tensor, qkv: Tensor, y: Tensor, op: { heads: number; causal: boolean; lse: Tensor }): Tensor {
-  const [batch, time, c3] = qkv.shape;
-  const d = c3 / 3 / op.heads;
   const dqkv = output({ kind: 'attentionGrad' }, [g], qkv.shape);
   getBackend().attentionGrad(float(qkv, 'attention'), float(y, 'attention'), op.lse.raw as Float32Array, float(g, 'attention'), dqkv.raw as Float32Array,
-    { batch, time, heads: op.heads, d, scale: 1 / Math.sqrt(d), causal: op.causal });
+    attentionArgs(qkv, op.heads, op.causal));
   return dqkv;
+}
+
+/** The attention kernels' sizes for packed qkv (B, T, 3C) in `heads` heads, after checking its shape; scale 1 / sqrt(d). */
+export function attentionArgs(qkv: Tensor, heads: number, causal: boolean): AttentionArgs {
+  check(qkv.rank === 3 && qkv.shape[2] % (3 * heads) === 0,
+    `self-attention needs packed q, k, v (B, T, 3C) with C a multiple of ${heads} heads, got shape ${formatShape(qkv.shape)}`);
+  const [batch, time, c3] = qkv.shape;
+  const d = c3 / 3 / heads;
+  return { batch, time, heads, d, scale: 1 / Math.sqrt(d), causal };
 }
 
 /** log(softmax(x)) over the last axis, exactly (shifted by the row maxima). */
