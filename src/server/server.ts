@@ -104,10 +104,20 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     [['api', 'runs', ':', 'checkpoint', ':'], {
       methods: ['GET'],
       handle: async (req, res, [name, file]) => {
-        const ckpt = (await models()).checkpointOf(run(name));
-        const found = fileInside(ckpt.dir, [file]);
-        if (!found) throw new HttpError(404, `run "${name}"'s checkpoint has no file "${file}"`);
-        await sendFile(res, found, contentType(found) ?? 'application/octet-stream', 'no-store', req.method === 'HEAD');
+        // A live run replaces its checkpoints as it trains: a folder gone between finding the
+        // newest and reading from it (or mid-swap) is looked for again, a few times.
+        for (let attempt = 1; ; attempt++) {
+          const ckpt = (await models()).checkpointOf(run(name));
+          const found = fileInside(ckpt.dir, [file]);
+          try {
+            if (!found) throw new HttpError(404, `run "${name}"'s checkpoint has no file "${file}"`);
+            return await sendFile(res, found, contentType(found) ?? 'application/octet-stream', 'no-store', req.method === 'HEAD');
+          } catch (e) {
+            const gone = e instanceof HttpError || (e as NodeJS.ErrnoException).code === 'ENOENT';
+            if (!gone || attempt === 4) throw e;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
       },
     }],
     [['api', 'runs', ':', 'analysis'], {
