@@ -29,44 +29,106 @@ export interface BaseConfig {
   clipvalue?: number;
 }
 
+/** Options of {@link SGD}: plain SGD by default (learning rate 0.01). */
 export interface SGDConfig extends BaseConfig {
+  /** Momentum factor in [0, 1); 0 (the default) is plain SGD without a velocity slot. */
   momentum?: number;
+  /**
+   * Whether the momentum is Nesterov's (the gradient step looks ahead along the velocity); default
+   * false.
+   */
   nesterov?: boolean;
 }
 
+/** Options of {@link Adam} (learning rate 0.001 by default). */
 export interface AdamConfig extends BaseConfig {
+  /** Decay of the first-moment (mean) estimate, in [0, 1); default 0.9. */
   beta1?: number;
+  /** Decay of the second-moment (uncentred variance) estimate, in [0, 1); default 0.999. */
   beta2?: number;
+  /**
+   * Added to the square root of the second moment so the step never divides by zero; default 1e-7.
+   */
   epsilon?: number;
 }
 
+/** Options of {@link AdamW}: Adam's, plus the decoupled weight decay. */
 export interface AdamWConfig extends AdamConfig {
+  /**
+   * Fraction of each decayed weight removed per step, multiplied by the learning rate; default
+   * 0.004.
+   */
   weightDecay?: number;
   /** Weights whose names match one of these regular expressions are not decayed (as Keras). */
   excludeFromWeightDecay?: string[];
 }
 
+/** Options of {@link RMSprop} (learning rate 0.001 by default). */
 export interface RMSpropConfig extends BaseConfig {
+  /** Decay of the running mean of squared gradients, in [0, 1); default 0.9. */
   rho?: number;
+  /** Momentum factor in [0, 1) applied to the steps; default 0 (none). */
   momentum?: number;
+  /** Added inside the square root of the mean square; default 1e-7. */
   epsilon?: number;
+  /**
+   * Whether to divide by the centred variance (mean square minus squared mean gradient); default
+   * false.
+   */
   centered?: boolean;
 }
 
 /** A config as stored in a checkpoint: a schedule is stored as its own config. */
 type Stored<C extends BaseConfig> = Omit<C, 'learningRate'> & { learningRate: number | ScheduleConfig };
 
+/**
+ * An optimizer as stored in a checkpoint: its class name and its config, with a learning-rate
+ * schedule stored as the schedule's own config. {@link optimizerFromConfig} rebuilds it.
+ */
 export type OptimizerConfig =
-  | { className: 'SGD'; config: Stored<SGDConfig> }
-  | { className: 'Adam'; config: Stored<AdamConfig> }
-  | { className: 'AdamW'; config: Stored<AdamWConfig> }
-  | { className: 'RMSprop'; config: Stored<RMSpropConfig> };
+  | {
+      /** Which optimizer: SGD. */
+      className: 'SGD';
+      /** Its options, as {@link SGD.getConfig} returns them. */
+      config: Stored<SGDConfig>;
+    }
+  | {
+      /** Which optimizer: Adam. */
+      className: 'Adam';
+      /** Its options, as {@link Adam.getConfig} returns them. */
+      config: Stored<AdamConfig>;
+    }
+  | {
+      /** Which optimizer: AdamW. */
+      className: 'AdamW';
+      /** Its options, as {@link AdamW.getConfig} returns them. */
+      config: Stored<AdamWConfig>;
+    }
+  | {
+      /** Which optimizer: RMSprop. */
+      className: 'RMSprop';
+      /** Its options, as {@link RMSprop.getConfig} returns them. */
+      config: Stored<RMSpropConfig>;
+    };
 
+/**
+ * An optimizer's step count and per-parameter slots, as {@link Optimizer.getState} returns them and
+ * checkpoints store them.
+ */
 export interface OptimizerState {
+  /** Updates applied so far (the step count Adam's bias correction and schedules read). */
   iterations: number;
+  /**
+   * Per-parameter moment arrays keyed `<slot>/<index>` (for example `m/0`, `v/0` for Adam's first
+   * parameter).
+   */
   slots: Record<string, Float32Array>;
 }
 
+/**
+ * What every optimizer offers: Keras-style `step` over parameters with gradients, TF.js's
+ * `minimize` and `applyGradients`, and a config and state that round-trip through checkpoints.
+ */
 export interface Optimizer {
   /** The rate of the next update (a schedule's value at the current step); settable unless a schedule. */
   learningRate: number;
@@ -81,15 +143,28 @@ export interface Optimizer {
    */
   minimize(f: () => Tensor, returnCost?: boolean, varList?: Tensor[]): Tensor | null;
   /** As TF.js: f's value and its gradients keyed by variable name (variableGrads). */
-  computeGradients(f: () => Tensor, varList?: Tensor[]): { value: Tensor; grads: Record<string, Tensor> };
+  computeGradients(f: () => Tensor, varList?: Tensor[]): {
+    /** f's scalar value. */
+    value: Tensor;
+    /** The gradient of the value for each variable, keyed by variable name. */
+    grads: Record<string, Tensor>;
+  };
   /** As TF.js: one update from gradients keyed by variable name (or {name, tensor} pairs). */
   applyGradients(grads: Record<string, Tensor> | { name: string; tensor: Tensor }[]): void;
+  /**
+   * The optimizer's class name and options, for a checkpoint; {@link optimizerFromConfig} rebuilds
+   * it.
+   */
   getConfig(): OptimizerConfig;
   /**
    * Step count and per-parameter slots, named `<slot>/<index>`: copies, or with `views` the slots'
    * own arrays (valid until the next step; for writing a checkpoint at once without copying).
    */
   getState(opts?: { views?: boolean }): OptimizerState;
+  /**
+   * Restores a step count and slots from {@link getState}; slot names and indices must be this
+   * optimizer's.
+   */
   setState(state: OptimizerState): void;
 }
 
@@ -138,13 +213,22 @@ interface Param {
 }
 
 abstract class BaseOptimizer implements Optimizer {
+  /** Updates applied so far; the learning-rate schedule and Adam's bias correction read it. */
   iterations = 0;
+  /** Per-parameter moments, created on first use with the parameter's size. */
   protected slots = new Slots();
   private rate: number | LearningRateSchedule;
+  /** Per-parameter gradient clipping norm, when set (see {@link BaseConfig.clipnorm}). */
   readonly clipnorm?: number;
+  /**
+   * Joint gradient clipping norm over all parameters, when set (see {@link
+   * BaseConfig.globalClipnorm}).
+   */
   readonly globalClipnorm?: number;
+  /** Element-wise gradient clipping bound, when set (see {@link BaseConfig.clipvalue}). */
   readonly clipvalue?: number;
   abstract getConfig(): OptimizerConfig;
+  /** Applies this optimizer's rule to one parameter in place, with the step's learning rate. */
   protected abstract update(p: Param, lr: number): void;
 
   constructor(c: BaseConfig, defaultRate: number) {
@@ -189,7 +273,12 @@ abstract class BaseOptimizer implements Optimizer {
     return returnCost ? value : null;
   }
 
-  computeGradients(f: () => Tensor, varList?: Tensor[]): { value: Tensor; grads: Record<string, Tensor> } {
+  computeGradients(f: () => Tensor, varList?: Tensor[]): {
+    /** f's scalar value. */
+    value: Tensor;
+    /** The gradient of the value for each variable, keyed by variable name. */
+    grads: Record<string, Tensor>;
+  } {
     return variableGrads(f, varList);
   }
 
@@ -225,6 +314,10 @@ abstract class BaseOptimizer implements Optimizer {
     }
   }
 
+  /**
+   * The options every optimizer shares (learning rate or its schedule's config, clipping), for
+   * getConfig.
+   */
   protected baseConfig(): Stored<BaseConfig> {
     const { clipnorm, globalClipnorm, clipvalue } = this;
     return {
@@ -242,6 +335,10 @@ abstract class BaseOptimizer implements Optimizer {
   /** The slots this optimizer keeps per parameter (`m`, `v` for Adam). */
   abstract get slotNames(): string[];
 
+  /**
+   * Restores a step count and slots from {@link getState}; slot names and indices must be this
+   * optimizer's.
+   */
   setState(state: OptimizerState): void {
     check(Number.isSafeInteger(state?.iterations) && state.iterations >= 0, () => `optimizer state: iterations must be a non-negative integer, got ${String(state?.iterations)}`);
     for (const [key, v] of Object.entries(state.slots ?? {})) {
@@ -287,7 +384,9 @@ function scale(g: Float32Array, k: number): void {
  * w += momentum * v - lr * g after updating v (as Keras and tf.keras).
  */
 export class SGD extends BaseOptimizer {
+  /** Momentum factor in [0, 1); 0 is plain SGD. */
   readonly momentum: number;
+  /** Whether the momentum is Nesterov's. */
   readonly nesterov: boolean;
 
   constructor(c: SGDConfig = {}) {
@@ -296,6 +395,7 @@ export class SGD extends BaseOptimizer {
     this.nesterov = c.nesterov ?? false;
   }
 
+  /** SGD's update of one parameter: the fused backend kernel, or a loop for Nesterov momentum. */
   protected update({ w, g, index }: Param, lr: number): void {
     const mu = this.momentum;
     const v = mu === 0 ? null : this.slots.get('momentum', index, w.length);
@@ -310,6 +410,7 @@ export class SGD extends BaseOptimizer {
     return this.momentum === 0 ? [] : ['momentum'];
   }
 
+  /** This optimizer's class name and options, for a checkpoint. */
   getConfig(): OptimizerConfig {
     return { className: 'SGD', config: { ...this.baseConfig(), momentum: this.momentum, nesterov: this.nesterov } };
   }
@@ -317,8 +418,11 @@ export class SGD extends BaseOptimizer {
 
 /** Adam with Keras's bias correction folded into the step size and epsilon outside the sqrt. */
 export class Adam extends BaseOptimizer {
+  /** Decay of the first-moment estimate. */
   readonly beta1: number;
+  /** Decay of the second-moment estimate. */
   readonly beta2: number;
+  /** Added to the square root of the second moment. */
   readonly epsilon: number;
 
   constructor(c: AdamConfig = {}) {
@@ -328,6 +432,9 @@ export class Adam extends BaseOptimizer {
     this.epsilon = positive('epsilon', c.epsilon ?? 1e-7);
   }
 
+  /**
+   * Adam's update of one parameter, by the fused backend kernel with the bias-corrected step size.
+   */
   protected update({ w, g, index }: Param, lr: number): void {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const m = this.slots.get('m', index, w.length);
@@ -341,10 +448,12 @@ export class Adam extends BaseOptimizer {
     return ['m', 'v'];
   }
 
+  /** Adam's options for getConfig, which AdamW extends with its own. */
   protected adamConfig(): Stored<AdamConfig> {
     return { ...this.baseConfig(), beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
 
+  /** This optimizer's class name and options, for a checkpoint. */
   getConfig(): OptimizerConfig {
     return { className: 'Adam', config: this.adamConfig() };
   }
@@ -358,7 +467,9 @@ export class Adam extends BaseOptimizer {
  * every weight unless excluded by name). excludeFromWeightDecay excludes more, by weight name.
  */
 export class AdamW extends Adam {
+  /** Fraction of each decayed weight removed per step, times the learning rate. */
   readonly weightDecay: number;
+  /** Regular expressions on weight names: matching weights are not decayed. */
   readonly excludeFromWeightDecay: string[];
   private readonly excluded: RegExp | null;
 
@@ -370,6 +481,7 @@ export class AdamW extends Adam {
     this.excluded = this.excludeFromWeightDecay.length ? new RegExp(this.excludeFromWeightDecay.join('|')) : null;
   }
 
+  /** Decays the weight (rank 2 or more, not excluded by name), then takes Adam's step. */
   protected override update(p: Param, lr: number): void {
     if (p.rank >= 2 && !(this.excluded && p.name !== undefined && this.excluded.test(p.name))) {
       const { w } = p;
@@ -379,6 +491,7 @@ export class AdamW extends Adam {
     super.update(p, lr);
   }
 
+  /** This optimizer's class name and options, for a checkpoint. */
   override getConfig(): OptimizerConfig {
     return {
       className: 'AdamW',
@@ -393,9 +506,13 @@ export class AdamW extends Adam {
  * momentum, mom = momentum * mom + step and w -= mom, else w -= step.
  */
 export class RMSprop extends BaseOptimizer {
+  /** Decay of the running mean of squared gradients. */
   readonly rho: number;
+  /** Momentum factor applied to the steps; 0 for none. */
   readonly momentum: number;
+  /** Added inside the square root of the mean square. */
   readonly epsilon: number;
+  /** Whether the mean square is centred by the running mean gradient. */
   readonly centered: boolean;
 
   constructor(c: RMSpropConfig = {}) {
@@ -406,6 +523,7 @@ export class RMSprop extends BaseOptimizer {
     this.centered = c.centered ?? false;
   }
 
+  /** RMSprop's update of one parameter, in a TypeScript loop over its values. */
   protected update({ w, g, index }: Param, lr: number): void {
     const { rho, momentum: mu, epsilon: eps } = this;
     const ms = this.slots.get('velocity', index, w.length);
@@ -428,6 +546,7 @@ export class RMSprop extends BaseOptimizer {
     return ['velocity', ...(this.momentum > 0 ? ['momentum'] : []), ...(this.centered ? ['average_gradient'] : [])];
   }
 
+  /** This optimizer's class name and options, for a checkpoint. */
   getConfig(): OptimizerConfig {
     return {
       className: 'RMSprop',
@@ -436,6 +555,10 @@ export class RMSprop extends BaseOptimizer {
   }
 }
 
+/**
+ * Rebuilds an optimizer from the config {@link Optimizer.getConfig} returned (as stored in a
+ * checkpoint); a learning-rate schedule is rebuilt too. Throws on an unknown class name.
+ */
 export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
   const lr = c.config?.learningRate;
   const learningRate = typeof lr === 'object' && lr !== null ? scheduleFromConfig(lr) : lr;
