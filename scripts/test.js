@@ -11,11 +11,11 @@ import { readdirSync } from 'node:fs';
 if (spawnSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' }).status !== 0) process.exit(1);
 
 const files = readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
-const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|bad-input|crash|idx|browser|dashboard|readme|package|caption-data|caption-cli|server|pytorch-export)\.test\.ts$/.test(f));
+const perBackend = files.filter((f) => !/\/(wasm|cli|gpt-cli|bad-input|crash|idx|browser|dashboard|readme|package|caption-data|caption-cli|server|pytorch-export|api-docs)\.test\.ts$/.test(f));
 const passes = [
   ['wasm', files, {}],
   ['ref', perBackend, {}],
-  ['wasm with TSGRAD_DEBUG_MEMORY=1', files.filter((f) => !/\/(package|caption-data)\.test\.ts$/.test(f)), { TSGRAD_DEBUG_MEMORY: '1' }],
+  ['wasm with TSGRAD_DEBUG_MEMORY=1', files.filter((f) => !/\/(package|caption-data|api-docs)\.test\.ts$/.test(f)), { TSGRAD_DEBUG_MEMORY: '1' }],
 ];
 let failed = false;
 for (const [name, list, env] of passes) {
