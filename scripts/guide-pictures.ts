@@ -3,7 +3,8 @@
 //                        MNIST (blue negative, white zero, red positive; each scaled to its own
 //                        largest weight), numbered 0-31 in reading order;
 //   feature-maps.png     a test digit, and the first convolution's 32 maps for it after ReLU
-//                        (26x26), then the same maps max-pooled (13x13), in the filters' order;
+//                        (26x26), then the same maps max-pooled (13x13), in the filters' order,
+//                        each map on its own scale (black zero, bright its maximum);
 //   training-curves.png  loss and accuracy per epoch, training and validation, of a 5-epoch run of
 //                        the reference CNN (its metrics.jsonl), or of a run folder given with --run;
 //   attention.png        the causal attention weights of every head of a small character-level GPT
@@ -205,19 +206,20 @@ function drawFeatureMaps(digit: Float32Array, maps: Float32Array, pooled: Float3
   const [n, gap, margin, cell] = [32, 8, 10, 78]; // 26 x 3 = 13 x 6 = 78 pixels
   const digitScale = 4, left = margin + 28 * digitScale + 24;
   const gridH = gridHeight(4, cell, gap);
-  const canvas = new Canvas(left + 8 * cell + 7 * gap + margin, 2 * margin + 2 * (12 + gridH) + 16);
-  canvas.text(margin, margin, 'input');
-  canvas.image(margin, margin + 12, digit, 28, 28, digitScale, ink);
-  const top = Math.max(...maps); // one scale for all 64 maps: pooling keeps each map's maximum
+  const canvas = new Canvas(left + 8 * cell + 7 * gap + margin, 2 * margin + 2 * (20 + gridH) + 20);
+  canvas.text(margin, margin, 'input', BLACK, 2);
+  canvas.image(margin, margin + 20, digit, 28, 28, digitScale, ink);
+  const channel = (values: Float32Array, side: number, f: number) => Array.from({ length: side * side }, (_, i) => values[i * n + f]); // (side, side, 32): channel f
+  // Each map on its own scale (its maximum, which pooling keeps), so that a weak map shows its shape too.
+  const tops = Array.from({ length: n }, (_, f) => Math.max(...channel(maps, 26, f)) || 1);
   const section = (y: number, label: string, values: Float32Array, side: number) => {
-    canvas.text(left, y, label);
-    numberedGrid(canvas, left, y + 12, n, 8, cell, cell, gap, (f, x, yy) => {
-      const map = Array.from({ length: side * side }, (_, i) => values[i * n + f] / top); // (side, side, 32): channel f
-      canvas.image(x, yy, map, side, side, cell / side, heat);
+    canvas.text(left, y, label, BLACK, 2);
+    numberedGrid(canvas, left, y + 20, n, 8, cell, cell, gap, (f, x, yy) => {
+      canvas.image(x, yy, channel(values, side, f).map((v) => v / tops[f]), side, side, cell / side, heat);
     });
   };
   section(margin, 'conv 3x3 + relu: 26x26', maps, 26);
-  section(margin + 12 + gridH + 16, 'max pooled 2x2: 13x13', pooled, 13);
+  section(margin + 20 + gridH + 20, 'max pooled 2x2: 13x13', pooled, 13);
   writePng('feature-maps.png', canvas);
 }
 
@@ -285,7 +287,7 @@ function drawTrainingCurves(records: EpochRecord[]): void {
     [0, Math.max(...losses)], (v, d) => v.toFixed(d));
   chart(canvas, left + w + between, top, w, h, 'accuracy %', epochs,
     [[pick('accuracy').map((a) => 100 * a), TRAIN_COLOUR], [pick('val_accuracy').map((a) => 100 * a), VALIDATION_COLOUR]],
-    [Math.min(...accuracies), 100], (v, d) => v.toFixed(d));
+    [Math.min(...accuracies) - 0.02 * (100 - Math.min(...accuracies)), 100], (v, d) => v.toFixed(d));
   // The legend, under the charts.
   let x = left;
   for (const [label, colour] of [['training', TRAIN_COLOUR], ['validation', VALIDATION_COLOUR]] as const) {
