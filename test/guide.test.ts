@@ -30,6 +30,17 @@ for (const file of examples) {
   });
 }
 
+/**
+ * An example that trains says so in its header ("numbers come out of training"): the reference
+ * backend rounds differently from the wasm kernels the guide's outputs come from, and a few dozen
+ * steps carry that into the printed digits (and can move early stopping by an epoch). There its
+ * output is checked line by line with numbers, and lists of them, masked; on wasm (both passes)
+ * it is checked exactly.
+ */
+const trainedOnRef = (file: string) =>
+  process.env.TSGRAD_BACKEND === 'ref' && fs.readFileSync(path.join(ROOT, file), 'utf8').includes('numbers come out of training');
+const masked = (text: string) => text.replace(/\d+(\.\d+)?/g, '#').replace(/#(, #)+/g, '#');
+
 /** The guide's marked blocks: ```lang file=PATH or ```text output=PATH, with their text. */
 function blocks(markdown: string): { kind: 'file' | 'output'; target: string; text: string }[] {
   return [...markdown.matchAll(/^```\w+ (file|output)=(\S+)\n([\s\S]*?)^```$/gm)].map((m) => ({ kind: m[1] as 'file' | 'output', target: m[2], text: m[3] }));
@@ -51,7 +62,11 @@ for (const chapter of chapters) {
     for (const b of all) {
       assert.ok(examples.includes(path.basename(b.target)) && b.target.startsWith('examples/'), `${chapter}: ${b.target} is not a file in examples/`);
       const expected = b.kind === 'file' ? fs.readFileSync(path.join(ROOT, b.target), 'utf8') : run(b.target);
-      assert.equal(b.text, expected, `${chapter}: the ${b.kind} block of ${b.target} differs`);
+      if (b.kind === 'output' && trainedOnRef(b.target)) {
+        assert.equal(masked(b.text), masked(expected), `${chapter}: the output block of ${b.target} differs (numbers aside)`);
+      } else {
+        assert.equal(b.text, expected, `${chapter}: the ${b.kind} block of ${b.target} differs`);
+      }
     }
     // Every code block is marked: an unmarked one would not be checked.
     const fences = [...markdown.matchAll(/^```(\w*)( .*)?$/gm)].filter((m) => m[1] !== '');
@@ -72,6 +87,13 @@ test('the worked examples and the parameter count in the chapters\' text are the
       assert.ok(conv.includes(prose(printed('examples/convolution.ts', label))), `${edition}: ${label} ${printed('examples/convolution.ts', label)}`);
     }
     for (const label of ['stride 2:', 'stride 1:']) assert.ok(pool.includes(prose(printed('examples/pooling.ts', label))), `${edition}: pooling ${label}`);
+    if (process.env.TSGRAD_BACKEND !== 'ref') {
+      // The training example's accuracies, as the chapter quotes them (the wasm kernels' figures).
+      for (const label of ['training, 32 steps of 32:', 'after one epoch, on the test digits:']) {
+        const accuracy = printed('examples/train-cnn.ts', label).match(/accuracy ([\d.]+%)/)![1];
+        assert.ok(cnn.includes(` ${accuracy}`), `${edition}: chapter 7 does not quote ${label} ${accuracy}`);
+      }
+    }
     const total = printed('examples/reference-cnn.ts', 'Total params:').split(' ')[0];
     assert.ok(cnn.includes(`**${total}**`), `${edition}: the table's total is not ${total}`);
     // Each row's sum is its own arithmetic.
