@@ -18,19 +18,42 @@
 
 import { check, TsgradError } from '../core/errors.js';
 import { Doc, parseJson } from '../core/validate.js';
+/**
+ * Text to integer token ids and back, as a language model reads and writes it; saved as JSON
+ * ({@link tokenizerFromJSON} reads it back).
+ */
 
+/** Which tokenizer: one id per character, or byte-level byte-pair encoding. */
 export interface Tokenizer {
+  /** Number of distinct ids: ids run from 0 to vocabSize - 1. */
   readonly kind: 'char' | 'bpe';
+  /** The ids of `text`; a character tokenizer throws on a character outside its vocabulary. */
   readonly vocabSize: number;
+  /** The text of `ids`; throws on an id outside the vocabulary. */
   encode(text: string): Int32Array;
+  /** The tokenizer as plain JSON, for a checkpoint's tokenizer.json. */
   decode(ids: ArrayLike<number>): string;
   toJSON(): TokenizerJSON;
 }
 
 /** `byteOrder` and `specialTokens` are written only when set, so tsgrad's own tokenizers save as before. */
 export type TokenizerJSON =
-  | { kind: 'char'; chars: string[] }
-  | { kind: 'bpe'; merges: [number, number][]; byteOrder?: number[]; specialTokens?: string[] };
+  | {
+      /** A character tokenizer. */
+      kind: 'char';
+      /** Its vocabulary: id i is chars[i]. */
+      chars: string[];
+    }
+  | {
+      /** A byte-pair tokenizer. */
+      kind: 'bpe';
+      /** Merge i joins the two ids into id 256 + i. */
+      merges: [number, number][];
+      /** The byte of each id 0..255, when not in byte order. */
+      byteOrder?: number[];
+      /** Special tokens' texts, ids after the merges. */
+      specialTokens?: string[];
+    };
 
 /**
  * Token ids as a run holds them (tokenizer.encode gives Int32Array): encodeCompact gives the
@@ -42,6 +65,10 @@ export interface BpeOptions {
   /** id i (0..255) is the byte byteOrder[i]; default byte order. */
   byteOrder?: readonly number[];
   /** Tokens with ids 256 + merges.length, 256 + merges.length + 1, ...; decoded as their text. */
+  /**
+   * Options of a {@link BpeTokenizer} read from another library's files: the byte ids' order and
+   * special tokens.
+   */
   specialTokens?: readonly string[];
 }
 
@@ -54,8 +81,14 @@ function checkIds(ids: ArrayLike<number>, vocabSize: number): void {
   }
 }
 
+/**
+ * One id per distinct character (Unicode code point) of the text it was built from, sorted by code
+ * point. Encoding a character outside the vocabulary throws, naming it.
+ */
 export class CharTokenizer implements Tokenizer {
+  /** Always `'char'`. */
   readonly kind = 'char';
+  /** The vocabulary: id i is the character chars[i]. */
   readonly chars: readonly string[]; // id -> character
   // Code unit -> id + 1 (0: not in the vocabulary) for characters below U+10000 (lone surrogates
   // included, as codePointAt gives them), up to the largest in the vocabulary; a map above.
@@ -99,10 +132,12 @@ export class CharTokenizer implements Tokenizer {
     return new CharTokenizer(chars);
   }
 
+  /** Number of characters in the vocabulary. */
   get vocabSize(): number {
     return this.chars.length;
   }
 
+  /** One id per character (code point) of `text`; throws on a character outside the vocabulary. */
   encode(text: string): Int32Array {
     const out = new Int32Array(text.length);
     const n = this.encodeInto(text, out);
@@ -132,6 +167,7 @@ export class CharTokenizer implements Tokenizer {
     return n;
   }
 
+  /** The characters of `ids`, joined; throws on an id outside the vocabulary. */
   decode(ids: ArrayLike<number>): string {
     checkIds(ids, this.vocabSize);
     let s = '';
@@ -139,6 +175,7 @@ export class CharTokenizer implements Tokenizer {
     return s;
   }
 
+  /** `{ kind: 'char', chars }`, which {@link tokenizerFromJSON} reads back. */
   toJSON(): TokenizerJSON {
     return { kind: 'char', chars: [...this.chars] };
   }
@@ -173,10 +210,22 @@ function mergeInPlace(word: number[], a: number, b: number, id: number): void {
   word.length = w;
 }
 
+/**
+ * Byte-level byte-pair encoding as GPT-2's: ids 0..255 are bytes, merge i makes id 256 + i, special
+ * tokens follow the merges. Text is pre-split with GPT-2's regex, so any string round-trips
+ * exactly. Trained by {@link trainBpe} or read from GPT-2's or Hugging Face's files.
+ */
 export class BpeTokenizer implements Tokenizer {
+  /** Always `'bpe'`. */
   readonly kind = 'bpe';
+  /** The merges in the order they are applied: merge i joins the pair of ids into id 256 + i. */
   readonly merges: readonly (readonly [number, number])[]; // merge i makes id 256 + i
+  /** The byte of each of the ids 0..255 (identity order unless read from GPT-2's files). */
   readonly byteOrder: readonly number[]; // id i < 256 -> its byte
+  /**
+   * Special tokens' texts (such as `<|endoftext|>`), with ids 256 + merges.length + i; encode()
+   * never makes them.
+   */
   readonly specialTokens: readonly string[]; // id 256 + merges.length + i -> its text
   private readonly byteIds = new Int32Array(256); // byte -> id
   private readonly ranks = new Map<number, number>(); // pairKey -> merge index
@@ -289,6 +338,7 @@ export class BpeTokenizer implements Tokenizer {
     return new BpeTokenizer(merges);
   }
 
+  /** 256 byte ids, plus one per merge and per special token. */
   get vocabSize(): number {
     return 256 + this.merges.length + this.specialTokens.length;
   }
@@ -328,6 +378,10 @@ export class BpeTokenizer implements Tokenizer {
     return word;
   }
 
+  /**
+   * The ids of `text`: each pre-split piece's UTF-8 bytes, merged by rank as GPT-2 does. Special
+   * tokens' text is encoded as plain text.
+   */
   encode(text: string): Int32Array {
     // Pieces one at a time and ids into a growing typed array: no array of every piece or id of a long text.
     let out = new Int32Array(Math.max(16, text.length >> 2));
@@ -358,6 +412,10 @@ export class BpeTokenizer implements Tokenizer {
     return new TextDecoder().decode(buf);
   }
 
+  /**
+   * `{ kind: 'bpe', merges }` plus byteOrder and specialTokens when set, which {@link
+   * tokenizerFromJSON} reads back.
+   */
   toJSON(): TokenizerJSON {
     const json: TokenizerJSON = { kind: 'bpe', merges: this.merges.map(([a, b]) => [a, b]) };
     if (this.byteOrder.some((b, i) => b !== i)) json.byteOrder = [...this.byteOrder];

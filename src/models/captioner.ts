@@ -33,20 +33,29 @@ import { persistent, tidy } from '../tensor/memory.js';
 import { randomNormal, tensor, type Tensor } from '../tensor/tensor.js';
 import { DecoderBlock, GPT2_NAMES } from './block.js';
 
+/**
+ * The captioner's architecture: vocabulary and special ids, image size, encoder convolutions and
+ * the decoder's width, heads, layers and block. {@link CAPTIONER_DEFAULTS} is the one the CLI
+ * trains.
+ */
 export interface CaptionerConfig {
   /** Words in the vocabulary, BOS, EOS and PAD included. */
   vocabSize: number;
   /** Ids of the start, end and padding tokens (three different ids below vocabSize). */
   bos: number;
+  /** Id of the end token, which the decoder writes to end a caption. */
   eos: number;
+  /** Id of the padding token, which fills short captions in a batch and is never a target. */
   pad: number;
   /** Image height and width (one channel). */
   height: number;
+  /** Image width in pixels (a multiple of 2 per convolution, for the poolings). */
   width: number;
   /** Filters of each encoder convolution (3x3, 'same', ReLU, then 2x2 max pooling). */
   filters: number[];
   /** Width C of the visual features and of the decoder (a multiple of heads). */
   embd: number;
+  /** Attention heads in each decoder block (self- and cross-attention); they split embd. */
   heads: number;
   /** Decoder blocks. */
   layers: number;
@@ -59,7 +68,16 @@ export interface CaptionerConfig {
 }
 
 /** The captioner's word vocabulary: PAD, BOS, EOS, then the 30 words of numbers (CAPTION_WORDS). */
-export const CAPTION_VOCABULARY = { words: ['<pad>', '<bos>', '<eos>', ...CAPTION_WORDS], pad: 0, bos: 1, eos: 2 } as const;
+export const CAPTION_VOCABULARY = {
+  /** The word of each id: the three special tokens, then the words numbers are written with. */
+  words: ['<pad>', '<bos>', '<eos>', ...CAPTION_WORDS],
+  /** Id of the padding token. */
+  pad: 0,
+  /** Id of the start token the decoder reads first. */
+  bos: 1,
+  /** Id of the end token the decoder writes last. */
+  eos: 2,
+} as const;
 
 /**
  * The captioner `tsgrad caption train` trains, for numbers of 1 to 4 digits in 28 x 112 images
@@ -74,6 +92,11 @@ export const CAPTIONER_DEFAULTS: Required<CaptionerConfig> = {
 
 const MAX_CONVS = 8;
 
+/**
+ * Checks a captioner config (positive sizes, distinct special ids below vocabSize, embd divisible
+ * by heads, images big enough for the poolings) and fills in its defaults; throws naming the first
+ * bad field.
+ */
 export function captionerConfig(c: CaptionerConfig): Required<CaptionerConfig> {
   const whole = (name: string, v: number) => check(Number.isSafeInteger(v) && v > 0, `captioner ${name} must be a positive integer, got ${v}`);
   for (const k of ['vocabSize', 'height', 'width', 'embd', 'heads', 'layers', 'block'] as const) whole(k, c[k]);
@@ -132,6 +155,9 @@ export interface CaptionerCache {
   crossValues: Tensor[];
 }
 
+/**
+ * How {@link Captioner.decode} writes captions: greedy or beam search, how long, with which words.
+ */
 export interface DecodeOptions {
   /** Beams (default 1: greedy). */
   beam?: number;
@@ -141,6 +167,7 @@ export interface DecodeOptions {
   vocabulary?: readonly string[];
 }
 
+/** One caption the captioner wrote for an image: its ids, its log-probability and its text. */
 export interface Caption {
   /** The caption's token ids, without BOS and EOS. */
   tokens: number[];
@@ -150,21 +177,41 @@ export interface Caption {
   text?: string;
 }
 
+/**
+ * An image-to-text model: a CNN encoder turns a (B, H, W, 1) image into a sequence of visual
+ * features, and a GPT-style decoder with cross-attention writes the caption, greedily or by beam
+ * search. Weights are named as Hugging Face's GPT-2 with `add_cross_attention`.
+ */
 export class Captioner implements Model {
   readonly className = 'Captioner';
+  /** The architecture, defaults filled in. */
   readonly config: Required<CaptionerConfig>;
   /** Every weight under its checkpoint name: the encoder's, then the decoder's in GPT-2's order. */
   readonly weights: NamedWeight[] = [];
   /** Visual positions: columns of the last feature map. */
   readonly sequence: number;
+  /**
+   * The encoder's 3x3 'same' convolutions with ReLU, each followed by the 2x2 max pooling; kernel
+   * (3, 3, in, filters), bias (filters).
+   */
   readonly convs: Conv2D[] = []; // kernel (3, 3, in, filters), bias (filters)
+  /** The 2x2 max pooling after each convolution. */
   readonly pool: MaxPooling2D;
+  /**
+   * Projects one column of the last feature map to a visual vector: kernel (H' * F, C), bias (C).
+   */
   readonly encProj: Dense; // kernel (H' * F, C), bias (C): one column of the feature map -> one visual vector
+  /** The visual features' learned position embedding: embeddings (S, C). */
   readonly encWpe: Embedding; // embeddings (S, C)
+  /** Layer norm of the visual features: gamma, beta (C). */
   readonly encLn: LayerNormalization; // gamma, beta (C)
+  /** The token embedding (V, C), tied to the output head. */
   readonly wte: Embedding; // embeddings (V, C), also the output head
+  /** The decoder's position embedding (block, C). */
   readonly wpe: Embedding; // embeddings (block, C)
+  /** The decoder blocks: self-attention, cross-attention to the visual features, MLP. */
   readonly h: DecoderBlock[] = [];
+  /** The decoder's final layer norm (GPT-2's `ln_f`): gamma, beta (C). */
   readonly lnF: LayerNormalization; // gamma, beta (C)
   /** One Dropout for every place the model drops (as the GPT's): one stream draws every mask in turn. */
   readonly drop: Dropout;
@@ -250,6 +297,10 @@ export class Captioner implements Model {
     return { dropout: this.drop.rng.getState() };
   }
 
+  /**
+   * Restores Dropout's random stream from {@link getRngStates}, so a resumed run draws the same
+   * masks.
+   */
   setRngStates(states: Record<string, RngState>): void {
     this.drop.rng.setState(states.dropout);
   }

@@ -37,38 +37,68 @@ function first(a: Operand | Nested, b: Operand | Nested): [Tensor, Operand] {
 }
 
 // Arithmetic.
+/**
+ * a + b elementwise, broadcasting the shapes as NumPy does; either may be a number or nested
+ * arrays.
+ */
 export const add = (a: Operand | Nested, b: Operand | Nested) => prim.binary('add', operand(a), operand(b));
+/** a - b elementwise, broadcasting. */
 export const sub = (a: Operand | Nested, b: Operand | Nested) => prim.binary('sub', operand(a), operand(b));
+/** a * b elementwise, broadcasting. */
 export const mul = (a: Operand | Nested, b: Operand | Nested) => prim.binary('mul', operand(a), operand(b));
+/** a / b elementwise, broadcasting. */
 export const div = (a: Operand | Nested, b: Operand | Nested) => prim.binary('div', operand(a), operand(b));
 /** The sum of tensors of one shape, as tf.addN. */
 export function addN(tensors: Tensor[]): Tensor {
   check(tensors.length > 0, 'addN needs at least one tensor');
   return tensors.length === 1 ? tensors[0].clone() : tensors.reduce((s, t) => s.add(t));
 }
+/** max(a, b) elementwise, broadcasting; where equal the gradient goes to a (as TF.js). */
 export const maximum = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.maximum(y); };
+/** min(a, b) elementwise, broadcasting; where equal the gradient goes to a. */
 export const minimum = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.minimum(y); };
+/**
+ * base ** exp elementwise; an integer number exponent multiplies exactly, any other is exp(exp *
+ * log(base)) (NaN for a negative base).
+ */
 export const pow = (base: Operand | Nested, exp: Operand | Nested) => { const [x, y] = first(base, exp); return x.pow(y); };
+/** (a - b) ** 2 elementwise, broadcasting. */
 export const squaredDifference = (a: Operand | Nested, b: Operand | Nested) => sub(a, b).square();
+/** -x elementwise. */
 export const neg = (x: Tensor | Nested) => asTensor(x).neg();
+/** |x| elementwise. */
 export const abs = (x: Tensor | Nested) => asTensor(x).abs();
+/** -1, 0 or 1 elementwise by the sign of x; passes no gradient. */
 export const sign = (x: Tensor | Nested) => asTensor(x).sign();
+/** e ** x elementwise. */
 export const exp = (x: Tensor | Nested) => asTensor(x).exp();
+/** Natural logarithm elementwise. */
 export const log = (x: Tensor | Nested) => asTensor(x).log();
+/** Square root elementwise. */
 export const sqrt = (x: Tensor | Nested) => asTensor(x).sqrt();
+/** x * x elementwise. */
 export const square = (x: Tensor | Nested) => asTensor(x).square();
+/** max(x, 0) elementwise. */
 export const relu = (x: Tensor | Nested) => asTensor(x).relu();
+/** 1 / (1 + e ** -x) elementwise. */
 export const sigmoid = (x: Tensor | Nested) => asTensor(x).sigmoid();
+/** Hyperbolic tangent elementwise. */
 export const tanh = (x: Tensor | Nested) => asTensor(x).tanh();
 /** x limited to [min, max], as tf.clipByValue (tsgrad's clip). */
 export const clipByValue = (x: Tensor | Nested, min: number, max: number) => clip(asTensor(x), min, max);
 
 // Comparisons: float32 0 and 1.
+/** 1 where a == b, else 0 (float32), broadcasting; passes no gradient. */
 export const equal = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.equal(y); };
+/** 1 where a != b, else 0. */
 export const notEqual = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.notEqual(y); };
+/** 1 where a > b, else 0. */
 export const greater = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.greater(y); };
+/** 1 where a >= b, else 0. */
 export const greaterEqual = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.greaterEqual(y); };
+/** 1 where a < b, else 0. */
 export const less = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.less(y); };
+/** 1 where a <= b, else 0. */
 export const lessEqual = (a: Operand | Nested, b: Operand | Nested) => { const [x, y] = first(a, b); return x.lessEqual(y); };
 
 /**
@@ -88,12 +118,19 @@ export function where(condition: Tensor | Nested, a: Tensor | Nested, b: Tensor 
 }
 
 // Reductions.
+/**
+ * Sum over `axis` (default all, giving a scalar); `keepDims` keeps the reduced axes with size 1.
+ */
 export const sum = (x: Tensor | Nested, axis?: Axes, keepDims = false) => asTensor(x).sum(axis, keepDims);
+/** Mean over `axis` (default all). */
 export const mean = (x: Tensor | Nested, axis?: Axes, keepDims = false) => asTensor(x).mean(axis, keepDims);
+/** Largest value over `axis` (default all). */
 export const max = (x: Tensor | Nested, axis?: Axes, keepDims = false) => asTensor(x).max(axis, keepDims);
+/** Smallest value over `axis` (default all). */
 export const min = (x: Tensor | Nested, axis?: Axes, keepDims = false) => asTensor(x).min(axis, keepDims);
 /** Indices of the largest values along `axis` (default 0, as TF.js), int32. */
 export const argMax = (x: Tensor | Nested, axis = 0) => asTensor(x).argMax(axis);
+/** Indices of the smallest values along `axis` (default 0), int32. */
 export const argMin = (x: Tensor | Nested, axis = 0) => asTensor(x).argMin(axis);
 /** log(sum(exp(x))) over `axis`, shifted by the maximum so that it does not overflow. */
 export function logSumExp(x: Tensor | Nested, axis?: Axes, keepDims = false): Tensor {
@@ -103,7 +140,12 @@ export function logSumExp(x: Tensor | Nested, axis?: Axes, keepDims = false): Te
   return keepDims ? lse : lse.reshape(t.sum(axis, false).shape);
 }
 /** Mean and variance over `axes`, as tf.moments. */
-export function moments(x: Tensor | Nested, axes?: Axes, keepDims = false): { mean: Tensor; variance: Tensor } {
+export function moments(x: Tensor | Nested, axes?: Axes, keepDims = false): {
+  /** The mean over `axes`. */
+  mean: Tensor;
+  /** The (biased, divided by n) variance over `axes`. */
+  variance: Tensor;
+} {
   const t = asTensor(x);
   const m = t.mean(axes, true);
   return { mean: keepDims ? m : t.mean(axes, false), variance: t.sub(m).square().mean(axes, keepDims) };
@@ -112,15 +154,34 @@ export function moments(x: Tensor | Nested, axes?: Axes, keepDims = false): { me
 // Matrices and shapes.
 /** a @ b, as tf.matMul (tsgrad's matmul takes {transA, transB}). */
 export const matMul = (a: Tensor, b: Tensor, transposeA = false, transposeB = false) => a.matMul(b, transposeA, transposeB);
+/**
+ * Matrix product over the last two axes, (..., m, k) x (..., k, n) -> (..., m, n), batched over
+ * leading axes; `transA`/`transB` transpose an operand first.
+ */
 export const matmul = (a: Tensor, b: Tensor, opts?: { transA?: boolean; transB?: boolean }) => prim.matmul(a, b, opts);
+/** x with its axes permuted by `perm` (default reversed). */
 export const transpose = (x: Tensor, perm?: number[]) => x.transpose(perm);
+/** x's values with a new shape of the same size (a view); one axis may be -1. */
 export const reshape = (x: Tensor | Nested, shape: number[]) => asTensor(x).reshape(shape);
+/** x without its axes of size 1 (or only those listed, which must have size 1). */
 export const squeeze = (x: Tensor, axis?: Axes) => x.squeeze(axis);
+/** x with a new axis of size 1 at `axis` (default 0). */
 export const expandDims = (x: Tensor, axis = 0) => x.expandDims(axis);
+/**
+ * TF.js's slice: `size[i]` values from `begin[i]` along each axis (-1 or missing sizes take the
+ * rest).
+ */
 export const slice = (x: Tensor, begin: number | number[], size?: number | number[]) => x.slice(begin, size);
+/** Slices of x along `axis` picked by integer `indices`; the gradient scatters back. */
 export const gather = (x: Tensor, indices: Tensor | number[], axis = 0) => x.gather(indices, axis);
+/** A copy of x with its own storage (gradients flow through a float32 copy). */
 export const clone = (x: Tensor | Nested) => asTensor(x).clone();
+/**
+ * x's values as `dtype` (float32 or int32, truncating toward zero); no gradient flows across
+ * dtypes.
+ */
 export const cast = (x: Tensor | Nested, dtype: DType) => asTensor(x).cast(dtype);
+/** Prints x with console.log in TF.js's format; `verbose` adds its dtype, rank and shape. */
 export const print = (x: Tensor, verbose = false) => x.print(verbose);
 /** Does nothing, as Tensor.dispose: tsgrad frees tensors itself. tidy() frees a step's at once. */
 export function dispose(_container?: unknown): void {}

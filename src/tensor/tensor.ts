@@ -15,8 +15,14 @@ import { allocStorage, type Storage } from './memory.js';
 import * as ops from './ops.js';
 import type { Op } from './op.js';
 
+/**
+ * The autograd record of the op that produced a tensor: the op and its inputs, which backward()
+ * walks.
+ */
 export interface Node {
+  /** The primitive op and its attributes (axes, shapes, ...), as its gradient rule reads them. */
   op: Op;
+  /** The tensors the op read, in its argument order. */
   inputs: Tensor[];
   /** The scope the op ran in (engine.ts currentScope), where its gradient then runs too. */
   scope: string;
@@ -24,21 +30,40 @@ export interface Node {
 
 let nextId = 0;
 
+/**
+ * An n-dimensional array of float32 (or int32) values in backend memory, with TensorFlow.js's
+ * methods. A result of ops on tensors that require gradients records the op in {@link Tensor.node},
+ * so `backward()` can compute gradients. Create one with {@link tensor}, {@link zeros}, {@link
+ * variable} and the other creators; values are read with `dataSync()`, `data()`, `arraySync()` or
+ * `item()`.
+ */
 export class Tensor {
+  /** A number unique to this tensor in the process, in order of creation. */
   readonly id = nextId++;
   /** Leaves with requiresGrad receive `.grad` from backward(); results of ops on them record a node. */
   requiresGrad = false;
+  /**
+   * The gradient of the last backward() with respect to this tensor (same shape), or null before
+   * one.
+   */
   grad: Tensor | null = null;
   /** A variable's name (see variable()); other tensors have none. */
   name?: string;
 
+  /** Number of values: the product of the shape's axes (1 for a scalar). */
   readonly size: number;
 
   constructor(
     /** Row-major values in backend memory, shared by views (reshape, variable). */
     readonly storage: Storage,
+    /** Length of each axis, outermost first; `[]` for a scalar. */
     readonly shape: readonly number[],
+    /** The element type: `float32`, or `int32` for indices and labels. */
     readonly dtype: DType = 'float32',
+    /**
+     * The op that produced this tensor while autograd was recording, or null for a leaf (or a
+     * result nothing needed a gradient for).
+     */
     readonly node: Node | null = null,
     /** Where this tensor's values start in the storage (a view of some rows). */
     readonly offset = 0,
@@ -46,6 +71,7 @@ export class Tensor {
     this.size = sizeOf(shape);
   }
 
+  /** Number of axes (0 for a scalar). */
   get rank(): number {
     return this.shape.length;
   }
@@ -152,9 +178,13 @@ export class Tensor {
     return t;
   }
 
+  /** this + b elementwise, broadcasting the shapes as NumPy does. */
   add(b: Tensor | number): Tensor { return ops.binary('add', this, b); }
+  /** this - b elementwise, broadcasting. */
   sub(b: Tensor | number): Tensor { return ops.binary('sub', this, b); }
+  /** this * b elementwise, broadcasting. */
   mul(b: Tensor | number): Tensor { return ops.binary('mul', this, b); }
+  /** this / b elementwise, broadcasting. */
   div(b: Tensor | number): Tensor { return ops.binary('div', this, b); }
   /** max(this, b) elementwise; where they are equal the gradient goes to this (as TF.js). */
   maximum(b: Tensor | number): Tensor { return this.add(ops.binary('sub', b, this).relu()); }
@@ -177,25 +207,45 @@ export class Tensor {
     return this.log().mul(exponent).exp();
   }
   // Comparisons answer float32 0 and 1 (tsgrad has no bool dtype) and pass no gradient.
+  /** 1 where this > b, else 0 (float32), broadcasting. */
   greater(b: Tensor | number): Tensor { return ops.binary('greater', this, b); }
+  /** 1 where this == b, else 0. */
   equal(b: Tensor | number): Tensor { return ops.binary('equal', this, b); }
+  /** 1 where this < b, else 0. */
   less(b: Tensor | number): Tensor { return ops.binary('greater', b, this); }
+  /** 1 where this >= b, else 0. */
   greaterEqual(b: Tensor | number): Tensor { return this.greater(b).add(this.equal(b)); }
+  /** 1 where this <= b, else 0. */
   lessEqual(b: Tensor | number): Tensor { return this.less(b).add(this.equal(b)); }
+  /** 1 where this != b, else 0. */
   notEqual(b: Tensor | number): Tensor { return ops.binary('sub', 1, this.equal(b)); }
+  /** -this elementwise. */
   neg(): Tensor { return ops.unary('neg', this); }
+  /** e ** this elementwise. */
   exp(): Tensor { return ops.unary('exp', this); }
+  /** Natural logarithm elementwise (-Infinity at 0, NaN below). */
   log(): Tensor { return ops.unary('log', this); }
+  /** Square root elementwise (NaN below 0). */
   sqrt(): Tensor { return ops.unary('sqrt', this); }
+  /** |this| elementwise; the gradient at 0 is 0. */
   abs(): Tensor { return ops.unary('abs', this); }
+  /** -1, 0 or 1 elementwise by the sign of each value; passes no gradient. */
   sign(): Tensor { return ops.unary('sign', this); }
+  /** max(this, 0) elementwise. */
   relu(): Tensor { return ops.unary('relu', this); }
+  /** 1 / (1 + e ** -this) elementwise. */
   sigmoid(): Tensor { return ops.unary('sigmoid', this); }
+  /** Hyperbolic tangent elementwise. */
   tanh(): Tensor { return ops.unary('tanh', this); }
+  /** this * this elementwise. */
   square(): Tensor { return ops.binary('mul', this, this); }
+  /** Sum over `axes` (default all, giving a scalar); `keepDims` keeps them as axes of size 1. */
   sum(axes?: number | number[], keepDims = false): Tensor { return ops.sum(this, axes, keepDims); }
+  /** Largest value over `axes` (default all); the gradient goes to the largest values. */
   max(axes?: number | number[], keepDims = false): Tensor { return ops.max(this, axes, keepDims); }
+  /** Smallest value over `axes` (default all). */
   min(axes?: number | number[], keepDims = false): Tensor { return ops.max(this.neg(), axes, keepDims).neg(); }
+  /** Mean over `axes` (default all); `keepDims` keeps them as axes of size 1. */
   mean(axes?: number | number[], keepDims = false): Tensor {
     const total = this.sum(axes, keepDims);
     return total.div(this.size / Math.max(total.size, 1));
@@ -204,9 +254,17 @@ export class Tensor {
   argMax(axis = 0): Tensor { return ops.argMax(this, axis); }
   /** Index of the smallest value along `axis` (default the first), as int32. */
   argMin(axis = 0): Tensor { return ops.argMax(this.neg(), axis); }
+  /**
+   * Matrix product over the last two axes, (..., m, k) x (..., k, n) -> (..., m, n), batched over
+   * the leading axes; `transA`/`transB` transpose an operand's last two axes first.
+   */
   matmul(b: Tensor, opts?: { transA?: boolean; transB?: boolean }): Tensor { return ops.matmul(this, b, opts); }
   /** TF.js's name and argument order for matmul. */
   matMul(b: Tensor, transposeA = false, transposeB = false): Tensor { return ops.matmul(this, b, { transA: transposeA, transB: transposeB }); }
+  /**
+   * Same values with a new shape of the same size (a view, not a copy); one axis may be -1 to take
+   * what remains.
+   */
   reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
   /** Same values, b's shape (a view). */
   reshapeAs(b: Tensor): Tensor { return ops.reshape(this, b.shape); }
@@ -224,6 +282,7 @@ export class Tensor {
     check(Number.isInteger(a) && a >= 0 && a <= this.rank, `expandDims axis ${axis} is outside [${-this.rank - 1}, ${this.rank}]`);
     return ops.reshape(this, [...this.shape.slice(0, a), 1, ...this.shape.slice(a)]);
   }
+  /** Axes permuted by `perm` (default reversed, so a matrix is transposed). */
   transpose(perm?: readonly number[]): Tensor { return ops.transpose(this, perm); }
   /**
    * TF.js's slice: `size[i]` values from `begin[i]` along each axis i (a number means the first
@@ -240,6 +299,11 @@ export class Tensor {
     });
     return y === this ? this.clone() : y;
   }
+  /**
+   * Slices of this along `axis` (default 0) picked by integer `indices`, in their order: the
+   * result's `axis` is replaced by the indices' shape. The gradient scatters back, adding over
+   * repeats.
+   */
   gather(indices: Tensor | number[], axis = 0): Tensor {
     return ops.gather(this, indices instanceof Tensor ? indices : tensor(indices, undefined, 'int32'), axis);
   }
@@ -346,13 +410,20 @@ function tensorOfRank(rank: number, values: Nested | TypedArray, shape?: readonl
   return t;
 }
 
+/** A tensor that must have 1 axis (TF.js's creator; see {@link tensor}). */
 export const tensor1d = (values: Nested | TypedArray, dtype?: DType) => tensorOfRank(1, values, undefined, dtype);
+/** A tensor that must have 2 axes, from nested arrays or flat values with `shape`. */
 export const tensor2d = (values: Nested | TypedArray, shape?: readonly number[], dtype?: DType) => tensorOfRank(2, values, shape, dtype);
+/** A tensor that must have 3 axes, from nested arrays or flat values with `shape`. */
 export const tensor3d = (values: Nested | TypedArray, shape?: readonly number[], dtype?: DType) => tensorOfRank(3, values, shape, dtype);
+/** A tensor that must have 4 axes, from nested arrays or flat values with `shape`. */
 export const tensor4d = (values: Nested | TypedArray, shape?: readonly number[], dtype?: DType) => tensorOfRank(4, values, shape, dtype);
+/** A tensor that must have 5 axes, from nested arrays or flat values with `shape`. */
 export const tensor5d = (values: Nested | TypedArray, shape?: readonly number[], dtype?: DType) => tensorOfRank(5, values, shape, dtype);
+/** A tensor that must have 6 axes, from nested arrays or flat values with `shape`. */
 export const tensor6d = (values: Nested | TypedArray, shape?: readonly number[], dtype?: DType) => tensorOfRank(6, values, shape, dtype);
 
+/** A tensor of shape `[]` holding one number. */
 export function scalar(value: number, dtype?: DType): Tensor {
   return tensor(value, [], dtype);
 }
@@ -362,21 +433,26 @@ export function allocate(shape: Shape, dtype: DType = 'float32', node: Node | nu
   return new Tensor(allocStorage(getBackend(), dtype, sizeOf(shape)), [...shape], dtype, node);
 }
 
+/** A tensor of `shape` with every value `value` (float32 by default). */
 export function fill(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
   const t = allocate(shape, dtype);
   t.raw.fill(value);
   return t;
 }
 
+/** A tensor of `shape` filled with 0. */
 export function zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
   return fill(shape, 0, dtype);
 }
 
+/** A tensor of `shape` filled with 1. */
 export function ones(shape: Shape, dtype: DType = 'float32'): Tensor {
   return fill(shape, 1, dtype);
 }
 
+/** Zeros with x's shape and dtype. */
 export const zerosLike = (x: Tensor) => zeros(x.shape, x.dtype);
+/** Ones with x's shape and dtype. */
 export const onesLike = (x: Tensor) => ones(x.shape, x.dtype);
 
 /** start, start + step, ... up to but not including stop (as tf.range; one argument counts from 0). */

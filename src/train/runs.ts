@@ -31,6 +31,7 @@ import { readInputFile, readJsonFile } from '../core/files.js';
 import { getBackend } from '../tensor/engine.js';
 import { countsSteps, type Callback, type CallbackModel, type History, type Logs, type StepInfo, type TrainBegin } from './callbacks.js';
 
+/** Where a run stands, as each checkpoint's state.json stores it: enough to resume exactly. */
 export interface RunState {
   /** Epochs completed (evaluations, in a run counted in steps). */
   epoch: number;
@@ -38,25 +39,65 @@ export interface RunState {
   step: number;
   /** Seconds of training so far, evaluations and checkpoints included. */
   trainSeconds: number;
+  /**
+   * Each random stream's state (weight init, shuffling, dropout, ...), by name, so a resumed run
+   * draws the same numbers.
+   */
   rng: Record<string, RngState>;
+  /**
+   * The figures of every epoch so far (or evaluation, in a run counted in steps), as Keras's
+   * History.
+   */
   history: History;
-  best: { epoch: number; step?: number; monitor: string; value: number } | null;
+  /**
+   * The best value of the monitored figure so far and where it was reached, or null before the
+   * first.
+   */
+  best: {
+    /** The epoch (evaluation) it was reached at, counted from 1. */
+    epoch: number;
+    /** The optimizer step it was reached at. */
+    step?: number;
+    /** The figure monitored, such as `val_loss` or `val_acc`. */
+    monitor: string;
+    /** Its best value: the highest for an accuracy, else the lowest. */
+    value: number;
+  } | null;
   /** What a configuration of the trainer keeps besides (a time budget's warm-up end, in seconds). */
   extra?: Record<string, number | null>;
   /** Steps whose update was dropped for a NaN or Inf loss or gradient (onNan: 'skip'). */
   skipped?: number;
 }
 
+/**
+ * A run's summary.json (or the same figures from its newest checkpoint while it is unfinished), as
+ * `tsgrad runs` lists it.
+ */
 export interface RunSummary {
+  /** The run's name (its folder's name). */
   name: string;
+  /** The model's name (for example `reference`, `lenet5`, `gpt`). */
   model: string;
+  /** Epochs asked for (evaluations, in a run counted in steps). */
   epochs: number;
+  /** Epochs completed. */
   epochsDone: number;
+  /** Optimizer steps asked for, in a run counted in steps. */
   steps?: number;
+  /** Whether training ran to its end (false for a run stopped or still running). */
   finished: boolean;
+  /** The best value of the monitored figure and where it was reached, or null. */
   best: RunState['best'];
+  /** The last epoch's figures (loss, accuracy, validation figures, learning rate, ...). */
   final: Logs;
-  test?: { loss: number; accuracy?: number };
+  /** The test set's figures after training, when measured. */
+  test?: {
+    /** Mean loss on the test set. */
+    loss: number;
+    /** Fraction of test examples classified correctly, for a classifier. */
+    accuracy?: number;
+  };
+  /** Seconds of training, evaluations and checkpoints included. */
   trainSeconds: number;
   /** Steps dropped for a NaN or Inf loss or gradient (onNan: 'skip'), when there were any. */
   skippedSteps?: number;
@@ -144,7 +185,21 @@ export function openRun<Options = Record<string, unknown>>(run: string, root = '
   const dir = fs.existsSync(path.join(run, 'config.json')) || path.isAbsolute(run) ? run : path.join(root, run);
   check(fs.existsSync(path.join(dir, 'config.json')), `${run} is not a run (no config.json there or under ${root})`);
   const config = readConfig(path.join(dir, 'config.json'));
-  return { dir, model: config.model, options: config.options.value as Options & { model?: string }, optionsDoc: config.options, latest: latestCheckpoint(dir) };
+  return {
+    /** The run's folder. */
+    dir,
+    /** The model's name, from config.json. */
+    model: config.model,
+    /** The settings the run was started with (config.json's `options`), all a resume needs. */
+    options: config.options.value as Options & {
+      /** The model's name, when the settings name it. */
+      model?: string;
+    },
+    /** The same settings as a Doc, for a command to validate field by field. */
+    optionsDoc: config.options,
+    /** The newest checkpoint and its state, or null before the first. */
+    latest: latestCheckpoint(dir),
+  };
 }
 
 /**
@@ -248,7 +303,12 @@ function readState(dir: string): RunState {
 }
 
 /** The newest checkpoint of a run and its state, or null when it has none yet. */
-export function latestCheckpoint(runDir: string): { dir: string; state: RunState } | null {
+export function latestCheckpoint(runDir: string): {
+  /** The checkpoint's folder. */
+  dir: string;
+  /** The run's state when it was written (its state.json). */
+  state: RunState;
+} | null {
   const last = checkpoints(runDir).at(-1);
   return last ? { dir: last.dir, state: readState(last.dir) } : null;
 }
@@ -289,6 +349,7 @@ export interface TrackerOptions {
  * end a checkpoint (the newest and the best kept). `state` is the run's state so far.
  */
 export class RunTracker implements Callback {
+  /** The run's state so far (epoch, step, history, best), written into each checkpoint. */
   state: RunState;
   /** The newest checkpoint written or resumed from (null before the first): what a numerical fault names. */
   lastCheckpoint: string | null;
@@ -297,7 +358,11 @@ export class RunTracker implements Callback {
   private epochStart = 0;
   private readonly metrics: string;
 
-  constructor(readonly dir: string, private readonly opts: TrackerOptions) {
+  constructor(
+    /** The run's folder (`runs/<name>/`). */
+    readonly dir: string,
+    private readonly opts: TrackerOptions,
+  ) {
     this.metrics = path.join(dir, 'metrics.jsonl');
     this.state = opts.resumed ?? { epoch: 0, step: 0, trainSeconds: 0, rng: {}, history: { epoch: [], history: {} }, best: null };
     // A new run: its folder must be free (or hold a run with no checkpoint, started again).
@@ -313,10 +378,12 @@ export class RunTracker implements Callback {
     this.model = model;
   }
 
+  /** Notes whether the run is counted in steps, which names its checkpoint folders. */
   onTrainBegin(info: TrainBegin): void {
     this.bySteps = countsSteps(info);
   }
 
+  /** Starts the epoch's clock (the seconds its metrics record). */
   onEpochBegin(): void {
     this.epochStart = Date.now();
   }
