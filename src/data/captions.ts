@@ -17,7 +17,9 @@ import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { numberToWords } from './numbers.js';
 
+/** Height in pixels of a captioned image (one MNIST digit's). */
 export const CAPTION_HEIGHT = 28;
+/** Width in pixels of a captioned image: four MNIST widths. */
 export const CAPTION_WIDTH = 112;
 /** Most digits in one image (numbers up to 9999). */
 export const MAX_CAPTION_DIGITS = 4;
@@ -28,11 +30,18 @@ export type CaptionSplit = 'train' | 'test';
 
 /** One MNIST split as the generator uses it: its images, each digit's image indices, each image's ink box. */
 export interface CaptionDigits {
+  /** Which MNIST split the images come from. */
   split: CaptionSplit;
-  images: Float32Array; // (count, 28, 28), values in [0, 1]
-  labels: ArrayLike<number>; // (count)
-  byDigit: Int32Array[]; // [10][...]: indices of the images of each digit
-  inkBoxes: Uint8Array; // (count, 4): top, left, bottom, right (exclusive) of the pixels > 0.1
+  /** The split's images, (count, 28, 28), values in [0, 1]. */
+  images: Float32Array;
+  /** Each image's digit, (count). */
+  labels: ArrayLike<number>;
+  /** Per digit 0..9, the indices of its images. */
+  byDigit: Int32Array[];
+  /**
+   * Each image's ink box, (count, 4): top, left, bottom, right (exclusive) of the pixels above 0.1.
+   */
+  inkBoxes: Uint8Array;
 }
 
 /** Where a digit landed on the canvas. */
@@ -43,22 +52,36 @@ export interface CaptionBox {
   height: number;
 }
 
+/** One generated image of a handwritten number and its caption in words. */
 export interface CaptionSample {
-  image: Float32Array; // (28, 112), values in [0, 1]
+  /** The pixels, (28, 112), values in [0, 1], white ink on black. */
+  image: Float32Array;
+  /** The number drawn (0 to 9999). */
   number: number;
+  /** The number in US English words, such as "forty-two". */
   caption: string;
-  digits: number[]; // the source images' indices in the split, one per decimal digit, left to right
-  boxes: CaptionBox[]; // one per digit, on the canvas
+  /** The source images' indices in the split, one per decimal digit, left to right. */
+  digits: number[];
+  /** Where each digit landed on the canvas, one box per digit. */
+  boxes: CaptionBox[];
 }
 
+/** A batch of captioned images, as {@link captionDataset} generates it for training or testing. */
 export interface CaptionDataset {
+  /** The MNIST split the digits came from. */
   split: CaptionSplit;
+  /** Number of samples. */
   count: number;
-  images: Float32Array; // (count, 28, 112, 1)
+  /** All the pixels, (count, 28, 112, 1), values in [0, 1]. */
+  images: Float32Array;
+  /** The images' shape, [count, 28, 112, 1]. */
   shape: [number, number, number, number];
-  numbers: Int32Array; // (count)
+  /** Each sample's number, (count). */
+  numbers: Int32Array;
+  /** Each sample's caption in words. */
   captions: string[];
-  digits: number[][]; // per sample: source image indices in the split
+  /** Per sample, the source images' indices in the split. */
+  digits: number[][];
 }
 
 /** The split `mnist` (from loadMnist, or any images and labels of that split) prepared for captionSample. */

@@ -10,23 +10,121 @@ import { BatchNormalization, LayerNormalization, type BatchNormalizationConfig, 
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type GlobalPooling2DConfig, type Pooling2DConfig } from './pooling.js';
 import { LSTM, type LSTMConfig } from './recurrent.js';
 
+/** Any of tsgrad's layers: the closed set {@link layerFromConfig} can rebuild. */
 export type AnyLayer =
   | Dense | Conv2D | MaxPooling2D | AveragePooling2D | GlobalAveragePooling2D | Flatten | Dropout | Activation | BatchNormalization
   | Embedding | LayerNormalization | LSTM;
 
+/** A layer in Keras's serialised form, `{className, config}`, as model.json stores it. */
 export type LayerConfig =
-  | { className: 'Dense'; config: DenseConfig }
-  | { className: 'Conv2D'; config: Conv2DConfig }
-  | { className: 'MaxPooling2D'; config: Pooling2DConfig }
-  | { className: 'AveragePooling2D'; config: Pooling2DConfig }
-  | { className: 'GlobalAveragePooling2D'; config: GlobalPooling2DConfig }
-  | { className: 'Flatten'; config: FlattenConfig }
-  | { className: 'Dropout'; config: DropoutConfig }
-  | { className: 'Activation'; config: ActivationConfig }
-  | { className: 'BatchNormalization'; config: BatchNormalizationConfig }
-  | { className: 'Embedding'; config: EmbeddingConfig }
-  | { className: 'LayerNormalization'; config: LayerNormalizationConfig }
-  | { className: 'LSTM'; config: LSTMConfig };
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'Dense';
+      /** The options Dense's constructor takes. */
+      config: DenseConfig;
+    }
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'Conv2D';
+      /** The options Conv2D's constructor takes. */
+      config: Conv2DConfig;
+    }
+  | {
+      /** The class names of every layer type, as Keras names them. */
+      /** The layer's class name, as Keras writes it. */
+      className: 'MaxPooling2D';
+      /** The options MaxPooling2D's constructor takes. */
+      config: Pooling2DConfig;
+    }
+  /** A layer in Keras's serialised form: its class name and its config. */
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'AveragePooling2D';
+      /** The options AveragePooling2D's constructor takes. */
+      /**
+       * Rebuilds a layer (unbuilt: no weights yet) from its serialised form; throws on an unknown
+       * class name.
+       */
+      config: Pooling2DConfig;
+    }
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'GlobalAveragePooling2D';
+      /** The options GlobalAveragePooling2D's constructor takes. */
+      config: GlobalPooling2DConfig;
+    }
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'Flatten';
+      /** The options Flatten's constructor takes. */
+      config: FlattenConfig;
+    }
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'Dropout';
+      /** The options Dropout's constructor takes. */
+      config: DropoutConfig;
+    }
+  | {
+      /** The layer's class name, as Keras writes it. */
+      /**
+       * A fully connected layer: y = activation(x W + b) over the last axis, with `units` outputs
+       * (tf.layers.dense).
+       */
+      className: 'Activation';
+      /**
+       * A 2-D convolution over (B, H, W, C) inputs with `filters` kernels of `kernelSize`
+       * (tf.layers.conv2d).
+       */
+      /** The options Activation's constructor takes. */
+      /** Max pooling over (B, H, W, C) windows (default 2 x 2, stride = pool size). */
+      config: ActivationConfig;
+    /** Average pooling over (B, H, W, C) windows (default 2 x 2, stride = pool size). */
+    }
+  /** The mean over height and width: (B, H, W, C) -> (B, C). */
+  | {
+      /** Flattens each example to one axis: (B, ...) -> (B, product of the rest). */
+      /** The layer's class name, as Keras writes it. */
+      /**
+       * Zeroes a fraction `rate` of the inputs while training, scaling the rest by 1 / (1 - rate);
+       * the identity otherwise.
+       */
+      className: 'BatchNormalization';
+      /** Applies an activation function (relu, softmax, ...) elementwise. */
+      /** The options BatchNormalization's constructor takes. */
+      /**
+       * Normalises each channel (the last axis) by the batch's mean and variance while training, by
+       * running averages otherwise, then scales and shifts.
+       */
+      config: BatchNormalizationConfig;
+    /**
+     * Looks up a learned vector of `outputDim` values for each integer id below `inputDim`: (B, T)
+     * -> (B, T, outputDim).
+     */
+    }
+  /**
+   * Normalises each example over its last axis (mean 0, variance 1), then scales and shifts:
+   * GPT-2's `ln`.
+   */
+  | {
+      /** A long short-term memory layer over (B, T, features) sequences, with `units` outputs per step. */
+      /** The layer's class name, as Keras writes it. */
+      className: 'Embedding';
+      /** The options Embedding's constructor takes. */
+      config: EmbeddingConfig;
+    }
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'LayerNormalization';
+      /** The options LayerNormalization's constructor takes. */
+      config: LayerNormalizationConfig;
+    }
+  | {
+      /** The layer's class name, as Keras writes it. */
+      className: 'LSTM';
+      /** The options LSTM's constructor takes. */
+      config: LSTMConfig;
+    };
 
 export const LAYER_CLASS_NAMES = [
   'Dense', 'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Flatten', 'Dropout', 'Activation', 'BatchNormalization',

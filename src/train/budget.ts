@@ -14,10 +14,15 @@ import { cosineDecay } from '../optim/schedules.js';
 import type { Callback } from './callbacks.js';
 import type { RunState } from './runs.js';
 
+/**
+ * Options of a run counted in optimizer steps (the language models', the captioner's): AdamW with
+ * warm-up and cosine decay, and a length in steps or minutes.
+ */
 export interface BudgetOptions {
   /** Examples (windows, images) per step. */
   batch: number;
   /** The run's length: steps, or else minutes of wall time (see the header). */
+  /** The run's length in minutes of wall time, when not given in steps (exactly one of the two). */
   steps?: number;
   minutes?: number;
   /** Peak learning rate, reached at the end of the warm-up. */
@@ -27,7 +32,9 @@ export interface BudgetOptions {
   /** The cosine's floor as a fraction of lr (default 0.1). */
   minLrFraction?: number;
   /** AdamW's decoupled weight decay, on matrices (rank >= 2) only. */
+  /** AdamW's first-moment decay (default 0.9). */
   weightDecay: number;
+  /** AdamW's second-moment decay (default 0.99). */
   beta1?: number;
   beta2?: number;
   /** Gradients are scaled together down to this global L2 norm. */
@@ -35,6 +42,7 @@ export interface BudgetOptions {
   /** Validation (and a checkpoint) every this many steps, and at the end. */
   evalEvery: number;
   /** In a run folder, a "step" record in metrics.jsonl every this many steps (0 or absent: evaluations only). */
+  /** Seed of the weight initialisation, the batches drawn and dropout. */
   logEvery?: number;
   seed: number;
 }
@@ -44,11 +52,21 @@ export interface RunFields {
   /** The run folder (runs.ts): config.json if it has none, metrics.jsonl, the checkpoints (absent or null: nothing is written). */
   dir?: string | null;
   /** Continue from a checkpoint's run state and optimizer moments (the model holds its weights). */
-  resumed?: { state: RunState; optimizer: OptimizerState };
+  resumed?: {
+    /** The run's state at the checkpoint (step, history, random streams). */
+    state: RunState;
+    /** The optimizer's step count and moments at the checkpoint. */
+    optimizer: OptimizerState;
+  };
   /** Any callbacks: progress, early stopping, a CSV log... (an epoch is `evalEvery` steps). */
   callbacks?: Callback[];
   /** What a new run's config.json records (default: the model's name and the options). */
-  runConfig?: { model: string; options: object };
+  runConfig?: {
+    /** The model's name. */
+    model: string;
+    /** The settings, all a resume needs. */
+    options: object;
+  };
   /** A NaN or Inf loss or gradient: 'stop' (the default) throws, naming the step; 'skip' drops that step's update and counts it (see trainer.ts). */
   onNan?: 'stop' | 'skip';
 }

@@ -25,6 +25,7 @@ import { onNanOption, trainLoop, type TrainResult } from './trainer.js';
 /** MNIST training images kept out of training, from the end, to draw the validation images from. */
 export const VALIDATION_DIGITS = 5000;
 
+/** Options of {@link trainCaptioner}: the budgeted AdamW training's, plus the validation set's size. */
 export interface CaptionTrainOptions extends BudgetOptions {
   /** Validation images, the same at every evaluation. */
   evalCount: number;
@@ -37,15 +38,26 @@ export interface MnistSplit {
   count: number;
 }
 
+/**
+ * What {@link trainCaptioner} trains: the model, the MNIST digits to draw images from, the options,
+ * and where the run is kept.
+ */
 export interface CaptionRun extends RunFields {
+  /** The captioner to train (its weights are updated in place). */
   model: Captioner;
   /** The MNIST training images: the digits of every training and validation image. */
+  /** The training options (also stored in the run's config.json). */
   mnist: MnistSplit;
   options: CaptionTrainOptions;
 }
 
 /** The training digits and the held-out validation digits of MNIST's training split. */
-export function splitTrainingDigits(mnist: MnistSplit): { train: CaptionDigits; validation: CaptionDigits } {
+export function splitTrainingDigits(mnist: MnistSplit): {
+  /** The digits of all but the last VALIDATION_DIGITS training images. */
+  train: CaptionDigits;
+  /** The digits of the last VALIDATION_DIGITS training images, never trained on. */
+  validation: CaptionDigits;
+} {
   check(mnist.count > VALIDATION_DIGITS, `the captioner holds out ${VALIDATION_DIGITS} MNIST training images for validation: it needs more than that, got ${mnist.count}`);
   const n = mnist.count - VALIDATION_DIGITS, px = CAPTION_HEIGHT * CAPTION_HEIGHT;
   const part = (from: number, count: number) => ({
@@ -99,16 +111,30 @@ export function captionLoss(model: Captioner, data: Captioned, batch = 256): num
   return nats / tokens;
 }
 
+/** How well a captioner writes the captions of generated images, as {@link evaluateCaptioner} measures it. */
 export interface CaptionScore {
   /** Images whose caption is exactly right. */
   exact: number;
   /** Digits right: 1 - (edit distance between the numbers' digits, at most the true digit count) / digits; a caption that is no number has every digit wrong. */
   digits: number;
+  /** Number of images scored. */
   /** Exact match by the true number's digit count (1 to 4): [accuracy, images]. */
-  byDigits: Record<number, { exact: number; count: number }>;
+  byDigits: Record<number, {
+    /** Fraction of these images captioned exactly right. */
+    exact: number;
+    /** Number of these images. */
+    count: number;
+  }>;
   count: number;
   /** The wrong ones, in order: the image's index, the true caption, the written one. */
-  wrong: { index: number; caption: string; predicted: string }[];
+  wrong: {
+    /** The image's index in the data. */
+    index: number;
+    /** The true caption. */
+    caption: string;
+    /** The caption the model wrote. */
+    predicted: string;
+  }[];
 }
 
 /** Exact-match and per-digit accuracy of the model's captions (greedy, or beam search) of generated images. */

@@ -55,15 +55,22 @@ export interface EarlyStoppingConfig {
 
 /** Keras EarlyStopping: ends fit() when the monitored quantity has not improved for `patience` epochs. */
 export class EarlyStopping implements Callback {
+  /** The logged quantity watched (default `val_loss`). */
   readonly monitor: string;
+  /** Epochs without improvement before stopping (default 0). */
   readonly patience: number;
+  /** A value the quantity must also beat for the patience count to restart, or null (the default). */
   readonly baseline: number | null;
+  /** Whether the best epoch's weights are put back at the end of training (default false). */
   readonly restoreBestWeights: boolean;
+  /** Epochs trained before the watching starts (default 0). */
   readonly startFromEpoch: number;
   private readonly better: (current: number, best: number) => boolean;
   private readonly worst: number;
   private model: CallbackModel | null = null;
+  /** The best value of the quantity so far (Infinity or -Infinity before the first). */
   best = Infinity;
+  /** The epoch (from 0) of the best value. */
   bestEpoch = 0;
   /** The epoch in which training was stopped, 0 if it was not. */
   stoppedEpoch = 0;
@@ -84,6 +91,7 @@ export class EarlyStopping implements Callback {
     this.model = model;
   }
 
+  /** Resets the count, the best value and any saved weights, so one callback can serve several fits. */
   onTrainBegin(): void {
     this.wait = 0;
     this.stoppedEpoch = 0;
@@ -116,6 +124,7 @@ export class EarlyStopping implements Callback {
     }
   }
 
+  /** Puts back the best epoch's weights, with restoreBestWeights. */
   onTrainEnd(): void {
     if (this.restoreBestWeights && this.bestWeights) setWeights(needModel(this.model, 'earlyStopping'), this.bestWeights);
   }
@@ -145,11 +154,15 @@ export interface ModelCheckpointConfig {
 
 /** Keras ModelCheckpoint: saves the model (model.save, written atomically) at the end of epochs. */
 export class ModelCheckpoint implements Callback {
+  /** The folder to save into, with `{epoch}` and logged values filled in at each save. */
   readonly filepath: string;
+  /** The logged quantity compared with saveBestOnly (default `val_loss`). */
   readonly monitor: string;
+  /** Whether to save only when the quantity improves (default false: every epoch). */
   readonly saveBestOnly: boolean;
   private readonly better: (current: number, best: number) => boolean;
   private model: CallbackModel | null = null;
+  /** The best value of the quantity so far. */
   best: number;
   /** Folders written so far, in order. */
   readonly saved: string[] = [];
@@ -270,5 +283,7 @@ export function reduceLROnPlateau(c: ReduceLROnPlateauConfig = {}): Callback {
   };
 }
 
+/** A new {@link EarlyStopping} callback (tf.callbacks.earlyStopping). */
 export const earlyStopping = (config?: EarlyStoppingConfig) => new EarlyStopping(config);
+/** A new {@link ModelCheckpoint} callback. */
 export const modelCheckpoint = (config: ModelCheckpointConfig) => new ModelCheckpoint(config);

@@ -34,6 +34,10 @@ const METRIC_ALIASES: Readonly<Record<string, MetricName>> = {
 };
 
 // `string & {}` keeps the names' completion in editors while taking any string, checked at run time.
+/**
+ * What {@link Sequential.compile} takes: the optimizer, the loss and the metrics, by object or by
+ * Keras's names.
+ */
 export interface CompileArgs {
   /** An optimizer, or a name for one with Keras's defaults ('adam', 'adamw', 'rmsprop', 'sgd'; any case). */
   optimizer: Optimizer | keyof typeof OPTIMIZERS | (string & {});
@@ -50,12 +54,23 @@ export interface TrainingConfig {
 }
 
 export interface FitArgs {
+  /** Passes over the training data (default 1). */
   epochs?: number;
+  /** Examples per gradient step (default 32); the last batch of an epoch may be smaller. */
   batchSize?: number;
   /** Fraction of the examples, taken from the end before shuffling, kept for validation (as Keras). */
   validationSplit?: number;
+  /** Inputs and targets to evaluate after each epoch, logged as `val_loss` and `val_<metric>`. */
   validationData?: [Tensor | Nested, Tensor | Nested];
+  /**
+   * Whether to shuffle the training examples at each epoch's start (default true), with the model's
+   * seeded stream.
+   */
   shuffle?: boolean;
+  /**
+   * Callbacks called at the start and end of training, epochs and batches (early stopping,
+   * checkpoints, loggers, ...).
+   */
   callbacks?: Callback[];
   /** The epoch to start from, counting from 0 (as Keras): resuming a run that completed that many. */
   initialEpoch?: number;
@@ -76,15 +91,24 @@ export interface FitArgs {
 }
 
 /** The mean loss and the mean of each compiled metric, under its name. */
-export type EvaluateResult = { loss: number } & Partial<Record<MetricName, number>>;
+export type EvaluateResult = {
+  /** The mean loss over the examples. */
+  loss: number;
+} & Partial<Record<MetricName, number>>;
 
+/**
+ * A linear stack of layers with Keras's model API: compile, fit, evaluate, predict, save. Build one
+ * with {@link sequential}.
+ */
 export class Sequential extends LayerStack implements Model {
   readonly className = 'Sequential';
+  /** The optimizer compile() set, or null before compile. */
   optimizer: Optimizer | null = null;
   private lossName: LossName | null = null;
   private metrics: MetricName[] = [];
   /** Set by a callback to end fit() after the current epoch (as Keras). */
   stopTraining = false;
+  /** The seed of the model's weight initialisation and shuffling (default 0). */
   readonly seed: number;
   /** Drives shuffling; its state is part of a run's state. */
   readonly rng: Rng;
@@ -104,7 +128,10 @@ export class Sequential extends LayerStack implements Model {
     super.build(seed);
   }
 
-  override getConfig(): StackConfig & { seed: number } {
+  override getConfig(): StackConfig & {
+    /** The model's seed, so fromConfig rebuilds the same initialisation and shuffling. */
+    seed: number;
+  } {
     return { ...super.getConfig(), seed: this.seed };
   }
 
@@ -119,6 +146,10 @@ export class Sequential extends LayerStack implements Model {
     return states;
   }
 
+  /**
+   * Restores the random streams from {@link getRngStates}, so a resumed run shuffles and drops out
+   * as an uninterrupted one.
+   */
   setRngStates(states: Record<string, RngState>): void {
     this.rng.setState(states.shuffle);
     for (const layer of this.layers) if ('rng' in layer && states[layer.name]) layer.rng.setState(states[layer.name]);
@@ -154,6 +185,7 @@ export class Sequential extends LayerStack implements Model {
     this.metrics = [...new Set(metricNames as MetricName[])];
   }
 
+  /** The optimizer, loss and metrics compile() set, as a checkpoint stores them; null before compile. */
   get trainingConfig(): TrainingConfig | null {
     if (!this.optimizer || !this.lossName) return null;
     return { optimizer: this.optimizer.getConfig(), loss: this.lossName, metrics: this.metrics };

@@ -23,7 +23,6 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Callback, CallbackModel, History, Logs, StepInfo } from './callbacks.js';
 import type { RunTracker } from './runs.js';
 
-/** A step's loss, as a configuration computes it inside the step's tidy, before backward. */
 /** Resolves in a task of its own: Node's setImmediate, or a message to itself in a browser (whose timers wait at least 4 ms). */
 function nextTask(): Promise<void> {
   if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
@@ -34,6 +33,7 @@ function nextTask(): Promise<void> {
   });
 }
 
+/** A step's loss, as a configuration computes it inside the step's tidy, before backward. */
 export interface StepLoss {
   /** The scalar to minimise (regularization penalties included). */
   loss: Tensor;
@@ -43,8 +43,13 @@ export interface StepLoss {
   counts?: Logs;
 }
 
+/**
+ * One training run for {@link trainLoop}: the model and optimizer, what a step's loss is, how steps
+ * group into epochs, when the run ends, and who is told.
+ */
 export interface TrainLoop {
   /** What callbacks see and change (Keras's callback.model). */
+  /** Updates the weights from their gradients after each step. */
   model: CallbackModel;
   optimizer: Optimizer;
   /** The weights the optimizer updates. */
@@ -56,7 +61,9 @@ export interface TrainLoop {
   steps?: number;
   seconds?: number;
   /** Steps already taken (Keras's initialEpoch * stepsPerEpoch); a resumed tracker's state takes precedence. */
+  /** The run ends after this many optimizer steps in all (resumed steps included). */
   initialStep?: number;
+  /** The run ends after this many seconds of training (resumed time included). */
   /** Before each epoch's first step (fit shuffles here). */
   beginEpoch?(epoch: number): void;
   /** The learning rate of the next step, set on the optimizer before it (default: the optimizer's own). */
@@ -67,25 +74,40 @@ export interface TrainLoop {
   validate?(): Logs;
   callbacks?: Callback[];
   /** Keeps the run's folder: metrics, a checkpoint at each epoch's end; a resumed run starts from its state. */
+  /** Told of every event of the run: train begin, epoch begin, batch end, epoch end, train end. */
   run?: RunTracker;
   /**
    * A step whose loss or gradients hold NaN or Inf: 'stop' (the default) ends the run with a
    * TsgradError; 'skip' drops its update and counts it (the epoch's logs: `skipped`).
    */
   onNan?: 'stop' | 'skip';
+  /**
+   * Training examples per epoch, which callbacks are told at train begin (progress bars show it);
+   * default 0.
+   */
   samples?: number;
+  /** Validation examples, which callbacks are told at train begin; default 0. */
   validationSamples?: number;
 }
 
+/** What a finished (or stopped) run returns: its history and where it ended. */
 export interface TrainResult {
+  /** The figures of every epoch (Keras's History), validation included. */
   history: History;
   /** Steps and seconds of training in the whole run. */
   step: number;
+  /** Seconds of training in the whole run, resumed time included. */
   seconds: number;
   /** Whether the run reached its end (rather than being stopped through stopTraining). */
   finished: boolean;
 }
 
+/**
+ * The one training loop every trainer is a configuration of: runs steps (each in its own tidy)
+ * grouped into epochs, validates, calls the callbacks and checkpoints through `run` at each epoch's
+ * end, until epochs, steps or seconds run out or a callback sets stopTraining. A NaN or Inf stops
+ * the run before the epoch is checkpointed (or with onNan 'skip', drops the step).
+ */
 type StepResult = { bad: string; loss?: never } | { bad?: undefined; loss: number; size: number; counts: Logs };
 
 export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
