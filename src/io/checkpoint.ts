@@ -34,7 +34,12 @@ export interface CheckpointContents {
   modelConfig: unknown;
   trainingConfig: unknown;
   weights: NamedArray[];
-  optimizerState?: { iterations: number; slots: Record<string, Float32Array> };
+  optimizerState?: {
+    /** The optimizer's step count. */
+    iterations: number;
+    /** Its per-parameter moments, keyed `<slot>/<index>`. */
+    slots: Record<string, Float32Array>;
+  };
   /** modelConfig and trainingConfig as read from a file, for validation errors that name it and the field. */
   docs?: { model: Doc; training: Doc };
 }

@@ -21,6 +21,7 @@ import { Captioner, captionerConfigFromDoc } from './captioner.js';
 import { Gpt, gptConfigFromDoc } from './gpt.js';
 import { LstmLm, lstmLmConfigFromDoc } from './lstm-lm.js';
 
+/** Any model tsgrad saves and loads: a Sequential, a GPT, an LSTM language model or a captioner. */
 export type AnyModel = Sequential | Gpt | LstmLm | Captioner;
 /** The language models a checkpoint can hold, by the class name in its model.json. */
 export const LM_CLASS_NAMES = ['GPT', 'LSTMLM'] as const;
@@ -137,11 +138,15 @@ export function importTfjs(pathToDirOrModelJson: string): Sequential {
   return modelFromCheckpoint(readTfjs(pathToDirOrModelJson), pathToDirOrModelJson) as Sequential;
 }
 
+/** A language model loaded from a checkpoint, with its tokenizer and how it was trained. */
 export interface LoadedLanguageModel {
+  /** The model (a {@link Gpt} or an {@link LstmLm}), weights loaded. */
   model: LanguageModel & AnyModel;
+  /** The tokenizer it was trained with (from the checkpoint's model.json). */
   tokenizer: Tokenizer;
   /** How it was trained, when it was (a run's checkpoint). */
   options?: LmTrainOptions;
+  /** Where its training text came from, so evaluation finds the same validation text. */
   source?: LmDataSource;
 }
 
@@ -185,5 +190,14 @@ export function resumeRun<M extends AnyModel = AnyModel>(dir: string, kind?: Cla
     checkOptimizerState(null, c.optimizerState, sizes, latest.dir);
   }
   model.setRngStates(latest.state.rng);
-  return { model, tokenizer: lm?.tokenizer, state: latest.state, optimizer: c.optimizerState };
+  return {
+    /** The model, weights and random streams restored. */
+    model,
+    /** A language model's tokenizer (undefined for other models). */
+    tokenizer: lm?.tokenizer,
+    /** The run's state at the checkpoint: epoch, step, history, best. */
+    state: latest.state,
+    /** The optimizer's step count and moments, when the checkpoint has them. */
+    optimizer: c.optimizerState,
+  };
 }

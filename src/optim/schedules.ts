@@ -7,6 +7,7 @@ import { check } from '../core/errors.js';
 import type { Doc } from '../core/validate.js';
 import { bool, need, opt, positive, readFields, within, type Field } from '../nn/schema.js';
 
+/** Options of {@link piecewiseConstantDecay}: constant rates between step boundaries. */
 export interface PiecewiseConstantDecayConfig {
   /** Increasing step numbers where the rate changes. */
   boundaries: number[];
@@ -14,14 +15,19 @@ export interface PiecewiseConstantDecayConfig {
   values: number[];
 }
 
+/** Options of {@link exponentialDecay}: rate = initialLearningRate * decayRate ** (step / decaySteps). */
 export interface ExponentialDecayConfig {
+  /** The rate at step 0. */
   initialLearningRate: number;
+  /** Steps over which the rate is multiplied by decayRate once. */
   decaySteps: number;
+  /** The factor applied every decaySteps (below 1 to decay). */
   decayRate: number;
   /** Decay in whole intervals of decaySteps (a step decay) instead of continuously. */
   staircase?: boolean;
 }
 
+/** Options of {@link cosineDecay}: an optional linear warm-up, then a half cosine down to a floor. */
 export interface CosineDecayConfig {
   /** The rate at step 0: where warmup starts, or where the decay starts without warmup. */
   initialLearningRate: number;
@@ -31,17 +37,38 @@ export interface CosineDecayConfig {
   alpha?: number;
   /** With warmup: the rate reached linearly at warmupSteps, where the decay starts. */
   warmupTarget?: number | null;
+  /** Steps of linear warm-up before the decay (default 0). */
   warmupSteps?: number;
 }
 
+/**
+ * A schedule as stored in a checkpoint (inside the optimizer's config): its Keras class name and
+ * options. {@link scheduleFromConfig} rebuilds it.
+ */
 export type ScheduleConfig =
-  | { className: 'PiecewiseConstantDecay'; config: PiecewiseConstantDecayConfig }
-  | { className: 'ExponentialDecay'; config: ExponentialDecayConfig }
-  | { className: 'CosineDecay'; config: CosineDecayConfig };
+  | {
+      /** Which schedule, as Keras names it. */
+      className: 'PiecewiseConstantDecay';
+      /** Its options. */
+      config: PiecewiseConstantDecayConfig;
+    }
+  | {
+      /** Which schedule, as Keras names it. */
+      className: 'ExponentialDecay';
+      /** Its options. */
+      config: ExponentialDecayConfig;
+    }
+  | {
+      /** Which schedule, as Keras names it. */
+      className: 'CosineDecay';
+      /** Its options. */
+      config: CosineDecayConfig;
+    };
 
 /** Called with the step number (as Keras's `schedule(step)`), and serializable. */
 export interface LearningRateSchedule {
   (step: number): number;
+  /** The schedule's class name and options, for a checkpoint. */
   getConfig(): ScheduleConfig;
 }
 
@@ -108,6 +135,7 @@ export function cosineDecay(c: CosineDecayConfig): LearningRateSchedule {
   });
 }
 
+/** Rebuilds a schedule from the config its getConfig() returned; throws on an unknown class name. */
 export function scheduleFromConfig(c: ScheduleConfig): LearningRateSchedule {
   switch (c.className) {
     case 'PiecewiseConstantDecay': return piecewiseConstantDecay(c.config);

@@ -8,14 +8,21 @@ import type { RngState } from '../core/rng.js';
 import type { NamedWeight } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 
+/**
+ * Figures by name (`loss`, `accuracy`, `val_loss`, `lr`, ...), as callbacks receive and the history
+ * records them.
+ */
 export type Logs = Record<string, number>;
 
+/** What callbacks are told when training begins: how long the run is and how many examples it sees. */
 export interface TrainBegin {
   /** Epochs the run ends after (Infinity when steps or seconds bound it). */
   epochs: number;
   /** Steps per epoch: batches of the data set, or a language model's steps between evaluations. */
   steps: number;
+  /** Training examples per epoch (0 when the trainer does not count them). */
   samples: number;
+  /** Validation examples evaluated at each epoch's end (0 for none). */
   validationSamples: number;
   /** Set for a run counted in steps (a language model): the steps it ends after... */
   totalSteps?: number;
@@ -45,6 +52,7 @@ export interface StepInfo {
 /** What a callback may see and change of the model being trained (Keras's `callback.model`). */
 export interface CallbackModel {
   /** Set to end training: fit() and the trainer stop after the current step, with a last epoch end. */
+  /** The optimizer, so learning-rate callbacks can read and set its rate; null before compile. */
   stopTraining: boolean;
   readonly optimizer: Optimizer | null;
   /** Every weight, trainable or not, in a fixed order. */
@@ -55,9 +63,15 @@ export interface CallbackModel {
   getRngStates(): Record<string, RngState>;
 }
 
+/**
+ * Keras-style training callbacks: each optional method is called at that event of the run, and may
+ * be async (the trainer waits). Write one as an object literal with the methods you need.
+ */
 export interface Callback {
   /** Called by the trainer before onTrainBegin with the model being trained. */
+  /** Called once before the first step, with the run's length and sizes. */
   setModel?(model: CallbackModel): void;
+  /** Called before each epoch's first step, with the epoch counted from 0. */
   onTrainBegin?(info: TrainBegin): void | Promise<void>;
   onEpochBegin?(epoch: number): void | Promise<void>;
   /** `batch` counts from 0 within the epoch; `logs` holds the running means over the epoch so far. */
@@ -68,12 +82,15 @@ export interface Callback {
    */
   onEpochEnd?(epoch: number, logs: Logs, info: StepInfo): void | Promise<void>;
   /** A run's checkpoint folder has been written (by the RunTracker, after onEpochEnd). */
+  /** Called once when training ends (or is stopped), with the last epoch's logs. */
   onCheckpoint?(dir: string): void | Promise<void>;
   onTrainEnd?(logs: Logs): void | Promise<void>;
 }
 
 /** Keras's History: per-epoch values of every logged quantity. */
+/** The epochs recorded, counted from 0. */
 export interface History {
+  /** Each logged quantity's value at each of those epochs. */
   epoch: number[];
   history: Record<string, number[]>;
 }

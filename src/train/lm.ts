@@ -51,6 +51,7 @@ export interface LmTrainOptions extends BudgetOptions {
 export interface LmDataSource {
   /** A text file, or null for the Brown corpus. */
   text: string | null;
+  /** Fraction of the text, from its end, held out for validation. */
   validationFraction: number;
 }
 
