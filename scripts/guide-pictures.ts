@@ -10,8 +10,9 @@
 //   attention.png        the causal attention weights of every head of a small character-level GPT
 //                        (2 blocks, 4 heads) trained for 600 steps on the Brown corpus, for one
 //                        sentence: one row of heatmaps per block, queries down, keys across.
-// Seeded throughout, so a run draws the same pictures on the same machine. About 3-4 minutes on
-// 2 cores: the CNN's 5 epochs take 1-2 minutes (one with --run), the GPT about 2.
+// Seeded throughout, so a run draws the same pictures on the same machine. About 2-4 minutes on
+// 2 cores (3 min 21 s measured with the cores shared): the CNN's 5 epochs take 70-150 s (one epoch
+// with --run), the GPT's 600 steps 45-70 s.
 // Not for: anything the library needs; the drawing (a canvas, a 5x7 pixel font, a palette PNG
 // writer) is here only because the pictures need it.
 // Run: node --import tsx scripts/guide-pictures.ts [--run RUN_DIR] [--only cnn|gpt]
@@ -23,8 +24,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import {
-  charTokenizer, Gpt, loadBrown, loadMnist, noGrad, referenceCnn, RunTracker, selfAttention, softmax, splitHeads, tensor, tidy,
-  train, trainLm, type Tensor,
+  charTokenizer, Gpt, layers, loadBrown, loadMnist, noGrad, referenceCnn, RunTracker, selfAttention, softmax, splitHeads, tensor, tidy,
+  train, trainLm,
 } from '../src/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -310,7 +311,7 @@ async function cnnPictures(): Promise<void> {
   const afterFirstEpoch = {
     onEpochEnd(epoch: number) {
       if (epoch !== 0) return;
-      const conv = model.layers[0] as unknown as { kernel: Tensor; call(x: Tensor): Tensor };
+      const conv = model.layers[0] as ReturnType<typeof layers.conv2d>;
       drawFilters(Float32Array.from(conv.kernel.dataSync()));
       noGrad(() => tidy(() => {
         const maps = conv.call(tensor(digit, [1, 28, 28, 1])); // (1, 26, 26, 32), ReLU included
