@@ -303,6 +303,7 @@ function drawTrainingCurves(records: EpochRecord[]): void {
 // ---- The CNN run: 1, 2 and 3 ------------------------------------------------------------------
 
 async function cnnPictures(): Promise<void> {
+  const given = runArg === undefined ? null : readEpochs(runArg); // read first: a run without validation fails before training
   const trainSet = loadMnist({ split: 'train' }), testSet = loadMnist({ split: 'test', limit: TEST_DIGIT + 1 });
   const x = tensor(trainSet.images, trainSet.shape), y = tensor(trainSet.labels, [trainSet.count], 'int32');
   const model = referenceCnn({ seed: SEED });
@@ -326,7 +327,7 @@ async function cnnPictures(): Promise<void> {
   const started = Date.now();
   await model.fit(x, y, { epochs: runArg ? 1 : 5, batchSize: 32, validationSplit: 0.1, callbacks: [afterFirstEpoch], run, verbose: 2 });
   console.log(`reference CNN trained in ${((Date.now() - started) / 1000).toFixed(0)} s${run ? `; its run folder: ${runDir}` : ''}`);
-  drawTrainingCurves(readEpochs(runDir));
+  drawTrainingCurves(given ?? readEpochs(runDir));
 }
 
 // ---- 4: attention patterns of a small GPT -----------------------------------------------------
