@@ -12,6 +12,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgrad-save-'));
 const train = loadMnist({ limit: 256 });
 const test = loadMnist({ split: 'test', limit: 100 });
 const testX = tensor(test.images, test.shape);
+const testY = tensor(test.labels, [test.count], 'int32');
 
 const model = referenceCnn({ seed: 0 });
 model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
@@ -39,5 +40,5 @@ const again = loadModel(checkpoint, Sequential);
 const before = model.predict(testX).dataSync();
 const after = again.predict(testX).dataSync();
 console.log(`loaded back: ${again.countParams()} parameters, identical outputs: ${before.every((v, i) => v === after[i])}`);
-console.log('evaluate() gives the same loss:', model.evaluate(testX, tensor(test.labels, [test.count], 'int32')).loss === again.evaluate(testX, tensor(test.labels, [test.count], 'int32')).loss);
+console.log('evaluate() gives the same loss:', model.evaluate(testX, testY).loss === again.evaluate(testX, testY).loss);
 fs.rmSync(dir, { recursive: true });

@@ -18,21 +18,21 @@
 
 import { check, TsgradError } from '../core/errors.js';
 import { Doc, parseJson } from '../core/validate.js';
+
 /**
  * Text to integer token ids and back, as a language model reads and writes it; saved as JSON
  * ({@link tokenizerFromJSON} reads it back).
  */
-
-/** Which tokenizer: one id per character, or byte-level byte-pair encoding. */
 export interface Tokenizer {
-  /** Number of distinct ids: ids run from 0 to vocabSize - 1. */
+  /** Which tokenizer: one id per character, or byte-level byte-pair encoding. */
   readonly kind: 'char' | 'bpe';
-  /** The ids of `text`; a character tokenizer throws on a character outside its vocabulary. */
+  /** Number of distinct ids: ids run from 0 to vocabSize - 1. */
   readonly vocabSize: number;
-  /** The text of `ids`; throws on an id outside the vocabulary. */
+  /** The ids of `text`; a character tokenizer throws on a character outside its vocabulary. */
   encode(text: string): Int32Array;
-  /** The tokenizer as plain JSON, for a checkpoint's tokenizer.json. */
+  /** The text of `ids`; throws on an id outside the vocabulary. */
   decode(ids: ArrayLike<number>): string;
+  /** The tokenizer as plain JSON, for a checkpoint's tokenizer.json. */
   toJSON(): TokenizerJSON;
 }
 
@@ -61,14 +61,14 @@ export type TokenizerJSON =
  */
 export type TokenArray = Int32Array | Uint16Array | Uint8Array;
 
+/**
+ * Options of a {@link BpeTokenizer} read from another library's files: the byte ids' order and
+ * special tokens.
+ */
 export interface BpeOptions {
   /** id i (0..255) is the byte byteOrder[i]; default byte order. */
   byteOrder?: readonly number[];
   /** Tokens with ids 256 + merges.length, 256 + merges.length + 1, ...; decoded as their text. */
-  /**
-   * Options of a {@link BpeTokenizer} read from another library's files: the byte ids' order and
-   * special tokens.
-   */
   specialTokens?: readonly string[];
 }
 

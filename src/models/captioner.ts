@@ -156,7 +156,7 @@ export interface CaptionerCache {
 }
 
 /**
- * How {@link Captioner.decode} writes captions: greedy or beam search, how long, with which words.
+ * How {@link Captioner.generate} writes captions: greedy or beam search, how long, with which words.
  */
 export interface DecodeOptions {
   /** Beams (default 1: greedy). */

@@ -24,10 +24,16 @@ import type { NamedWeight } from '../nn/stack.js';
 import type { LanguageModel } from '../train/lm.js';
 import { DecoderBlock, GPT2_NAMES, modelPart } from './block.js';
 
+/**
+ * A GPT's architecture, as GPT-2 names its hyperparameters: vocabulary, blocks, heads, width,
+ * context length and dropout.
+ */
 export interface GptConfig {
+  /** Number of token ids the model reads and predicts. */
   vocabSize: number;
   /** Transformer blocks. */
   layers: number;
+  /** Attention heads per block; they split embd. */
   heads: number;
   /** Embedding width C (a multiple of heads). */
   embd: number;
@@ -74,13 +80,21 @@ export interface GptCache {
 
 export class Gpt implements LanguageModel<GptCache> {
   readonly className = 'GPT';
+  /** The architecture, defaults filled in. */
   readonly config: Required<GptConfig>;
   /** Every weight with its GPT-2 name, in GPT-2's order. */
   readonly weights: NamedWeight[] = [];
-  readonly wte: Embedding; // embeddings (V, C), also the output head
-  readonly wpe: Embedding; // embeddings (block, C)
+  /** The token embedding (V, C), tied to the output head (GPT-2's `wte`). */
+  readonly wte: Embedding;
+  /** The position embedding (block, C) (GPT-2's `wpe`). */
+  readonly wpe: Embedding;
+  /**
+   * The transformer blocks: causal self-attention and MLP, each with a pre-layer-norm and a
+   * residual (GPT-2's `h`).
+   */
   readonly h: DecoderBlock[] = [];
-  readonly lnF: LayerNormalization; // gamma, beta (C)
+  /** The final layer norm before the head, gamma and beta (C) (GPT-2's `ln_f`). */
+  readonly lnF: LayerNormalization;
   /**
    * One Dropout for every place GPT-2 drops (`transformer.drop`, each block's `resid_dropout` and
    * `mlp.dropout`): the layers hold no weights, and one stream then draws every mask in turn.
@@ -130,6 +144,7 @@ export class Gpt implements LanguageModel<GptCache> {
     return { dropout: this.drop.rng.getState() };
   }
 
+  /** Restores Dropout's random stream from {@link getRngStates}, so a resumed run draws the same masks. */
   setRngStates(states: Record<string, RngState>): void {
     this.drop.rng.setState(states.dropout);
   }

@@ -18,7 +18,12 @@ import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { NamedWeight } from '../nn/stack.js';
 import type { LanguageModel } from '../train/lm.js';
 
+/**
+ * An LSTM language model's architecture: vocabulary, embedding width, LSTM units and layers, window
+ * length, dropout.
+ */
 export interface LstmLmConfig {
+  /** Number of token ids the model reads and predicts. */
   vocabSize: number;
   /** Embedding width. */
   embd: number;
@@ -49,10 +54,14 @@ export interface LstmLmCache {
 
 export class LstmLm implements LanguageModel<LstmLmCache> {
   readonly className = 'LSTMLM';
+  /** The architecture, defaults filled in. */
   readonly config: Required<LstmLmConfig>;
   readonly weights: NamedWeight[] = [];
+  /** The token embedding: (V, embd). */
   readonly embedding: Embedding;
+  /** The stacked LSTMs, each returning its whole sequence. */
   readonly lstms: LSTM[];
+  /** The output layer to the vocabulary's logits: kernel (units, V), bias (V). */
   readonly head: Dense;
   /** On the embeddings and on each LSTM's output; one layer, so that one stream draws every mask in turn. */
   readonly dropout: Dropout;
@@ -93,6 +102,7 @@ export class LstmLm implements LanguageModel<LstmLmCache> {
     return { dropout: this.dropout.rng.getState() };
   }
 
+  /** Restores Dropout's random stream from {@link getRngStates}, so a resumed run draws the same masks. */
   setRngStates(states: Record<string, RngState>): void {
     this.dropout.rng.setState(states.dropout);
   }

@@ -32,13 +32,28 @@ export interface Weight {
   regularizer?: Regularizer;
 }
 
+/**
+ * The base of every layer, kept thin as Keras's: `build(inputShape, rng)` creates the weights,
+ * `call(x, training)` computes, `getConfig()` returns the plain config that rebuilds the layer. A
+ * custom layer subclasses it.
+ */
 export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
+  /** The layer's type as Keras names it (`Dense`, `Conv2D`, ...), written in model.json. */
   abstract readonly className: string;
+  /**
+   * The layer's name, unique within its model (given by the model when the config has none);
+   * weights are saved as `<name>/<weight>`.
+   */
   name: string;
+  /** The layer's weights in creation order, empty until build(). */
   readonly weights: Weight[] = [];
+  /** Whether build() has created the weights. */
   built = false;
 
-  constructor(readonly config: C) {
+  constructor(
+    /** The options the layer was made with, as given (getConfig() fills in the defaults). */
+    readonly config: C,
+  ) {
     checkCommonFields(config);
     this.name = config.name ?? '';
     if (config.activityRegularizer) checkRegularizer(config.activityRegularizer);
@@ -49,6 +64,10 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
     this.built = true;
   }
 
+  /**
+   * The layer's forward computation on a batch x (batch axis first); `training` turns on dropout
+   * and batch statistics.
+   */
   abstract call(x: Tensor, training: boolean): Tensor;
 
   /** The full config with defaults filled in, as Keras's get_config. */
@@ -68,6 +87,7 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
     return value;
   }
 
+  /** The options every layer shares (name, inputShape, activityRegularizer), for a subclass's getConfig(). */
   protected base(): BaseLayerConfig {
     const c = this.config;
     return {

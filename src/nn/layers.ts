@@ -30,21 +30,15 @@ export type LayerConfig =
       config: Conv2DConfig;
     }
   | {
-      /** The class names of every layer type, as Keras names them. */
       /** The layer's class name, as Keras writes it. */
       className: 'MaxPooling2D';
       /** The options MaxPooling2D's constructor takes. */
       config: Pooling2DConfig;
     }
-  /** A layer in Keras's serialised form: its class name and its config. */
   | {
       /** The layer's class name, as Keras writes it. */
       className: 'AveragePooling2D';
       /** The options AveragePooling2D's constructor takes. */
-      /**
-       * Rebuilds a layer (unbuilt: no weights yet) from its serialised form; throws on an unknown
-       * class name.
-       */
       config: Pooling2DConfig;
     }
   | {
@@ -67,47 +61,17 @@ export type LayerConfig =
     }
   | {
       /** The layer's class name, as Keras writes it. */
-      /**
-       * A fully connected layer: y = activation(x W + b) over the last axis, with `units` outputs
-       * (tf.layers.dense).
-       */
       className: 'Activation';
-      /**
-       * A 2-D convolution over (B, H, W, C) inputs with `filters` kernels of `kernelSize`
-       * (tf.layers.conv2d).
-       */
       /** The options Activation's constructor takes. */
-      /** Max pooling over (B, H, W, C) windows (default 2 x 2, stride = pool size). */
       config: ActivationConfig;
-    /** Average pooling over (B, H, W, C) windows (default 2 x 2, stride = pool size). */
     }
-  /** The mean over height and width: (B, H, W, C) -> (B, C). */
   | {
-      /** Flattens each example to one axis: (B, ...) -> (B, product of the rest). */
       /** The layer's class name, as Keras writes it. */
-      /**
-       * Zeroes a fraction `rate` of the inputs while training, scaling the rest by 1 / (1 - rate);
-       * the identity otherwise.
-       */
       className: 'BatchNormalization';
-      /** Applies an activation function (relu, softmax, ...) elementwise. */
       /** The options BatchNormalization's constructor takes. */
-      /**
-       * Normalises each channel (the last axis) by the batch's mean and variance while training, by
-       * running averages otherwise, then scales and shifts.
-       */
       config: BatchNormalizationConfig;
-    /**
-     * Looks up a learned vector of `outputDim` values for each integer id below `inputDim`: (B, T)
-     * -> (B, T, outputDim).
-     */
     }
-  /**
-   * Normalises each example over its last axis (mean 0, variance 1), then scales and shifts:
-   * GPT-2's `ln`.
-   */
   | {
-      /** A long short-term memory layer over (B, T, features) sequences, with `units` outputs per step. */
       /** The layer's class name, as Keras writes it. */
       className: 'Embedding';
       /** The options Embedding's constructor takes. */
@@ -126,15 +90,18 @@ export type LayerConfig =
       config: LSTMConfig;
     };
 
+/** The class names of every layer type, as Keras names them. */
 export const LAYER_CLASS_NAMES = [
   'Dense', 'Conv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Flatten', 'Dropout', 'Activation', 'BatchNormalization',
   'Embedding', 'LayerNormalization', 'LSTM',
 ] as const;
 
+/** A layer in Keras's serialised form: its class name and its config. */
 export function serializeLayer(layer: AnyLayer): LayerConfig {
   return { className: layer.className, config: layer.getConfig() } as LayerConfig;
 }
 
+/** Rebuilds a layer (unbuilt: no weights yet) from its serialised form; throws on an unknown class name. */
 export function layerFromConfig(c: LayerConfig): AnyLayer {
   switch (c.className) {
     case 'Dense': return new Dense(c.config);
@@ -157,15 +124,39 @@ export function layerFromConfig(c: LayerConfig): AnyLayer {
   }
 }
 
+/**
+ * A fully connected layer: y = activation(x W + b) over the last axis, with `units` outputs
+ * (tf.layers.dense).
+ */
 export const dense = (config: DenseConfig) => new Dense(config);
+/** A 2-D convolution over (B, H, W, C) inputs with `filters` kernels of `kernelSize` (tf.layers.conv2d). */
 export const conv2d = (config: Conv2DConfig) => new Conv2D(config);
+/** Max pooling over (B, H, W, C) windows (default 2 x 2, stride = pool size). */
 export const maxPooling2d = (config: Pooling2DConfig = {}) => new MaxPooling2D(config);
+/** Average pooling over (B, H, W, C) windows (default 2 x 2, stride = pool size). */
 export const averagePooling2d = (config: Pooling2DConfig = {}) => new AveragePooling2D(config);
+/** The mean over height and width: (B, H, W, C) -> (B, C). */
 export const globalAveragePooling2d = (config: GlobalPooling2DConfig = {}) => new GlobalAveragePooling2D(config);
+/** Flattens each example to one axis: (B, ...) -> (B, product of the rest). */
 export const flatten = (config: FlattenConfig = {}) => new Flatten(config);
+/**
+ * Zeroes a fraction `rate` of the inputs while training, scaling the rest by 1 / (1 - rate); the
+ * identity otherwise.
+ */
 export const dropout = (config: DropoutConfig) => new Dropout(config);
+/** Applies an activation function (relu, softmax, ...) elementwise. */
 export const activation = (config: ActivationConfig) => new Activation(config);
+/**
+ * Normalises each channel (the last axis) by the batch's mean and variance while training, by
+ * running averages otherwise, then scales and shifts.
+ */
 export const batchNormalization = (config: BatchNormalizationConfig = {}) => new BatchNormalization(config);
+/**
+ * Looks up a learned vector of `outputDim` values for each integer id below `inputDim`: (B, T) ->
+ * (B, T, outputDim).
+ */
 export const embedding = (config: EmbeddingConfig) => new Embedding(config);
+/** Normalises each example over its last axis (mean 0, variance 1), then scales and shifts: GPT-2's `ln`. */
 export const layerNormalization = (config: LayerNormalizationConfig = {}) => new LayerNormalization(config);
+/** A long short-term memory layer over (B, T, features) sequences, with `units` outputs per step. */
 export const lstm = (config: LSTMConfig) => new LSTM(config);

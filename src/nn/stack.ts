@@ -16,15 +16,20 @@ export interface StackConfig {
   layers: LayerConfig[];
 }
 
+/** A model's weight under its checkpoint name, as models list them in a fixed order. */
 export interface NamedWeight {
   /** `<layer name>/<weight name>`, e.g. `conv2d_1/kernel`. */
   name: string;
+  /** The weight's values (a variable when trainable). */
   value: Tensor;
+  /** Whether the optimizer updates it (false for state such as batch norm's moving statistics). */
   trainable: boolean;
 }
 
 export class LayerStack {
+  /** The layers, in order; each gets a Keras-style name (`dense`, `dense_1`, ...) unless it has one. */
   readonly layers: AnyLayer[];
+  /** The model's name (default `sequential`). */
   readonly name: string;
   /** Output shape of each layer for a batch of one (filled by build). */
   private shapes: number[][] = [];
@@ -51,10 +56,12 @@ export class LayerStack {
     check(used.size === layers.length, 'layer names must be unique within a model');
   }
 
+  /** Whether every layer has created its weights. */
   get built(): boolean {
     return this.layers.every((l) => l.built);
   }
 
+  /** The shape of one example (no batch axis), from the first layer's inputShape; throws when it has none. */
   get inputShape(): number[] {
     const shape = this.layers[0].config.inputShape;
     check(shape, 'the first layer needs an inputShape, e.g. conv2d({..., inputShape: [28, 28, 1]})');
@@ -125,6 +132,7 @@ export class LayerStack {
     return this.shapes[this.shapes.length - 1];
   }
 
+  /** Every weight, trainable or not, named `<layer>/<weight>`, in layer order. */
   get weights(): NamedWeight[] {
     return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, value: w.value, trainable: w.trainable })));
   }
@@ -134,6 +142,7 @@ export class LayerStack {
     return this.weights.filter((w) => w.trainable).map((w) => w.value);
   }
 
+  /** Total number of weight values (trainable or not), as Keras's countParams. */
   countParams(): number {
     return this.weights.reduce((n, w) => n + w.value.size, 0);
   }

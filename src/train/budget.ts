@@ -22,8 +22,8 @@ export interface BudgetOptions {
   /** Examples (windows, images) per step. */
   batch: number;
   /** The run's length: steps, or else minutes of wall time (see the header). */
-  /** The run's length in minutes of wall time, when not given in steps (exactly one of the two). */
   steps?: number;
+  /** The run's length in minutes of wall time, when not given in steps (exactly one of the two). */
   minutes?: number;
   /** Peak learning rate, reached at the end of the warm-up. */
   lr: number;
@@ -32,18 +32,18 @@ export interface BudgetOptions {
   /** The cosine's floor as a fraction of lr (default 0.1). */
   minLrFraction?: number;
   /** AdamW's decoupled weight decay, on matrices (rank >= 2) only. */
-  /** AdamW's first-moment decay (default 0.9). */
   weightDecay: number;
-  /** AdamW's second-moment decay (default 0.99). */
+  /** AdamW's first-moment decay (default 0.9). */
   beta1?: number;
+  /** AdamW's second-moment decay (default 0.99). */
   beta2?: number;
   /** Gradients are scaled together down to this global L2 norm. */
   clip: number;
   /** Validation (and a checkpoint) every this many steps, and at the end. */
   evalEvery: number;
   /** In a run folder, a "step" record in metrics.jsonl every this many steps (0 or absent: evaluations only). */
-  /** Seed of the weight initialisation, the batches drawn and dropout. */
   logEvery?: number;
+  /** Seed of the weight initialisation, the batches drawn and dropout. */
   seed: number;
 }
 

@@ -52,8 +52,8 @@ export interface StepInfo {
 /** What a callback may see and change of the model being trained (Keras's `callback.model`). */
 export interface CallbackModel {
   /** Set to end training: fit() and the trainer stop after the current step, with a last epoch end. */
-  /** The optimizer, so learning-rate callbacks can read and set its rate; null before compile. */
   stopTraining: boolean;
+  /** The optimizer, so learning-rate callbacks can read and set its rate; null before compile. */
   readonly optimizer: Optimizer | null;
   /** Every weight, trainable or not, in a fixed order. */
   readonly weights: NamedWeight[];
@@ -69,10 +69,10 @@ export interface CallbackModel {
  */
 export interface Callback {
   /** Called by the trainer before onTrainBegin with the model being trained. */
-  /** Called once before the first step, with the run's length and sizes. */
   setModel?(model: CallbackModel): void;
-  /** Called before each epoch's first step, with the epoch counted from 0. */
+  /** Called once before the first step, with the run's length and sizes. */
   onTrainBegin?(info: TrainBegin): void | Promise<void>;
+  /** Called before each epoch's first step, with the epoch counted from 0. */
   onEpochBegin?(epoch: number): void | Promise<void>;
   /** `batch` counts from 0 within the epoch; `logs` holds the running means over the epoch so far. */
   onBatchEnd?(batch: number, logs: Logs, info: StepInfo): void | Promise<void>;
@@ -82,15 +82,15 @@ export interface Callback {
    */
   onEpochEnd?(epoch: number, logs: Logs, info: StepInfo): void | Promise<void>;
   /** A run's checkpoint folder has been written (by the RunTracker, after onEpochEnd). */
-  /** Called once when training ends (or is stopped), with the last epoch's logs. */
   onCheckpoint?(dir: string): void | Promise<void>;
+  /** Called once when training ends (or is stopped), with the last epoch's logs. */
   onTrainEnd?(logs: Logs): void | Promise<void>;
 }
 
 /** Keras's History: per-epoch values of every logged quantity. */
-/** The epochs recorded, counted from 0. */
 export interface History {
-  /** Each logged quantity's value at each of those epochs. */
+  /** The epochs recorded, counted from 0. */
   epoch: number[];
+  /** Each logged quantity's value at each of those epochs. */
   history: Record<string, number[]>;
 }

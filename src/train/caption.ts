@@ -46,8 +46,8 @@ export interface CaptionRun extends RunFields {
   /** The captioner to train (its weights are updated in place). */
   model: Captioner;
   /** The MNIST training images: the digits of every training and validation image. */
-  /** The training options (also stored in the run's config.json). */
   mnist: MnistSplit;
+  /** The training options (also stored in the run's config.json). */
   options: CaptionTrainOptions;
 }
 
@@ -117,7 +117,6 @@ export interface CaptionScore {
   exact: number;
   /** Digits right: 1 - (edit distance between the numbers' digits, at most the true digit count) / digits; a caption that is no number has every digit wrong. */
   digits: number;
-  /** Number of images scored. */
   /** Exact match by the true number's digit count (1 to 4): [accuracy, images]. */
   byDigits: Record<number, {
     /** Fraction of these images captioned exactly right. */
@@ -125,6 +124,7 @@ export interface CaptionScore {
     /** Number of these images. */
     count: number;
   }>;
+  /** Number of images scored. */
   count: number;
   /** The wrong ones, in order: the image's index, the true caption, the written one. */
   wrong: {

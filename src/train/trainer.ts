@@ -49,8 +49,8 @@ export interface StepLoss {
  */
 export interface TrainLoop {
   /** What callbacks see and change (Keras's callback.model). */
-  /** Updates the weights from their gradients after each step. */
   model: CallbackModel;
+  /** Updates the weights from their gradients after each step. */
   optimizer: Optimizer;
   /** The weights the optimizer updates. */
   params: NamedWeight[];
@@ -58,12 +58,12 @@ export interface TrainLoop {
   stepsPerEpoch: number;
   /** The run ends after this many epochs, steps or seconds of training, whichever comes first. */
   epochs?: number;
+  /** The run ends after this many optimizer steps in all (resumed steps included). */
   steps?: number;
+  /** The run ends after this many seconds of training (resumed time included). */
   seconds?: number;
   /** Steps already taken (Keras's initialEpoch * stepsPerEpoch); a resumed tracker's state takes precedence. */
-  /** The run ends after this many optimizer steps in all (resumed steps included). */
   initialStep?: number;
-  /** The run ends after this many seconds of training (resumed time included). */
   /** Before each epoch's first step (fit shuffles here). */
   beginEpoch?(epoch: number): void;
   /** The learning rate of the next step, set on the optimizer before it (default: the optimizer's own). */
@@ -72,9 +72,9 @@ export interface TrainLoop {
   loss(batch: number): StepLoss;
   /** Validation figures at each epoch's end, logged with a `val_` prefix. */
   validate?(): Logs;
+  /** Told of every event of the run: train begin, epoch begin, batch end, epoch end, train end. */
   callbacks?: Callback[];
   /** Keeps the run's folder: metrics, a checkpoint at each epoch's end; a resumed run starts from its state. */
-  /** Told of every event of the run: train begin, epoch begin, batch end, epoch end, train end. */
   run?: RunTracker;
   /**
    * A step whose loss or gradients hold NaN or Inf: 'stop' (the default) ends the run with a
@@ -94,7 +94,7 @@ export interface TrainLoop {
 export interface TrainResult {
   /** The figures of every epoch (Keras's History), validation included. */
   history: History;
-  /** Steps and seconds of training in the whole run. */
+  /** Optimizer steps taken in the whole run, resumed ones included. */
   step: number;
   /** Seconds of training in the whole run, resumed time included. */
   seconds: number;
@@ -102,14 +102,14 @@ export interface TrainResult {
   finished: boolean;
 }
 
+type StepResult = { bad: string; loss?: never } | { bad?: undefined; loss: number; size: number; counts: Logs };
+
 /**
  * The one training loop every trainer is a configuration of: runs steps (each in its own tidy)
  * grouped into epochs, validates, calls the callbacks and checkpoints through `run` at each epoch's
  * end, until epochs, steps or seconds run out or a callback sets stopTraining. A NaN or Inf stops
  * the run before the epoch is checkpointed (or with onNan 'skip', drops the step).
  */
-type StepResult = { bad: string; loss?: never } | { bad?: undefined; loss: number; size: number; counts: Logs };
-
 export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
   const { model, optimizer, stepsPerEpoch: perEpoch } = loop;
   check(Number.isInteger(perEpoch) && perEpoch > 0, `an epoch needs a positive number of steps, got ${perEpoch}`);
