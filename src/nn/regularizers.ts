@@ -6,10 +6,40 @@
 import { check } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/**
+ * A weight or activity regularizer in Keras's serialised form: its class name and penalty factors.
+ * Layer configs hold it as plain data; make one with {@link l1}, {@link l2} or {@link l1l2}.
+ */
 export type Regularizer =
-  | { className: 'L1'; config: { l1: number } }
-  | { className: 'L2'; config: { l2: number } }
-  | { className: 'L1L2'; config: { l1: number; l2: number } };
+  | {
+      /** An L1 penalty: l1 * sum(|w|). */
+      className: 'L1';
+      /** Its factor. */
+      config: {
+        /** The L1 factor (Keras's default 0.01). */
+        l1: number;
+      };
+    }
+  | {
+      /** An L2 penalty: l2 * sum(w²). */
+      className: 'L2';
+      /** Its factor. */
+      config: {
+        /** The L2 factor (Keras's default 0.01). */
+        l2: number;
+      };
+    }
+  | {
+      /** Both penalties added. */
+      className: 'L1L2';
+      /** Their factors. */
+      config: {
+        /** The L1 factor. */
+        l1: number;
+        /** The L2 factor. */
+        l2: number;
+      };
+    };
 
 function factor(name: string, v: number): number {
   check(Number.isFinite(v) && v >= 0, `${name} regularization factor must be a non-negative number, got ${v}`);
@@ -42,8 +72,14 @@ export function checkRegularizer(r: Regularizer): Regularizer {
 /** The kernel and bias regularizers of a config, checked, with unset ones left out (for getConfig). */
 export function regularizers(c: { kernelRegularizer?: Regularizer; biasRegularizer?: Regularizer }) {
   return {
-    ...(c.kernelRegularizer ? { kernelRegularizer: checkRegularizer(c.kernelRegularizer) } : {}),
-    ...(c.biasRegularizer ? { biasRegularizer: checkRegularizer(c.biasRegularizer) } : {}),
+    ...(c.kernelRegularizer ? {
+      /** The kernel's regularizer, checked. */
+      kernelRegularizer: checkRegularizer(c.kernelRegularizer),
+    } : {}),
+    ...(c.biasRegularizer ? {
+      /** The bias's regularizer, checked. */
+      biasRegularizer: checkRegularizer(c.biasRegularizer),
+    } : {}),
   };
 }
 
