@@ -18,7 +18,9 @@ export { LstmLm, type LstmLmConfig } from './models/lstm-lm.js';
 export { generate, generateTokens, sampleToken, type GenerateOptions, type SampleOptions } from './train/lm-generate.js';
 export { CharTokenizer, BpeTokenizer, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './data/tokenizer.js';
 
+/** What {@link backendInfo} reports: the backend the page computes on, its threads and SIMD build, and why it is not faster when it is not. */
 export interface BackendInfo {
+  /** The backend: the WebAssembly kernels, or the plain-TypeScript reference. */
   name: 'wasm' | 'ref';
   /** Threads the kernels run on (the page's own and its workers). */
   threads: number;
@@ -29,7 +31,12 @@ export interface BackendInfo {
   /** Why the page computes on one thread or on the reference backend, when it does. */
   note: string | null;
   /** Chunks of the jobs split between threads so far, and how many of them the workers ran. */
-  chunks: { total: number; byWorkers: number };
+  chunks: {
+    /** Chunks of work split between threads so far. */
+    total: number;
+    /** How many of them the Web Workers ran (the rest ran on the page's own thread). */
+    byWorkers: number;
+  };
 }
 
 let note: string | null = null;

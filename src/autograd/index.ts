@@ -63,7 +63,12 @@ export function grads(f: (...args: Tensor[]) => Tensor): (args: Tensor[], dy?: T
 }
 
 /** As tf.valueAndGrad: {value: f(x), grad: df/dx}. */
-export function valueAndGrad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor) => { value: Tensor; grad: Tensor } {
+export function valueAndGrad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor) => {
+  /** f(x). */
+  value: Tensor;
+  /** df/dx (times dy, when given), with x's shape. */
+  grad: Tensor;
+} {
   return (x, dy) => {
     const { value, grads: [g] } = valueAndGrads((a) => f(a))([x], dy);
     return { value, grad: g };
@@ -71,7 +76,12 @@ export function valueAndGrad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor)
 }
 
 /** As tf.valueAndGrads: {value: f(...args), grads: [df/d arg for each arg]}. */
-export function valueAndGrads(f: (...args: Tensor[]) => Tensor): (args: Tensor[], dy?: Tensor) => { value: Tensor; grads: Tensor[] } {
+export function valueAndGrads(f: (...args: Tensor[]) => Tensor): (args: Tensor[], dy?: Tensor) => {
+  /** f(...args). */
+  value: Tensor;
+  /** df/d arg for each argument, in order, each with its argument's shape. */
+  grads: Tensor[];
+} {
   return (args, dy) => {
     check(Array.isArray(args), 'valueAndGrads(f) takes its arguments as one array: valueAndGrads(f)([x, y])');
     const leaves = args.map(leaf);
@@ -85,7 +95,12 @@ export function valueAndGrads(f: (...args: Tensor[]) => Tensor): (args: Tensor[]
  * (default: every trainable variable f used), keyed by the variable's name. f takes no arguments
  * and returns a scalar.
  */
-export function variableGrads(f: () => Tensor, varList?: Tensor[]): { value: Tensor; grads: Record<string, Tensor> } {
+export function variableGrads(f: () => Tensor, varList?: Tensor[]): {
+  /** f's scalar value. */
+  value: Tensor;
+  /** The gradient for each variable, keyed by the variable's name. */
+  grads: Record<string, Tensor>;
+} {
   const value = checkResult(f());
   check(value.size === 1, `variableGrads needs f to return a scalar, got shape [${value.shape.join(', ')}]`);
   const vars = varList ?? trainableLeaves(value);

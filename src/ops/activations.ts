@@ -13,6 +13,11 @@ function shiftBy(x: Tensor, axis: number): Tensor {
   return noGrad(() => x.max(axis, true));
 }
 
+/**
+ * exp(x) / sum(exp(x)) along `axis` (default the last), shifted by the maximum so it does not
+ * overflow. The result remembers its logits, so a cross-entropy loss on it uses the exact
+ * log-softmax.
+ */
 export function softmax(x: Tensor, axis = -1): Tensor {
   let y: Tensor;
   if (axis === -1 || axis === x.rank - 1) {
@@ -26,6 +31,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return y;
 }
 
+/** log(softmax(x)) along `axis` (default the last), computed stably without forming the softmax. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   if (axis === -1 || axis === x.rank - 1) return logSoftmaxLast(x); // one fused kernel
   const shifted = x.sub(shiftBy(x, axis));
@@ -33,7 +39,12 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 }
 
 /** The logits a softmax output was computed from, if `probs` came straight from softmax(). */
-export function logitsOf(probs: Tensor): { logits: Tensor; axis: number } | undefined {
+export function logitsOf(probs: Tensor): {
+  /** The tensor softmax() was applied to. */
+  logits: Tensor;
+  /** The axis it was applied along. */
+  axis: number;
+} | undefined {
   return logitsOfSoftmax.get(probs);
 }
 
@@ -42,8 +53,10 @@ export function clip(x: Tensor, lo: number, hi: number): Tensor {
   return x.add(x.neg().add(lo).relu()).sub(x.sub(hi).relu());
 }
 
+/** The activations a layer config may name (`activation: 'relu'`); `linear` is the identity. */
 export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax';
 
+/** Applies the named activation to x (softmax over the last axis). */
 export function activate(name: ActivationName, x: Tensor): Tensor {
   switch (name) {
     case 'linear': return x;

@@ -27,7 +27,13 @@ import { onNanOption, trainLoop, type TrainResult } from './trainer.js';
  * and values; LSTM: its state).
  */
 export interface LanguageModel<Cache = unknown> extends Model {
-  readonly config: { vocabSize: number; block: number };
+  /** The sizes training and generation read from the model's config. */
+  readonly config: {
+    /** Number of token ids the model reads and predicts. */
+    vocabSize: number;
+    /** Context length: the most tokens the model reads at once. */
+    block: number;
+  };
   /** idx (B, T) int32 -> logits (B, T, V). */
   forward(idx: Tensor, training?: boolean): Tensor;
   /** An empty cache for generating `batch` sequences. */
@@ -42,6 +48,7 @@ export function lmLoss(logits: Tensor, targets: Tensor): Tensor {
   return inScope('loss', () => sparseCategoricalCrossentropy(targets.reshape([-1]), logits.reshape([-1, v]), true));
 }
 
+/** Options of {@link trainLm}: the budgeted AdamW training's, plus the validation batches. */
 export interface LmTrainOptions extends BudgetOptions {
   /** Fixed validation batches (of `batch` windows each), the same at every evaluation. */
   evalBatches: number;
@@ -88,6 +95,11 @@ export function checkTokens(what: string, tokens: number, block: number): void {
   check(tokens > block, `the ${what} text has ${tokens} tokens, but a window needs block + 1 = ${block + 1}: give more text or a smaller --block`);
 }
 
+/**
+ * Trains a language model on a token stream: random windows of block + 1 tokens, AdamW with warm-up
+ * and cosine decay, an evaluation (and, in a run folder, a checkpoint) every `evalEvery` steps,
+ * until the steps or minutes run out. Resumes bit for bit from a run's checkpoint.
+ */
 export async function trainLm(run: LmRun): Promise<TrainResult> {
   const { model, options: o } = run;
   const { block } = model.config;

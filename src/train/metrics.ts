@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 
 /** Metrics compile() accepts; fit and evaluate log each under its own name. */
 export type MetricName = 'accuracy' | 'topKCategoricalAccuracy' | 'sparseTopKCategoricalAccuracy';
+/** Every metric name compile() accepts, in tsgrad's spelling. */
 export const METRIC_NAMES: readonly MetricName[] = ['accuracy', 'topKCategoricalAccuracy', 'sparseTopKCategoricalAccuracy'];
 
 /** The number of examples of a batch the metric counts as right; its mean over examples is the metric. */
@@ -113,17 +114,23 @@ export function confusionMatrix(yTrue: Tensor | ArrayLike<number>, yPred: Tensor
   return m;
 }
 
+/** Precision, recall and F1 of one class (or their mean over classes), with its support. */
 export interface ClassScores {
+  /** Of the examples predicted as this class, the fraction truly of it (0 when none is predicted). */
   precision: number;
+  /** Of the examples truly of this class, the fraction predicted as it (0 when there are none). */
   recall: number;
+  /** The harmonic mean of precision and recall (0 when both are 0). */
   f1: number;
   /** Examples whose true class this is. */
   support: number;
 }
 
+/** Per-class scores and overall accuracy of a classifier, as scikit-learn's classification_report. */
 export interface ClassificationReport {
   /** One entry per class, indexed by class. */
   classes: ClassScores[];
+  /** Fraction of all examples classified correctly. */
   accuracy: number;
   /** Unweighted mean over the classes that occur in the targets or the predictions (as scikit-learn). */
   macro: ClassScores;
