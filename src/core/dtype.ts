@@ -1,6 +1,8 @@
 // The two element types tsgrad stores: float32 for values, int32 for labels and indices.
 
+/** A tensor's element type: float32 for values, int32 for labels and indices. */
 export type DType = 'float32' | 'int32';
+/** The typed array a tensor's values come in: Float32Array for float32, Int32Array for int32. */
 export type TypedArray = Float32Array | Int32Array;
 
 export function allocArray(dtype: DType, size: number): TypedArray {

@@ -3,6 +3,10 @@
 
 export type RngState = [number, number, number, number];
 
+/**
+ * A small seeded random number generator (xoshiro128**): one seed fixes initialisation, shuffling
+ * and dropout, and its state can be saved and restored for an exact resume. Not for cryptography.
+ */
 export class Rng {
   private s: Uint32Array;
 
@@ -68,10 +72,12 @@ export class Rng {
     return new Rng(this.nextUint32());
   }
 
+  /** The generator's state (four 32-bit words), to save with a checkpoint. */
   getState(): RngState {
     return [this.s[0], this.s[1], this.s[2], this.s[3]];
   }
 
+  /** Restores a state from {@link getState}: the stream continues from there. */
   setState(state: RngState): void {
     this.s.set(state);
   }

@@ -18,6 +18,10 @@ import { allocate, tensor, type Tensor } from '../tensor/tensor.js';
 /** A symmetric range [-v, v], or [lo, hi]. */
 export type Range = number | [number, number];
 
+/**
+ * Options of {@link augmenter}: random rotations, zooms, shifts and elastic distortions of image
+ * batches, as Keras's ImageDataGenerator (all off by default).
+ */
 export interface AugmentOptions {
   /** Degrees; positive turns the image counter-clockwise as displayed. */
   rotationRange?: Range;
@@ -36,6 +40,7 @@ export interface AugmentOptions {
   elasticSigma?: number;
   /** Points sampled outside the image: the edge pixel ('nearest', Keras's default) or `cval` ('constant'). */
   fillMode?: 'nearest' | 'constant';
+  /** The value of points sampled outside the image when fillMode is 'constant' (default 0). */
   cval?: number;
   /** Seeds the augmenter's own generator (default 0)... */
   seed?: number;

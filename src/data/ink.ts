@@ -17,8 +17,11 @@ import { check } from '../core/errors.js';
 
 /** Decoded pixels: (height, width, 4) bytes, row-major, R G B A. */
 export interface RgbaImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** The pixels' bytes, width * height * 4 of them: R, G, B, A per pixel, row by row. */
   rgba: Uint8Array;
 }
 

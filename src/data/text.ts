@@ -341,7 +341,12 @@ function firstBadUtf8(bytes: Uint8Array): number {
  * block of B tokens needs B + 1 of them; for a character model that is B + 1 characters), named
  * in one line with `source`.
  */
-export function splitText(text: string, validationFraction: number, { minLength = 1, source = 'the text' }: { minLength?: number; source?: string } = {}): { train: string; validation: string } {
+export function splitText(text: string, validationFraction: number, { minLength = 1, source = 'the text' }: { minLength?: number; source?: string } = {}): {
+  /** The text before the validation part. */
+  train: string;
+  /** The validation part, from a line start to the end. */
+  validation: string;
+} {
   check(validationFraction > 0 && validationFraction < 1, `validationFraction must be between 0 and 1, got ${validationFraction}`);
   const cut = Math.floor(text.length * (1 - validationFraction));
   let at = text.lastIndexOf('\n', cut - 1) + 1;

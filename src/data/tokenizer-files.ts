@@ -145,7 +145,12 @@ export function readGpt2Tokenizer(
 }
 
 /** GPT-2's two files for `tokenizer`: vocab.json (one line, ids in order) and merges.txt. */
-export function gpt2TokenizerFiles(tokenizer: BpeTokenizer): { 'vocab.json': string; 'merges.txt': string } {
+export function gpt2TokenizerFiles(tokenizer: BpeTokenizer): {
+  /** The token strings and their ids, as one line of JSON. */
+  'vocab.json': string;
+  /** The merges in order, one pair of token strings a line after a version line. */
+  'merges.txt': string;
+} {
   const strings = tokenStrings(tokenizer, 'vocab.json');
   return {
     'vocab.json': JSON.stringify(vocabObject(strings)),

@@ -59,6 +59,10 @@ export function safetensorsParts(tensors: Record<string, StoredTensor>, metadata
   return [head, ...Object.values(tensors).map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
 }
 
+/**
+ * The bytes of a safetensors file holding `tensors` (by name, with shape, dtype and data) and
+ * optional string metadata.
+ */
 export function encodeSafetensors(tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): Uint8Array {
   const parts = safetensorsParts(tensors, metadata);
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -143,13 +147,19 @@ export function decodeSafetensors(bytes: Uint8Array, name: string): SafetensorsC
   return { tensors, metadata };
 }
 
-/** Writes atomically: a temporary file in the same folder, then a rename, so that a crash never
- * leaves half a file under the real name. */
-/** Writes the file piece by piece from the tensors' own memory: a checkpoint allocates no copy of the model. */
+/**
+ * Writes a safetensors file piece by piece from the tensors' own memory (a checkpoint allocates no
+ * copy of the model), atomically: a temporary file in the same folder, then a rename, so that a
+ * crash never leaves half a file under the real name.
+ */
 export function saveSafetensors(path: string, tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): void {
   writeFileAtomic(path, safetensorsParts(tensors, metadata));
 }
 
+/**
+ * Reads a safetensors file: its tensors by name and its metadata; throws naming the file when it is
+ * damaged.
+ */
 export function loadSafetensors(path: string): SafetensorsContents {
   const bytes = readInputFile(path, MAX_FILE, 'safetensors file');
   return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path);

@@ -10,6 +10,11 @@ import type { NamedWeight } from './stack.js';
 
 export type { NamedWeight };
 
+/**
+ * The contract every model follows (Sequential, the GPT, the LSTM language model, the captioner):
+ * named weights, a forward pass, a config that rebuilds it, and the state of its random streams. So
+ * one function saves any model, one loads it and one trainer trains them all.
+ */
 export interface Model {
   /** The class name a checkpoint's model.json stores, from which loadModel rebuilds the model. */
   readonly className: string;
@@ -21,5 +26,6 @@ export interface Model {
   forward(x: Tensor, training?: boolean): Tensor;
   /** The state of every random stream the model draws from while training (dropout), for exact resume. */
   getRngStates(): Record<string, RngState>;
+  /** Restores the random streams from {@link getRngStates}, so a resumed run draws the same numbers. */
   setRngStates(states: Record<string, RngState>): void;
 }

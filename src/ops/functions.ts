@@ -235,6 +235,7 @@ export const avgPool = (x: Tensor, filterSize?: Pair | prim.PoolOptions, strides
 
 /** TF.js's tf.losses, for those tsgrad has: means over all elements (TF.js's default reduction). */
 export const losses = {
+  /** Mean of (predictions - labels)² over all elements; labels and predictions must have one shape. */
   meanSquaredError: (labels: Tensor, predictions: Tensor) => {
     check(sameShape(labels.shape, predictions.shape), `labels ${formatShape(labels.shape)} and predictions ${formatShape(predictions.shape)} must have one shape`);
     return mse(labels, predictions);

@@ -39,10 +39,15 @@ export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, fromLogits
   return yTrue.mul(logProbs(yPred, fromLogits)).sum(-1).mean().neg();
 }
 
+/** Mean of (yPred - yTrue)² over all elements, as Keras's mean_squared_error. */
 export function meanSquaredError(yTrue: Tensor, yPred: Tensor): Tensor {
   return yPred.sub(yTrue).square().mean();
 }
 
+/**
+ * The losses compile() accepts, in tsgrad's spelling ({@link LOSS_ALIASES} maps the TF.js and Keras
+ * names).
+ */
 export type LossName = 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy' | 'meanSquaredError';
 
 /** The names compile() takes for each loss: tsgrad's, and the TF.js/Keras aliases it can honour. */
@@ -52,6 +57,10 @@ export const LOSS_ALIASES: Readonly<Record<string, LossName>> = {
   meanSquaredError: 'meanSquaredError', mean_squared_error: 'meanSquaredError', mse: 'meanSquaredError', MSE: 'meanSquaredError',
 };
 
+/**
+ * The loss function of a name, as (yTrue, yPred) => scalar mean loss; the cross-entropies take
+ * probabilities (a softmax output).
+ */
 export function lossByName(name: LossName): (yTrue: Tensor, yPred: Tensor) => Tensor {
   switch (name) {
     case 'sparseCategoricalCrossentropy': return (t, p) => sparseCategoricalCrossentropy(t, p);

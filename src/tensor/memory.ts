@@ -334,6 +334,10 @@ function collect(v: unknown, into: Set<Storage>, depth: number): void {
   for (const x of Array.isArray(v) ? v : Object.values(v)) collect(x, into, depth + 1);
 }
 
+/**
+ * What {@link memory} reports of the tensor layer's backend memory: bytes held by running tidy()
+ * scopes and young storage in the heap.
+ */
 export interface MemoryInfo {
   /** Bytes of storage owned by tidy() scopes that are running. */
   scopeBytes: number;

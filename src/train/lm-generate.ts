@@ -8,6 +8,10 @@ import { tidy } from '../tensor/memory.js';
 import { tensor } from '../tensor/tensor.js';
 import type { LanguageModel } from './lm.js';
 
+/**
+ * How the next token is drawn from a language model's logits: temperature, top-k and top-p
+ * (nucleus) filtering.
+ */
 export interface SampleOptions {
   /** Divides the logits; 0 picks the most likely token (greedy). Default 1. */
   temperature?: number;
@@ -44,9 +48,11 @@ export function sampleToken(logits: ArrayLike<number>, opts: SampleOptions, rng:
   return order[kept - 1];
 }
 
+/** Options of {@link generate}: how many tokens, how they are drawn, and a callback for streaming. */
 export interface GenerateOptions extends SampleOptions {
   /** How many tokens to generate. */
   tokens: number;
+  /** Seed of the sampling's random stream, so the same seed writes the same text (default 0). */
   seed?: number;
   /** Called with each new token id as soon as it is drawn (for streaming). */
   onToken?: (id: number) => void;
