@@ -89,7 +89,7 @@ export class CharTokenizer implements Tokenizer {
   /** Always `'char'`. */
   readonly kind = 'char';
   /** The vocabulary: id i is the character chars[i]. */
-  readonly chars: readonly string[]; // id -> character
+  readonly chars: readonly string[];
   // Code unit -> id + 1 (0: not in the vocabulary) for characters below U+10000 (lone surrogates
   // included, as codePointAt gives them), up to the largest in the vocabulary; a map above.
   private readonly bmp: Int32Array;
@@ -219,14 +219,14 @@ export class BpeTokenizer implements Tokenizer {
   /** Always `'bpe'`. */
   readonly kind = 'bpe';
   /** The merges in the order they are applied: merge i joins the pair of ids into id 256 + i. */
-  readonly merges: readonly (readonly [number, number])[]; // merge i makes id 256 + i
+  readonly merges: readonly (readonly [number, number])[];
   /** The byte of each of the ids 0..255 (identity order unless read from GPT-2's files). */
-  readonly byteOrder: readonly number[]; // id i < 256 -> its byte
+  readonly byteOrder: readonly number[];
   /**
    * Special tokens' texts (such as `<|endoftext|>`), with ids 256 + merges.length + i; encode()
    * never makes them.
    */
-  readonly specialTokens: readonly string[]; // id 256 + merges.length + i -> its text
+  readonly specialTokens: readonly string[];
   private readonly byteIds = new Int32Array(256); // byte -> id
   private readonly ranks = new Map<number, number>(); // pairKey -> merge index
   private readonly bytes: Uint8Array[]; // id -> its bytes

@@ -49,7 +49,7 @@ export interface CaptionerConfig {
   pad: number;
   /** Image height and width (one channel). */
   height: number;
-  /** Image width in pixels (a multiple of 2 per convolution, for the poolings). */
+  /** Image width in pixels; the visual sequence has one position per column of the last feature map. */
   width: number;
   /** Filters of each encoder convolution (3x3, 'same', ReLU, then 2x2 max pooling). */
   filters: number[];
@@ -194,25 +194,25 @@ export class Captioner implements Model {
    * The encoder's 3x3 'same' convolutions with ReLU, each followed by the 2x2 max pooling; kernel
    * (3, 3, in, filters), bias (filters).
    */
-  readonly convs: Conv2D[] = []; // kernel (3, 3, in, filters), bias (filters)
+  readonly convs: Conv2D[] = [];
   /** The 2x2 max pooling after each convolution. */
   readonly pool: MaxPooling2D;
   /**
    * Projects one column of the last feature map to a visual vector: kernel (H' * F, C), bias (C).
    */
-  readonly encProj: Dense; // kernel (H' * F, C), bias (C): one column of the feature map -> one visual vector
+  readonly encProj: Dense;
   /** The visual features' learned position embedding: embeddings (S, C). */
-  readonly encWpe: Embedding; // embeddings (S, C)
+  readonly encWpe: Embedding;
   /** Layer norm of the visual features: gamma, beta (C). */
-  readonly encLn: LayerNormalization; // gamma, beta (C)
+  readonly encLn: LayerNormalization;
   /** The token embedding (V, C), tied to the output head. */
-  readonly wte: Embedding; // embeddings (V, C), also the output head
+  readonly wte: Embedding;
   /** The decoder's position embedding (block, C). */
-  readonly wpe: Embedding; // embeddings (block, C)
+  readonly wpe: Embedding;
   /** The decoder blocks: self-attention, cross-attention to the visual features, MLP. */
   readonly h: DecoderBlock[] = [];
   /** The decoder's final layer norm (GPT-2's `ln_f`): gamma, beta (C). */
-  readonly lnF: LayerNormalization; // gamma, beta (C)
+  readonly lnF: LayerNormalization;
   /** One Dropout for every place the model drops (as the GPT's): one stream draws every mask in turn. */
   readonly drop: Dropout;
 

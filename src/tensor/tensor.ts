@@ -241,7 +241,7 @@ export class Tensor {
   square(): Tensor { return ops.binary('mul', this, this); }
   /** Sum over `axes` (default all, giving a scalar); `keepDims` keeps them as axes of size 1. */
   sum(axes?: number | number[], keepDims = false): Tensor { return ops.sum(this, axes, keepDims); }
-  /** Largest value over `axes` (default all); the gradient goes to the largest values. */
+  /** Largest value over `axes` (default all); tied maxima share the gradient equally. */
   max(axes?: number | number[], keepDims = false): Tensor { return ops.max(this, axes, keepDims); }
   /** Smallest value over `axes` (default all). */
   min(axes?: number | number[], keepDims = false): Tensor { return ops.max(this.neg(), axes, keepDims).neg(); }

@@ -39,10 +39,7 @@ export interface RunState {
   step: number;
   /** Seconds of training so far, evaluations and checkpoints included. */
   trainSeconds: number;
-  /**
-   * Each random stream's state (weight init, shuffling, dropout, ...), by name, so a resumed run
-   * draws the same numbers.
-   */
+  /** Each random stream's state (shuffling, dropout, ...), by name, so a resumed run draws the same numbers. */
   rng: Record<string, RngState>;
   /**
    * The figures of every epoch so far (or evaluation, in a run counted in steps), as Keras's
@@ -78,11 +75,11 @@ export interface RunSummary {
   name: string;
   /** The model's name (for example `reference`, `lenet5`, `gpt`). */
   model: string;
-  /** Epochs asked for (evaluations, in a run counted in steps). */
+  /** Epochs asked for (the run's `epochs` option; for a run without one, the epochs completed). */
   epochs: number;
   /** Epochs completed. */
   epochsDone: number;
-  /** Optimizer steps asked for, in a run counted in steps. */
+  /** Optimizer steps taken so far. */
   steps?: number;
   /** Whether training ran to its end (false for a run stopped or still running). */
   finished: boolean;
