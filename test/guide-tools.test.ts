@@ -63,6 +63,9 @@ test('chapter 12: the checkpoint\'s sizes are its parameter count in float32, th
     const chapter = read(edition, '12-saving-and-exporting.md');
     assert.equal(Number(/ (\d+) [A-Z][a-z]{2} +\d+ [\d:]+ group1-shard1of1\.bin/.exec(chapter)![1]), 4 * params, `${edition}: the .bin shard`);
     assert.ok(chapter.includes(`${params.toLocaleString('en-US')} x 4`), `${edition}: ${params} x 4`);
+    // The ONNX file is the same weights and the graph, whose size the prose gives.
+    const onnx = Number(/ (\d+) [A-Z][a-z]{2} +\d+ [\d:]+ reference\.onnx/.exec(chapter)![1]);
+    assert.ok(chapter.includes(`${(onnx - 4 * params).toLocaleString('en-US')} `), `${edition}: the graph's ${onnx - 4 * params} bytes`);
     // The run's checkpoint, as the prose gives its size: the weights and Adam's two moments, and a header.
     const checkpoint = Number(/`weights\.safetensors`\s*([\d,]+)/.exec(chapter)![1].replace(/,/g, ''));
     assert.ok(checkpoint > 12 * params && checkpoint < 12 * params + 4096, `${edition}: ${checkpoint} bytes is three copies of the weights and a header`);
