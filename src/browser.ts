@@ -18,7 +18,10 @@ export { LstmLm, type LstmLmConfig } from './models/lstm-lm.js';
 export { generate, generateTokens, sampleToken, type GenerateOptions, type SampleOptions } from './train/lm-generate.js';
 export { CharTokenizer, BpeTokenizer, tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './data/tokenizer.js';
 
-/** What {@link backendInfo} reports: the backend the page computes on, its threads and SIMD build, and why it is not faster when it is not. */
+/**
+ * What {@link backendInfo} reports: the backend the page computes on, its threads and SIMD build,
+ * and why it is not faster when it is not.
+ */
 export interface BackendInfo {
   /** The backend: the WebAssembly kernels, or the plain-TypeScript reference. */
   name: 'wasm' | 'ref';

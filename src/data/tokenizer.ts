@@ -413,8 +413,8 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   /**
-   * `{ kind: 'bpe', merges }` plus byteOrder and specialTokens when set, which {@link
-   * tokenizerFromJSON} reads back.
+   * `{ kind: 'bpe', merges }` plus byteOrder and specialTokens when set, which
+   * {@link tokenizerFromJSON} reads back.
    */
   toJSON(): TokenizerJSON {
     const json: TokenizerJSON = { kind: 'bpe', merges: this.merges.map(([a, b]) => [a, b]) };

@@ -158,5 +158,8 @@ export const batchNormalization = (config: BatchNormalizationConfig = {}) => new
 export const embedding = (config: EmbeddingConfig) => new Embedding(config);
 /** Normalises each example over its last axis (mean 0, variance 1), then scales and shifts: GPT-2's `ln`. */
 export const layerNormalization = (config: LayerNormalizationConfig = {}) => new LayerNormalization(config);
-/** A long short-term memory layer over (B, T, features) sequences: (B, units), or (B, T, units) with returnSequences. */
+/**
+ * A long short-term memory layer over (B, T, features) sequences: (B, units), or (B, T, units) with
+ * returnSequences.
+ */
 export const lstm = (config: LSTMConfig) => new LSTM(config);

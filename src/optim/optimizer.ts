@@ -221,8 +221,8 @@ abstract class BaseOptimizer implements Optimizer {
   /** Per-parameter gradient clipping norm, when set (see {@link BaseConfig.clipnorm}). */
   readonly clipnorm?: number;
   /**
-   * Joint gradient clipping norm over all parameters, when set (see {@link
-   * BaseConfig.globalClipnorm}).
+   * Joint gradient clipping norm over all parameters, when set (see
+   * {@link BaseConfig.globalClipnorm}).
    */
   readonly globalClipnorm?: number;
   /** Element-wise gradient clipping bound, when set (see {@link BaseConfig.clipvalue}). */

@@ -33,9 +33,9 @@ let nextId = 0;
 /**
  * An n-dimensional array of float32 (or int32) values in backend memory, with TensorFlow.js's
  * methods. A result of ops on tensors that require gradients records the op in {@link Tensor.node},
- * so `backward()` can compute gradients. Create one with {@link tensor}, {@link zeros}, {@link
- * variable} and the other creators; values are read with `dataSync()`, `data()`, `arraySync()` or
- * `item()`.
+ * so `backward()` can compute gradients. Create one with {@link tensor}, {@link zeros},
+ * {@link variable} and the other creators; values are read with `dataSync()`, `data()`,
+ * `arraySync()` or `item()`.
  */
 export class Tensor {
   /** A number unique to this tensor in the process, in order of creation. */

@@ -39,7 +39,10 @@ export interface RunState {
   step: number;
   /** Seconds of training so far, evaluations and checkpoints included. */
   trainSeconds: number;
-  /** Each random stream's state (shuffling, dropout, ...), by name, so a resumed run draws the same numbers. */
+  /**
+   * Each random stream's state (shuffling, dropout, ...), by name, so a resumed run draws the same
+   * numbers.
+   */
   rng: Record<string, RngState>;
   /**
    * The figures of every epoch so far (or evaluation, in a run counted in steps), as Keras's

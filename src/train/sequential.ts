@@ -53,7 +53,10 @@ export interface TrainingConfig {
   metrics: MetricName[];
 }
 
-/** Options of {@link Sequential.fit}: how long and in what batches to train, validation, callbacks and progress. */
+/**
+ * Options of {@link Sequential.fit}: how long and in what batches to train, validation, callbacks
+ * and progress.
+ */
 export interface FitArgs {
   /** Passes over the training data (default 1). */
   epochs?: number;
