@@ -6,6 +6,13 @@
 // computes on the reference backend, and backendInfo() says why. Everything else it exports is
 // api.ts, which the Node entry exports too.
 
+/**
+ * tsgrad in a browser (`import * as tf from 'tsgrad/browser'`): the library without what needs
+ * Node's file system, with {@link loadModel} and {@link fetchLanguageModel} fetching checkpoints
+ * over HTTP, and the WebAssembly kernels on Web Workers ({@link backendInfo} says how it runs).
+ * @module tsgrad/browser
+ */
+
 import { createWasmBackend, setWasmPlatform, type WasmBackend } from './backend/wasm/index.js';
 import { webPlatform } from './backend/wasm/web.js';
 import { getBackend, registerBackend, setBackend } from './tensor/engine.js';

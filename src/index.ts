@@ -3,6 +3,13 @@
 // shared with the browser's entry, browser.ts). This entry makes the wasm backend (its thread pool
 // is Node's worker_threads) the default and adds what needs files: data sets, checkpoints, runs.
 
+/**
+ * tsgrad for Node (`import * as tf from 'tsgrad'`): tensors and ops at the top level, layers under
+ * `layers`, optimizers under `train`, models built with `sequential`, plus what needs files (data
+ * sets, checkpoints, runs) and the language models. Computes on the WebAssembly kernels.
+ * @module tsgrad
+ */
+
 import { createWasmBackend } from './backend/wasm/node.js';
 import { registerBackend } from './tensor/engine.js';
 
