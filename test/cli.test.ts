@@ -49,6 +49,12 @@ test('train --json prints only JSON lines and keeps the run: config, metrics, ch
   // 96 images in batches of 16: 6 steps an epoch, a step record every 2 steps.
   assert.deepEqual(records.map((x) => `${x.event}${x.step}`), ['step2', 'step4', 'step6', 'epoch6', 'step8', 'step10', 'step12', 'epoch12']);
   assert.ok(records.every((x) => x.loss > 0 && x.lr === 0.001));
+  // Standard output's epoch record is metrics.jsonl's, with the run's length added.
+  const kept = records.filter((x) => x.event === 'epoch');
+  for (const [i, line] of lines.slice(0, 2).entries()) {
+    assert.deepEqual(Object.keys(line).sort(), [...Object.keys(kept[i]), 'epochs'].sort());
+    for (const k of ['epoch', 'step', 'loss', 'accuracy', 'lr']) assert.equal(line[k], kept[i][k], k);
+  }
   const summary = JSON.parse(fs.readFileSync(path.join(ckpt, 'summary.json'), 'utf8'));
   // The newest checkpoint and the best one (by training accuracy, with no validation data) are kept.
   assert.equal(summary.best.monitor, 'accuracy');
@@ -66,7 +72,7 @@ test('train prints Keras-style progress, the test figures and the run', () => {
   const r = tsgrad('train', '--data', data, '--epochs', '1', '--limit', '40', '--runs', runs, '--name', 'text', '--optimizer', 'sgd', '--lr', '0.05', '--seed', '3');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /Total params: 93,322/);
-  assert.match(r.out, /Training reference in .*text on 40 MNIST images: 1 epochs, batch 32, sgd lr 0.05, augment none, seed 3/);
+  assert.match(r.out, /Training reference in .*text on 40 MNIST images: 1 epoch, batch 32, sgd lr 0.05, augment none, seed 3/);
   assert.match(r.out, /Epoch 1\/1\n2\/2 \[=+\] - \d+s \d+ms\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4}\n/);
   assert.match(r.out, /Test loss: \d\.\d{4} - test accuracy: \d\.\d{4} \(\d+\/50\)/);
   assert.match(r.out, /Run written to .*text/);
@@ -282,7 +288,7 @@ test('tsgrad runs lists each kind of run in its own terms: epochs and accuracy, 
 test('a warm-up as long as the run or longer: one warning line on stderr, and the run goes on', () => {
   const cnn = tsgrad('train', '--data', data, '--epochs', '1', '--limit', '32', '--schedule', 'cosine', '--warmup-epochs', '1', '--runs', runs, '--name', 'warm', '--json');
   assert.equal(cnn.code, 0, cnn.err);
-  assert.equal(cnn.err, 'tsgrad: warning: the learning-rate warm-up (1 epochs) is as long as the run (1 epochs): the rate reaches --lr only at the last step; give fewer --warmup-epochs\n');
+  assert.equal(cnn.err, 'tsgrad: warning: the learning-rate warm-up (1 epoch) is as long as the run (1 epoch): the rate reaches --lr only at the last step; give fewer --warmup-epochs\n');
   const text = path.join(work, 'warm.txt');
   fs.writeFileSync(text, 'It was the age of wisdom, it was the age of foolishness.\n'.repeat(30));
   const lm = ['gpt', 'train', '--text', text, '--layers', '1', '--heads', '2', '--embd', '16', '--block', '8', '--batch-size', '4', '--eval-batches', '1', '--steps', '3', '--json'];

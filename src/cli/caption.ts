@@ -37,7 +37,7 @@ import {
 import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
 import { locateRun, resolveCheckpoint, writeSummary } from '../train/runs.js';
 import { registerNodeBackend, selectBackend } from './backend.js';
-import { CAPTION_MINUTES, CAPTION_TEST_COUNT, checkOutput } from './common.js';
+import { CAPTION_MINUTES, CAPTION_TEST_COUNT, checkOutput, plural } from './common.js';
 import { checkBudgetFields, openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup, type SteppedFlags } from './stepped.js';
 
 export interface CaptionDataOptions {
@@ -72,7 +72,7 @@ export function captionData(o: CaptionDataOptions): void {
     const s = captionSample(rng, digits, image);
     return { file: `${String(i).padStart(pad, '0')}.png`, image, record: { caption: s.caption, number: s.number, split: o.split, digits: s.digits } };
   });
-  process.stdout.write(`Wrote ${o.count} images of numbers from MNIST ${o.split} digits (${CAPTION_WIDTH}x${CAPTION_HEIGHT}, seed ${o.seed}) and ${CAPTIONS_FILE} to ${o.out}\n`);
+  process.stdout.write(`Wrote ${plural(o.count, 'image')} of numbers from MNIST ${o.split} digits (${CAPTION_WIDTH}x${CAPTION_HEIGHT}, seed ${o.seed}) and ${CAPTIONS_FILE} to ${o.out}\n`);
 }
 
 /** Where a folder of captioned images may be written: a new or empty folder, or with --force one that writeImages wrote. */
@@ -170,7 +170,7 @@ export async function captionTrain(flags: CaptionTrainFlags, given: (flag: strin
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
   say(`${doing}: captioner (encoder ${c.filters.length} convolutions of ${c.filters.join(', ')} filters; decoder ${c.layers}x${c.embd}, ${c.heads} heads), ` +
     `${params.toLocaleString('en-US')} parameters; images of 1 to ${MAX_CAPTION_DIGITS} MNIST training digits, ${o.evalCount} validation images from ${VALIDATION_DIGITS} held-out digits`);
-  say(`${o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup} steps, cosine to ${+(o.lr * (o.minLrFraction ?? 0.1)).toPrecision(3)}), ` +
+  say(`${o.steps !== undefined ? plural(o.steps, 'step') : plural(o.minutes!, 'minute')}, batch ${o.batch}, AdamW lr ${o.lr} (warm-up ${o.warmup} steps, cosine to ${+(o.lr * (o.minLrFraction ?? 0.1)).toPrecision(3)}), ` +
     `weight decay ${o.weightDecay}, global clipnorm ${o.clip}, seed ${o.seed}`);
   let result = { step: latest?.state.step ?? 0, seconds: latest?.state.trainSeconds ?? 0, finished: true };
   if (!finishing) {
@@ -196,7 +196,7 @@ export async function captionTrain(flags: CaptionTrainFlags, given: (flag: strin
     process.stdout.write(JSON.stringify({ event: 'done', step: result.step, trainSeconds: result.seconds, run: dir, ...scoreJson(score) }) + '\n');
     return;
   }
-  say(`After ${result.step} steps and ${formatDuration(result.seconds)}: ${describeScore(score, 'test')}`);
+  say(`After ${plural(result.step, 'step')} and ${formatDuration(result.seconds)}: ${describeScore(score, 'test')}`);
   say(`Run written to ${dir}. Next: tsgrad caption eval ${dir} ; tsgrad caption run ${dir} number.png`);
 }
 

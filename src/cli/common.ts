@@ -198,6 +198,9 @@ export function warn(message: string): void {
   process.stderr.write(`tsgrad: warning: ${message}\n`);
 }
 
+/** A count with its noun, singular for one: plural(1, 'epoch') is "1 epoch", plural(2000, 'step') "2,000 steps". */
+export const plural = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+
 /** A flag's name as typed: stopAfter -> stop-after. */
 export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 

@@ -20,7 +20,7 @@ import { formatDuration, jsonLines, progressBar } from '../train/progress.js';
 import { latestCheckpoint, locateRun, writeSummary } from '../train/runs.js';
 import type { BackendName } from '../tensor/engine.js';
 import { registerNodeBackend, selectBackend } from './backend.js';
-import { GPT_MINUTES, type RunPlace } from './common.js';
+import { GPT_MINUTES, plural, type RunPlace } from './common.js';
 import { checkBudgetFields, openSteppedRun, trainInterruptibly, warnEndedInWarmup, warnLongWarmup } from './stepped.js';
 
 const VALIDATION_FRACTION = 0.1;
@@ -201,7 +201,7 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
     prepareRun(o, resuming && !fromScratch ? { dir, checkpoint: latest!.dir } : null, say);
   if (!resuming) warnLongWarmup(o);
   const params = model.weights.reduce((n, w) => n + w.value.size, 0);
-  const length = o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} minutes`;
+  const length = o.steps !== undefined ? plural(o.steps, 'step') : plural(o.minutes!, 'minute');
   say(`${doing}: ${o.arch} ${o.layers}x${o.embd}${o.arch === 'gpt' ? `, ${o.heads} heads` : ''}, ` +
     `block ${o.block}, ${params.toLocaleString('en-US')} parameters; ${o.tokenizer} tokenizer (${tokenizer.vocabSize} tokens) on ${o.text ?? 'the Brown corpus'}: ` +
     `${trainIds.length.toLocaleString('en-US')} training and ${validationIds.length.toLocaleString('en-US')} validation tokens`);
@@ -235,7 +235,7 @@ export async function trainLanguageModel(flags: TrainFlags, given: (flag: string
     process.stdout.write(JSON.stringify({ event: 'done', step: result.step, valLoss, bitsPerChar, trainSeconds: result.seconds, run: dir, sample: sampleText }) + '\n');
     return;
   }
-  say(`Validation loss ${valLoss.toFixed(4)} nats/token (about ${bitsPerChar.toFixed(3)} bits per character) after ${result.step} steps and ${formatDuration(result.seconds)}`);
+  say(`Validation loss ${valLoss.toFixed(4)} nats/token (about ${bitsPerChar.toFixed(3)} bits per character) after ${plural(result.step, 'step')} and ${formatDuration(result.seconds)}`);
   say(`Sample (temperature 0.8):\n${sampleText.trim()}\n`);
   say(`Run written to ${dir}. Next: tsgrad gpt generate ${dir} --prompt "The " ; tsgrad gpt eval ${dir}`);
 }

@@ -11,7 +11,7 @@ import type { Doc } from '../core/validate.js';
 import type { Callback, CallbackModel } from '../train/callbacks.js';
 import { checkNewRun, openRun, readRun, runStamp } from '../train/runs.js';
 import type { TrainResult } from '../train/trainer.js';
-import { checkResumeFlags, newRunDir, warn, type RunPlace } from './common.js';
+import { checkResumeFlags, plural, newRunDir, warn, type RunPlace } from './common.js';
 
 /** The flags every step-counted training command has. */
 export interface SteppedFlags extends RunPlace {
@@ -64,9 +64,9 @@ export function openSteppedRun<O extends { steps?: number; minutes?: number }>(f
   const fromScratch = resuming && latest === null;
   const trained = latest !== null && (options.steps !== undefined ? latest.state.step >= options.steps : latest.state.trainSeconds >= options.minutes! * 60);
   const finishing = trained && !(fs.existsSync(path.join(dir, 'summary.json')) && readRun(dir).finished);
-  check(!trained || finishing, `${dir} has already trained ${latest?.state.step} steps: give a larger ${options.steps !== undefined ? '--steps' : '--minutes'} to train on`);
+  check(!trained || finishing, `${dir} has already trained ${plural(latest?.state.step ?? 0, 'step')}: give a larger ${options.steps !== undefined ? '--steps' : '--minutes'} to train on`);
   const doing = fromScratch ? `Restarting ${dir} from its first step (it stopped before its first checkpoint)`
-    : finishing ? `Finishing ${dir} (its ${latest!.state.step} steps are trained)`
+    : finishing ? `Finishing ${dir} (its ${plural(latest!.state.step, 'step')} ${latest!.state.step === 1 ? 'is' : 'are'} trained)`
     : resuming ? `Resuming ${dir} at step ${latest!.state.step + 1}` : `Training in ${dir}`;
   return { dir, options, latest, resuming, fromScratch, finishing, doing };
 }
@@ -98,14 +98,14 @@ export async function trainInterruptibly(stopAfter: number | undefined, train: (
 /** A warm-up as long as a run bounded by steps: the rate never reaches its peak. */
 export function warnLongWarmup(o: { steps?: number; warmup: number; lr: number }): void {
   if (o.steps === undefined || o.warmup < o.steps) return;
-  warn(`the learning-rate warm-up (${o.warmup} steps) is ${o.warmup > o.steps ? 'longer than' : 'as long as'} the run (${o.steps} steps): ` +
+  warn(`the learning-rate warm-up (${plural(o.warmup, 'step')}) is ${o.warmup > o.steps ? 'longer than' : 'as long as'} the run (${plural(o.steps, 'step')}): ` +
     `the rate ${o.warmup > o.steps ? `never reaches --lr ${o.lr}` : 'reaches --lr only at the last step'}; give fewer --warmup-steps`);
 }
 
 /** A run bounded by minutes that ended inside its warm-up. */
 export function warnEndedInWarmup(o: { minutes?: number; warmup: number }, result: { finished: boolean; step: number }): void {
   if (o.minutes !== undefined && result.finished && result.step <= o.warmup) {
-    warn(`the run ended after ${result.step} steps, inside its learning-rate warm-up (${o.warmup} steps): give more --minutes or fewer --warmup-steps`);
+    warn(`the run ended after ${plural(result.step, 'step')}, inside its learning-rate warm-up (${plural(o.warmup, 'step')}): give more --minutes or fewer --warmup-steps`);
   }
 }
 

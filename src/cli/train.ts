@@ -22,7 +22,7 @@ import { earlyStopping, reduceLROnPlateau } from '../train/monitors.js';
 import { jsonLines, progressBar } from '../train/progress.js';
 import { checkNewRun, openRun, readRun, runStamp, RunTracker, startRun, writeSummary, type RunState } from '../train/runs.js';
 import { Sequential } from '../train/sequential.js';
-import { checkResumeFlags, newRunDir, warn, type RunPlace } from './common.js';
+import { checkResumeFlags, plural, newRunDir, warn, type RunPlace } from './common.js';
 
 export interface TrainOptions extends Partial<TrainSettings>, RunPlace {
   resume?: string;
@@ -136,7 +136,7 @@ export async function train(opts: TrainOptions, given: (flag: string) => boolean
   const fromScratch = resuming && latest === null;
   const finishing = resuming && latest !== null && latest.state.epoch >= o.epochs;
   check(!finishing || !fs.existsSync(path.join(dir, 'summary.json')) || (readRun(dir).epochsDone < o.epochs),
-    `${dir} has already trained ${latest?.state.epoch} of ${o.epochs} epochs: give a larger --epochs to train on`);
+    `${dir} has already trained ${latest?.state.epoch} of ${plural(o.epochs, 'epoch')}: give a larger --epochs to train on`);
 
   const reportProfile = selectBackend(opts);
   // Only the tensors are kept: the loader's arrays are dropped at once, so the data is held once.
@@ -162,7 +162,7 @@ export async function train(opts: TrainOptions, given: (flag: string) => boolean
     // Everything is checked: only now is the run's folder made.
     if (!resuming) startRun(dir, { model: o.model, options: o });
     if (o.schedule === 'cosine' && o.warmupEpochs >= o.epochs && !resuming) {
-      warn(`the learning-rate warm-up (${o.warmupEpochs} epochs) is ${o.warmupEpochs > o.epochs ? 'longer than' : 'as long as'} the run (${o.epochs} epochs): ` +
+      warn(`the learning-rate warm-up (${plural(o.warmupEpochs, 'epoch')}) is ${o.warmupEpochs > o.epochs ? 'longer than' : 'as long as'} the run (${plural(o.epochs, 'epoch')}): ` +
         `the rate ${o.warmupEpochs > o.epochs ? `never reaches --lr ${o.lr}` : 'reaches --lr only at the last step'}; give fewer --warmup-epochs`);
     }
   }
@@ -170,10 +170,10 @@ export async function train(opts: TrainOptions, given: (flag: string) => boolean
   if (!opts.json && !resuming) model.summary(say);
   const lrText = `${o.lr}${o.schedule === 'constant' ? '' : ` (${o.schedule}${o.warmupEpochs ? `, ${o.warmupEpochs} warm-up` : ''})`}`;
   const doing = fromScratch ? `Restarting ${dir} from its first epoch (it stopped before its first checkpoint)`
-    : finishing ? `Finishing ${dir}: its ${resumed!.epoch} epochs are trained, testing it`
+    : finishing ? `Finishing ${dir}: its ${plural(resumed!.epoch, 'epoch')} ${resumed!.epoch === 1 ? 'is' : 'are'} trained, testing it`
     : resuming ? `Resuming ${dir} at epoch ${resumed!.epoch + 1}` : `Training ${o.model} in ${dir}`;
   say(`${doing} on ${count.toLocaleString('en-US')} MNIST images: ` +
-    `${o.epochs} epochs, batch ${o.batchSize}, ${o.optimizer} lr ${lrText}, augment ${o.augment}, seed ${o.seed}`);
+    `${plural(o.epochs, 'epoch')}, batch ${o.batchSize}, ${o.optimizer} lr ${lrText}, augment ${o.augment}, seed ${o.seed}`);
 
   const monitor = o.validationSplit > 0 ? 'val_loss' : 'loss';
   const callbacks: Callback[] = [];

@@ -100,7 +100,8 @@ export function progressBar(out: Output = process.stdout, opts: { interval?: num
 }
 
 /**
- * One JSON object per line. Epochs: `{"event":"epoch","epoch":1,"epochs":5,"loss":...,"seconds":...,"rssMiB":...}`.
+ * One JSON object per line. Epochs: `{"event":"epoch","epoch":1,"epochs":5,"step":1875,"loss":...,"lr":...,"seconds":...,"elapsed":...,"rssMiB":...}`,
+ * the record metrics.jsonl keeps for the epoch (RunTracker) with the run's length added.
  * Steps: `{"event":"step","step":10,...}` every `stepEvery` steps and `{"event":"eval","step":100,"loss":...,"val_loss":...}` per evaluation,
  * with the speed as tokensPerSec (or imagesPerSec with unit 'img'). Every record has the process's
  * resident memory then, rssMiB (so a run shows whether its memory stays flat).
@@ -124,7 +125,7 @@ export function jsonLines(out: Output = process.stdout, opts: { stepEvery?: numb
     },
     onEpochEnd(epoch, logs, s) {
       if (bySteps) write({ event: 'eval', step: s.step, ...logs, lr: s.lr, elapsed: s.seconds, [rateKey]: s.samplesPerSec, rssMiB: rssMiB() });
-      else write({ event: 'epoch', epoch: epoch + 1, epochs: run.epochs, ...logs, seconds: (Date.now() - start) / 1000, rssMiB: rssMiB() });
+      else write({ event: 'epoch', epoch: epoch + 1, epochs: run.epochs, step: s.step, ...logs, lr: logs.lr ?? s.lr, seconds: (Date.now() - start) / 1000, elapsed: s.seconds, rssMiB: rssMiB() });
     },
   });
 }
