@@ -77,7 +77,8 @@ test('train prints Keras-style progress, the test figures and the run', () => {
   assert.match(r.out, /Test loss: \d\.\d{4} - test accuracy: \d\.\d{4} \(\d+\/50\)/);
   assert.match(r.out, /Run written to .*text/);
   const e = tsgrad('evaluate', path.join(runs, 'text'), '--data', data);
-  assert.match(e.out, /^Test loss: \d\.\d{4} - test accuracy: \d\.\d{4} on 50 images\n$/);
+  // A run is evaluated at its best checkpoint, and says which.
+  assert.match(e.out, /^Checkpoint \S+checkpoints\/epoch-001 \(the run's best by accuracy, and its newest\)\nTest loss: \d\.\d{4} - test accuracy: \d\.\d{4} on 50 images\n$/);
   const report = tsgrad('evaluate', path.join(runs, 'text'), '--data', data, '--report');
   assert.equal(report.code, 0, report.err);
   assert.match(report.out, /top-3 accuracy: \d\.\d{4}/);
@@ -134,7 +135,9 @@ test('export to TF.js and ONNX, and import from TF.js, keep the predictions', ()
   assert.equal(i.code, 0, i.err);
   assert.match(i.out, /Wrote checkpoint .*imported \(8 layers, 93,322 parameters\)/);
   const figures = (p: string) => JSON.parse(tsgrad('evaluate', p, '--data', data, '--json').out);
-  assert.deepEqual(figures(back), figures(ckpt));
+  const { checkpoint, ...fromRun } = figures(ckpt);
+  assert.match(checkpoint, /^\/.*checkpoints\/epoch-00\d$/); // a run's: which checkpoint, as an absolute path
+  assert.deepEqual(figures(back), fromRun);
 });
 
 test('predict gives the top 3 classes for each PNG', () => {
@@ -272,7 +275,7 @@ test('tsgrad runs lists each kind of run in its own terms: epochs and accuracy, 
   const r = tsgrad('runs', '--runs', mixed);
   assert.equal(r.code, 0, r.err);
   const [digits, words] = r.out.split('\n\n').map((t) => t.replace(/\n?$/, '\n'));
-  assert.match(digits, /^run\s+model\s+epochs\s+best val \(epoch\)\s+train acc\s+test acc\s+test loss\s+time\s+status\ndigits\s+reference\s+1\s+-\s+\d+\.\d\d%\s+\d+\.\d\d%\s+\d\.\d{4}\s+\d+s\s+finished\n$/);
+  assert.match(digits, /^run\s+model\s+epochs\s+best val \(epoch\)\s+train acc\s+test acc\s+test loss\s+time\s+status\ndigits\s+reference\s+1\s+-\s+\d+\.\d\d%\s+\d+\.\d\d%\s+\d\.\d{4}\s+\d+s\s+finished\ntest acc and loss: the final weights \(tsgrad evaluate RUN reads the best checkpoint\)\n$/);
   // 4 steps of 4 windows of 8 tokens: 128 tokens.
   assert.match(words, /^run\s+model\s+steps\s+tokens\s+val loss\s+best val loss \(step\)\s+bits\/char\s+time\s+status\n/);
   assert.match(words, /\nwords\s+gpt\s+4\s+128\s+\d\.\d{4}\s+\d\.\d{4} \([24]\)\s+\d\.\d{3}\s+\d+s\s+finished\n/);

@@ -79,7 +79,8 @@ function classifierTable(runs: Described[]): string {
     rows.push([r.name, r.model, `${r.epochsDone}`, bestCell(r), pct(r.final.accuracy), pct(r.test?.accuracy),
       r.test ? fixed(r.test.loss) : '-', formatDuration(r.trainSeconds), status(r)]);
   }
-  return table(rows);
+  // The one place the two figures can differ: say which weights each is.
+  return table(rows) + 'test acc and loss: the final weights (tsgrad evaluate RUN reads the best checkpoint)\n';
 }
 
 function languageModelTable(runs: Described[]): string {
@@ -96,7 +97,7 @@ function captionerTable(runs: Described[]): string {
   for (const r of runs) {
     rows.push([r.name, r.model, `${r.steps ?? 0}`, count(r.images), pct(r.final.val_accuracy), bestCell(r), pct(r.test?.accuracy), formatDuration(r.trainSeconds), status(r)]);
   }
-  return table(rows);
+  return table(rows) + 'test acc: the best checkpoint, exact matches (tsgrad caption eval RUN)\n';
 }
 
 const isObject = (d: Doc) => typeof d.value === 'object' && d.value !== null && !Array.isArray(d.value);

@@ -314,6 +314,19 @@ export function latestCheckpoint(runDir: string): {
 }
 
 /**
+ * Which checkpoint a command reads for `p` and why: null when `p` is a checkpoint itself, else
+ * the run's checkpoint that {@link resolveCheckpoint} picks, with the reason ("the run's best by
+ * val_accuracy"), so that a figure from it is not taken for the final weights' figure.
+ */
+export function checkpointChoice(p: string): { dir: string; reason: string } | null {
+  const dir = resolveCheckpoint(p);
+  if (dir === p) return null;
+  const best = readState(dir).best;
+  const newest = checkpoints(p).at(-1)!.dir === dir;
+  return { dir, reason: `the run's ${best ? `best by ${best.monitor}${newest ? ', and its newest' : ''}` : 'newest'}` };
+}
+
+/**
  * The checkpoint folder a path names: itself when it holds a model.json, else the run's best
  * checkpoint (the newest when no validation figure picked one). Anything else is returned as it
  * is, for the reader to name what is missing.
