@@ -74,6 +74,32 @@ for (const chapter of chapters) {
   });
 }
 
+test('every link and picture in the guide and the README points at a file that exists', () => {
+  for (const doc of [...chapters, 'docs/guide/README.md', 'docs/guide/zh/README.md', 'README.md']) {
+    const markdown = fs.readFileSync(path.join(ROOT, doc), 'utf8');
+    for (const [, target] of markdown.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^(https?:|mailto:|#)/.test(target)) continue;
+      const file = path.resolve(ROOT, path.dirname(doc), decodeURIComponent(target.split('#')[0]));
+      assert.ok(fs.existsSync(file), `${doc}: ${target} does not exist`);
+    }
+  }
+});
+
+test('chapter 8\'s table is the runs scripts/guide-runs.ts recorded, in both editions', () => {
+  const runs = fs.readFileSync(path.join(ROOT, 'docs/guide/data/better.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(runs.length >= 10, `${runs.length} runs recorded`);
+  for (const edition of ['docs/guide', 'docs/guide/zh']) {
+    const rows = fs.readFileSync(path.join(ROOT, edition, '08-making-it-better.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `'));
+    assert.equal(rows.length, runs.length, `${edition}: one row per run`);
+    runs.forEach((r, i) => {
+      const cells = rows[i].split('|').map((c) => c.trim());
+      assert.ok(cells[1].startsWith(`\`${r.name}\``) && cells[1].includes(String(r.seed || '')), `${edition}: row ${i + 1} is ${r.name}, seed ${r.seed}`);
+      const figures = [String(r.epochs), `${(100 * r.history.accuracy.at(-1)).toFixed(2)}%`, `${(100 * r.testAccuracy).toFixed(2)}%`, r.testLoss.toFixed(4)];
+      assert.deepEqual(cells.slice(3, 7), figures, `${edition}: ${r.name}'s figures`);
+    });
+  }
+});
+
 /** A printed array as the chapters' prose writes it: `[[25, 31], [43, 49]]`. */
 const prose = (json: string) => json.replace(/,/g, ', ');
 /** The JSON after `label` in an example's output. */
