@@ -18,8 +18,9 @@ import { backward } from '../src/autograd/backward.js';
 import { Gpt } from '../src/models/gpt.js';
 import { getBackend, setBackend } from '../src/tensor/engine.js';
 import { tidy } from '../src/tensor/memory.js';
-import { tensor } from '../src/tensor/tensor.js';
+import { randomNormal, tensor } from '../src/tensor/tensor.js';
 import { selfAttention } from '../src/ops/transformer.js';
+import { referenceCnn } from '../src/models/zoo.js';
 import { assertClose } from './helpers.js';
 
 const backends: WasmBackend[] = [1, 2, 3].map((t) => createWasmBackend(t));
@@ -423,4 +424,19 @@ test('the profile also times each layer: the scope a kernel ran in, blocks of a 
   const total = backend.stats().reduce((n, s) => n + s.calls, 0);
   assert.equal([...layers.values()].reduce((n, s) => n + s.calls, 0), total, 'every kernel call is in one layer');
   assert.match(formatProfile(backend.layers(), 1000, 'layer')[0], /^layer\s+calls/);
+});
+
+test('a Sequential fit\'s profile names the batch, each layer, the loss and the optimizer', async () => {
+  const backend = profiled(refBackend);
+  const saved = getBackend();
+  setBackend(backend);
+  try {
+    const model = referenceCnn({ seed: 0 });
+    model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    await model.fit(randomNormal([4, 28, 28, 1], 0, 1, 'float32', 1), tensor([1, 2, 3, 4], [4], 'int32'), { epochs: 1, batchSize: 2, verbose: 0 });
+  } finally {
+    setBackend(saved);
+  }
+  const layers = new Set(backend.layers().map((s) => s.kernel));
+  for (const name of ['data', 'conv2d', 'conv2d backward', 'dense_1', 'loss', 'loss backward', 'optimizer']) assert.ok(layers.has(name), `${name} in ${[...layers].join(', ')}`);
 });

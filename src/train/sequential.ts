@@ -12,7 +12,7 @@ import type { Model } from '../nn/model.js';
 import { LayerStack, stackLayersFromConfig, type StackConfig } from '../nn/stack.js';
 import { LOSS_ALIASES, lossByName, type LossName } from '../ops/losses.js';
 import { Adam, AdamW, optimizerFromConfig, RMSprop, SGD, type Optimizer, type OptimizerConfig } from '../optim/optimizer.js';
-import { noGrad } from '../tensor/engine.js';
+import { inScope, noGrad } from '../tensor/engine.js';
 import { longLived, tidy } from '../tensor/memory.js';
 import { gather } from '../tensor/ops.js';
 import { allocate, rows, Tensor, tensor, type Nested } from '../tensor/tensor.js';
@@ -253,13 +253,15 @@ export class Sequential extends LayerStack implements Model {
       beginEpoch: () => (order = args.shuffle === false ? null : this.rng.permutation(n)),
       loss: (batch) => {
         const idx = batchIndices(order, batch * batchSize, Math.min(n, (batch + 1) * batchSize));
-        const xb = args.augment ? args.augment(gather(trainX, idx)) : gather(trainX, idx);
-        const yb = gather(trainY, idx);
+        // Scoped as the profile's rows: the batch ('data'), each layer, the loss and metrics ('loss').
+        const [xb, yb] = inScope('data', () => [args.augment ? args.augment(gather(trainX, idx)) : gather(trainX, idx), gather(trainY, idx)]);
         const penalties: Tensor[] = [];
         const pred = this.call(xb, true, penalties);
-        const counts = Object.fromEntries(this.metrics.map((m) => [m, countMetric(m, yb, pred)]));
-        // As Keras, the loss includes regularization.
-        return { loss: penalties.reduce((a, p) => a.add(p), loss(yb, pred)), size: idx.size, counts };
+        return inScope('loss', () => {
+          const counts = Object.fromEntries(this.metrics.map((m) => [m, countMetric(m, yb, pred)]));
+          // As Keras, the loss includes regularization.
+          return { loss: penalties.reduce((a, p) => a.add(p), loss(yb, pred)), size: idx.size, counts };
+        });
       },
       validate: validation && (() => this.evaluate(validation[0], validation[1], { batchSize })),
     });
