@@ -282,11 +282,13 @@ export class Sequential extends LayerStack implements Model {
       for (let start = 0; start < n; start += batchSize) {
         const end = Math.min(n, start + batchSize);
         tidy(() => {
-          const yb = rows(y, start, end);
+          const [xb, yb] = inScope('data', () => [rows(x, start, end), rows(y, start, end)]);
           const penalties: Tensor[] = [];
-          const pred = this.call(rows(x, start, end), false, penalties);
-          lossSum += penalties.reduce((a, p) => a + p.item(), loss(yb, pred).item()) * (end - start);
-          this.metrics.forEach((m, i) => (metricSums[i] += countMetric(m, yb, pred)));
+          const pred = this.call(xb, false, penalties);
+          inScope('loss', () => {
+            lossSum += penalties.reduce((a, p) => a + p.item(), loss(yb, pred).item()) * (end - start);
+            this.metrics.forEach((m, i) => (metricSums[i] += countMetric(m, yb, pred)));
+          });
         });
       }
     });
