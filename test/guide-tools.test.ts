@@ -50,9 +50,12 @@ test('chapter 9: the figures the prose quotes are in the transcripts it quotes t
     for (const figure of ['0.1270', '0.1596', '0.0681', '0.0450', '98.52%', '98.23%', '[0,0,5,986,0,12,0,5,1,1]', '"index":3520,"label":6,"predicted":4']) {
       assert.ok(chapter.includes(figure), `${edition}: ${figure}`);
     }
-    // The layer table's shares that the prose adds up: the middle convolution's 47%.
+    // The layer table's shares that the prose adds up: the middle convolution's, and the dense layers'.
     const share = (layer: string) => Number(new RegExp(`^${layer} +\\d+ +\\d+ +([\\d.]+)%`, 'm').exec(chapter)![1]);
-    assert.equal(Math.round(share('conv2d_1') + share('conv2d_1 backward')), 47, edition);
+    const middle = Math.round(share('conv2d_1') + share('conv2d_1 backward'));
+    assert.match(chapter, new RegExp(`(takes|占了) ${middle}% `), `${edition}: the middle convolution's ${middle}%`);
+    const dense = (share('dense') + share('dense backward') + share('dense_1') + share('dense_1 backward')).toFixed(1);
+    assert.ok(chapter.includes(` ${dense}%`), `${edition}: the dense layers' ${dense}%`);
   }
 });
 
