@@ -9,7 +9,8 @@ export {
   range, linspace, eye, randomUniform, randomNormal, truncatedNormal, variable, type Nested,
 } from './tensor/tensor.js';
 export type { DType, TypedArray } from './core/dtype.js';
-export { getBackend, setBackend, noGrad } from './tensor/engine.js';
+export type { Shape } from './core/shape.js';
+export { getBackend, setBackend, noGrad, type BackendName } from './tensor/engine.js';
 export { tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
 export { backward, grad, grads, valueAndGrad, valueAndGrads, variableGrads } from './autograd/index.js';
 export * from './ops/index.js';

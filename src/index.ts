@@ -18,13 +18,16 @@ registerBackend('wasm', () => createWasmBackend());
 export * from './api.js';
 export { trainLoop, type TrainLoop, type StepLoss, type TrainResult } from './train/trainer.js';
 export type { Callback, CallbackModel, History, Logs, StepInfo, TrainBegin } from './train/callbacks.js';
-export { EarlyStopping, ModelCheckpoint, earlyStopping, modelCheckpoint, learningRateScheduler, reduceLROnPlateau } from './train/monitors.js';
-export { csvLogger, jsonLinesLogger } from './train/loggers.js';
+export {
+  EarlyStopping, ModelCheckpoint, earlyStopping, modelCheckpoint, learningRateScheduler, reduceLROnPlateau,
+  type EarlyStoppingConfig, type ModelCheckpointConfig, type ReduceLROnPlateauConfig, type MonitorMode,
+} from './train/monitors.js';
+export { csvLogger, jsonLinesLogger, type CsvLoggerConfig } from './train/loggers.js';
 export { progressBar, jsonLines } from './train/progress.js';
-export { RunTracker, startRun, openRun, listRuns, readRun, writeSummary, type RunState, type RunSummary } from './train/runs.js';
+export { RunTracker, startRun, openRun, listRuns, readRun, writeSummary, type RunState, type RunSummary, type TrackerOptions } from './train/runs.js';
 export { saveModel } from './io/checkpoint.js';
 export { loadModel, fetchModel, importTfjs, loadLanguageModel, resumeRun, type AnyModel } from './models/load.js';
-export { loadMnist } from './data/mnist.js';
+export { loadMnist, type MnistSplit } from './data/mnist.js';
 export { loadBrown, loadText, splitText } from './data/text.js';
 export { CharTokenizer, BpeTokenizer, charTokenizer, trainBpe, tokenizerFromJSON, type BpeOptions, type Tokenizer, type TokenizerJSON } from './data/tokenizer.js';
 export { readGpt2Tokenizer, gpt2TokenizerFiles, readHfTokenizer, hfTokenizerJson, bytesToUnicode, GPT2_BYTE_ORDER } from './data/tokenizer-files.js';

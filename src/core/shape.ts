@@ -2,6 +2,7 @@
 
 import { check } from './errors.js';
 
+/** A tensor's shape: the size of each axis, outermost first (row-major); [] for a scalar. */
 export type Shape = readonly number[];
 
 export function sizeOf(shape: Shape): number {

@@ -9,11 +9,16 @@ import path from 'node:path';
 import { check, TsgradError } from '../core/errors.js';
 import { readIdx, streamIdxBytes } from './idx.js';
 
+/** One split of MNIST as {@link loadMnist} returns it: flat arrays, ready to become tensors. */
 export interface MnistSplit {
-  images: Float32Array; // (count, 28, 28, 1), values in [0, 1]
-  labels: Int32Array; // (count), digits 0..9
+  /** The images, (count, 28, 28, 1) in row-major order, grey levels scaled to [0, 1]. */
+  images: Float32Array;
+  /** The labels, (count): digits 0..9, in the images' order. */
+  labels: Int32Array;
+  /** The number of examples: the whole split, or fewer with `limit`. */
   count: number;
-  shape: [number, number, number, number]; // [count, 28, 28, 1]
+  /** The images' shape, [count, 28, 28, 1]. */
+  shape: [number, number, number, number];
 }
 
 const PREFIX = { train: 'train', test: 't10k' } as const;

@@ -13,16 +13,27 @@ import { regularizers, type Regularizer } from './regularizers.js';
 
 export type Size2 = number | [number, number];
 
+/** The options of a {@link Conv2D} layer, with Keras's names and defaults. */
 export interface Conv2DConfig extends BaseLayerConfig {
+  /** The number of output channels (kernels). */
   filters: number;
+  /** The window's height and width, or one number for both. */
   kernelSize: Size2;
+  /** The step between windows, vertical and horizontal, or one number for both (default 1). */
   strides?: Size2;
+  /** `valid` (the default: whole windows only) or `same` (padded so that out = ceil(in / stride)), as Keras. */
   padding?: Padding;
+  /** Applied to the convolution plus bias (default `linear`: none). */
   activation?: ActivationName;
+  /** Whether to add a learnt bias per filter (default true). */
   useBias?: boolean;
+  /** How the kernel starts (default `glorotUniform`). */
   kernelInitializer?: InitializerName;
+  /** How the bias starts (default `zeros`). */
   biasInitializer?: InitializerName;
+  /** A penalty on the kernel added to the training loss. */
   kernelRegularizer?: Regularizer;
+  /** A penalty on the bias added to the training loss. */
   biasRegularizer?: Regularizer;
 }
 
@@ -32,8 +43,10 @@ export function pair(v: Size2): [number, number] {
 
 export class Conv2D extends Layer<Conv2DConfig> {
   readonly className = 'Conv2D';
-  kernel!: Tensor; // (kh, kw, in, filters)
-  bias: Tensor | null = null; // (filters)
+  /** The kernels, (kh, kw, in, filters), where `in` is the input's channel count; created by build(). */
+  kernel!: Tensor;
+  /** The bias, (filters); null with `useBias: false`. */
+  bias: Tensor | null = null;
 
   constructor(config: Conv2DConfig) {
     check(Number.isInteger(config.filters) && config.filters > 0, `Conv2D filters must be a positive integer, got ${config.filters}`);

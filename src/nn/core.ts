@@ -10,21 +10,31 @@ import type { InitializerName } from './initializers.js';
 import { biasActivation, Layer, type BaseLayerConfig } from './layer.js';
 import { regularizers, type Regularizer } from './regularizers.js';
 
+/** The options of a {@link Dense} layer, with Keras's names and defaults. */
 export interface DenseConfig extends BaseLayerConfig {
+  /** The number of outputs: the size of the output's last axis. */
   units: number;
+  /** Applied to x @ kernel + bias (default `linear`: none). */
   activation?: ActivationName;
+  /** Whether to add a learnt bias (default true). */
   useBias?: boolean;
+  /** How the kernel starts (default `glorotUniform`). */
   kernelInitializer?: InitializerName;
+  /** How the bias starts (default `zeros`). */
   biasInitializer?: InitializerName;
+  /** A penalty on the kernel added to the training loss. */
   kernelRegularizer?: Regularizer;
+  /** A penalty on the bias added to the training loss. */
   biasRegularizer?: Regularizer;
 }
 
 /** y = activation(x @ kernel + bias) on the last axis. */
 export class Dense extends Layer<DenseConfig> {
   readonly className = 'Dense';
-  kernel!: Tensor; // (in, units)
-  bias: Tensor | null = null; // (units)
+  /** The weights, (in, units), where `in` is the size of the input's last axis; created by build(). */
+  kernel!: Tensor;
+  /** The bias, (units); null with `useBias: false`. */
+  bias: Tensor | null = null;
 
   constructor(config: DenseConfig) {
     check(Number.isInteger(config.units) && config.units > 0, `Dense units must be a positive integer, got ${config.units}`);
@@ -72,6 +82,7 @@ export class Dense extends Layer<DenseConfig> {
   }
 }
 
+/** The options of a {@link Flatten} layer: only those every layer takes. */
 export type FlattenConfig = BaseLayerConfig;
 
 /** (N, ...) -> (N, product of the rest). */
@@ -87,10 +98,13 @@ export class Flatten extends Layer<FlattenConfig> {
   }
 }
 
+/** The options of an {@link Activation} layer. */
 export interface ActivationConfig extends BaseLayerConfig {
+  /** The function applied to each element. */
   activation: ActivationName;
 }
 
+/** Applies an activation function to each element; the shape is unchanged. */
 export class Activation extends Layer<ActivationConfig> {
   readonly className = 'Activation';
 
@@ -103,7 +117,9 @@ export class Activation extends Layer<ActivationConfig> {
   }
 }
 
+/** The options of a {@link Dropout} layer. */
 export interface DropoutConfig extends BaseLayerConfig {
+  /** The fraction of inputs zeroed while training, in [0, 1). */
   rate: number;
   /** Fixes this layer's masks independently of the model seed. */
   seed?: number;

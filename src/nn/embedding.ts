@@ -10,11 +10,15 @@ import type { InitializerName } from './initializers.js';
 import { Layer, type BaseLayerConfig } from './layer.js';
 import { checkRegularizer, type Regularizer } from './regularizers.js';
 
+/** The options of an {@link Embedding} layer, with Keras's names and defaults. */
 export interface EmbeddingConfig extends BaseLayerConfig {
   /** The vocabulary size: ids are in [0, inputDim). */
   inputDim: number;
+  /** The size of each embedding vector: the output's last axis. */
   outputDim: number;
+  /** How the table starts (default `randomUniform`). */
   embeddingsInitializer?: InitializerName;
+  /** A penalty on the table added to the training loss. */
   embeddingsRegularizer?: Regularizer;
   /** The length of the sequences, when fixed (Keras's input_length); checked if given. */
   inputLength?: number;
@@ -23,7 +27,8 @@ export interface EmbeddingConfig extends BaseLayerConfig {
 /** (...) ids -> (..., outputDim): row `id` of the table for each id. */
 export class Embedding extends Layer<EmbeddingConfig> {
   readonly className = 'Embedding';
-  embeddings!: Tensor; // (inputDim, outputDim)
+  /** The table, (inputDim, outputDim): row `id` is the vector of token `id`; created by build(). */
+  embeddings!: Tensor;
 
   constructor(config: EmbeddingConfig) {
     for (const key of ['inputDim', 'outputDim'] as const) {

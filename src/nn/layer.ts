@@ -15,6 +15,10 @@ import { checkRegularizer, type Regularizer } from './regularizers.js';
 
 /** Options every layer accepts. */
 export interface BaseLayerConfig {
+  /**
+   * The layer's name, unique within its model; weights are saved as `<name>/<weight>`. Without one
+   * the model names the layer after its class, numbered within the model (`dense`, `dense_1`, ...).
+   */
   name?: string;
   /** The shape of one example (no batch axis); needed on the first layer of a model. */
   inputShape?: number[];

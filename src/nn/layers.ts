@@ -10,6 +10,13 @@ import { BatchNormalization, LayerNormalization, type BatchNormalizationConfig, 
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type GlobalPooling2DConfig, type Pooling2DConfig } from './pooling.js';
 import { LSTM, type LSTMConfig } from './recurrent.js';
 
+export {
+  Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2D, LayerNormalization, LSTM, MaxPooling2D,
+  type ActivationConfig, type BatchNormalizationConfig, type Conv2DConfig, type DenseConfig, type DropoutConfig, type EmbeddingConfig, type FlattenConfig,
+  type GlobalPooling2DConfig, type LayerNormalizationConfig, type LSTMConfig, type Pooling2DConfig,
+};
+export type { AffineNormalizationConfig } from './normalization.js';
+
 /** Any of tsgrad's layers: the closed set {@link layerFromConfig} can rebuild. */
 export type AnyLayer =
   | Dense | Conv2D | MaxPooling2D | AveragePooling2D | GlobalAveragePooling2D | Flatten | Dropout | Activation | BatchNormalization

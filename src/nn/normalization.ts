@@ -20,21 +20,28 @@ import { checkRegularizer, type Regularizer } from './regularizers.js';
 export interface AffineNormalizationConfig extends BaseLayerConfig {
   /** Only -1 (the last axis) is supported. */
   axis?: number;
+  /** Added to the variance before its square root, for stability (default 1e-3, as Keras). */
   epsilon?: number;
   /** Adds the learnt offset beta. */
   center?: boolean;
   /** Multiplies by the learnt scale gamma. */
   scale?: boolean;
+  /** How beta starts (default `zeros`). */
   betaInitializer?: InitializerName;
+  /** How gamma starts (default `ones`). */
   gammaInitializer?: InitializerName;
+  /** A penalty on beta added to the training loss. */
   betaRegularizer?: Regularizer;
+  /** A penalty on gamma added to the training loss. */
   gammaRegularizer?: Regularizer;
 }
 
 /** A normalisation over the last axis followed by gamma and beta per channel (Keras's order: gamma, then beta). */
 abstract class AffineNormalization<C extends AffineNormalizationConfig> extends Layer<C> {
-  gamma: Tensor | null = null; // (C)
-  beta: Tensor | null = null; // (C)
+  /** The learnt scale, (C) for C channels (the input's last axis); null with `scale: false` or before build(). */
+  gamma: Tensor | null = null;
+  /** The learnt offset, (C); null with `center: false` or before build(). */
+  beta: Tensor | null = null;
 
   constructor(config: C, name: string) {
     check((config.axis ?? -1) === -1, `${name} supports only axis -1 (the last axis), got ${JSON.stringify(config.axis)}`);
@@ -64,9 +71,13 @@ abstract class AffineNormalization<C extends AffineNormalizationConfig> extends 
   }
 }
 
+/** The options of a {@link BatchNormalization} layer, with Keras's names and defaults. */
 export interface BatchNormalizationConfig extends AffineNormalizationConfig {
+  /** How much of the moving statistics each training step keeps, in [0, 1] (default 0.99). */
   momentum?: number;
+  /** How the moving mean starts (default `zeros`). */
   movingMeanInitializer?: InitializerName;
+  /** How the moving variance starts (default `ones`). */
   movingVarianceInitializer?: InitializerName;
 }
 
@@ -77,8 +88,10 @@ export interface BatchNormalizationConfig extends AffineNormalizationConfig {
  */
 export class BatchNormalization extends AffineNormalization<BatchNormalizationConfig> {
   readonly className = 'BatchNormalization';
-  movingMean!: Tensor; // (C), non-trainable
-  movingVariance!: Tensor; // (C), non-trainable
+  /** The moving average of the batch means, (C): a non-trainable weight (`moving_mean`) used in inference. */
+  movingMean!: Tensor;
+  /** The moving average of the batch variances, (C): a non-trainable weight (`moving_variance`) used in inference. */
+  movingVariance!: Tensor;
 
   constructor(config: BatchNormalizationConfig = {}) {
     const m = config.momentum ?? 0.99;
@@ -136,6 +149,7 @@ export class BatchNormalization extends AffineNormalization<BatchNormalizationCo
   }
 }
 
+/** The options of a {@link LayerNormalization} layer: those both normalisations take. */
 export type LayerNormalizationConfig = AffineNormalizationConfig;
 
 /** y = gamma * (x - mean) / sqrt(variance + epsilon) + beta, with mean and (biased) variance over the last axis of each example. */

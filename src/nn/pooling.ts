@@ -9,16 +9,28 @@ import type { Tensor } from '../tensor/tensor.js';
 import { pair, type Size2 } from './convolutional.js';
 import { Layer, type BaseLayerConfig } from './layer.js';
 
+/** The options of {@link MaxPooling2D} and {@link AveragePooling2D}, with Keras's names and defaults. */
 export interface Pooling2DConfig extends BaseLayerConfig {
+  /** The window's height and width, or one number for both (default 2). */
   poolSize?: Size2;
+  /** The step between windows, vertical and horizontal, or one number for both (default: the pool size). */
   strides?: Size2;
+  /** `valid` (the default: whole windows only) or `same` (padded so that out = ceil(in / stride)), as Keras. */
   padding?: Padding;
 }
 
 abstract class Pooling2D extends Layer<Pooling2DConfig> {
+  /** The window options for the pooling op, with the defaults filled in. */
   protected options() {
     const poolSize = pair(this.config.poolSize ?? 2);
-    return { poolSize, strides: pair(this.config.strides ?? poolSize), padding: this.config.padding ?? 'valid' };
+    return {
+      /** The window's height and width. */
+      poolSize,
+      /** The step between windows, vertical and horizontal. */
+      strides: pair(this.config.strides ?? poolSize),
+      /** `valid` or `same`. */
+      padding: this.config.padding ?? 'valid',
+    };
   }
 
   getConfig(): Pooling2DConfig {
@@ -26,6 +38,7 @@ abstract class Pooling2D extends Layer<Pooling2DConfig> {
   }
 }
 
+/** (N, H, W, C) -> (N, OH, OW, C): the largest value of each window, per channel. */
 export class MaxPooling2D extends Pooling2D {
   readonly className = 'MaxPooling2D';
 
@@ -34,6 +47,7 @@ export class MaxPooling2D extends Pooling2D {
   }
 }
 
+/** (N, H, W, C) -> (N, OH, OW, C): the mean of each window, per channel. */
 export class AveragePooling2D extends Pooling2D {
   readonly className = 'AveragePooling2D';
 
@@ -42,6 +56,7 @@ export class AveragePooling2D extends Pooling2D {
   }
 }
 
+/** The options of a {@link GlobalAveragePooling2D} layer. */
 export interface GlobalPooling2DConfig extends BaseLayerConfig {
   /** Keeps the pooled axes with size 1: (N, 1, 1, C) instead of (N, C). */
   keepdims?: boolean;

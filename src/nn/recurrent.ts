@@ -17,20 +17,29 @@ import type { InitializerName } from './initializers.js';
 import { Layer, type BaseLayerConfig } from './layer.js';
 import { checkRegularizer, regularizers, type Regularizer } from './regularizers.js';
 
+/** The options of an {@link LSTM} layer, with Keras's names and defaults. */
 export interface LSTMConfig extends BaseLayerConfig {
+  /** The size of the state h and c, and of each output step. */
   units: number;
   /** Of the candidate cell state and of the output's cell state. */
   activation?: ActivationName;
   /** Of the input, forget and output gates. */
   recurrentActivation?: ActivationName;
+  /** Whether to add a learnt bias (default true). */
   useBias?: boolean;
   /** Starts the forget gate's bias at 1 (Jozefowicz et al. 2015), as Keras. */
   unitForgetBias?: boolean;
+  /** How the input kernel starts (default `glorotUniform`). */
   kernelInitializer?: InitializerName;
+  /** How the recurrent kernel starts (default `orthogonal`). */
   recurrentInitializer?: InitializerName;
+  /** How the bias starts (default `zeros`, then the forget gate's part set to 1 with unitForgetBias). */
   biasInitializer?: InitializerName;
+  /** A penalty on the input kernel added to the training loss. */
   kernelRegularizer?: Regularizer;
+  /** A penalty on the recurrent kernel added to the training loss. */
   recurrentRegularizer?: Regularizer;
+  /** A penalty on the bias added to the training loss. */
   biasRegularizer?: Regularizer;
   /** Outputs h at every step, (B, T, units), instead of the last one, (B, units). */
   returnSequences?: boolean;
@@ -51,9 +60,12 @@ export interface LSTMState {
  */
 export class LSTM extends Layer<LSTMConfig> {
   readonly className = 'LSTM';
-  kernel!: Tensor; // (F, 4u)
-  recurrentKernel!: Tensor; // (u, 4u)
-  bias: Tensor | null = null; // (4u)
+  /** The input kernel, (F, 4u) for F input features and u units, gates in the order i, f, c, o; created by build(). */
+  kernel!: Tensor;
+  /** The recurrent kernel (Keras's `recurrent_kernel`), (u, 4u), gates in the same order. */
+  recurrentKernel!: Tensor;
+  /** The bias, (4u); null with `useBias: false`. */
+  bias: Tensor | null = null;
 
   constructor(config: LSTMConfig) {
     check(Number.isInteger(config.units) && config.units > 0, `LSTM units must be a positive integer, got ${config.units}`);
@@ -82,7 +94,12 @@ export class LSTM extends Layer<LSTMConfig> {
    * The layer's output for x (B, T, F), and the state after the last step (Keras's return_state).
    * `initial` continues from an earlier state, e.g. when generating one step at a time.
    */
-  run(x: Tensor, initial?: LSTMState): { output: Tensor; state: LSTMState } {
+  run(x: Tensor, initial?: LSTMState): {
+    /** What call(x) returns: (B, T, units) with returnSequences, else (B, units). */
+    output: Tensor;
+    /** The state after the last step, to continue from. */
+    state: LSTMState;
+  } {
     const c = this.getConfig();
     const u = c.units;
     check(x.rank === 3 && x.shape[2] === this.kernel.shape[0],

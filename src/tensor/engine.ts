@@ -7,6 +7,10 @@ import type { Backend } from '../backend/backend.js';
 import { refBackend } from '../backend/ref/index.js';
 import { check, TsgradError } from '../core/errors.js';
 
+/**
+ * A backend by name: `wasm` (the fast kernels, WebAssembly; the default where the entry point
+ * registers it) or `ref` (the plain-TypeScript reference, the specification the others are tested against).
+ */
 export type BackendName = 'wasm' | 'ref';
 
 const factories: Partial<Record<BackendName, () => Backend>> = { ref: () => refBackend };

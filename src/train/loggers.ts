@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import type { Callback } from './callbacks.js';
 
+/** The options of {@link csvLogger}. */
 export interface CsvLoggerConfig {
+  /** Between the fields of a line (default `,`). */
   separator?: string;
   /** Append to an existing file (continuing a run) instead of overwriting it; no second header. */
   append?: boolean;

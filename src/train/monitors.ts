@@ -6,6 +6,11 @@
 import { check } from '../core/errors.js';
 import type { Callback, CallbackModel, Logs } from './callbacks.js';
 
+/**
+ * Which way a monitored quantity improves: `min` (lower is better, losses), `max` (higher is
+ * better) or `auto`, which decides from the name as Keras 2: maximised when it contains "acc"
+ * (any case), minimised otherwise.
+ */
 export type MonitorMode = 'auto' | 'min' | 'max';
 
 /**
@@ -38,12 +43,15 @@ function monitored(logs: Logs, monitor: string, who: string): number | undefined
   return v;
 }
 
+/** The options of {@link EarlyStopping}, with Keras's names and defaults. */
 export interface EarlyStoppingConfig {
+  /** The logged quantity to watch (default `val_loss`). */
   monitor?: string;
   /** Smaller changes than this do not count as improvement. */
   minDelta?: number;
   /** Epochs without improvement before stopping. */
   patience?: number;
+  /** Which way the quantity improves (default `auto`: from its name, see {@link MonitorMode}). */
   mode?: MonitorMode;
   /** The quantity must beat this too for the patience count to restart. */
   baseline?: number | null;
@@ -140,15 +148,18 @@ function setWeights(model: CallbackModel, saved: Float32Array[]): void {
   weights.forEach((w, i) => w.value.raw.set(saved[i]));
 }
 
+/** The options of {@link ModelCheckpoint}, with Keras's names and defaults. */
 export interface ModelCheckpointConfig {
   /**
    * The checkpoint folder; may name the epoch (from 1) and logged values, as Keras:
    * `ckpt/epoch{epoch:02d}-{val_loss:.2f}`.
    */
   filepath: string;
+  /** The logged quantity compared with saveBestOnly (default `val_loss`). */
   monitor?: string;
   /** Save only when the monitored quantity improves on the best so far. */
   saveBestOnly?: boolean;
+  /** Which way the quantity improves (default `auto`: from its name, see {@link MonitorMode}). */
   mode?: MonitorMode;
 }
 
@@ -224,17 +235,21 @@ export function learningRateScheduler(schedule: (epoch: number, lr: number) => n
   };
 }
 
+/** The options of {@link reduceLROnPlateau}, with Keras's names and defaults. */
 export interface ReduceLROnPlateauConfig {
+  /** The logged quantity to watch (default `val_loss`). */
   monitor?: string;
   /** new lr = lr * factor. */
   factor?: number;
   /** Epochs without improvement before a cut. */
   patience?: number;
+  /** Which way the quantity improves (default `auto`: from its name, see {@link MonitorMode}). */
   mode?: MonitorMode;
   /** Smaller changes than this do not count as improvement. */
   minDelta?: number;
   /** Epochs after a cut during which no improvement is expected. */
   cooldown?: number;
+  /** The learning rate is never cut below this (default 0). */
   minLr?: number;
 }
 

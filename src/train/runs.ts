@@ -342,6 +342,7 @@ export function resolveCheckpoint(p: string): string {
   return all.find((c) => best && c.at === (c.unit === 'epoch' ? best.epoch : best.step))?.dir ?? all.at(-1)!.dir;
 }
 
+/** How a {@link RunTracker} keeps its run: the monitored quantity, logging, and what a resume needs. */
 export interface TrackerOptions {
   /** The quantity whose best epoch's checkpoint is kept (and reported), e.g. val_accuracy or val_loss. */
   monitor: string;
@@ -354,7 +355,12 @@ export interface TrackerOptions {
   /** When resuming: the state the run continues from (its newest checkpoint's). */
   resumed?: RunState;
   /** For a new run (not resumed): what to write in its config.json (see startRun, which checks the folder is free). */
-  config?: { model: string; options: object };
+  config?: {
+    /** The model's name. */
+    model: string;
+    /** The settings, all a resume needs. */
+    options: object;
+  };
 }
 
 /**
