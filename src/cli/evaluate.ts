@@ -24,7 +24,7 @@ export function evaluate(checkpoint: string, opts: EvaluateOptions): void {
   const located = locateRun(checkpoint, opts.runs);
   // A run's figures in `tsgrad runs` are its final weights'; here they are its chosen checkpoint's.
   const choice = checkpointChoice(located);
-  const model = loadModel(located, Sequential);
+  const model = loadModel(choice?.dir ?? located, Sequential);
   if (!model.optimizer) model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const test = loadMnist({ dir: opts.data, split: 'test' });
   const [x, y] = [tensor(test.images, test.shape), tensor(test.labels, [test.count], 'int32')];

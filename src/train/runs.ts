@@ -314,33 +314,27 @@ export function latestCheckpoint(runDir: string): {
 }
 
 /**
- * Which checkpoint a command reads for `p` and why: null when `p` is a checkpoint itself, else
- * the run's checkpoint that {@link resolveCheckpoint} picks, with the reason ("the run's best by
- * val_accuracy"), so that a figure from it is not taken for the final weights' figure.
+ * Which checkpoint a command reads for `p` and why: null when `p` is a checkpoint itself (or names
+ * nothing, for the reader to say what is missing), else the run's best checkpoint, or its newest
+ * when no figure picked one, with the reason ("the run's best by val_accuracy"), so that a figure
+ * from it is not taken for the final weights' figure.
  */
 export function checkpointChoice(p: string): { dir: string; reason: string } | null {
-  const dir = resolveCheckpoint(p);
-  if (dir === p) return null;
-  const best = readState(dir).best;
-  const newest = checkpoints(p).at(-1)!.dir === dir;
-  return { dir, reason: `the run's ${best ? `best by ${best.monitor}${newest ? ', and its newest' : ''}` : 'newest'}` };
-}
-
-/**
- * The checkpoint folder a path names: itself when it holds a model.json, else the run's best
- * checkpoint (the newest when no validation figure picked one). Anything else is returned as it
- * is, for the reader to name what is missing.
- */
-export function resolveCheckpoint(p: string): string {
-  if (fs.existsSync(path.join(p, 'model.json'))) return p;
+  if (fs.existsSync(path.join(p, 'model.json'))) return null;
   const all = checkpoints(p);
   if (all.length === 0) {
     check(!fs.existsSync(path.join(p, 'config.json')), `${p}: the run has no checkpoint yet`);
-    return p;
+    return null;
   }
-  const best = readState(all.at(-1)!.dir).best;
-  return all.find((c) => best && c.at === (c.unit === 'epoch' ? best.epoch : best.step))?.dir ?? all.at(-1)!.dir;
+  const newest = all.at(-1)!;
+  const best = readState(newest.dir).best;
+  const chosen = (best && all.find((c) => c.at === (c.unit === 'epoch' ? best.epoch : best.step))) || null;
+  if (!chosen) return { dir: newest.dir, reason: "the run's newest" };
+  return { dir: chosen.dir, reason: `the run's best by ${best!.monitor}${chosen === newest ? ', and its newest' : ''}` };
 }
+
+/** The checkpoint folder a path names: itself when it holds a model.json, else the one {@link checkpointChoice} picks in the run. */
+export const resolveCheckpoint = (p: string): string => checkpointChoice(p)?.dir ?? p;
 
 /** How a {@link RunTracker} keeps its run: the monitored quantity, logging, and what a resume needs. */
 export interface TrackerOptions {
