@@ -4,25 +4,17 @@
 // are in those outputs, computed by tsgrad.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { EDITIONS, printed, ROOT, run } from './guide-examples.js';
+// The chapter-specific checks of prose against outputs, in this process so that each example runs once.
+import './guide-words.js';
+import './guide-tools.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.ts')).sort();
-const chapters = ['docs/guide', 'docs/guide/zh'].flatMap((dir) =>
+const chapters = EDITIONS.flatMap((dir) =>
   fs.readdirSync(path.join(ROOT, dir)).filter((f) => /^\d\d-.*\.md$/.test(f)).map((f) => path.join(dir, f)));
-
-const outputs = new Map<string, string>();
-/** What examples/<file> prints (it imports 'tsgrad', the built package: npm test builds first). */
-function run(file: string): string {
-  if (!outputs.has(file)) {
-    outputs.set(file, execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TSGRAD_THREADS: '1' } }));
-  }
-  return outputs.get(file)!;
-}
 
 for (const file of examples) {
   test(`examples/${file} runs`, () => {
@@ -88,7 +80,7 @@ test('every link and picture in the guide and the README points at a file that e
 test('chapter 8\'s table is the runs scripts/guide-runs.ts recorded, in both editions', () => {
   const runs = fs.readFileSync(path.join(ROOT, 'docs/guide/data/better.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(runs.length >= 10, `${runs.length} runs recorded`);
-  for (const edition of ['docs/guide', 'docs/guide/zh']) {
+  for (const edition of EDITIONS) {
     const rows = fs.readFileSync(path.join(ROOT, edition, '08-making-it-better.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `'));
     assert.equal(rows.length, runs.length, `${edition}: one row per run`);
     runs.forEach((r, i) => {
@@ -102,11 +94,9 @@ test('chapter 8\'s table is the runs scripts/guide-runs.ts recorded, in both edi
 
 /** A printed array as the chapters' prose writes it: `[[25, 31], [43, 49]]`. */
 const prose = (json: string) => json.replace(/,/g, ', ');
-/** The JSON after `label` in an example's output. */
-const printed = (file: string, label: string) => run(file).split('\n').find((l) => l.startsWith(label))!.slice(label.length).trim();
 
 test('the worked examples and the parameter count in the chapters\' text are the ones the library prints', () => {
-  for (const edition of ['docs/guide', 'docs/guide/zh']) {
+  for (const edition of EDITIONS) {
     const read = (f: string) => fs.readFileSync(path.join(ROOT, edition, f), 'utf8');
     const conv = read('03-convolution.md'), pool = read('04-pooling.md'), cnn = read('07-reference-cnn.md');
     for (const label of ['cross-correlation:', 'convolution (kernel flipped):']) {

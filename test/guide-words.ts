@@ -4,31 +4,9 @@
 // marked code and output blocks themselves.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { EDITIONS, printed, read } from './guide-examples.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const EDITIONS = ['docs/guide', 'docs/guide/zh'];
-
-const outputs = new Map<string, string>();
-/** What examples/<file> prints (it imports 'tsgrad', the built package). */
-function run(file: string): string {
-  if (!outputs.has(file)) {
-    outputs.set(file, execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples', file)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TSGRAD_THREADS: '1' } }));
-  }
-  return outputs.get(file)!;
-}
-/** The text after `label` on the line of an example's output that starts with it. */
-function printed(file: string, label: string): string {
-  const line = run(file).split('\n').find((l) => l.startsWith(label));
-  assert.ok(line, `examples/${file} prints no line starting ${JSON.stringify(label)}`);
-  return line.slice(label.length).trim();
-}
-const read = (edition: string, chapter: string) => fs.readFileSync(path.join(ROOT, edition, chapter), 'utf8');
-/** 820608 as the chapters write it: 820,608. */
 const grouped = (n: number | string) => Number(n).toLocaleString('en-US');
 
 /** Each table row `| a * b + c = N |`: its value, after checking its arithmetic. */
@@ -41,12 +19,12 @@ function rows(markdown: string, where: string): number[] {
 }
 
 test('chapter 10: the GPT\'s parameters by hand are the library\'s, and the prose quotes the examples', () => {
-  const total = printed('tiny-gpt.ts', 'parameters:');
-  const parts = ['transformer.wte.', 'transformer.wpe.', 'transformer.h.0.', 'transformer.ln_f.'].map((p) => Number(printed('tiny-gpt.ts', p)));
-  const tiny = printed('tiny-gpt.ts', 'tiny GPT:').match(/(\d+) parameters/)![1];
-  const losses = printed('tiny-gpt.ts', 'loss by step').match(/\d+: [\d.]+/g)!;
-  const lnV = printed('tiny-gpt.ts', 'loss by step').match(/= ([\d.]+)/)![1];
-  const weights = JSON.parse(printed('attention.ts', 'weights:')) as number[][];
+  const total = printed('examples/tiny-gpt.ts', 'parameters:');
+  const parts = ['transformer.wte.', 'transformer.wpe.', 'transformer.h.0.', 'transformer.ln_f.'].map((p) => Number(printed('examples/tiny-gpt.ts', p)));
+  const tiny = printed('examples/tiny-gpt.ts', 'tiny GPT:').match(/(\d+) parameters/)![1];
+  const losses = printed('examples/tiny-gpt.ts', 'loss by step').match(/\d+: [\d.]+/g)!;
+  const lnV = printed('examples/tiny-gpt.ts', 'loss by step').match(/= ([\d.]+)/)![1];
+  const weights = JSON.parse(printed('examples/attention.ts', 'weights:')) as number[][];
   for (const edition of EDITIONS) {
     const md = read(edition, '10-language-model.md');
     const where = `${edition}/10-language-model.md`;
@@ -58,7 +36,7 @@ test('chapter 10: the GPT\'s parameters by hand are the library\'s, and the pros
     assert.equal(values.slice(2, 8).reduce((s, v) => s + v, 0), values[8], `${where}: a block's parts add up to a block`);
     assert.ok(md.includes(`**${grouped(total)}**`), `${where}: the table's total is not ${total}`);
     assert.ok(md.includes(`= ${grouped(tiny)}\``), `${where}: the tiny GPT's ${tiny} parameters`);
-    assert.ok(md.includes(`${printed('tokenizers.ts', 'char vocabulary:').split(' ')[0]} `), `${where}: the Brown corpus's characters`);
+    assert.ok(md.includes(`${printed('examples/tokenizers.ts', 'char vocabulary:').split(' ')[0]} `), `${where}: the Brown corpus's characters`);
     assert.ok(md.includes(losses.at(-1)!.split(': ')[1]), `${where}: the tiny GPT's last loss ${losses.at(-1)}`);
     assert.ok(md.includes(lnV), `${where}: ln V = ${lnV}`);
     for (const w of weights[1].slice(0, 2)) assert.ok(md.includes(String(w)), `${where}: the second position's weight ${w}`);
@@ -66,10 +44,10 @@ test('chapter 10: the GPT\'s parameters by hand are the library\'s, and the pros
 });
 
 test('chapter 11: the captioner\'s parameters by hand are the library\'s, and the prose quotes the example', () => {
-  const total = printed('captioner.ts', 'tiny captioner:').match(/default: (\d+)/)![1];
-  const first = printed('captioner.ts', 'images').match(/numbers (\d+)/)![1];
-  const features = printed('captioner.ts', 'tokens').match(/visual features (\S+);/)![1].split('x');
-  const lnV = printed('captioner.ts', 'loss by step').match(/(ln \d+ = [\d.]+)/)![1];
+  const total = printed('examples/captioner.ts', 'tiny captioner:').match(/default: (\d+)/)![1];
+  const first = printed('examples/captioner.ts', 'images').match(/numbers (\d+)/)![1];
+  const features = printed('examples/captioner.ts', 'tokens').match(/visual features (\S+);/)![1].split('x');
+  const lnV = printed('examples/captioner.ts', 'loss by step').match(/(ln \d+ = [\d.]+)/)![1];
   for (const edition of EDITIONS) {
     const md = read(edition, '11-captioner.md');
     const where = `${edition}/11-captioner.md`;

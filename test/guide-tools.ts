@@ -4,29 +4,13 @@
 // Not for: the code and output blocks themselves (test/guide.test.ts checks those word for word).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const EDITIONS = ['docs/guide', 'docs/guide/zh'];
-const read = (edition: string, chapter: string) => fs.readFileSync(path.join(ROOT, edition, chapter), 'utf8');
-
-const outputs = new Map<string, string>();
-/** What examples/<file> prints, as test/guide.test.ts runs it (one thread, the built package). */
-function run(file: string): string {
-  if (!outputs.has(file)) {
-    outputs.set(file, execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples', file)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TSGRAD_THREADS: '1' } }));
-  }
-  return outputs.get(file)!;
-}
-/** The rest of the output line that starts with `label`. */
-const line = (file: string, label: string) => run(file).split('\n').find((l) => l.startsWith(label))!.slice(label.length).trim();
+import { EDITIONS, printed, read, ROOT, run } from './guide-examples.js';
 
 test('chapter 9: every file the example\'s run folder holds is one the chapter explains', () => {
-  const files = line('runs.ts', 'files of reference-lr0.001:').split(', ').map((f) => path.basename(f));
+  const files = printed('examples/runs.ts', 'files of reference-lr0.001:').split(', ').map((f) => path.basename(f));
   assert.deepEqual([...new Set(files)].sort(), ['config.json', 'metrics.jsonl', 'model.json', 'state.json', 'summary.json', 'weights.safetensors']);
   for (const edition of EDITIONS) {
     const chapter = read(edition, '09-monitoring.md');
@@ -39,8 +23,8 @@ test('chapter 9: the example\'s step counts are its images over its batch size',
   const limit = Number(/loadMnist\(\{ limit: (\d+) \}\)/.exec(source)![1]);
   const split = Number(/validationSplit: ([\d.]+)/.exec(source)![1]);
   const perEpoch = Math.ceil((limit * (1 - split)) / Number(/batchSize: (\d+)/.exec(source)![1]));
-  assert.match(run('runs.ts'), new RegExp(`epoch 2 ended at step ${2 * perEpoch},`));
-  assert.match(run('runs.ts'), new RegExp(`reference-lr0.001: 2 epochs, ${2 * perEpoch} steps`));
+  assert.match(run('examples/runs.ts'), new RegExp(`epoch 2 ended at step ${2 * perEpoch},`));
+  assert.match(run('examples/runs.ts'), new RegExp(`reference-lr0.001: 2 epochs, ${2 * perEpoch} steps`));
 });
 
 test('chapter 9: the figures the prose quotes are in the transcripts it quotes them from', () => {
@@ -60,8 +44,8 @@ test('chapter 9: the figures the prose quotes are in the transcripts it quotes t
 });
 
 test('chapter 12: the checkpoint\'s sizes are its parameter count in float32, three times over with Adam\'s moments', () => {
-  const params = Number(/loaded back: (\d+) parameters/.exec(run('save-load.ts'))![1]);
-  assert.equal(line('save-load.ts', 'weights.safetensors:').includes("optimizer_iterations: '8'"), true);
+  const params = Number(/loaded back: (\d+) parameters/.exec(run('examples/save-load.ts'))![1]);
+  assert.equal(printed('examples/save-load.ts', 'weights.safetensors:').includes("optimizer_iterations: '8'"), true);
   for (const edition of EDITIONS) {
     const chapter = read(edition, '12-saving-and-exporting.md');
     assert.equal(Number(/ (\d+) [A-Z][a-z]{2} +\d+ [\d:]+ group1-shard1of1\.bin/.exec(chapter)![1]), 4 * params, `${edition}: the .bin shard`);
@@ -76,6 +60,6 @@ test('chapter 12: the checkpoint\'s sizes are its parameter count in float32, th
 });
 
 test('chapter 12: the ONNX export gives tsgrad\'s digits within the tolerance the prose states', () => {
-  assert.match(run('export-onnx.ts'), /same digit for 100\/100 images; probabilities within 1e-4: true/);
+  assert.match(run('examples/export-onnx.ts'), /same digit for 100\/100 images; probabilities within 1e-4: true/);
   for (const edition of EDITIONS) assert.ok(read(edition, '12-saving-and-exporting.md').includes('1e-4'), edition);
 });
