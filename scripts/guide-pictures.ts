@@ -32,6 +32,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'docs/guide/images');
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const runArg = arg('--run'), only = arg('--only');
+/** A bad flag or run folder: one line, exit 2, no picture written. */
+function fail(message: string): never {
+  console.error(`guide-pictures: ${message}`);
+  process.exit(2);
+}
+if (process.argv.includes('--only') && only !== 'cnn' && only !== 'gpt') fail(`--only takes cnn or gpt, got ${JSON.stringify(only ?? '')}`);
+if (process.argv.includes('--run') && !(runArg && fs.existsSync(path.join(runArg, 'metrics.jsonl')))) fail(`--run takes a run folder with a metrics.jsonl, got ${JSON.stringify(runArg ?? '')}`);
 const SEED = 0;
 const TEST_DIGIT = 0; // the first test image, a 7: a horizontal stroke and a slanted one
 
@@ -232,7 +239,7 @@ function readEpochs(dir: string): EpochRecord[] {
   const records = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim())
     .map((l) => JSON.parse(l) as EpochRecord & { event: string }).filter((r) => r.event === 'epoch');
   if (!records.length || records.some((r) => r.val_loss === undefined || r.accuracy === undefined)) {
-    throw new Error(`${dir}/metrics.jsonl has no epochs with loss, accuracy and validation figures: train with --validation-split`);
+    fail(`${dir}/metrics.jsonl has no epochs with loss, accuracy and validation figures: train with --validation-split`);
   }
   return records;
 }

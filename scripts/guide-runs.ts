@@ -78,7 +78,13 @@ const EXPERIMENTS: Experiment[] = [
   },
 ];
 
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt < 0 ? null : (process.argv[onlyAt + 1] ?? '').split(',');
+const unknown = only?.filter((name) => !EXPERIMENTS.some((e) => e.name === name)) ?? [];
+if (unknown.length > 0) {
+  console.error(`guide-runs: --only takes names from ${EXPERIMENTS.map((e) => e.name).join(', ')}; got ${JSON.stringify(unknown.join(','))}`);
+  process.exit(2);
+}
 const done = new Set(fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8').trim().split('\n').filter(Boolean).map((l) => { const r = JSON.parse(l); return `${r.name}/${r.seed}`; }) : []);
 const trainSet = loadMnist();
 const testSet = loadMnist({ split: 'test' });
