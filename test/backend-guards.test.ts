@@ -27,6 +27,8 @@ function rejects(run: () => void, kernel: string, pattern: RegExp, what: string)
 const conv: ConvGeometry = windowGeometry([2, 5, 5, 3], 3, 3, 4, [1, 1], 'valid'); // x 150, w 108, y 72
 const pool: ConvGeometry = windowGeometry([2, 4, 4, 4], 2, 2, undefined, [2, 2], 'valid'); // x 128, y 32
 const matmulArgs = { batch: 2, m: 2, k: 3, n: 4, transA: true, transB: false, strideA: 6, strideB: 12 };
+const convPool: ConvGeometry = windowGeometry([2, 3, 3, 4], 2, 2, undefined, [2, 2], 'valid'); // conv's y 72 pooled to 8 (argmax: 2 int32)
+const int32 = (a: Float32Array) => a as unknown as Int32Array; // argmax bytes: the kernels read any 4-byte array's bytes
 type Operands = Record<string, Float32Array>;
 
 /**
@@ -41,6 +43,8 @@ const cases: { kernel: string; lengths: Record<string, number>; shortens?: strin
   { kernel: 'conv2d', lengths: { x: 150, w: 108, out: 72 }, run: (b, o) => b.conv2d(o.x, o.w, o.out, conv) },
   { kernel: 'conv2dBackpropInput', lengths: { dy: 72, w: 108, dx: 150 }, run: (b, o) => b.conv2dBackpropInput(o.dy, o.w, o.dx, conv) },
   { kernel: 'conv2dBackpropFilter', lengths: { x: 150, dy: 72, dw: 108 }, run: (b, o) => b.conv2dBackpropFilter(o.x, o.dy, o.dw, conv) },
+  { kernel: 'conv2dMaxPool', lengths: { x: 150, w: 108, out: 8, argmax: 2 }, run: (b, o) => b.conv2dMaxPool(o.x, o.w, o.out, int32(o.argmax), convPool, conv) },
+  { kernel: 'conv2dPoolFilter', lengths: { x: 150, argmax: 2, dy: 8, dw: 108 }, run: (b, o) => b.conv2dPoolFilter(o.x, int32(o.argmax), o.dy, o.dw, convPool, conv) },
   { kernel: 'maxPool', lengths: { x: 128, out: 32 }, run: (b, o) => b.maxPool(o.x, o.out, pool) },
   { kernel: 'maxPoolGrad', lengths: { x: 128, dy: 32, dx: 128 }, run: (b, o) => b.maxPoolGrad(o.x, o.dy, o.dx, pool) },
   { kernel: 'avgPool', lengths: { x: 128, out: 32 }, run: (b, o) => b.avgPool(o.x, o.out, pool) },
@@ -97,6 +101,9 @@ test('sizes must be non-negative integers, geometry consistent, indices in range
     // Windows wholly in the padding (a 1x1 window, padding 1): a max pooling gradient would write before dx.
     const outside = { ...pool, kH: 1, kW: 1, padTop: 1, padLeft: 1 };
     rejects(() => b.maxPoolGrad(f(b, 128), f(b, 32), f(b, 128), outside), 'maxPoolGrad', /do not all overlap/, `maxPoolGrad windows outside${on}`);
+    rejects(() => b.conv2dPoolFilter(f(b, 150), int32(f(b, 8)), f(b, 32), f(b, 108), pool, conv), 'conv2dPoolFilter', /pooling's 2x4x4x4 input is not the convolution's 2x3x3x4 output/, `conv2dPoolFilter geometries${on}`);
+    const wide = windowGeometry([2, 3, 3, 4], 3, 3, undefined, [1, 1], 'valid');
+    rejects(() => b.conv2dMaxPool(f(b, 150), f(b, 108), f(b, 8), int32(f(b, 2)), { ...wide, kH: 17, kW: 16 }, conv), 'conv2dMaxPool', /more positions than a byte holds/, `conv2dMaxPool window${on}`);
     rejects(() => b.softmax(f(b, 12), f(b, 12), 4, 1, 5), 'softmax', /causalRows 5 exceeds cols 4/, `softmax causal${on}`);
     rejects(() => b.softmax(f(b, 12), f(b, 12), 5, 1, 0), 'softmax', /not whole rows of 5/, `softmax rows${on}`);
     rejects(() => b.binary('add', f(b, 6), [2, 3], f(b, 2), [2], f(b, 6), [2, 3]), 'binary', /bShape \[2\] does not broadcast to \[2, 3\]/, `binary shapes${on}`);

@@ -9,6 +9,7 @@ import * as L from '../src/nn/layers.js';
 import { LayerStack } from '../src/nn/stack.js';
 import { noGrad } from '../src/tensor/engine.js';
 import { assertClose, rand } from './helpers.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { Rng } from '../src/core/rng.js';
 
 const cases = [
@@ -41,6 +42,43 @@ for (const c of cases) {
     const [a, b] = [grads(fused), grads(apart)];
     a.forEach((g, i) => assertClose(g, b[i], 1e-5, `gradient ${i}`));
     assert.deepEqual(Array.from(noGrad(() => stack.call(x)).dataSync()), Array.from(apart.dataSync()));
+  });
+}
+
+// A first layer (its input needs no gradient) runs as one op, conv2dMaxPool: on wasm, one kernel
+// each way where the direct convolutions run (few input channels, 2x2 pooling), else the two ops.
+const firstLayers = [
+  { input: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'valid', pool: {} }, // the reference CNN's
+  { input: [9, 11, 3], filters: 12, kernelSize: 3, padding: 'same', pool: {} },
+  { input: [10, 9, 1], filters: 8, kernelSize: 5, padding: 'valid', pool: { poolSize: 3, strides: 2 } }, // not fused on wasm
+] as const;
+for (const c of firstLayers) {
+  test(`a first layer's convolution and max pooling run as one op with the numbers of the two layers ${JSON.stringify(c)}`, () => {
+    const stack = new LayerStack([
+      L.conv2d({ filters: c.filters, kernelSize: c.kernelSize, activation: 'relu', padding: c.padding, inputShape: [...c.input] }),
+      L.maxPooling2d(c.pool),
+    ]);
+    stack.build(1);
+    const [conv, pool] = stack.layers;
+    const x = rand([4, ...c.input], 5);
+    const fused = stack.call(x, true);
+    const apart = pool.call(conv.call(x, true), true);
+    assert.deepEqual(Array.from(fused.dataSync()), Array.from(apart.dataSync()));
+    const r = rand([...fused.shape], 6);
+    const grads = (y: typeof fused, wrt: Tensor[]) => {
+      backward(y.mul(r).sum());
+      const g = wrt.map((w) => w.grad!.dataSync());
+      for (const w of wrt) w.grad = null;
+      return g;
+    };
+    const [a, b] = [grads(fused, stack.trainableWeights), grads(apart, stack.trainableWeights)];
+    a.forEach((g, i) => assertClose(g, b[i], 1e-5, `gradient ${i}`));
+    // Asked for the input's gradient only after the forward pass, backward computes it too.
+    const again = stack.call(x, true);
+    x.requiresGrad = true;
+    const [dx] = grads(again, [x]);
+    const [expected] = grads(pool.call(conv.call(x, true), true), [x]);
+    assertClose(dx, expected, 1e-5, 'input gradient');
   });
 }
 

@@ -130,6 +130,18 @@ for (const c of poolCases) {
   });
 }
 
+test('gradient of a convolution and max pooling as one op (conv2dMaxPool), of the filters of a first layer', () => {
+  for (const c of [
+    { x: [2, 7, 6, 1], k: [3, 3, 1, 4], conv: {}, pool: { poolSize: 2 } },
+    { x: [1, 6, 7, 3], k: [2, 2, 3, 8], conv: { padding: 'same' }, pool: { poolSize: 2 } },
+    { x: [1, 7, 7, 2], k: [3, 3, 2, 4], conv: { strides: 2 }, pool: { poolSize: 2, strides: 1, padding: 'same' } },
+  ] as const) {
+    const x = spread([...c.x], 21); // the input is data: no gradient
+    gradCheck((w) => ops.conv2dMaxPool(x, w, c.conv, c.pool), [rand([...c.k], 22)], { eps: 1e-3 });
+    gradCheck((a, w) => ops.conv2dMaxPool(a, w, c.conv, c.pool), [x, rand([...c.k], 22)], { eps: 1e-3 }); // with one: conv2d, then maxPool
+  }
+});
+
 test('gradient of reshape and transpose', () => {
   gradCheck((x) => ops.reshape(x, [5, -1]).mul(x.reshape([5, 6])), [rand([2, 3, 5], 19)]);
   gradCheck((x) => ops.transpose(x, [2, 0, 1]), [rand([2, 3, 5], 20)]);

@@ -131,6 +131,43 @@ test('max pooling gradients go to the first of tied maxima', () => {
   }
 });
 
+/**
+ * conv2dMaxPool (outputs and argmax bytes) and conv2dPoolFilter against the reference, which are
+ * the convolution, pooling and gradients in turn; `ties` fills x with few distinct values, so
+ * that windows hold equal maxima and the first must win.
+ */
+const pooledConvs: ((typeof windows)[number] & { ties: boolean })[] = [
+  { x: [32, 28, 28, 1], k: [3, 3], c: 32, s: [1, 1], p: 'valid', ties: false }, // the reference CNN's first layer
+  { x: [3, 9, 11, 3], k: [3, 3], c: 8, s: [1, 1], p: 'valid', ties: true }, // odd sizes: a pixel row and column left out
+  { x: [2, 12, 13, 1], k: [5, 5], c: 12, s: [1, 1], p: 'same', ties: false }, // padded (a remainder of 4 filters)
+  { x: [2, 15, 14, 3], k: [3, 3], c: 20, s: [2, 2], p: 'valid', ties: true }, // strided
+  { x: [1, 8, 8, 2], k: [2, 2], c: 4, s: [1, 1], p: 'same', ties: true },
+  { x: [2, 9, 9, 4], k: [3, 3], c: 8, s: [1, 1], p: 'valid', ties: false }, // not fused (inC % 4 == 0): the reference's way
+  { x: [2, 10, 10, 1], k: [3, 3], c: 6, s: [1, 1], p: 'valid', ties: false }, // not fused (filters not in fours)
+];
+for (const w of pooledConvs) {
+  test(`convolution and max pooling fused, forward and filter gradient ${JSON.stringify(w)}`, () => {
+    const g: ConvGeometry = windowGeometry(w.x, w.k[0], w.k[1], w.c, w.s, w.p);
+    const p = windowGeometry([g.batch, g.outH, g.outW, g.outC], 2, 2, undefined, [2, 2], 'valid');
+    const [xSize, wSize, pSize] = [w.x.reduce((a, b) => a * b, 1), g.kH * g.kW * g.inC * g.outC, p.batch * p.outH * p.outW * p.outC];
+    const coarse = (x: Float32Array) => { if (w.ties) for (let i = 0; i < x.length; i++) x[i] = Math.round(x[i] * 2) / 2; };
+    const forward = (b: Backend, x: Float32Array, f: Float32Array) => {
+      coarse(x);
+      const out = b.alloc('float32', pSize) as Float32Array, argmax = b.alloc('int32', Math.ceil(pSize / 4)) as Int32Array;
+      b.conv2dMaxPool(x, f, out, argmax, p, g);
+      return { out, argmax };
+    };
+    compare('conv2dMaxPool', [xSize, wSize], pSize, (b, [x, f], out) => out.set(forward(b, x, f).out));
+    // The argmax bytes, as floats; and the filter gradient from them.
+    compare('conv2dMaxPool argmax', [xSize, wSize], pSize, (b, [x, f], out) => {
+      const { argmax } = forward(b, x, f);
+      out.set(new Uint8Array(argmax.buffer, argmax.byteOffset, pSize));
+    });
+    compare('conv2dPoolFilter', [xSize, wSize, pSize], wSize, (b, [x, f, dy], out) => b.conv2dPoolFilter(x, forward(b, x, f).argmax, dy, out, p, g), 2e-5, { scaled: true }); // sums of thousands of terms, in another order
+    assert.equal(backends[1].fusedConvPool(p, g), g.inC % 4 !== 0 && g.outC % 4 === 0, 'fused exactly where the direct kernels run');
+  });
+}
+
 test('the heap reuses freed blocks, so repeated steps keep memory flat', () => {
   const b = backends[0];
   const before = b.heap.reservedBytes;

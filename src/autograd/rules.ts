@@ -57,6 +57,7 @@ export function vjp(op: Op, inputs: Tensor[], y: Tensor, g: Tensor, needs: boole
     // The two convolution gradients are linear in each argument; their own gradients close the set.
     case 'conv2dBackpropInput': return [ops.conv2dWith(g, b, op.g), ops.conv2dBackpropFilter(g, a, op.g)];
     case 'conv2dBackpropFilter': return [ops.conv2dBackpropInput(b, g, op.g), ops.conv2dWith(a, g, op.g)];
+    case 'conv2dMaxPool': return ops.conv2dMaxPoolGrad(a, b, g, op, needs);
     case 'maxPool': return [ops.maxPoolGrad(a, g, op.g)];
     case 'maxPoolGrad': return secondOrder('max pooling');
     case 'avgPool': return [ops.avgPoolGrad(g, op.g)];

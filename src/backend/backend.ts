@@ -62,6 +62,21 @@ export interface Backend {
   conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void;
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void;
+  /**
+   * out = maxPool(conv2d(x, w, g), p), and for each output the window position (ky * kW + kx,
+   * counted from the window's corner, padding included) of its first maximum, the pixel
+   * maxPoolGrad would give its gradient: one byte each, four to an element of `argmax`
+   * (little-endian), so pooling windows of at most 256 pixels.
+   */
+  conv2dMaxPool(x: Float32Array, w: Float32Array, out: Float32Array, argmax: Int32Array, p: ConvGeometry, g: ConvGeometry): void;
+  /**
+   * conv2dMaxPool's filter gradient from the gradient dy of its output and its `argmax`: the
+   * filter gradient of the pooling's input gradient, without that mostly-zero gradient in between
+   * (with 2x2 windows, three of its four entries are 0).
+   */
+  conv2dPoolFilter(x: Float32Array, argmax: Int32Array, dy: Float32Array, dw: Float32Array, p: ConvGeometry, g: ConvGeometry): void;
+  /** Whether conv2dMaxPool and conv2dPoolFilter run fused at these sizes (else the tensor layer runs conv2d, then maxPool). */
+  fusedConvPool(p: ConvGeometry, g: ConvGeometry): boolean;
   /** Pooling windows ignore padding (max over real pixels, average over real pixels, as Keras). */
   maxPool(x: Float32Array, out: Float32Array, g: ConvGeometry): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, g: ConvGeometry): void;

@@ -70,6 +70,16 @@ function geometry(kernel: string, g: ConvGeometry): void {
     fail(kernel, `the ${g.outH}x${g.outW} output's windows (${g.kH}x${g.kW}, strides ${g.strideH}x${g.strideW}, padding ${g.padTop}, ${g.padLeft}) do not all overlap the ${g.inH}x${g.inW} input`);
   }
 }
+/** Checks a convolution (g) and the max pooling (p) of its output, windows of at most 256 pixels (argmax bytes). */
+function pooledConvolution(kernel: string, p: ConvGeometry, g: ConvGeometry): void {
+  geometry(kernel, g);
+  geometry(kernel, p);
+  if (p.batch !== g.batch || p.inH !== g.outH || p.inW !== g.outW || p.inC !== g.outC) {
+    fail(kernel, `the pooling's ${p.batch}x${p.inH}x${p.inW}x${p.inC} input is not the convolution's ${g.batch}x${g.outH}x${g.outW}x${g.outC} output`);
+  }
+  if (p.kH * p.kW > 256) fail(kernel, `a ${p.kH}x${p.kW} pooling window has more positions than a byte holds`);
+}
+
 const image = (g: ConvGeometry) => g.batch * g.inH * g.inW * g.inC;
 const convOut = (g: ConvGeometry) => g.batch * g.outH * g.outW * g.outC;
 const filter = (g: ConvGeometry) => g.kH * g.kW * g.inC * g.outC;
@@ -170,6 +180,22 @@ export function guarded(inner: Backend): Backend {
       fits('conv2dBackpropFilter', 'dw', dw, filter(g));
       inner.conv2dBackpropFilter(x, dy, dw, g);
     },
+    conv2dMaxPool(x, w, out, argmax, p, g) {
+      pooledConvolution('conv2dMaxPool', p, g);
+      fits('conv2dMaxPool', 'x', x, image(g));
+      fits('conv2dMaxPool', 'w', w, filter(g));
+      fits('conv2dMaxPool', 'out', out, poolOut(p));
+      fits('conv2dMaxPool', 'argmax', argmax, Math.ceil(poolOut(p) / 4));
+      inner.conv2dMaxPool(x, w, out, argmax, p, g);
+    },
+    conv2dPoolFilter(x, argmax, dy, dw, p, g) {
+      pooledConvolution('conv2dPoolFilter', p, g);
+      fits('conv2dPoolFilter', 'x', x, image(g));
+      fits('conv2dPoolFilter', 'argmax', argmax, Math.ceil(poolOut(p) / 4));
+      fits('conv2dPoolFilter', 'dy', dy, poolOut(p));
+      fits('conv2dPoolFilter', 'dw', dw, filter(g));
+      inner.conv2dPoolFilter(x, argmax, dy, dw, p, g);
+    },
     maxPool(x, out, g) {
       geometry('maxPool', g);
       fits('maxPool', 'x', x, image(g));
@@ -222,6 +248,7 @@ export function guarded(inner: Backend): Backend {
       inner.attention(qkv, y, lse, a);
     },
     fusedAttention: (a) => inner.fusedAttention(a),
+    fusedConvPool: (p, g) => inner.fusedConvPool(p, g),
     attentionGrad(qkv, y, lse, dy, dqkv, a) {
       attentionSizes('attentionGrad', a, qkv, y, lse);
       fits('attentionGrad', 'dy', dy, y.length);

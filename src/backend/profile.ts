@@ -49,7 +49,10 @@ function flopsOf(kernel: string, args: unknown[]): number {
     return (products * 2 * a.batch * a.heads * a.time * a.time * a.d) / (a.causal ? 2 : 1);
   }
   const g = kernel.startsWith('conv2d') ? geometryOf(args) : null;
-  return g ? 2 * g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC : 0;
+  // Through pooling (conv2dPoolFilter), only the windows' maxima count.
+  const p = kernel === 'conv2dPoolFilter' ? (args[4] as ConvGeometry) : null;
+  const share = p ? (p.outH * p.outW) / (p.inH * p.inW) : 1;
+  return g ? 2 * g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC * share : 0;
 }
 
 export interface ProfiledBackend extends Backend {
@@ -63,7 +66,7 @@ export interface ProfiledBackend extends Backend {
 /** A scope's row in the per-layer table: the blocks of a GPT (`transformer.h.3.attn`) summed as `transformer.h.*.attn`. */
 const layerOf = (scope: string) => scope.replace(/\.\d+(?=\.|$| )/g, '.*') || '(no layer)';
 
-const NOT_KERNELS = new Set(['name', 'alloc', 'free', 'fusedAttention']);
+const NOT_KERNELS = new Set(['name', 'alloc', 'free', 'fusedAttention', 'fusedConvPool']);
 
 export function profiled(inner: Backend): ProfiledBackend {
   const table = new Map<string, KernelStat>();

@@ -21,7 +21,7 @@ export interface Pooling2DConfig extends BaseLayerConfig {
 
 abstract class Pooling2D extends Layer<Pooling2DConfig> {
   /** The window options for the pooling op, with the defaults filled in. */
-  protected options() {
+  options() {
     const poolSize = pair(this.config.poolSize ?? 2);
     return {
       /** The window's height and width. */

@@ -24,6 +24,8 @@ export type Op =
   | { kind: 'conv2d'; g: ConvGeometry }
   | { kind: 'conv2dBackpropInput'; g: ConvGeometry }
   | { kind: 'conv2dBackpropFilter'; g: ConvGeometry }
+  /** A convolution (g), then max pooling (p) of its output; argmax (int32, the output's shape) is where each window's maximum was. */
+  | { kind: 'conv2dMaxPool'; g: ConvGeometry; p: ConvGeometry; argmax: Tensor }
   | { kind: 'maxPool'; g: ConvGeometry }
   | { kind: 'maxPoolGrad'; g: ConvGeometry }
   | { kind: 'avgPool'; g: ConvGeometry }

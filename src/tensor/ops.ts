@@ -10,7 +10,7 @@ import {
   broadcastShapes, formatShape, inferReshape, normalizeAxes, reducedShape, sameShape, sizeOf, type Shape,
 } from '../core/shape.js';
 import { currentScope, getBackend, isRecording } from './engine.js';
-import { keepWith } from './memory.js';
+import { keepWith, release } from './memory.js';
 import type { Op } from './op.js';
 import { allocate, Tensor, scalar } from './tensor.js';
 
@@ -23,7 +23,7 @@ const SAVES: Partial<Record<Op['kind'], readonly (0 | 1 | 'y')[]>> = {
   exp: ['y'], log: [0], sqrt: ['y'], abs: [0], relu: [0], sigmoid: ['y'], tanh: ['y'], gelu: [0],
   mul: [0, 1], div: [0, 1], reluGrad: [1], geluGrad: [1], addRelu: ['y'], max: [0, 'y'],
   softmax: ['y'], logSoftmax: ['y'], normalize: [0], matmul: [0, 1], attention: [0, 'y'],
-  conv2d: [0, 1], conv2dBackpropInput: [0, 1], conv2dBackpropFilter: [0, 1], maxPool: [0],
+  conv2d: [0, 1], conv2dBackpropInput: [0, 1], conv2dBackpropFilter: [0, 1], conv2dMaxPool: [0, 1], maxPool: [0],
   gather: [1], scatterAdd: [1],
 };
 
@@ -247,9 +247,9 @@ export interface PoolOptions extends WindowOptions {
   poolSize?: number | [number, number];
 }
 
-function poolGeometry(x: Tensor, opts: PoolOptions): ConvGeometry {
+function poolGeometry(shape: Shape, opts: PoolOptions): ConvGeometry {
   const [kH, kW] = pair(opts.poolSize, 2);
-  return windowGeometry(x.shape, kH, kW, undefined, pair(opts.strides ?? [kH, kW], 1), opts.padding ?? 'valid');
+  return windowGeometry(shape, kH, kW, undefined, pair(opts.strides ?? [kH, kW], 1), opts.padding ?? 'valid');
 }
 
 function poolShape(g: ConvGeometry): number[] {
@@ -257,10 +257,54 @@ function poolShape(g: ConvGeometry): number[] {
 }
 
 export function maxPool(x: Tensor, opts: PoolOptions = {}): Tensor {
-  const g = poolGeometry(x, opts);
+  const g = poolGeometry(x.shape, opts);
   const y = output({ kind: 'maxPool', g }, [x], poolShape(g));
   getBackend().maxPool(float(x, 'maxPool'), y.raw as Float32Array, g);
   return y;
+}
+
+/**
+ * maxPool(conv2d(x, w)) as one op where the backend runs it fused (Backend.fusedConvPool), for a
+ * convolution whose input needs no gradient (a first layer): the convolution's output is never
+ * stored, only where each window's maximum was (a byte each), and backward takes the filter
+ * gradient straight from the pooled gradient (Backend.conv2dPoolFilter), not through the
+ * convolution's mostly-zero one. Elsewhere the two ops in turn; the same numbers either way.
+ */
+export function conv2dMaxPool(x: Tensor, w: Tensor, conv: WindowOptions, pooling: PoolOptions): Tensor {
+  check(w.rank === 4, `conv2d filter must be (kh, kw, in, out), got ${formatShape(w.shape)}`);
+  const g = windowGeometry(x.shape, w.shape[0], w.shape[1], w.shape[3], pair(conv.strides, 1), conv.padding ?? 'valid');
+  check(w.shape[2] === g.inC, `conv2d filter ${formatShape(w.shape)} expects ${w.shape[2]} input channels, input has ${g.inC}`);
+  const p = poolGeometry([g.batch, g.outH, g.outW, g.outC], pooling);
+  if (x.requiresGrad || p.kH * p.kW > 256 || !getBackend().fusedConvPool(p, g)) {
+    const c = conv2dWith(x, w, g);
+    const y = maxPool(c, pooling);
+    if (!y.requiresGrad) release(c, y);
+    return y;
+  }
+  const argmax = allocate([Math.ceil(sizeOf(poolShape(p)) / 4)], 'int32');
+  const y = output({ kind: 'conv2dMaxPool', g, p, argmax }, [x, w], poolShape(p));
+  if (y.requiresGrad) {
+    argmax.storage.saved = true; // backward reads it, and whatever keeps y keeps it
+    keepWith(y, argmax);
+  }
+  getBackend().conv2dMaxPool(float(x, 'conv2d'), float(w, 'conv2d'), y.raw as Float32Array, argmax.raw as Int32Array, p, g);
+  if (!y.requiresGrad) release(argmax, y);
+  return y;
+}
+
+/** conv2dMaxPool's backward: the gradients of x and w from the gradient dy of its output. */
+export function conv2dMaxPoolGrad(x: Tensor, w: Tensor, dy: Tensor, op: { g: ConvGeometry; p: ConvGeometry; argmax: Tensor }, needs: boolean[]): (Tensor | null)[] {
+  const { g, p } = op;
+  let dx: Tensor | null = null;
+  if (needs[0]) {
+    // Not the case it is for (an input that needs no gradient): the convolution's output again.
+    const c = conv2dWith(x, w, g);
+    dx = conv2dBackpropInput(maxPoolGrad(c, dy, p), w, g);
+  }
+  if (!needs[1]) return [dx, null];
+  const dw = output({ kind: 'maxPoolGrad', g: p }, [x, dy], [g.kH, g.kW, g.inC, g.outC]); // (second derivatives of pooling are not supported)
+  getBackend().conv2dPoolFilter(float(x, 'conv2d'), op.argmax.raw as Int32Array, float(dy, 'maxPool'), dw.raw as Float32Array, p, g);
+  return [dx, dw];
 }
 
 export function maxPoolGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
@@ -270,7 +314,7 @@ export function maxPoolGrad(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
 }
 
 export function avgPool(x: Tensor, opts: PoolOptions = {}): Tensor {
-  return avgPoolWith(x, poolGeometry(x, opts));
+  return avgPoolWith(x, poolGeometry(x.shape, opts));
 }
 
 export function avgPoolWith(x: Tensor, g: ConvGeometry): Tensor {

@@ -11,7 +11,7 @@ import { copyRows, gather, scatterAdd, transpose } from './layout.js';
 import { matmul } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, softmax, softmaxGrad } from './rows.js';
-import { avgPool, avgPoolGrad, maxPool, maxPoolGrad } from './pool.js';
+import { avgPool, avgPoolGrad, conv2dMaxPool, conv2dPoolFilter, maxPool, maxPoolGrad } from './pool.js';
 
 /** The kernels as they are, for a backend that has checked its arguments already (the wasm one). */
 export const refKernels: Backend = {
@@ -20,9 +20,9 @@ export const refKernels: Backend = {
   alloc: allocArray,
   free: () => {}, // the JavaScript garbage collector owns typed arrays
   unary, binary, reduce, argMax, matmul,
-  conv2d, conv2dBackpropInput, conv2dBackpropFilter,
+  conv2d, conv2dBackpropInput, conv2dBackpropFilter, conv2dMaxPool, conv2dPoolFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
-  softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, attention, attentionGrad, fusedAttention: () => true,
+  softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, attention, attentionGrad, fusedAttention: () => true, fusedConvPool: () => true,
   copyRows, transpose, gather, scatterAdd,
   sgdUpdate, adamUpdate,
 };

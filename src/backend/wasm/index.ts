@@ -24,6 +24,8 @@ const IMPLICIT_MAX_CHANNELS = 1024;
 const INPUT_GRADIENT_MAX_PATCH = 16384;
 /** The longest window the direct convolutions for few channels take (kernels/conv.ts SMALL_PATCH). */
 const SMALL_PATCH = 256;
+/** Pooling windows per block of the filter gradient through pooling (kernels/conv.ts POOL_BLOCK). */
+const POOL_BLOCK = 32;
 /** Floats of partial filter gradients a Winograd convolution may hold (64 MiB). */
 const WINOGRAD_MAX_PARTIALS = 1 << 24;
 /** Products of a batch smaller than this (m * k * n) run whole, one per thread, not split by rows. */
@@ -340,6 +342,33 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
     done([dw, pdw]);
   }
 
+  /** Whether pooling is the kernels' 2x2 case: 2x2 windows, stride 2, inside the image, whole vectors of channels (kernels/pool.ts max2x2). */
+  const pool2x2 = (p: ConvGeometry) => p.kH === 2 && p.kW === 2 && p.strideH === 2 && p.strideW === 2 && p.padTop === 0 && p.padLeft === 0
+    && p.inC % 4 === 0 && 2 * p.outH <= p.inH && 2 * p.outW <= p.inW;
+
+  /** Whether a convolution and its pooling run as one (kernels/conv.ts convPoolForward, convPoolFilter): a first layer, 2x2 pooling. */
+  const pooledSmall = (p: ConvGeometry, g: ConvGeometry) => pixelsOf(g) > 0 && small(g) && pool2x2(p)
+    && 4 * SMALL_PATCH + POOL_BLOCK * (16 * SMALL_PATCH + 8 * g.outC) <= scratchBytes; // convPoolFilter's tables
+
+  function conv2dMaxPool(x: Float32Array, w: Float32Array, out: Float32Array, argmax: Int32Array, p: ConvGeometry, g: ConvGeometry): void {
+    if (!pooledSmall(p, g)) return refKernels.conv2dMaxPool(x, w, out, argmax, p, g);
+    const [pw, po, pa] = [ptr(w), ptr(out), ptr(argmax)];
+    const [pp, pg] = padded(ptr(x), g);
+    const windows = p.batch * p.outH * p.outW;
+    pool.run('convPoolForward', [pp, pw, po, pa, ...convArgs(pg), p.outH, p.outW], windows, { work: 4 * windows * patchOf(g) * g.outC });
+    done([out, po], [argmax, pa]);
+  }
+
+  /** The filter gradient through max pooling, split by vectors of filters. */
+  function conv2dPoolFilter(x: Float32Array, argmax: Int32Array, dy: Float32Array, dw: Float32Array, p: ConvGeometry, g: ConvGeometry): void {
+    if (!pooledSmall(p, g)) return refKernels.conv2dPoolFilter(x, argmax, dy, dw, p, g);
+    const [pa, pdy, pdw] = [ptr(argmax), ptr(dy), ptr(dw)];
+    const [pp, pg] = padded(ptr(x), g);
+    pool.run('convPoolFilter', [pp, pa, pdy, pdw, ...convArgs(pg), p.outH, p.outW], g.outC / 4,
+      { chunks: pool.threads, work: p.batch * p.outH * p.outW * patchOf(g) * g.outC * 4 });
+    done([dw, pdw]);
+  }
+
   /** Pooling, split by image (see kernels/pool.ts). */
   const pooling = (op: Pooling, x: Float32Array, out: Float32Array, g: ConvGeometry) => {
     const [px, po] = [ptr(x), ptr(out)];
@@ -463,7 +492,7 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   // The kernels without a wasm version are the reference's, on heap views.
   const unchecked: Backend = {
     ...refKernels,
-    unary, binary, reduce, transpose, copyRows, attention, attentionGrad, fusedAttention: attentionFits,
+    unary, binary, reduce, transpose, copyRows, attention, attentionGrad, fusedAttention: attentionFits, fusedConvPool: pooledSmall,
     softmax: (x, out, cols, scale, causalRows) => rowwise('softmax', [x], out, cols, [scale, causalRows]),
     softmaxGrad: (g, y, out, cols, scale) => rowwise('softmaxGrad', [g, y], out, cols, [scale]),
     logSoftmax: (x, out, cols) => rowwise('logSoftmax', [x], out, cols, []),
@@ -480,7 +509,7 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
       pool.run('adamUpdate', [pw, pg, pm, pv, alpha, beta1, beta2, epsilon], w.length, { align: 16, work: w.length * 8 });
       done([w, pw], [m, pm], [v, pv]);
     },
-    conv2d, conv2dBackpropInput, conv2dBackpropFilter,
+    conv2d, conv2dBackpropInput, conv2dBackpropFilter, conv2dMaxPool, conv2dPoolFilter,
     maxPool: (x, out, g) => pooling(Pooling.max, x, out, g),
     avgPool: (x, out, g) => pooling(Pooling.avg, x, out, g),
     maxPoolGrad: (x, dy, dx, g) => poolingGrad(Pooling.max, x, dy, dx, g),

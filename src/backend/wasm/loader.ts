@@ -26,7 +26,7 @@ export interface WorkerData {
  */
 export const KERNELS = [
   'sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput',
-  'im2col', 'col2im', 'convSmallForward', 'convSmallFilter',
+  'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'convPoolForward', 'convPoolFilter',
   'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum',
   'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks',
   'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad',

@@ -163,6 +163,19 @@ export function convSmallForward(
       v128.store(o0 + d, a0); v128.store(o0 + d, a1, 16); v128.store(o0 + d, a2, 32); v128.store(o0 + d, a3, 48);
       if (pair) { v128.store(o1 + d, b0); v128.store(o1 + d, b1, 16); v128.store(o1 + d, b2, 32); v128.store(o1 + d, b3, 48); }
     }
+    for (; c + 4 <= outC; c += 4) {
+      // One vector of filters: the same sums, term by term, as the wider blocks (and convPoolForward).
+      let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+      let wp = w + (<usize>c << 2);
+      for (let t = 0; t < patch; t++, wp += rowBytes) {
+        const at = <usize>load<i32>(offsets + (<usize>t << 2));
+        const w0 = v128.load(wp);
+        a0 = madd(v128.load32_splat(x0 + at), w0, a0);
+        b0 = madd(v128.load32_splat(x1 + at), w0, b0);
+      }
+      v128.store(o0 + (<usize>c << 2), a0);
+      if (pair) v128.store(o1 + (<usize>c << 2), b0);
+    }
     for (; c < outC; c++) {
       let s0: f32 = 0, s1: f32 = 0;
       for (let t = 0; t < patch; t++) {
@@ -232,6 +245,156 @@ export function convSmallFilter(
         }
         v128.store(d0, a0); v128.store(d0, a1, 16); v128.store(d0, a2, 32); v128.store(d0, a3, 48);
         if (two) { v128.store(d1, b0); v128.store(d1, b1, 16); v128.store(d1, b2, 32); v128.store(d1, b3, 48); }
+      }
+    }
+  }
+}
+
+// A direct convolution and the 2x2 max pooling (stride 2) of its output, for a first layer: the
+// convolution's output is never stored, only the pooled one and, for each pooled output, which of
+// its window's four pixels was the maximum (argmax: one byte, 0-3), from which the filter gradient
+// is computed without the pooling's mostly-zero gradient. The caller pads x.
+
+/** Windows per block of convPoolFilter (their tables stay in the L1 cache). */
+const POOL_BLOCK: i32 = 32;
+
+/** Byte address in x of the corner of window (b, py, px)'s pixel (dy, dx) (conv2d's output pixel (2py + dy, 2px + dx)). */
+@inline function pooledCorner(x: usize, b: i32, py: i32, px: i32, dy: i32, dx: i32, inH: i32, inW: i32, inC: i32, strideH: i32, strideW: i32): usize {
+  return corner(x, b, 2 * py + dy, 2 * px + dx, inH, inW, inC, strideH, strideW);
+}
+
+/**
+ * Of four pixels' vectors, the max (as kernels/pool.ts) into out, and each lane's argmax, 0-3, as a
+ * byte at `at` (the reference's: a later pixel wins only when greater, so a NaN never does and a
+ * NaN first stays first).
+ */
+@inline function poolFour(v00: v128, v01: v128, v10: v128, v11: v128, out: usize, at: usize): void {
+  v128.store(out, f32x4.max(f32x4.max(v00, v01), f32x4.max(v10, v11)));
+  let more = f32x4.gt(v01, v00), best = f32x4.pmax(v00, v01);
+  let k = v128.and(i32x4.splat(1), more);
+  more = f32x4.gt(v10, best);
+  k = v128.bitselect(i32x4.splat(2), k, more);
+  best = f32x4.pmax(best, v10);
+  k = v128.bitselect(i32x4.splat(3), k, f32x4.gt(v11, best));
+  v128.store32_lane(at, i8x16.shuffle(k, k, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), 0);
+}
+
+/**
+ * out = maxPool(conv(x, w)) and argmax for windows [start, end) (of batch x pH x pW): each
+ * window's four pixels by eight filters are eight accumulators, each filter vector loaded serving
+ * the four.
+ */
+export function convPoolForward(
+  x: usize, w: usize, out: usize, argmax: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, _padTop: i32, _padLeft: i32, pH: i32, pW: i32, start: i32, end: i32, scratch: usize,
+): void {
+  const patch = kH * kW * inC;
+  const offsets = scratch;
+  windowOffsets(offsets, inW, inC, kH, kW);
+  const rowBytes = <usize>outC << 2;
+  let px = start % pW, py = (start / pW) % pH, b = start / (pW * pH);
+  for (let i = start; i < end; i++) {
+    const x00 = pooledCorner(x, b, py, px, 0, 0, inH, inW, inC, strideH, strideW), x01 = pooledCorner(x, b, py, px, 0, 1, inH, inW, inC, strideH, strideW);
+    const x10 = pooledCorner(x, b, py, px, 1, 0, inH, inW, inC, strideH, strideW), x11 = pooledCorner(x, b, py, px, 1, 1, inH, inW, inC, strideH, strideW);
+    if (++px == pW) { px = 0; if (++py == pH) { py = 0; b++; } }
+    const o = out + <usize>i * rowBytes, a = argmax + <usize>(i * outC);
+    let c = 0;
+    for (; c + 8 <= outC; c += 8) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+      let wp = w + (<usize>c << 2);
+      for (let t = 0; t < patch; t++, wp += rowBytes) {
+        const at = <usize>load<i32>(offsets + (<usize>t << 2));
+        const s0 = v128.load32_splat(x00 + at), s1 = v128.load32_splat(x01 + at), s2 = v128.load32_splat(x10 + at), s3 = v128.load32_splat(x11 + at);
+        const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+        a0 = madd(s0, w0, a0); a1 = madd(s1, w0, a1); a2 = madd(s2, w0, a2); a3 = madd(s3, w0, a3);
+        b0 = madd(s0, w1, b0); b1 = madd(s1, w1, b1); b2 = madd(s2, w1, b2); b3 = madd(s3, w1, b3);
+      }
+      poolFour(a0, a1, a2, a3, o + (<usize>c << 2), a + <usize>c);
+      poolFour(b0, b1, b2, b3, o + (<usize>c << 2) + 16, a + <usize>c + 4);
+    }
+    if (c < outC) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let wp = w + (<usize>c << 2);
+      for (let t = 0; t < patch; t++, wp += rowBytes) {
+        const at = <usize>load<i32>(offsets + (<usize>t << 2));
+        const w0 = v128.load(wp);
+        a0 = madd(v128.load32_splat(x00 + at), w0, a0); a1 = madd(v128.load32_splat(x01 + at), w0, a1);
+        a2 = madd(v128.load32_splat(x10 + at), w0, a2); a3 = madd(v128.load32_splat(x11 + at), w0, a3);
+      }
+      poolFour(a0, a1, a2, a3, o + (<usize>c << 2), a + <usize>c);
+    }
+  }
+}
+
+/**
+ * The filter gradient through the pooling from its gradient dy and argmax, for the vectors of four
+ * filters [vecStart, vecEnd): dw = patchesᵀ · maxPoolGrad(dy), without that gradient's zeros.
+ * Only the argmax pixel's patch entry counts: for a block of windows, a table holds each entry t
+ * of the four pixels' patches as one vector, and each window and vector of filters its gradient
+ * and, as byte indices, its lanes' argmax pixels; then four entries of dw at a time sum over the
+ * block in registers, each lane's pixel picked by a byte shuffle.
+ */
+export function convPoolFilter(
+  x: usize, argmax: usize, dy: usize, dw: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, _padTop: i32, _padLeft: i32, pH: i32, pW: i32, vecStart: i32, vecEnd: i32, scratch: usize,
+): void {
+  const patch = kH * kW * inC;
+  const offsets = scratch, entries = offsets + (<usize>SMALL_PATCH << 2);
+  const picks = entries + (<usize>(POOL_BLOCK * SMALL_PATCH) << 4);
+  windowOffsets(offsets, inW, inC, kH, kW);
+  const rowBytes = <usize>outC << 2;
+  const vecs = vecEnd - vecStart, first = <usize>vecStart << 4;
+  const entryBytes = <usize>patch << 4, pickBytes = <usize>vecs << 5;
+  for (let t = 0; t < patch; t++) memory.fill(dw + <usize>t * rowBytes + first, 0, <usize>vecs << 4);
+  const windows = batch * pH * pW;
+  let b = 0, py = 0, px = 0;
+  for (let w0 = 0; w0 < windows; w0 += POOL_BLOCK) {
+    const n = min(POOL_BLOCK, windows - w0);
+    for (let i = 0; i < n; i++) {
+      const x00 = pooledCorner(x, b, py, px, 0, 0, inH, inW, inC, strideH, strideW), x01 = pooledCorner(x, b, py, px, 0, 1, inH, inW, inC, strideH, strideW);
+      const x10 = pooledCorner(x, b, py, px, 1, 0, inH, inW, inC, strideH, strideW), x11 = pooledCorner(x, b, py, px, 1, 1, inH, inW, inC, strideH, strideW);
+      if (++px == pW) { px = 0; if (++py == pH) { py = 0; b++; } }
+      const e = entries + <usize>i * entryBytes;
+      for (let t = 0; t < patch; t++) {
+        const at = <usize>load<i32>(offsets + (<usize>t << 2));
+        let v = v128.load32_splat(x00 + at);
+        v = v128.load32_lane(x01 + at, v, 1);
+        v = v128.load32_lane(x10 + at, v, 2);
+        v128.store(e + (<usize>t << 4), v128.load32_lane(x11 + at, v, 3));
+      }
+      const window = <usize>((w0 + i) * outC);
+      const k = argmax + window + (<usize>vecStart << 2), g = dy + (window << 2) + first;
+      let pick = picks + <usize>i * pickBytes;
+      for (let v = 0; v < vecs; v++, pick += 32) {
+        // Each lane's argmax k, as the byte indices 4k .. 4k + 3 of its pixel's lane in an entry.
+        const kk = i8x16.shuffle(v128.load32_zero(k + (<usize>v << 2)), f32x4.splat(0), 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        const k2 = i8x16.add(kk, kk);
+        v128.store(pick, i8x16.add(i8x16.add(k2, k2), i8x16(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3)));
+        v128.store(pick, v128.load(g + (<usize>v << 4)), 16);
+      }
+    }
+    for (let v = 0; v < vecs; v++) {
+      const col = dw + first + (<usize>v << 4), pv = picks + (<usize>v << 5);
+      let t = 0;
+      for (; t + 4 <= patch; t += 4) {
+        const d = col + <usize>t * rowBytes;
+        let a0 = v128.load(d), a1 = v128.load(d + rowBytes), a2 = v128.load(d + 2 * rowBytes), a3 = v128.load(d + 3 * rowBytes);
+        let e = entries + (<usize>t << 4), p = pv;
+        for (let i = 0; i < n; i++, e += entryBytes, p += pickBytes) {
+          const pick = v128.load(p), gv = v128.load(p, 16);
+          a0 = madd(i8x16.swizzle(v128.load(e), pick), gv, a0);
+          a1 = madd(i8x16.swizzle(v128.load(e, 16), pick), gv, a1);
+          a2 = madd(i8x16.swizzle(v128.load(e, 32), pick), gv, a2);
+          a3 = madd(i8x16.swizzle(v128.load(e, 48), pick), gv, a3);
+        }
+        v128.store(d, a0); v128.store(d + rowBytes, a1); v128.store(d + 2 * rowBytes, a2); v128.store(d + 3 * rowBytes, a3);
+      }
+      for (; t < patch; t++) {
+        const d = col + <usize>t * rowBytes;
+        let a = v128.load(d), e = entries + (<usize>t << 4), p = pv;
+        for (let i = 0; i < n; i++, e += entryBytes, p += pickBytes) a = madd(i8x16.swizzle(v128.load(e), v128.load(p)), v128.load(p, 16), a);
+        v128.store(d, a);
       }
     }
   }

@@ -5,7 +5,7 @@
 // ../loader.ts, which checks it against these exports when it loads a build.
 
 export { sgemm, sgemmBatched, sgemmShared, packBShared, convForward, convFilter, convInput, SGEMM_SCRATCH_FLOATS } from './matmul';
-export { im2col, col2im, convSmallForward, convSmallFilter } from './conv';
+export { im2col, col2im, convSmallForward, convSmallFilter, convPoolForward, convPoolFilter } from './conv';
 export { pool, poolGrad } from './pool';
 export { unary, binary, binaryFlat } from './elementwise';
 export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';

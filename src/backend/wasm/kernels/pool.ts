@@ -14,7 +14,7 @@ import { Pooling } from './opcodes';
 @inline function max2x2(
   op: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, kH: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32,
 ): bool {
-  return op == Pooling.max && kH == 2 && kW == 2 && strideH == 2 && strideW == 2 && padTop == Pooling.max && padLeft == 0 && (inC & 3) == 0 &&
+  return op == Pooling.max && kH == 2 && kW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0 && (inC & 3) == 0 &&
     2 * outH <= inH && 2 * outW <= inW;
 }
 
@@ -79,7 +79,7 @@ export function poolGrad(
   const image = inH * inW * inC;
   // Max pooling with windows that tile the image (stride = window, no padding, as 2x2/2): every
   // window pixel gets its value written, so dx needs zeroing only where no window reaches.
-  const tiled = op == Pooling.max && strideH == kH && strideW == kW && padTop == Pooling.max && padLeft == 0 && (inC & 3) == 0;
+  const tiled = op == Pooling.max && strideH == kH && strideW == kW && padTop == 0 && padLeft == 0 && (inC & 3) == 0;
   if (!tiled || outH * kH != inH || outW * kW != inW) {
     memory.fill(dx + (<usize>(batchStart * image) << 2), 0, <usize>((batchEnd - batchStart) * image) << 2);
   }
