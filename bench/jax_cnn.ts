@@ -90,13 +90,15 @@ const trainStep = jit((p: Params, m: Params, v: Params, x: np.Array, y: np.Array
 });
 const predict = jit((p: Params, x: np.Array) => nn.softmax(logits(p, x, true), -1));
 
+/** Training images per second at batch bs: `timed` batches after at least `warm` and at least a second (as tsgrad's, src/train/speed.ts WARMUP_MS). */
 async function trainRate(bs: number, warm: number, timed: number, check = false) {
   let p = initParams(), t = 0;
   let m = tree.map((a: np.Array) => np.zerosLike(a), tree.ref(p)) as Params;
   let v = tree.map((a: np.Array) => np.zerosLike(a), tree.ref(p)) as Params;
-  let start = 0;
+  let start = performance.now();
   for (let i = 0; i < warm + timed; i++) {
-    if (i === warm) start = performance.now();
+    if (i === warm && performance.now() - start < 1000) warm++; // warming up
+    else if (i === warm) start = performance.now();
     t++;
     const alpha = np.array(1e-3 * Math.sqrt(1 - B2 ** t) / (1 - B1 ** t));
     const [x, y] = batch(i, bs);

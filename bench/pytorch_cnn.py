@@ -35,8 +35,11 @@ def train_rate(batch):
         opt.zero_grad()
         loss_fn(m(x), y).backward()
         opt.step()
-    for i in range(5):
+    # Warm-up as tsgrad's (src/train/speed.ts WARMUP_MS): at least 5 steps and at least a second.
+    start, i = time.perf_counter(), 0
+    while i < 5 or time.perf_counter() - start < 1.0:
         step(i)
+        i += 1
     n = max(8, train_batches * 32 // batch)
     t = time.perf_counter()
     for i in range(n):

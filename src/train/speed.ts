@@ -8,13 +8,23 @@ import { tensor, type Tensor } from '../tensor/tensor.js';
 /** The first n examples of t (gather along the batch axis). */
 const first = (t: Tensor, n: number) => t.gather(tensor(Int32Array.from({ length: n }, (_, i) => i)));
 
-/** Images per second training the reference CNN with fit() on (x, y), `batches` batches of `batch`, after a warm-up. */
+/**
+ * Untimed training before each training measurement, the same in every framework the bench
+ * compares (bench/pytorch_cnn.py, bench/jax_cnn.ts): at least a few batches and at least this long,
+ * so that what is timed is training as it runs for the rest of an epoch, not a JIT compiling.
+ */
+export const WARMUP_MS = 1000;
+
+/** Images per second training the reference CNN with fit() on (x, y), `batches` batches of `batch`, after WARMUP_MS of training. */
 export async function trainRate(x: Tensor, y: Tensor, batch: number, batches: number): Promise<number> {
   // The data outlives every measurement: tenured, so that no young sweep copies it out of the heap mid-fit.
   [x, y].forEach(longLived);
   const model = referenceCnn();
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  await model.fit(first(x, batch * 3), first(y, batch * 3), { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
+  const [wx, wy] = [first(x, batch * 4), first(y, batch * 4)];
+  for (const start = performance.now(); performance.now() - start < WARMUP_MS; ) {
+    await model.fit(wx, wy, { epochs: 1, batchSize: batch, shuffle: false, verbose: 0 });
+  }
   const n = Math.min(x.shape[0], batch * batches);
   const [tx, ty] = [first(x, n), first(y, n)];
   const t = performance.now();
