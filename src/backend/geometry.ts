@@ -30,7 +30,7 @@ export function windowGeometry(
   xShape: Shape, kH: number, kW: number, outC: number | undefined,
   strides: readonly [number, number], padding: Padding,
 ): ConvGeometry {
-  check(xShape.length === 4, `expected an NHWC input of rank 4, got shape ${formatShape(xShape)}`);
+  check(xShape.length === 4, () => `expected an NHWC input of rank 4, got shape ${formatShape(xShape)}`);
   const [batch, inH, inW, inC] = xShape;
   const [strideH, strideW] = strides;
   check(strideH >= 1 && strideW >= 1 && Number.isInteger(strideH) && Number.isInteger(strideW),

@@ -71,7 +71,7 @@ export function inferReshape(size: number, target: readonly number[]): number[] 
   const known = target.reduce((p, d) => (d === -1 ? p : p * d), 1);
   const out = [...target];
   if (unknown >= 0) {
-    check(known > 0 && size % known === 0, `cannot reshape ${size} elements into ${formatShape(target)}`);
+    check(known > 0 && size % known === 0, () => `cannot reshape ${size} elements into ${formatShape(target)}`);
     out[unknown] = size / known;
   }
   check(sizeOf(out) === size && out.every((d) => Number.isInteger(d) && d >= 0),

@@ -112,7 +112,7 @@ export function augmenter(options: AugmentOptions = {}): (x: Tensor) => Tensor {
   const uniform = (lo: number, hi: number) => lo + (hi - lo) * rng.uniform();
 
   return (x: Tensor): Tensor => {
-    check(x.rank === 4 && x.dtype === 'float32', `augmentation needs a float32 (batch, height, width, channels) batch, got ${x.dtype} ${formatShape(x.shape)}`);
+    check(x.rank === 4 && x.dtype === 'float32', () => `augmentation needs a float32 (batch, height, width, channels) batch, got ${x.dtype} ${formatShape(x.shape)}`);
     const [n, h, w, c] = x.shape;
     const [txLo, txHi] = shiftBounds('widthShiftRange', options.widthShiftRange, w);
     const [tyLo, tyHi] = shiftBounds('heightShiftRange', options.heightShiftRange, h);

@@ -55,7 +55,7 @@ export class Conv2D extends Layer<Conv2DConfig> {
   }
 
   override build(inputShape: Shape, rng: Rng): void {
-    check(inputShape.length === 4, `Conv2D expects (batch, height, width, channels) inputs, got ${formatShape(inputShape)}`);
+    check(inputShape.length === 4, () => `Conv2D expects (batch, height, width, channels) inputs, got ${formatShape(inputShape)}`);
     const c = this.getConfig();
     const [kh, kw] = pair(c.kernelSize);
     this.kernel = this.addWeight('kernel', [kh, kw, inputShape[3], c.filters], c.kernelInitializer!, rng, { regularizer: c.kernelRegularizer });

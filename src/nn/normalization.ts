@@ -51,7 +51,7 @@ abstract class AffineNormalization<C extends AffineNormalizationConfig> extends 
 
   /** Creates gamma and beta for inputs of `inputShape`; returns the channel shape. */
   protected buildAffine(inputShape: Shape, rng: Rng, what: string): number[] {
-    check(inputShape.length >= 2, `${this.className} needs inputs with a batch axis and ${what}, got ${formatShape(inputShape)}`);
+    check(inputShape.length >= 2, () => `${this.className} needs inputs with a batch axis and ${what}, got ${formatShape(inputShape)}`);
     const c = this.affineConfig();
     const channels = [inputShape[inputShape.length - 1]];
     if (c.scale) this.gamma = this.addWeight('gamma', channels, c.gammaInitializer!, rng, { regularizer: c.gammaRegularizer });

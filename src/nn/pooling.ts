@@ -67,7 +67,7 @@ export class GlobalAveragePooling2D extends Layer<GlobalPooling2DConfig> {
   readonly className = 'GlobalAveragePooling2D';
 
   override build(inputShape: Shape): void {
-    check(inputShape.length === 4, `GlobalAveragePooling2D expects (batch, height, width, channels) inputs, got ${formatShape(inputShape)}`);
+    check(inputShape.length === 4, () => `GlobalAveragePooling2D expects (batch, height, width, channels) inputs, got ${formatShape(inputShape)}`);
     this.built = true;
   }
 

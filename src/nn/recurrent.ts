@@ -74,7 +74,7 @@ export class LSTM extends Layer<LSTMConfig> {
   }
 
   override build(inputShape: Shape, rng: Rng): void {
-    check(inputShape.length === 3, `LSTM expects (batch, time, features) inputs, got ${formatShape(inputShape)}`);
+    check(inputShape.length === 3, () => `LSTM expects (batch, time, features) inputs, got ${formatShape(inputShape)}`);
     const c = this.getConfig();
     const u = c.units;
     this.kernel = this.addWeight('kernel', [inputShape[2], 4 * u], c.kernelInitializer!, rng, { regularizer: c.kernelRegularizer });

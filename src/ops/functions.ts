@@ -191,7 +191,7 @@ export function dispose(_container?: unknown): void {}
  * tsgrad's primitive pads one axis with zeros; a non-zero constant is added where nothing was.
  */
 export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], constantValue = 0): Tensor {
-  check(paddings.length === x.rank, `pad needs one [before, after] pair per axis of shape ${formatShape(x.shape)}, got ${paddings.length}`);
+  check(paddings.length === x.rank, () => `pad needs one [before, after] pair per axis of shape ${formatShape(x.shape)}, got ${paddings.length}`);
   const padAll = (t: Tensor) => paddings.reduce((y, [before, after], axis) => (before || after ? prim.pad(y, axis, before, after) : y), t);
   const padded = padAll(x);
   if (constantValue === 0) return padded === x ? x.clone() : padded;
@@ -237,7 +237,7 @@ export const avgPool = (x: Tensor, filterSize?: Pair | prim.PoolOptions, strides
 export const losses = {
   /** Mean of (predictions - labels)² over all elements; labels and predictions must have one shape. */
   meanSquaredError: (labels: Tensor, predictions: Tensor) => {
-    check(sameShape(labels.shape, predictions.shape), `labels ${formatShape(labels.shape)} and predictions ${formatShape(predictions.shape)} must have one shape`);
+    check(sameShape(labels.shape, predictions.shape), () => `labels ${formatShape(labels.shape)} and predictions ${formatShape(predictions.shape)} must have one shape`);
     return mse(labels, predictions);
   },
   /** Cross-entropy of one-hot (or soft) labels against logits, averaged over the examples. */

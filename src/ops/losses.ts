@@ -22,7 +22,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, from
   check(yTrue.dtype === 'int32', `sparse categorical cross-entropy needs int32 labels, got ${yTrue.dtype}`);
   const classes = yPred.shape[yPred.rank - 1];
   const rows = yPred.size / classes;
-  check(yTrue.size === rows, `labels of shape ${formatShape(yTrue.shape)} do not match predictions of shape ${formatShape(yPred.shape)}`);
+  check(yTrue.size === rows, () => `labels of shape ${formatShape(yTrue.shape)} do not match predictions of shape ${formatShape(yPred.shape)}`);
   // Pick log p[i, label_i] from the flattened log-probabilities.
   const labels = yTrue.raw as Int32Array;
   const flat = new Int32Array(rows);
@@ -35,7 +35,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, from
 
 /** yTrue: one-hot or soft targets with yPred's shape. */
 export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, fromLogits = false): Tensor {
-  check(yTrue.size === yPred.size, `targets of shape ${formatShape(yTrue.shape)} do not match predictions of shape ${formatShape(yPred.shape)}`);
+  check(yTrue.size === yPred.size, () => `targets of shape ${formatShape(yTrue.shape)} do not match predictions of shape ${formatShape(yPred.shape)}`);
   return yTrue.mul(logProbs(yPred, fromLogits)).sum(-1).mean().neg();
 }
 

@@ -98,10 +98,10 @@ export function argMax(x: Tensor, axis = -1): Tensor {
 export function softmaxLast(x: Tensor, opts: { scale?: number; causal?: boolean } = {}): Tensor {
   const scale = opts.scale ?? 1;
   const causal = opts.causal ?? false;
-  check(x.rank >= (causal ? 2 : 1), `softmax needs a tensor with ${causal ? 'rows and columns' : 'an axis'}, got shape ${formatShape(x.shape)}`);
+  check(x.rank >= (causal ? 2 : 1), () => `softmax needs a tensor with ${causal ? 'rows and columns' : 'an axis'}, got shape ${formatShape(x.shape)}`);
   const cols = x.shape[x.rank - 1];
   const tq = causal ? x.shape[x.rank - 2] : 0;
-  check(tq <= cols, `causal softmax needs no more queries than keys, got shape ${formatShape(x.shape)}`);
+  check(tq <= cols, () => `causal softmax needs no more queries than keys, got shape ${formatShape(x.shape)}`);
   const y = output({ kind: 'softmax', scale, causal }, [x], x.shape);
   getBackend().softmax(float(x, 'softmax'), y.raw as Float32Array, cols, scale, tq);
   return y;
@@ -153,7 +153,7 @@ export function attentionArgs(qkv: Tensor, heads: number, causal: boolean): Atte
 
 /** log(softmax(x)) over the last axis, exactly (shifted by the row maxima). */
 export function logSoftmaxLast(x: Tensor): Tensor {
-  check(x.rank >= 1 && x.shape[x.rank - 1] > 0, `log-softmax needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
+  check(x.rank >= 1 && x.shape[x.rank - 1] > 0, () => `log-softmax needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
   const y = output({ kind: 'logSoftmax' }, [x], x.shape);
   getBackend().logSoftmax(float(x, 'logSoftmax'), y.raw as Float32Array, x.shape[x.rank - 1]);
   return y;
@@ -168,7 +168,7 @@ export function logSoftmaxGrad(g: Tensor, y: Tensor): Tensor {
 
 /** (x - mean) / sqrt(variance + epsilon) over the last axis: layer norm without scale and shift. */
 export function normalize(x: Tensor, epsilon: number): Tensor {
-  check(x.rank >= 1 && x.shape[x.rank - 1] > 0, `normalize needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
+  check(x.rank >= 1 && x.shape[x.rank - 1] > 0, () => `normalize needs a non-empty last axis, got shape ${formatShape(x.shape)}`);
   const y = output({ kind: 'normalize', epsilon }, [x], x.shape);
   getBackend().normalize(float(x, 'normalize'), y.raw as Float32Array, x.shape[x.rank - 1], epsilon);
   return y;
@@ -188,7 +188,7 @@ export function normalizeGrad(g: Tensor, x: Tensor, epsilon: number): Tensor {
 export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
-  check(a.rank >= 2 && b.rank >= 2, `matmul needs matrices, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  check(a.rank >= 2 && b.rank >= 2, () => `matmul needs matrices, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   const [m, k] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
   const [kb, n] = transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : [b.shape[b.rank - 2], b.shape[b.rank - 1]];
   const batchA = a.shape.slice(0, -2);
@@ -214,12 +214,17 @@ function pair(v: number | [number, number] | undefined, fallback: number): [numb
   return v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : v;
 }
 
+/** The geometry of conv2d(x, w, opts), after checking that the filter fits x. */
+function convGeometry(x: Tensor, w: Tensor, opts: WindowOptions): ConvGeometry {
+  check(w.rank === 4, () => `conv2d filter must be (kh, kw, in, out), got ${formatShape(w.shape)}`);
+  const g = windowGeometry(x.shape, w.shape[0], w.shape[1], w.shape[3], pair(opts.strides, 1), opts.padding ?? 'valid');
+  check(w.shape[2] === g.inC, () => `conv2d filter ${formatShape(w.shape)} expects ${w.shape[2]} input channels, input has ${g.inC}`);
+  return g;
+}
+
 /** 2-D cross-correlation: x (N, H, W, C) with filter (kh, kw, C, F) -> (N, OH, OW, F). */
 export function conv2d(x: Tensor, w: Tensor, opts: WindowOptions = {}): Tensor {
-  check(w.rank === 4, `conv2d filter must be (kh, kw, in, out), got ${formatShape(w.shape)}`);
-  const g = windowGeometry(x.shape, w.shape[0], w.shape[1], w.shape[3], pair(opts.strides, 1), opts.padding ?? 'valid');
-  check(w.shape[2] === g.inC, `conv2d filter ${formatShape(w.shape)} expects ${w.shape[2]} input channels, input has ${g.inC}`);
-  return conv2dWith(x, w, g);
+  return conv2dWith(x, w, convGeometry(x, w, opts));
 }
 
 /** conv2d with a precomputed geometry (used by the backward rules). */
@@ -271,9 +276,7 @@ export function maxPool(x: Tensor, opts: PoolOptions = {}): Tensor {
  * convolution's mostly-zero one. Elsewhere the two ops in turn; the same numbers either way.
  */
 export function conv2dMaxPool(x: Tensor, w: Tensor, conv: WindowOptions, pooling: PoolOptions): Tensor {
-  check(w.rank === 4, `conv2d filter must be (kh, kw, in, out), got ${formatShape(w.shape)}`);
-  const g = windowGeometry(x.shape, w.shape[0], w.shape[1], w.shape[3], pair(conv.strides, 1), conv.padding ?? 'valid');
-  check(w.shape[2] === g.inC, `conv2d filter ${formatShape(w.shape)} expects ${w.shape[2]} input channels, input has ${g.inC}`);
+  const g = convGeometry(x, w, conv);
   const p = poolGeometry([g.batch, g.outH, g.outW, g.outC], pooling);
   if (x.requiresGrad || p.kH * p.kW > 256 || !getBackend().fusedConvPool(p, g)) {
     const c = conv2dWith(x, w, g);

@@ -115,7 +115,7 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
-    check(this.size === 1, `item() needs a tensor with one element, got shape ${formatShape(this.shape)}`);
+    check(this.size === 1, () => `item() needs a tensor with one element, got shape ${formatShape(this.shape)}`);
     return this.storage.peek()[this.offset];
   }
 
@@ -273,7 +273,7 @@ export class Tensor {
   /** Without the axes of size 1 (or only those listed, which must have size 1): a view. */
   squeeze(axis?: number | number[]): Tensor {
     const drop = axis === undefined ? this.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes(axis, this.rank);
-    for (const a of drop) check(this.shape[a] === 1, `cannot squeeze axis ${a} of shape ${formatShape(this.shape)}: its size is not 1`);
+    for (const a of drop) check(this.shape[a] === 1, () => `cannot squeeze axis ${a} of shape ${formatShape(this.shape)}: its size is not 1`);
     return ops.reshape(this, this.shape.filter((_, i) => !drop.includes(i)));
   }
   /** With a new axis of size 1 at `axis` (default 0; negative counts from the end): a view. */
@@ -291,7 +291,7 @@ export class Tensor {
   slice(begin: number | readonly number[], size?: number | readonly number[]): Tensor {
     const starts = typeof begin === 'number' ? [begin] : begin;
     const sizes = typeof size === 'number' ? [size] : size ?? [];
-    check(starts.length <= this.rank, `slice begins [${starts.join(', ')}] have more axes than shape ${formatShape(this.shape)}`);
+    check(starts.length <= this.rank, () => `slice begins [${starts.join(', ')}] have more axes than shape ${formatShape(this.shape)}`);
     let y: Tensor = this;
     starts.forEach((start, a) => {
       const n = sizes[a] === undefined || sizes[a] === -1 ? this.shape[a] - start : sizes[a];
@@ -406,7 +406,7 @@ function flatten(values: Nested, shape: number[] | null): number[] {
 
 function tensorOfRank(rank: number, values: Nested | TypedArray, shape?: readonly number[], dtype?: DType): Tensor {
   const t = tensor(values, shape, dtype);
-  check(t.rank === rank, `tensor${rank}d needs ${rank} axes, got shape ${formatShape(t.shape)}`);
+  check(t.rank === rank, () => `tensor${rank}d needs ${rank} axes, got shape ${formatShape(t.shape)}`);
   return t;
 }
 
