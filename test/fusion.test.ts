@@ -47,6 +47,8 @@ for (const c of cases) {
 
 // A first layer (its input needs no gradient) runs as one op, conv2dMaxPool: on wasm, one kernel
 // each way where the direct convolutions run (few input channels, 2x2 pooling), else the two ops.
+// (On wasm its kernels give the numbers of the convolution and pooling kernels they replace, bit for
+// bit: wasm.test.ts.)
 const firstLayers = [
   { input: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'valid', pool: {} }, // the reference CNN's
   { input: [9, 11, 3], filters: 12, kernelSize: 3, padding: 'same', pool: {} },

@@ -165,6 +165,23 @@ for (const w of pooledConvs) {
     });
     compare('conv2dPoolFilter', [xSize, wSize, pSize], wSize, (b, [x, f, dy], out) => b.conv2dPoolFilter(x, forward(b, x, f).argmax, dy, out, p, g), 2e-5, { scaled: true }); // sums of thousands of terms, in another order
     assert.equal(backends[1].fusedConvPool(p, g), g.inC % 4 !== 0 && g.outC % 4 === 0, 'fused exactly where the direct kernels run');
+    // Where fused, the same numbers, bit for bit, as the convolution, pooling and gradients in turn
+    // on the same backend, so that training gives the numbers it gave before the fusion.
+    if (!backends[1].fusedConvPool(p, g)) return;
+    for (const b of backends) {
+      const [x, f, dy] = [xSize, wSize, pSize].map((n, i) => random(b, n, i + 1));
+      coarse(x);
+      const c = b.alloc('float32', g.batch * g.outH * g.outW * g.outC) as Float32Array, dc = b.alloc('float32', c.length) as Float32Array;
+      const [pooled, apart, fusedDw] = [pSize, wSize, wSize].map((n) => b.alloc('float32', n) as Float32Array);
+      b.conv2d(x, f, c, g);
+      b.maxPool(c, pooled, p);
+      b.maxPoolGrad(c, dy, dc, p);
+      b.conv2dBackpropFilter(x, dc, apart, g);
+      const { out, argmax } = forward(b, x, f);
+      b.conv2dPoolFilter(x, argmax, dy, fusedDw, p, g);
+      assert.deepEqual(Array.from(out), Array.from(pooled), `forward with ${b.pool.threads} threads`);
+      assert.deepEqual(Array.from(fusedDw), Array.from(apart), `filter gradient with ${b.pool.threads} threads`);
+    }
   });
 }
 

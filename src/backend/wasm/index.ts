@@ -348,7 +348,7 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
 
   /** Whether a convolution and its pooling run as one (kernels/conv.ts convPoolForward, convPoolFilter): a first layer, 2x2 pooling. */
   const pooledSmall = (p: ConvGeometry, g: ConvGeometry) => pixelsOf(g) > 0 && small(g) && pool2x2(p)
-    && 4 * SMALL_PATCH + POOL_BLOCK * (16 * SMALL_PATCH + 8 * g.outC) <= scratchBytes; // convPoolFilter's tables
+    && 4 * SMALL_PATCH + POOL_BLOCK * (16 * SMALL_PATCH + 16 * g.outC) <= scratchBytes; // convPoolFilter's tables
 
   function conv2dMaxPool(x: Float32Array, w: Float32Array, out: Float32Array, argmax: Int32Array, p: ConvGeometry, g: ConvGeometry): void {
     if (!pooledSmall(p, g)) return refKernels.conv2dMaxPool(x, w, out, argmax, p, g);

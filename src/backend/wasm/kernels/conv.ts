@@ -218,7 +218,15 @@ export function convSmallFilter(
       if (width < 16) {
         for (let t = 0; t < patch; t++) {
           const at = <usize>load<i32>(offsets + (<usize>t << 2));
-          for (let c = 0; c < width; c++) {
+          let c = 0;
+          for (; c + 4 <= width; c += 4) {
+            // A vector of filters: the wider path's sums, term by term (and convPoolFilter's).
+            const d = dw + (<usize>(t * outC + c0 + c) << 2);
+            let a = v128.load(d), dp = dyBlock + (<usize>c << 2);
+            for (let i = 0; i < n; i++, dp += rowBytes) a = madd(v128.load32_splat(<usize>load<u32>(corners + (<usize>i << 2)) + at), v128.load(dp), a);
+            v128.store(d, a);
+          }
+          for (; c < width; c++) {
             let s: f32 = 0;
             for (let i = 0; i < n; i++) s += load<f32>(<usize>load<u32>(corners + (<usize>i << 2)) + at) * load<f32>(dyBlock + <usize>i * rowBytes + (<usize>c << 2));
             const d = dw + (<usize>(t * outC + c0 + c) << 2);
@@ -329,11 +337,14 @@ export function convPoolForward(
 
 /**
  * The filter gradient through the pooling from its gradient dy and argmax, for the vectors of four
- * filters [vecStart, vecEnd): dw = patchesᵀ · maxPoolGrad(dy), without that gradient's zeros.
- * Only the argmax pixel's patch entry counts: for a block of windows, a table holds each entry t
- * of the four pixels' patches as one vector, and each window and vector of filters its gradient
- * and, as byte indices, its lanes' argmax pixels; then four entries of dw at a time sum over the
- * block in registers, each lane's pixel picked by a byte shuffle.
+ * filters [vecStart, vecEnd): dw = patchesᵀ · maxPoolGrad(dy), without that gradient's zeros,
+ * summed in convSmallFilter's order (pixel rows in turn), so that the numbers are the same: for
+ * each row of windows, first the gradients whose maximum is in the window's top row, then those in
+ * its bottom row. Only the argmax pixel's patch entry counts: for a block of windows, a table
+ * holds each entry t of the four pixels' patches as one vector, and each window and vector of
+ * filters its gradient (0 in lanes of the other row) and, as byte indices, its lanes' argmax
+ * pixels; then four entries of dw at a time sum over the block in registers, each lane's pixel
+ * picked by a byte shuffle.
  */
 export function convPoolFilter(
   x: usize, argmax: usize, dy: usize, dw: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
@@ -347,14 +358,14 @@ export function convPoolFilter(
   const vecs = vecEnd - vecStart, first = <usize>vecStart << 4;
   const entryBytes = <usize>patch << 4, pickBytes = <usize>vecs << 5;
   for (let t = 0; t < patch; t++) memory.fill(dw + <usize>t * rowBytes + first, 0, <usize>vecs << 4);
-  const windows = batch * pH * pW;
-  let b = 0, py = 0, px = 0;
-  for (let w0 = 0; w0 < windows; w0 += POOL_BLOCK) {
-    const n = min(POOL_BLOCK, windows - w0);
+  // Per window: the entries' table, then for each vector of filters its picks and its gradient in
+  // the top row's lanes, then the same for the bottom row's (pickBytes apart).
+  for (let b = 0; b < batch; b++) for (let py = 0; py < pH; py++) for (let px0 = 0; px0 < pW; px0 += POOL_BLOCK) {
+    const n = min(POOL_BLOCK, pW - px0);
     for (let i = 0; i < n; i++) {
+      const px = px0 + i;
       const x00 = pooledCorner(x, b, py, px, 0, 0, inH, inW, inC, strideH, strideW), x01 = pooledCorner(x, b, py, px, 0, 1, inH, inW, inC, strideH, strideW);
       const x10 = pooledCorner(x, b, py, px, 1, 0, inH, inW, inC, strideH, strideW), x11 = pooledCorner(x, b, py, px, 1, 1, inH, inW, inC, strideH, strideW);
-      if (++px == pW) { px = 0; if (++py == pH) { py = 0; b++; } }
       const e = entries + <usize>i * entryBytes;
       for (let t = 0; t < patch; t++) {
         const at = <usize>load<i32>(offsets + (<usize>t << 2));
@@ -363,38 +374,45 @@ export function convPoolFilter(
         v = v128.load32_lane(x10 + at, v, 2);
         v128.store(e + (<usize>t << 4), v128.load32_lane(x11 + at, v, 3));
       }
-      const window = <usize>((w0 + i) * outC);
+      const window = <usize>(((b * pH + py) * pW + px) * outC);
       const k = argmax + window + (<usize>vecStart << 2), g = dy + (window << 2) + first;
-      let pick = picks + <usize>i * pickBytes;
+      let pick = picks + <usize>i * 2 * pickBytes;
       for (let v = 0; v < vecs; v++, pick += 32) {
         // Each lane's argmax k, as the byte indices 4k .. 4k + 3 of its pixel's lane in an entry.
         const kk = i8x16.shuffle(v128.load32_zero(k + (<usize>v << 2)), f32x4.splat(0), 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
         const k2 = i8x16.add(kk, kk);
-        v128.store(pick, i8x16.add(i8x16.add(k2, k2), i8x16(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3)));
-        v128.store(pick, v128.load(g + (<usize>v << 4)), 16);
+        const bytes = i8x16.add(i8x16.add(k2, k2), i8x16(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+        const inBottom = i8x16.gt_u(kk, i8x16.splat(1));
+        const gv = v128.load(g + (<usize>v << 4));
+        v128.store(pick, bytes);
+        v128.store(pick, v128.andnot(gv, inBottom), 16);
+        v128.store(pick + pickBytes, bytes);
+        v128.store(pick + pickBytes, v128.and(gv, inBottom), 16);
       }
     }
-    for (let v = 0; v < vecs; v++) {
-      const col = dw + first + (<usize>v << 4), pv = picks + (<usize>v << 5);
-      let t = 0;
-      for (; t + 4 <= patch; t += 4) {
-        const d = col + <usize>t * rowBytes;
-        let a0 = v128.load(d), a1 = v128.load(d + rowBytes), a2 = v128.load(d + 2 * rowBytes), a3 = v128.load(d + 3 * rowBytes);
-        let e = entries + (<usize>t << 4), p = pv;
-        for (let i = 0; i < n; i++, e += entryBytes, p += pickBytes) {
-          const pick = v128.load(p), gv = v128.load(p, 16);
-          a0 = madd(i8x16.swizzle(v128.load(e), pick), gv, a0);
-          a1 = madd(i8x16.swizzle(v128.load(e, 16), pick), gv, a1);
-          a2 = madd(i8x16.swizzle(v128.load(e, 32), pick), gv, a2);
-          a3 = madd(i8x16.swizzle(v128.load(e, 48), pick), gv, a3);
+    for (let half = 0; half < 2; half++) {
+      for (let v = 0; v < vecs; v++) {
+        const col = dw + first + (<usize>v << 4), pv = picks + <usize>half * pickBytes + (<usize>v << 5), step = 2 * pickBytes;
+        let t = 0;
+        for (; t + 4 <= patch; t += 4) {
+          const d = col + <usize>t * rowBytes;
+          let a0 = v128.load(d), a1 = v128.load(d + rowBytes), a2 = v128.load(d + 2 * rowBytes), a3 = v128.load(d + 3 * rowBytes);
+          let e = entries + (<usize>t << 4), p = pv;
+          for (let i = 0; i < n; i++, e += entryBytes, p += step) {
+            const pick = v128.load(p), gv = v128.load(p, 16);
+            a0 = madd(i8x16.swizzle(v128.load(e), pick), gv, a0);
+            a1 = madd(i8x16.swizzle(v128.load(e, 16), pick), gv, a1);
+            a2 = madd(i8x16.swizzle(v128.load(e, 32), pick), gv, a2);
+            a3 = madd(i8x16.swizzle(v128.load(e, 48), pick), gv, a3);
+          }
+          v128.store(d, a0); v128.store(d + rowBytes, a1); v128.store(d + 2 * rowBytes, a2); v128.store(d + 3 * rowBytes, a3);
         }
-        v128.store(d, a0); v128.store(d + rowBytes, a1); v128.store(d + 2 * rowBytes, a2); v128.store(d + 3 * rowBytes, a3);
-      }
-      for (; t < patch; t++) {
-        const d = col + <usize>t * rowBytes;
-        let a = v128.load(d), e = entries + (<usize>t << 4), p = pv;
-        for (let i = 0; i < n; i++, e += entryBytes, p += pickBytes) a = madd(i8x16.swizzle(v128.load(e), v128.load(p)), v128.load(p, 16), a);
-        v128.store(d, a);
+        for (; t < patch; t++) {
+          const d = col + <usize>t * rowBytes;
+          let a = v128.load(d), e = entries + (<usize>t << 4), p = pv;
+          for (let i = 0; i < n; i++, e += entryBytes, p += step) a = madd(i8x16.swizzle(v128.load(e), v128.load(p)), v128.load(p, 16), a);
+          v128.store(d, a);
+        }
       }
     }
   }
