@@ -138,12 +138,12 @@ test('max pooling gradients go to the first of tied maxima', () => {
  */
 const pooledConvs: ((typeof windows)[number] & { ties: boolean })[] = [
   { x: [32, 28, 28, 1], k: [3, 3], c: 32, s: [1, 1], p: 'valid', ties: false }, // the reference CNN's first layer
-  { x: [3, 9, 11, 3], k: [3, 3], c: 8, s: [1, 1], p: 'valid', ties: true }, // odd sizes: a pixel row and column left out
-  { x: [2, 12, 13, 1], k: [5, 5], c: 12, s: [1, 1], p: 'same', ties: false }, // padded (a remainder of 4 filters)
-  { x: [2, 15, 14, 3], k: [3, 3], c: 20, s: [2, 2], p: 'valid', ties: true }, // strided
-  { x: [1, 8, 8, 2], k: [2, 2], c: 4, s: [1, 1], p: 'same', ties: true },
+  { x: [3, 9, 11, 3], k: [3, 3], c: 16, s: [1, 1], p: 'valid', ties: true }, // odd sizes: a pixel row and column left out
+  { x: [2, 12, 13, 1], k: [5, 5], c: 16, s: [1, 1], p: 'same', ties: false }, // padded
+  { x: [2, 15, 14, 3], k: [3, 3], c: 32, s: [2, 2], p: 'valid', ties: true }, // strided
+  { x: [1, 8, 8, 2], k: [2, 2], c: 16, s: [1, 1], p: 'same', ties: true },
   { x: [2, 9, 9, 4], k: [3, 3], c: 8, s: [1, 1], p: 'valid', ties: false }, // not fused (inC % 4 == 0): the reference's way
-  { x: [2, 10, 10, 1], k: [3, 3], c: 6, s: [1, 1], p: 'valid', ties: false }, // not fused (filters not in fours)
+  { x: [2, 10, 10, 1], k: [3, 3], c: 12, s: [1, 1], p: 'valid', ties: false }, // not fused (filters not in sixteens)
 ];
 for (const w of pooledConvs) {
   test(`convolution and max pooling fused, forward and filter gradient ${JSON.stringify(w)}`, () => {
@@ -164,7 +164,7 @@ for (const w of pooledConvs) {
       out.set(new Uint8Array(argmax.buffer, argmax.byteOffset, pSize));
     });
     compare('conv2dPoolFilter', [xSize, wSize, pSize], wSize, (b, [x, f, dy], out) => b.conv2dPoolFilter(x, forward(b, x, f).argmax, dy, out, p, g), 2e-5, { scaled: true }); // sums of thousands of terms, in another order
-    assert.equal(backends[1].fusedConvPool(p, g), g.inC % 4 !== 0 && g.outC % 4 === 0, 'fused exactly where the direct kernels run');
+    assert.equal(backends[1].fusedConvPool(p, g), g.inC % 4 !== 0 && g.outC % 16 === 0, 'fused where the direct kernels run, filters in sixteens');
     // Where fused, the same numbers, bit for bit, as the convolution, pooling and gradients in turn
     // on the same backend, so that training gives the numbers it gave before the fusion.
     if (!backends[1].fusedConvPool(p, g)) return;

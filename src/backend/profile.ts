@@ -49,10 +49,7 @@ function flopsOf(kernel: string, args: unknown[]): number {
     return (products * 2 * a.batch * a.heads * a.time * a.time * a.d) / (a.causal ? 2 : 1);
   }
   const g = kernel.startsWith('conv2d') ? geometryOf(args) : null;
-  // Through pooling (conv2dPoolFilter), only the windows' maxima count.
-  const p = kernel === 'conv2dPoolFilter' ? (args[4] as ConvGeometry) : null;
-  const share = p ? (p.outH * p.outW) / (p.inH * p.inW) : 1;
-  return g ? 2 * g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC * share : 0;
+  return g ? 2 * g.batch * g.outH * g.outW * g.kH * g.kW * g.inC * g.outC : 0;
 }
 
 export interface ProfiledBackend extends Backend {
@@ -119,6 +116,7 @@ export function formatProfile(stats: KernelStat[], totalMs: number, title = 'ker
   lines.push(row('(outside kernels)', '', totalMs - kernelMs, ''));
   if (title === 'kernel' && stats.some((s) => s.flops && s.kernel.startsWith('conv2d'))) {
     lines.push('GFLOP/s counts convolutions as direct ones; 3x3 layers that run by Winograd\'s method do a quarter to a third of those operations.');
+    if (stats.some((s) => s.kernel.startsWith('conv2dPoolFilter'))) lines.push('conv2dPoolFilter, the filter gradient through max pooling, does the operations of the windows\' maxima only.');
   }
   return lines;
 }

@@ -346,8 +346,12 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   const pool2x2 = (p: ConvGeometry) => p.kH === 2 && p.kW === 2 && p.strideH === 2 && p.strideW === 2 && p.padTop === 0 && p.padLeft === 0
     && p.inC % 4 === 0 && 2 * p.outH <= p.inH && 2 * p.outW <= p.inW;
 
-  /** Whether a convolution and its pooling run as one (kernels/conv.ts convPoolForward, convPoolFilter): a first layer, 2x2 pooling. */
-  const pooledSmall = (p: ConvGeometry, g: ConvGeometry) => pixelsOf(g) > 0 && small(g) && pool2x2(p)
+  /**
+   * Whether a convolution and its pooling run as one (kernels/conv.ts convPoolForward,
+   * convPoolFilter): a first layer (the direct kernels) with filters in sixteens, whose sums those
+   * kernels make term by term as the direct kernels do, and 2x2 pooling.
+   */
+  const pooledSmall = (p: ConvGeometry, g: ConvGeometry) => pixelsOf(g) > 0 && small(g) && g.outC % 16 === 0 && pool2x2(p)
     && 4 * SMALL_PATCH + POOL_BLOCK * (16 * SMALL_PATCH + 16 * g.outC) <= scratchBytes; // convPoolFilter's tables
 
   function conv2dMaxPool(x: Float32Array, w: Float32Array, out: Float32Array, argmax: Int32Array, p: ConvGeometry, g: ConvGeometry): void {

@@ -163,19 +163,6 @@ export function convSmallForward(
       v128.store(o0 + d, a0); v128.store(o0 + d, a1, 16); v128.store(o0 + d, a2, 32); v128.store(o0 + d, a3, 48);
       if (pair) { v128.store(o1 + d, b0); v128.store(o1 + d, b1, 16); v128.store(o1 + d, b2, 32); v128.store(o1 + d, b3, 48); }
     }
-    for (; c + 4 <= outC; c += 4) {
-      // One vector of filters: the same sums, term by term, as the wider blocks (and convPoolForward).
-      let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
-      let wp = w + (<usize>c << 2);
-      for (let t = 0; t < patch; t++, wp += rowBytes) {
-        const at = <usize>load<i32>(offsets + (<usize>t << 2));
-        const w0 = v128.load(wp);
-        a0 = madd(v128.load32_splat(x0 + at), w0, a0);
-        b0 = madd(v128.load32_splat(x1 + at), w0, b0);
-      }
-      v128.store(o0 + (<usize>c << 2), a0);
-      if (pair) v128.store(o1 + (<usize>c << 2), b0);
-    }
     for (; c < outC; c++) {
       let s0: f32 = 0, s1: f32 = 0;
       for (let t = 0; t < patch; t++) {
@@ -218,15 +205,7 @@ export function convSmallFilter(
       if (width < 16) {
         for (let t = 0; t < patch; t++) {
           const at = <usize>load<i32>(offsets + (<usize>t << 2));
-          let c = 0;
-          for (; c + 4 <= width; c += 4) {
-            // A vector of filters: the wider path's sums, term by term (and convPoolFilter's).
-            const d = dw + (<usize>(t * outC + c0 + c) << 2);
-            let a = v128.load(d), dp = dyBlock + (<usize>c << 2);
-            for (let i = 0; i < n; i++, dp += rowBytes) a = madd(v128.load32_splat(<usize>load<u32>(corners + (<usize>i << 2)) + at), v128.load(dp), a);
-            v128.store(d, a);
-          }
-          for (; c < width; c++) {
+          for (let c = 0; c < width; c++) {
             let s: f32 = 0;
             for (let i = 0; i < n; i++) s += load<f32>(<usize>load<u32>(corners + (<usize>i << 2)) + at) * load<f32>(dyBlock + <usize>i * rowBytes + (<usize>c << 2));
             const d = dw + (<usize>(t * outC + c0 + c) << 2);
@@ -290,7 +269,8 @@ const POOL_BLOCK: i32 = 32;
 /**
  * out = maxPool(conv(x, w)) and argmax for windows [start, end) (of batch x pH x pW): each
  * window's four pixels by eight filters are eight accumulators, each filter vector loaded serving
- * the four.
+ * the four. outC is a multiple of 16, so that every output is the sum convSmallForward makes, term
+ * by term.
  */
 export function convPoolForward(
   x: usize, w: usize, out: usize, argmax: usize, outC: i32, batch: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
@@ -306,8 +286,7 @@ export function convPoolForward(
     const x10 = pooledCorner(x, b, py, px, 1, 0, inH, inW, inC, strideH, strideW), x11 = pooledCorner(x, b, py, px, 1, 1, inH, inW, inC, strideH, strideW);
     if (++px == pW) { px = 0; if (++py == pH) { py = 0; b++; } }
     const o = out + <usize>i * rowBytes, a = argmax + <usize>(i * outC);
-    let c = 0;
-    for (; c + 8 <= outC; c += 8) {
+    for (let c = 0; c < outC; c += 8) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
       let wp = w + (<usize>c << 2);
@@ -321,24 +300,14 @@ export function convPoolForward(
       poolFour(a0, a1, a2, a3, o + (<usize>c << 2), a + <usize>c);
       poolFour(b0, b1, b2, b3, o + (<usize>c << 2) + 16, a + <usize>c + 4);
     }
-    if (c < outC) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let wp = w + (<usize>c << 2);
-      for (let t = 0; t < patch; t++, wp += rowBytes) {
-        const at = <usize>load<i32>(offsets + (<usize>t << 2));
-        const w0 = v128.load(wp);
-        a0 = madd(v128.load32_splat(x00 + at), w0, a0); a1 = madd(v128.load32_splat(x01 + at), w0, a1);
-        a2 = madd(v128.load32_splat(x10 + at), w0, a2); a3 = madd(v128.load32_splat(x11 + at), w0, a3);
-      }
-      poolFour(a0, a1, a2, a3, o + (<usize>c << 2), a + <usize>c);
-    }
   }
 }
 
 /**
  * The filter gradient through the pooling from its gradient dy and argmax, for the vectors of four
  * filters [vecStart, vecEnd): dw = patchesᵀ · maxPoolGrad(dy), without that gradient's zeros,
- * summed in convSmallFilter's order (pixel rows in turn), so that the numbers are the same: for
+ * summed in convSmallFilter's order (pixel rows in turn; outC a multiple of 16, its full groups),
+ * so that the numbers are the same: for
  * each row of windows, first the gradients whose maximum is in the window's top row, then those in
  * its bottom row. Only the argmax pixel's patch entry counts: for a block of windows, a table
  * holds each entry t of the four pixels' patches as one vector, and each window and vector of
