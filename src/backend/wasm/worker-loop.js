@@ -14,6 +14,7 @@ export function runKernels({ module, memory, control, names, scratch }, ready) {
   const kernels = names.map((name) => exports[name]); // the pool's KERNELS, in its order
   const ctrl = new Int32Array(control);
   const args = new Float64Array(control, 64);
+  const call = []; // a chunk's arguments, reused: the loop allocates nothing
   ready();
   for (;;) {
     const word = Atomics.load(ctrl, WORD);
@@ -27,9 +28,13 @@ export function runKernels({ module, memory, control, names, scratch }, ready) {
     if (Atomics.compareExchange(ctrl, WORD, word, word + 1) !== word) continue; // someone else took it
     const chunk = word & 0xffff;
     const argc = ctrl[ARGC];
-    const own = Array.from(args.subarray(0, argc));
+    call.length = argc + 3;
+    for (let i = 0; i < argc; i++) call[i] = args[i];
+    call[argc] = args[argc + 2 * chunk];
+    call[argc + 1] = args[argc + 2 * chunk + 1];
+    call[argc + 2] = scratch;
     try {
-      kernels[ctrl[FN]](...own, args[argc + 2 * chunk], args[argc + 2 * chunk + 1], scratch);
+      Reflect.apply(kernels[ctrl[FN]], undefined, call);
     } catch (e) {
       // The caller must not wait forever for this chunk: flag the failure, count the chunk as done.
       Atomics.store(ctrl, FAILED, 1);
