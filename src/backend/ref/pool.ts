@@ -4,15 +4,21 @@
 import type { ConvGeometry } from '../geometry.js';
 import { conv2d, conv2dBackpropFilter, forWindow } from './conv.js';
 
-/** Calls `f(outBase, inBases)` per output pixel, with the NHWC offsets of its in-bounds window pixels. */
-function forEachWindow(g: ConvGeometry, f: (outBase: number, inBases: number[]) => void): void {
-  const inBases: number[] = [];
+/**
+ * Calls `f(outBase, inBases, positions)` per output pixel, with the NHWC offsets of its in-bounds
+ * window pixels and their positions in the window (ky * kW + kx).
+ */
+function forEachWindow(g: ConvGeometry, f: (outBase: number, inBases: number[], positions: number[]) => void): void {
+  const inBases: number[] = [], positions: number[] = [];
   for (let b = 0; b < g.batch; b++) {
     for (let oy = 0; oy < g.outH; oy++) {
       for (let ox = 0; ox < g.outW; ox++) {
-        inBases.length = 0;
-        forWindow(g, oy, ox, (_ky, _kx, iy, ix) => inBases.push(((b * g.inH + iy) * g.inW + ix) * g.inC));
-        f(((b * g.outH + oy) * g.outW + ox) * g.inC, inBases);
+        inBases.length = positions.length = 0;
+        forWindow(g, oy, ox, (ky, kx, iy, ix) => {
+          inBases.push(((b * g.inH + iy) * g.inW + ix) * g.inC);
+          positions.push(ky * g.kW + kx);
+        });
+        f(((b * g.outH + oy) * g.outW + ox) * g.inC, inBases, positions);
       }
     }
   }
@@ -61,29 +67,18 @@ export function avgPoolGrad(dy: Float32Array, dx: Float32Array, g: ConvGeometry)
 }
 
 /** argmax's bytes (Backend.conv2dMaxPool): one a pooled output. */
-export const argmaxBytes = (argmax: Int32Array, length: number) => new Uint8Array(argmax.buffer, argmax.byteOffset, length);
+const argmaxBytes = (argmax: Int32Array, length: number) => new Uint8Array(argmax.buffer, argmax.byteOffset, length);
 
 /** maxPool, and where each output's gradient goes: its window's first maximum, as maxPoolGrad picks it. */
 function maxPoolArgmax(x: Float32Array, out: Float32Array, argmax: Uint8Array, g: ConvGeometry): void {
   maxPool(x, out, g);
-  const at: number[] = [], positions: number[] = [];
-  for (let b = 0; b < g.batch; b++) {
-    for (let oy = 0; oy < g.outH; oy++) {
-      for (let ox = 0; ox < g.outW; ox++) {
-        at.length = positions.length = 0;
-        forWindow(g, oy, ox, (ky, kx, iy, ix) => {
-          at.push(((b * g.inH + iy) * g.inW + ix) * g.inC);
-          positions.push(ky * g.kW + kx);
-        });
-        const o = ((b * g.outH + oy) * g.outW + ox) * g.inC;
-        for (let c = 0; c < g.inC; c++) {
-          let best = 0;
-          for (let j = 1; j < at.length; j++) if (x[at[j] + c] > x[at[best] + c]) best = j;
-          argmax[o + c] = positions[best];
-        }
-      }
+  forEachWindow(g, (o, bases, positions) => {
+    for (let c = 0; c < g.inC; c++) {
+      let best = 0;
+      for (let j = 1; j < bases.length; j++) if (x[bases[j] + c] > x[bases[best] + c]) best = j;
+      argmax[o + c] = positions[best];
     }
-  }
+  });
 }
 
 export function conv2dMaxPool(x: Float32Array, w: Float32Array, out: Float32Array, argmax: Int32Array, p: ConvGeometry, g: ConvGeometry): void {
@@ -93,21 +88,12 @@ export function conv2dMaxPool(x: Float32Array, w: Float32Array, out: Float32Arra
 }
 
 /** maxPoolGrad from conv2dMaxPool's argmax instead of the pooled values. */
-export function maxPoolGradAt(argmax: Int32Array, dy: Float32Array, dx: Float32Array, g: ConvGeometry): void {
+function maxPoolGradAt(argmax: Int32Array, dy: Float32Array, dx: Float32Array, g: ConvGeometry): void {
   dx.fill(0);
   const at = argmaxBytes(argmax, dy.length);
-  for (let b = 0; b < g.batch; b++) {
-    for (let oy = 0; oy < g.outH; oy++) {
-      for (let ox = 0; ox < g.outW; ox++) {
-        const o = ((b * g.outH + oy) * g.outW + ox) * g.inC;
-        for (let c = 0; c < g.inC; c++) {
-          const ky = Math.floor(at[o + c] / g.kW), kx = at[o + c] % g.kW;
-          const iy = oy * g.strideH + ky - g.padTop, ix = ox * g.strideW + kx - g.padLeft;
-          dx[((b * g.inH + iy) * g.inW + ix) * g.inC + c] += dy[o + c];
-        }
-      }
-    }
-  }
+  forEachWindow(g, (o, bases, positions) => {
+    for (let c = 0; c < g.inC; c++) dx[bases[positions.indexOf(at[o + c])] + c] += dy[o + c];
+  });
 }
 
 /** The filter gradient of a convolution (g) through max pooling (p) of its output: the two gradients in turn. */
