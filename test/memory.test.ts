@@ -175,11 +175,12 @@ test('memory() counts young storage only: weights, a GPT\'s initialisation and t
   assert.equal(memory().youngBytes, before);
 });
 
-test('a hand-written loop over a Sequential conv model (its call, a loss, backward, Adam) keeps the heap flat', () => {
+// With 16 filters the first layer and its pooling run fused on wasm too (conv2dMaxPool, which keeps an argmax for backward).
+for (const filters of [4, 16]) test(`a hand-written loop over a Sequential conv model (its call, a loss, backward, Adam) keeps the heap flat (${filters} filters)`, () => {
   const previous = setYoungBudget(1 << 20);
   try {
     const model = sequential([
-      layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 1] }),
+      layers.conv2d({ filters, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 1] }),
       layers.maxPooling2d({}),
       layers.flatten(),
       layers.dense({ units: 3, activation: 'softmax' }),
