@@ -23,7 +23,7 @@ if (status !== 0) {
   console.error('build: tsc failed (see above)');
   process.exit(1);
 }
-for (const file of ['worker.js', 'worker-loop.js']) fs.copyFileSync(`src/backend/wasm/${file}`, `${tmp}/backend/wasm/${file}`); // plain JavaScript, which tsc does not copy
+for (const file of ['worker.js', 'worker-loop.js', 'worker-loop.d.ts']) fs.copyFileSync(`src/backend/wasm/${file}`, `${tmp}/backend/wasm/${file}`); // plain JavaScript (and its types), which tsc does not copy
 const old = `dist.old-${process.pid}`;
 if (fs.existsSync('dist')) fs.renameSync('dist', old);
 fs.renameSync(tmp, 'dist');

@@ -10,6 +10,7 @@ import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.j
 import { Heap } from '../src/backend/wasm/heap.js';
 import { Binary, Pooling, Reduce, Unary } from '../src/backend/wasm/kernels/opcodes.js';
 import { instantiate, KERNELS } from '../src/backend/wasm/loader.js';
+import { claim, RANGE } from '../src/backend/wasm/worker-loop.js';
 import { loadKernels } from '../src/backend/wasm/node.js';
 import { TsgradError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
@@ -94,6 +95,10 @@ const windows: { x: number[]; k: [number, number]; c: number; s: [number, number
   { x: [1, 10, 10, 16], k: [3, 3], c: 8, s: [1, 1], p: 'valid' }, // ... one image, whole tiles
   { x: [2, 17, 15, 8], k: [3, 3], c: 24, s: [1, 1], p: 'same' },
   { x: [2, 12, 12, 256], k: [3, 3], c: 136, s: [1, 1], p: 'valid' }, // ... channels that shrink its blocks
+  { x: [5, 5, 5, 64], k: [3, 3], c: 64, s: [1, 1], p: 'valid' }, // Winograd F(3x3): the reference CNN's last layer
+  { x: [3, 6, 6, 8], k: [3, 3], c: 16, s: [1, 1], p: 'same' }, // ... padding, 4 tiles an image, rows not in fours
+  { x: [2, 5, 5, 16], k: [3, 3], c: 8, s: [1, 1], p: 'same' }, // ... tiles past the edge
+  { x: [23, 11, 11, 128], k: [3, 3], c: 128, s: [1, 1], p: 'valid' }, // ... images in more than one group
 ];
 /** The GEMM convolutions where Winograd's would run, to keep them checked. */
 const gemmOnly = [1, 2].map((t) => createWasmBackend(t, { winograd: false }));
@@ -119,6 +124,17 @@ for (const w of windows) {
     compare('avgPoolGrad', [pSize], xSize, (b, [dy], out) => b.avgPoolGrad(dy, out, p));
   });
 }
+
+test('pool shares: a thread claims its own chunks in order, and the last ones of another share once it has none', () => {
+  const ctrl = new Int32Array(RANGE + 3);
+  const share = (gen: number, next: number, end: number) => (gen << 16) | (next << 8) | end;
+  ctrl.set([share(7, 0, 3), share(7, 3, 6), share(7, 6, 6)], RANGE); // 6 chunks, 3 threads: thread 2's share is empty
+  assert.deepEqual([claim(ctrl, 0, 0), claim(ctrl, 0, 0)], [0, 1]);
+  assert.deepEqual([claim(ctrl, 1, 0), claim(ctrl, 1, 2)], [5, 4], 'others take the last chunks');
+  assert.deepEqual([claim(ctrl, 1, 1), claim(ctrl, 1, 1), claim(ctrl, 2, 2)], [3, -1, -1]);
+  assert.deepEqual([claim(ctrl, 0, 1), claim(ctrl, 0, 0)], [2, -1]);
+  assert.deepEqual(Array.from(ctrl.subarray(RANGE), (w) => w >> 16), [7, 7, 7], 'claims keep the generation');
+});
 
 test('max pooling gradients go to the first of tied maxima', () => {
   for (const x of [[2, 4, 4, 4], [1, 5, 5, 4], [1, 4, 4, 3]]) {

@@ -200,21 +200,44 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   /** Whether a layer with few input channels (not a multiple of 4) runs the direct kernels. */
   const small = (g: ConvGeometry) => g.inC % 4 !== 0 && patchOf(g) <= SMALL_PATCH;
   const pixelsOf = (g: ConvGeometry) => g.batch * g.outH * g.outW;
-  const tilesOf = (g: ConvGeometry) => Math.ceil(g.outH / 4) * Math.ceil(g.outW / 4);
+  /** Tiles of m x m outputs in one image. */
+  const tilesOf = (g: ConvGeometry, m = 4) => Math.ceil(g.outH / m) * Math.ceil(g.outW / m);
   /**
-   * Whether a convolution runs by Winograd's F(4x4, 3x3) (kernels/winograd.ts): 3x3 windows,
-   * stride 1, channels in eights that fit a thread's scratch, and an output big enough that the
-   * 36 products of a 4x4 tile cost clearly less than its pixels' 9 each (so not a 2x2 output).
+   * Which Winograd method a convolution runs by (kernels/winograd.ts), if any: 3x3 windows, stride
+   * 1, channels in eights that fit a thread's scratch, and an output big enough that a tile's
+   * products (36 for a 4x4 tile, 25 for a 3x3 one) cost clearly less than its pixels' 9 each (so
+   * not a 2x2 output). F(3x3) where its tiles need fewer products (a 3x3 or 6x6 output), else F(4x4).
    */
-  const winograd = (g: ConvGeometry) => options.winograd !== false && g.kH === 3 && g.kW === 3 && g.strideH === 1 && g.strideW === 1
-    && g.inC % 8 === 0 && g.outC % 8 === 0 && 144 * (g.inC + g.outC) + 2048 <= scratchBytes / 4
-    && 36 * tilesOf(g) <= 0.4 * 9 * g.outH * g.outW;
-  /** The filters in Winograd's domain, (36, inC, outC), or with `transposed` (36, outC, inC), in a temporary (see kernels/winograd.ts slab). */
-  const winogradWeights = (pw: number, g: ConvGeometry, transposed: boolean) => {
-    const u = temp(36 * (g.inC * g.outC + 16));
-    pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed], transposed ? g.outC : g.inC, { work: 150 * g.inC * g.outC }); // ~150 operations a filter pair
+  const winogradTile = (g: ConvGeometry): 0 | 3 | 4 => {
+    if (options.winograd === false || g.kH !== 3 || g.kW !== 3 || g.strideH !== 1 || g.strideW !== 1) return 0;
+    if (g.inC % 8 !== 0 || g.outC % 8 !== 0 || 144 * (g.inC + g.outC) + 2048 > scratchBytes / 4) return 0;
+    const m = 25 * tilesOf(g, 3) < 36 * tilesOf(g) ? 3 : 4;
+    return (m * m + 4 * m + 4) * tilesOf(g, m) <= 0.4 * 9 * g.outH * g.outW ? m : 0;
+  };
+  const winograd = (g: ConvGeometry) => winogradTile(g) === 4;
+  /** The filters in Winograd's domain, ((m + 2)², inC, outC), or with `transposed` ((m + 2)², outC, inC), in a temporary (see kernels/winograd.ts slab). */
+  const winogradWeights = (pw: number, g: ConvGeometry, transposed: boolean, m = 4) => {
+    const u = temp((m + 2) ** 2 * (g.inC * g.outC + 16));
+    pool.run('winogradWeights', [pw, u, g.inC, g.outC, +transposed, m], transposed ? g.outC : g.inC, { work: 150 * g.inC * g.outC }); // ~150 operations a filter pair
     return u;
   };
+  /**
+   * Runs `body` over groups of whole images whose F(3x3) matrices (25 per tile and channel, see
+   * kernels/winograd.ts) fit a few MiB, with two temporaries for them (input and output side), and
+   * the group's geometry and rows (its tiles, in fours).
+   */
+  const inWinogradGroups = (g: ConvGeometry, body: (first: number, gg: ConvGeometry, rows: number, a: number, b: number) => void) => {
+    const per = tilesOf(g, 3), images = Math.max(1, Math.min(g.batch, Math.floor(CHUNK_FLOATS / (25 * per * (g.inC + g.outC)))));
+    const rowsOf = (count: number) => Math.ceil((count * per) / 4) * 4;
+    const a = temp(25 * (rowsOf(images) * g.inC + 16)), b = temp(25 * (rowsOf(images) * g.outC + 16));
+    for (let first = 0; first < g.batch; first += images) {
+      const count = Math.min(images, g.batch - first);
+      body(first, { ...g, batch: count }, rowsOf(count), a, b);
+    }
+  };
+  /** C_ξ = op(A_ξ) · B_ξ for the 25 ξ of F(3x3), shared by ξ and 8 columns (kernels/winograd.ts winogradProducts). */
+  const winogradProducts = (a: number, b: number, c: number, m: number, k: number, n: number) =>
+    pool.run('winogradProducts', [a, b, c, m, k, n], 25 * (n / 8), { work: 25 * m * k * n });
   /**
    * x (at heap offset px) with its padding written out, in a temporary when there is any, and the
    * geometry to match (no padding): the direct kernels expect every window inside the image.
@@ -259,6 +282,15 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {
     if (pixelsOf(g) === 0) return refKernels.conv2d(x, w, out, g); // no windows: nothing to split
     const [px, pw, po] = [ptr(x), ptr(w), ptr(out)];
+    if (winogradTile(g) === 3) {
+      const u = winogradWeights(pw, g, false, 3);
+      inWinogradGroups(g, (first, gg, rows, v, m) => {
+        pool.run('winograd3Windows', [px + 4 * first * g.inH * g.inW * g.inC, v, ...convArgs(gg)], rows, { work: 250 * rows * g.inC });
+        winogradProducts(v, u, m, rows, g.inC, g.outC);
+        pool.run('winograd3Output', [m, po + 4 * first * g.outH * g.outW * g.outC, ...convArgs(gg)], gg.batch * tilesOf(g, 3), { work: 200 * rows * g.outC });
+      });
+      return done([out, po]);
+    }
     if (winograd(g)) {
       pool.run('winogradForward', [px, winogradWeights(pw, g, false), po, ...convArgs(g)], g.batch * tilesOf(g), { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC });
       return done([out, po]);
@@ -283,6 +315,16 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
     if (pixelsOf(g) === 0) return refKernels.conv2dBackpropInput(dy, w, dx, g); // no windows: nothing to split
     const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
+    if (winogradTile(g) === 3) {
+      const ut = winogradWeights(pw, g, true, 3);
+      inWinogradGroups(g, (first, gg, rows, dv, gm) => {
+        pool.run('winograd3Gradients', [pdy + 4 * first * g.outH * g.outW * g.outC, gm, ...convArgs(gg)], rows, { work: 150 * rows * g.outC });
+        winogradProducts(gm, ut, dv, rows, g.outC, g.inC);
+        // Threads own whole images, since windows overlap within an image.
+        pool.run('winograd3InputSum', [dv, pdx + 4 * first * g.inH * g.inW * g.inC, ...convArgs(gg)], gg.batch, { work: 300 * rows * g.inC });
+      });
+      return done([dx, pdx]);
+    }
     if (winograd(g)) {
       // Threads own whole images, since windows overlap within an image.
       pool.run('winogradInput', [pdy, winogradWeights(pw, g, true), pdx, ...convArgs(g)], g.batch, { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC, chunks: 8 * pool.threads });
@@ -311,6 +353,15 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
     // whose partials would take over WINOGRAD_MAX_PARTIALS, use the GEMM instead.
     const tiles = g.batch * tilesOf(g), size = 36 * (g.inC * g.outC + 16);
     const parts = Math.min(Math.ceil(tiles / 32), 6 * Math.ceil(pool.threads / 6));
+    if (winogradTile(g) === 3) {
+      // Each thread sums its input channels' products over every tile of a group, and adds the groups in turn.
+      inWinogradGroups(g, (first, gg, rows, v, gm) => {
+        pool.run('winograd3Windows', [px + 4 * first * g.inH * g.inW * g.inC, v, ...convArgs(gg)], rows, { work: 250 * rows * g.inC });
+        pool.run('winograd3Gradients', [pdy + 4 * first * g.outH * g.outW * g.outC, gm, ...convArgs(gg)], rows, { work: 150 * rows * g.outC });
+        pool.run('winograd3Filter', [v, gm, pdw, g.inC, g.outC, rows, +(first > 0)], g.inC / 4, { work: 25 * rows * g.inC * g.outC });
+      });
+      return done([dw, pdw]);
+    }
     if (winograd(g) && parts * size <= WINOGRAD_MAX_PARTIALS) {
       const partials = temp(parts * size);
       pool.run('winogradFilter', [px, pdy, partials, parts, ...convArgs(g)], parts, { work: tiles * size });

@@ -11,13 +11,15 @@ export interface KernelModule {
   variant: 'relaxed' | 'simd';
 }
 
-/** What a kernel worker is given (worker-loop.js): the module, the heap, the pool's control block, KERNELS and its scratch block. */
+/** What a kernel worker is given (worker-loop.js): the module, the heap, the pool's control block, KERNELS, its scratch block, its index among the pool's threads and their number. */
 export interface WorkerData {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
   names: readonly string[];
   scratch: number;
+  index: number;
+  threads: number;
 }
 
 /**
@@ -28,6 +30,7 @@ export const KERNELS = [
   'sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput',
   'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'convPoolForward', 'convPoolFilter',
   'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum',
+  'winograd3Windows', 'winograd3Gradients', 'winogradProducts', 'winograd3Output', 'winograd3InputSum', 'winograd3Filter',
   'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks',
   'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad',
   'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate', 'attention', 'attentionGrad',

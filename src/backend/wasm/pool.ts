@@ -1,26 +1,26 @@
 // The thread pool: worker_threads that share the heap's WebAssembly.Memory. A job is one kernel
-// export and its arguments over a range [0, total), cut into a few chunks; every thread (the
-// caller too) claims chunks until none are left, so a thread the OS has paused (these machines are
-// shared) delays a job by at most one chunk. Chunk bounds depend only on the job and the thread
-// count, and each output element is computed by one chunk, so results never depend on timing.
-// Jobs are announced through a small shared control block with Atomics, far cheaper than postMessage.
+// export and its arguments over a range [0, total), cut into a few chunks, and each thread (the
+// caller is thread 0) owns a run of them: thread i the i-th share of [0, total), the same share of
+// every job. So consecutive kernels over the same axis (the batch, mostly) find their data in the
+// cache of the core that wrote it: handing a cache line from one core to another costs far more
+// than reading it from its own (on a 2-core machine here, writing 400 KB that the other core had
+// touched took three times as long). A thread that has finished its own chunks takes the last
+// ones of another's, so a thread the OS has paused (these machines are shared) delays a job by at
+// most one chunk. Chunk bounds depend only on the job and the thread count, and each output
+// element is computed by one chunk, so results never depend on timing. Jobs are announced through
+// a small shared control block with Atomics, far cheaper than postMessage (its layout and the
+// claiming of chunks are in worker-loop.js, which the workers run).
 // The workers themselves are the platform's (node.ts: worker_threads; web.ts: Web Workers); their
 // loop is worker-loop.js.
 
 import { KERNELS, type KernelName, type Kernels, type WorkerData } from './loader.js';
+import { ARGC, CHUNKS, claim, DONE, FAILED, FN, GEN, MAX_THREADS, OFFSET, RANGE, STOP } from './worker-loop.js';
 
-/**
- * Control block (int32): [0] WORD = generation << 16 | next unclaimed chunk, [1] chunks done,
- * [2] the kernel's position in KERNELS (-1 stops the workers), [3] argument count, [4] chunk
- * count, [5] set when a worker's kernel threw; then float64 arguments at byte 64: the kernel's
- * own, then [start, end) of every chunk.
- */
-const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
-const MAX_ARGS = 256;
+export { MAX_THREADS };
+
+/** Arguments and chunk bounds the control block holds: at most (MAX_ARGS - arguments) / 2 chunks, below 256. */
+const MAX_ARGS = 240;
 const SPIN = 20000;
-
-/** More threads than this is a mistake (each has a worker and a scratch block in the heap). */
-export const MAX_THREADS = 64;
 
 /** Starts a worker running worker-loop.js on `data`; resolves once it is serving jobs. */
 export type StartWorker = (data: WorkerData) => Promise<void>;
@@ -58,19 +58,22 @@ export class Pool {
     startWorker: StartWorker,
   ) {
     // One thread needs no shared control block (and a page that is not cross-origin isolated has none).
-    const control = threads > 1 ? new SharedArrayBuffer(64 + 8 * MAX_ARGS) : new ArrayBuffer(64 + 8 * MAX_ARGS);
+    const control = threads > 1 ? new SharedArrayBuffer(OFFSET + 8 * MAX_ARGS) : new ArrayBuffer(OFFSET + 8 * MAX_ARGS);
     this.ctrl = new Int32Array(control);
-    this.args = new Float64Array(control, 64);
+    this.args = new Float64Array(control, OFFSET);
     this.sleeps = threads === 1 || canSleep();
     const started = [];
-    for (let i = 1; i < threads; i++) started.push(startWorker({ module, memory, control: control as SharedArrayBuffer, names: KERNELS, scratch: scratch[i] }));
+    for (let i = 1; i < threads; i++) {
+      started.push(startWorker({ module, memory, control: control as SharedArrayBuffer, names: KERNELS, scratch: scratch[i], index: i, threads }));
+    }
     this.ready = Promise.all(started).then(() => undefined);
   }
 
   /**
    * Runs `fn(...args, start, end, scratch)` over [0, total) in chunks whose bounds are multiples
-   * of `align` (`chunks` of them, three a thread unless told, as many as the control block holds).
-   * Small jobs (`work` below what waking the workers costs) run on the caller alone.
+   * of `align` (`chunks` of them, three a thread unless told, as many as the control block holds),
+   * thread i owning the i-th share of them. Small jobs (`work` below what waking the workers
+   * costs) run on the caller alone.
    */
   run(fn: KernelName, args: number[], total: number, opts: { align?: number; work?: number; chunks?: number } = {}): void {
     const align = opts.align ?? 1;
@@ -83,10 +86,8 @@ export class Pool {
     }
     const per = Math.ceil(total / chunks / align) * align;
     const argc = args.length;
-    // Close the word first (no chunk index is 0xffff), so that no worker can claim a chunk with a
-    // stale word while the job below is being written.
-    this.generation = (this.generation + 1) & 0x7fff;
-    Atomics.store(this.ctrl, WORD, (this.generation << 16) | 0xffff);
+    // Every share of the last job is claimed to its end, so no worker can claim a chunk while
+    // this one is written; the shares' words, written last, open it.
     this.args.set(args);
     for (let c = 0; c < chunks; c++) {
       this.args[argc + 2 * c] = Math.min(total, c * per);
@@ -96,17 +97,20 @@ export class Pool {
     this.ctrl[ARGC] = argc;
     this.ctrl[CHUNKS] = chunks;
     Atomics.store(this.ctrl, DONE, 0);
-    Atomics.store(this.ctrl, WORD, this.generation << 16);
-    Atomics.notify(this.ctrl, WORD);
+    this.generation = (this.generation + 1) & 0x7fff;
+    for (let i = 0; i < this.threads; i++) {
+      const next = Math.floor((i * chunks) / this.threads), end = Math.floor(((i + 1) * chunks) / this.threads);
+      Atomics.store(this.ctrl, RANGE + i, (this.generation << 16) | (next << 8) | end);
+    }
+    Atomics.store(this.ctrl, GEN, this.generation);
+    Atomics.notify(this.ctrl, GEN);
     let own = 0;
-    for (;;) {
-      const word = Atomics.load(this.ctrl, WORD);
-      if ((word & 0xffff) >= chunks) break;
-      if (Atomics.compareExchange(this.ctrl, WORD, word, word + 1) !== word) continue;
-      const c = word & 0xffff;
-      kernel(...args, this.args[argc + 2 * c], this.args[argc + 2 * c + 1], this.scratch[0]);
-      Atomics.add(this.ctrl, DONE, 1);
-      own++;
+    for (let owner = 0; owner < this.threads; owner++) {
+      for (let c = claim(this.ctrl, owner, 0); c >= 0; c = claim(this.ctrl, owner, 0)) {
+        kernel(...args, this.args[argc + 2 * c], this.args[argc + 2 * c + 1], this.scratch[0]);
+        Atomics.add(this.ctrl, DONE, 1);
+        own++;
+      }
     }
     this.chunks.total += chunks;
     this.chunks.byWorkers += chunks - own;
@@ -117,7 +121,7 @@ export class Pool {
 
   close(): void {
     this.ctrl[FN] = STOP;
-    Atomics.add(this.ctrl, WORD, 1 << 16);
-    Atomics.notify(this.ctrl, WORD);
+    Atomics.add(this.ctrl, GEN, 1);
+    Atomics.notify(this.ctrl, GEN);
   }
 }

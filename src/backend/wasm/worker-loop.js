@@ -3,30 +3,55 @@
 // is ready, then claims and runs chunks of the jobs the pool announces until told to stop. See
 // pool.ts for the protocol and the control block's layout; node.ts and web.ts start the workers.
 
-const WORD = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, STOP = -1;
+// The control block (int32), written by the pool (pool.ts) and read here: [GEN] the job's
+// generation (workers wait for it to change), [DONE] chunks done, [FN] the kernel's position in
+// KERNELS (STOP stops the workers), [ARGC] argument count, [CHUNKS] chunk count, [FAILED] set when
+// a worker's kernel threw; from [RANGE] one word per thread, RANGE + i: generation << 16 | next
+// << 8 | end, the chunks [next, end) of thread i's share not yet claimed (the generation keeps a
+// stale claim from succeeding). Then float64 arguments at byte OFFSET: the kernel's own, then
+// [start, end) of every chunk.
+export const GEN = 0, DONE = 1, FN = 2, ARGC = 3, CHUNKS = 4, FAILED = 5, RANGE = 16, STOP = -1;
+/** More threads than this is a mistake (each has a worker and a scratch block in the heap). */
+export const MAX_THREADS = 64;
+export const OFFSET = 4 * (RANGE + MAX_THREADS);
 // Kernels of one training step follow each other within microseconds: spin a little before
 // sleeping, since a futex wake-up costs more than most of them take.
 const SPIN = 20000;
 
+/**
+ * Claims a chunk of thread `owner`'s share for thread `self`: the owner's next one, or for
+ * another thread (which has finished its own) the owner's last one; -1 when none is left.
+ */
+export function claim(ctrl, owner, self) {
+  for (;;) {
+    const word = Atomics.load(ctrl, RANGE + owner);
+    const next = (word >> 8) & 0xff, end = word & 0xff;
+    if (next >= end) return -1;
+    const taken = owner === self ? word + 0x100 : word - 1;
+    if (Atomics.compareExchange(ctrl, RANGE + owner, word, taken) === word) return owner === self ? next : end - 1;
+  }
+}
+
 /** Serves the pool's jobs; `ready()` is called once the kernels are instantiated. */
-export function runKernels({ module, memory, control, names, scratch }, ready) {
+export function runKernels({ module, memory, control, names, scratch, index, threads }, ready) {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const kernels = names.map((name) => exports[name]); // the pool's KERNELS, in its order
   const ctrl = new Int32Array(control);
-  const args = new Float64Array(control, 64);
+  const args = new Float64Array(control, OFFSET);
   const call = []; // a chunk's arguments, reused: the loop allocates nothing
   ready();
   for (;;) {
-    const word = Atomics.load(ctrl, WORD);
+    const gen = Atomics.load(ctrl, GEN);
     if (ctrl[FN] === STOP) break;
-    if ((word & 0xffff) >= ctrl[CHUNKS]) {
+    // Its own share first, then the last chunks of the others'.
+    let chunk = -1;
+    for (let k = 0; k < threads && chunk < 0; k++) chunk = claim(ctrl, (index + k) % threads, index);
+    if (chunk < 0) {
       let i = 0;
-      while (i++ < SPIN && Atomics.load(ctrl, WORD) === word);
-      if (i > SPIN) Atomics.wait(ctrl, WORD, word);
+      while (i++ < SPIN && Atomics.load(ctrl, GEN) === gen);
+      if (i > SPIN) Atomics.wait(ctrl, GEN, gen);
       continue;
     }
-    if (Atomics.compareExchange(ctrl, WORD, word, word + 1) !== word) continue; // someone else took it
-    const chunk = word & 0xffff;
     const argc = ctrl[ARGC];
     call.length = argc + 3;
     for (let i = 0; i < argc; i++) call[i] = args[i];

@@ -14,4 +14,7 @@ export { softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeG
 export { transpose, copyRows } from './layout';
 export { attention, attentionGrad } from './attention';
 export { Unary, Binary, Reduce, Pooling } from './opcodes';
-export { winogradWeights, winogradForward, winogradInput, winogradFilter, winogradFilterSum } from './winograd';
+export {
+  winogradWeights, winogradForward, winogradInput, winogradFilter, winogradFilterSum,
+  winograd3Windows, winograd3Gradients, winogradProducts, winograd3Output, winograd3InputSum, winograd3Filter,
+} from './winograd';

@@ -24,12 +24,14 @@ const ZEROS: usize = 0, BASES: usize = 16, MASKS: usize = 16 + 36 * 4, TMP: usiz
 
 /** The geometry of the current call (each thread's instance has its own copy). */
 let inH: i32, inW: i32, inC: i32, outH: i32, outW: i32, outC: i32, padTop: i32, padLeft: i32;
-let tilesH: i32, tilesW: i32, block: i32;
+/** Tiles of `tile` x `tile` outputs, whose windows are `alpha` = tile + 2 wide: F(4x4) or F(3x3). */
+let tile: i32, alpha: i32, tilesH: i32, tilesW: i32, block: i32;
 
-function setGeometry(co: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, pt: i32, pl: i32, scratch: usize): void {
+function setGeometry(co: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, pt: i32, pl: i32, scratch: usize, m: i32): void {
   inH = h; inW = w; inC = c; outH = oh; outW = ow; outC = co; padTop = pt; padLeft = pl;
-  tilesH = (oh + 3) >> 2;
-  tilesW = (ow + 3) >> 2;
+  tile = m; alpha = m + 2;
+  tilesH = (oh + m - 1) / m;
+  tilesW = (ow + m - 1) / m;
   block = min(BLOCK_TILES, ((SGEMM_SCRATCH_FLOATS - <i32>(HEADER >> 2) - 72 * 16) / (36 * (c + co))) & ~3);
   v128.store(scratch + ZEROS, f32x4.splat(0));
 }
@@ -112,6 +114,66 @@ function setGeometry(co: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, pt: i32,
   v128.store(dst + 2 * step, madd(sixth, f32x4.sub(s34, s12), u5));
 }
 
+// The same for F(3x3, 3x3), on the points 0, 1, -1, 2 and ∞ (5-wide windows):
+//   Bᵀ = [2 -1 -2 1 0; 0 -2 -1 1 0; 0 2 -3 1 0; 0 -1 0 1 0; 0 2 -1 -2 1],
+//   G = [1/2 0 0; -1/2 -1/2 -1/2; -1/6 1/6 -1/6; 1/6 1/3 2/3; 0 0 1],   Aᵀ = [1 1 1 1 0; 0 1 -1 2 0; 0 1 1 4 1].
+
+/** Bᵀ d (5 -> 5). */
+@inline function inputRow3(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, dst: usize, step: usize): void {
+  const two = f32x4.splat(2);
+  v128.store(dst, madd(two, f32x4.sub(d0, d2), f32x4.sub(d3, d1)));
+  v128.store(dst + step, madd(f32x4.splat(-2), d1, f32x4.sub(d3, d2)));
+  v128.store(dst + 2 * step, madd(two, f32x4.sub(d1, d2), f32x4.sub(d3, d2)));
+  v128.store(dst + 3 * step, f32x4.sub(d3, d1));
+  v128.store(dst + 4 * step, madd(two, f32x4.sub(d1, d3), f32x4.sub(d4, d2)));
+}
+
+/** B v (5 -> 5): the adjoint of inputRow3. */
+@inline function inputRowAdjoint3(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, dst: usize, step: usize): void {
+  const two = f32x4.splat(2);
+  v128.store(dst, f32x4.add(v0, v0));
+  v128.store(dst + step, madd(two, f32x4.sub(f32x4.add(v2, v4), v1), f32x4.neg(f32x4.add(v0, v3))));
+  v128.store(dst + 2 * step, f32x4.neg(madd(two, v0, madd(f32x4.splat(3), v2, f32x4.add(v1, v4)))));
+  v128.store(dst + 3 * step, madd(f32x4.splat(-2), v4, f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3))));
+  v128.store(dst + 4 * step, v4);
+}
+
+/** Aᵀ m (5 -> 3). */
+@inline function outputRow3(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, dst: usize, step: usize): void {
+  const s12 = f32x4.add(m1, m2);
+  v128.store(dst, f32x4.add(f32x4.add(m0, s12), m3));
+  v128.store(dst + step, madd(f32x4.splat(2), m3, f32x4.sub(m1, m2)));
+  v128.store(dst + 2 * step, madd(f32x4.splat(4), m3, f32x4.add(s12, m4)));
+}
+
+/** A y (3 -> 5): the adjoint of outputRow3. */
+@inline function outputRowAdjoint3(y0: v128, y1: v128, y2: v128, dst: usize, step: usize): void {
+  const e = f32x4.add(y0, y2);
+  v128.store(dst, y0);
+  v128.store(dst + step, f32x4.add(e, y1));
+  v128.store(dst + 2 * step, f32x4.sub(e, y1));
+  v128.store(dst + 3 * step, madd(f32x4.splat(4), y2, madd(f32x4.splat(2), y1, y0)));
+  v128.store(dst + 4 * step, y2);
+}
+
+/** G g (3 -> 5). */
+@inline function filterRow3(g0: v128, g1: v128, g2: v128, dst: usize, step: usize): void {
+  const s02 = f32x4.add(g0, g2), sixth = f32x4.splat(1.0 / 6);
+  v128.store(dst, f32x4.mul(f32x4.splat(0.5), g0));
+  v128.store(dst + step, f32x4.mul(f32x4.splat(-0.5), f32x4.add(s02, g1)));
+  v128.store(dst + 2 * step, f32x4.mul(sixth, f32x4.sub(g1, s02)));
+  v128.store(dst + 3 * step, f32x4.mul(sixth, madd(f32x4.splat(4), g2, madd(f32x4.splat(2), g1, g0))));
+  v128.store(dst + 4 * step, g2);
+}
+
+/** Gᵀ u (5 -> 3): the adjoint of filterRow3. */
+@inline function filterRowAdjoint3(u0: v128, u1: v128, u2: v128, u3: v128, u4: v128, dst: usize, step: usize): void {
+  const sixth = f32x4.splat(1.0 / 6), half = f32x4.mul(f32x4.splat(-0.5), u1);
+  v128.store(dst, madd(f32x4.splat(0.5), u0, madd(sixth, f32x4.sub(u3, u2), half)));
+  v128.store(dst + step, madd(sixth, madd(f32x4.splat(2), u3, u2), half));
+  v128.store(dst + 2 * step, f32x4.add(madd(sixth, madd(f32x4.splat(4), u3, f32x4.neg(u2)), half), u4));
+}
+
 // 2-D transforms of one tile, for one vector of channels, through the buffers TMP and TMP2.
 
 /** Loads vector (r, c) of a 6-wide grid of vectors at `src` (rows `row` bytes apart). */
@@ -164,10 +226,10 @@ function transformGradient(dy: usize, b: i32, oy: i32, ox: i32, ch: usize, s: us
 function windowTable(x: usize, t: i32, s: usize): void {
   const per = tilesH * tilesW;
   const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
-  const y0 = ty * 4 - padTop, x0 = tx * 4 - padLeft;
-  for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) {
+  const y0 = ty * tile - padTop, x0 = tx * tile - padLeft;
+  for (let r = 0; r < alpha; r++) for (let c = 0; c < alpha; c++) {
     const y = y0 + r, xx = x0 + c;
-    const o = <usize>(r * 6 + c) << 2;
+    const o = <usize>(r * alpha + c) << 2;
     const inside = <u32>y < <u32>inH && <u32>xx < <u32>inW;
     store<u32>(s + BASES + o, inside ? <u32>(x + (<usize>(((b * inH + y) * inW + xx) * inC) << 2)) : <u32>(s + ZEROS));
     store<i32>(s + MASKS + o, inside ? -1 : 0);
@@ -220,12 +282,12 @@ function products(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): v
 }
 
 /**
- * The transformed filters u = G g Gᵀ, laid out (ξ, inC, outC) for rows [start, end) of inC, or
- * with `transposed` (ξ, outC, inC) for rows [start, end) of outC (for the input gradient); ξ a
- * slab() apart. w is (3, 3, inC, outC). Each thread writes whole rows of its own.
+ * The transformed filters u = G g Gᵀ for F(m x m) (m = 4 or 3), laid out (ξ, inC, outC) for rows
+ * [start, end) of inC, or with `transposed` (ξ, outC, inC) for rows [start, end) of outC (for the
+ * input gradient); ξ a slab() apart. w is (3, 3, inC, outC). Each thread writes whole rows of its own.
  */
-export function winogradWeights(w: usize, u: usize, ci: i32, co: i32, transposed: bool, start: i32, end: i32, s: usize): void {
-  const tmp = s + TMP, tmp2 = s + TMP2;
+export function winogradWeights(w: usize, u: usize, ci: i32, co: i32, transposed: bool, m: i32, start: i32, end: i32, s: usize): void {
+  const tmp = s + TMP, a = m + 2, row = <usize>a << 4;
   const tap = <usize>(ci * co) << 2, across = transposed ? ci : co;
   for (let r = start; r < end; r++) {
     for (let q = 0; q < across; q += 4) {
@@ -233,15 +295,18 @@ export function winogradWeights(w: usize, u: usize, ci: i32, co: i32, transposed
       const g = w + (<usize>(transposed ? q * co + r : r * co + q) << 2);
       for (let ky = 0; ky < 3; ky++) {
         const k0 = g + <usize>(3 * ky) * tap;
-        if (transposed) {
-          const step = <usize>co << 2;
-          filterRow(gather4(k0, step), gather4(k0 + tap, step), gather4(k0 + 2 * tap, step), tmp + <usize>ky * 96, 16);
-        } else {
-          filterRow(v128.load(k0), v128.load(k0 + tap), v128.load(k0 + 2 * tap), tmp + <usize>ky * 96, 16);
-        }
+        const step = <usize>co << 2;
+        const g0 = transposed ? gather4(k0, step) : v128.load(k0);
+        const g1 = transposed ? gather4(k0 + tap, step) : v128.load(k0 + tap);
+        const g2 = transposed ? gather4(k0 + 2 * tap, step) : v128.load(k0 + 2 * tap);
+        if (m == 4) filterRow(g0, g1, g2, tmp + <usize>ky * row, 16);
+        else filterRow3(g0, g1, g2, tmp + <usize>ky * row, 16);
       }
       const dst = u + (<usize>(r * across + q) << 2), step = slab(ci * co);
-      for (let k = 0; k < 6; k++) filterRow(at(tmp, 96, 0, k), at(tmp, 96, 1, k), at(tmp, 96, 2, k), dst + <usize>k * step, 6 * step);
+      for (let k = 0; k < a; k++) {
+        if (m == 4) filterRow(at(tmp, row, 0, k), at(tmp, row, 1, k), at(tmp, row, 2, k), dst + <usize>k * step, 6 * step);
+        else filterRow3(at(tmp, row, 0, k), at(tmp, row, 1, k), at(tmp, row, 2, k), dst + <usize>k * step, 5 * step);
+      }
     }
   }
 }
@@ -251,7 +316,7 @@ export function winogradForward(
   x: usize, u: usize, out: usize, co: i32, _batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
   _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
 ): void {
-  setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s, 4);
   const v = s + HEADER, m = v + 36 * slab(block * ci);
   const per = tilesH * tilesW;
   for (let t0 = start; t0 < end; t0 += block) {
@@ -294,7 +359,7 @@ export function winogradInput(
   dy: usize, ut: usize, dx: usize, co: i32, _batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
   _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
 ): void {
-  setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s, 4);
   memory.fill(dx + (<usize>(start * h * w * ci) << 2), 0, <usize>((end - start) * h * w * ci) << 2);
   const gm = s + HEADER, dv = gm + 36 * slab(block * co);
   const per = tilesH * tilesW;
@@ -349,7 +414,7 @@ export function winogradFilter(
   x: usize, dy: usize, partials: usize, parts: i32, co: i32, batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
   _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
 ): void {
-  setGeometry(co, h, w, ci, oh, ow, pt, pl, s);
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s, 4);
   const v = s + HEADER, gm = v + 36 * slab(block * ci);
   const per = tilesH * tilesW, tiles = batch * per;
   const share = (tiles + parts - 1) / parts;
@@ -397,6 +462,186 @@ export function winogradFilterSum(partials: usize, parts: i32, dw: usize, ci: i3
       for (let k = 0; k < 3; k++) {
         filterRowAdjoint(at(tmp2, 48, 0, k), at(tmp2, 48, 1, k), at(tmp2, 48, 2, k), at(tmp2, 48, 3, k), at(tmp2, 48, 4, k), at(tmp2, 48, 5, k),
           dw + (<usize>((k * ci + c) * co + o) << 2), <usize>(3 * ci * co) << 2);
+      }
+    }
+  }
+}
+
+// F(3x3, 3x3) for small outputs (a 3x3 output is one tile, where F(4x4) would waste most of its
+// 6x6 windows). The whole batch (or a group of images, see the backend) is transformed at once
+// into matrices (ξ, tiles, channels), tiles in fours, ξ a slab() apart; the 25 products, each over
+// every tile, are then shared between threads by ξ and 8 columns at a time (winogradProducts), so
+// that a thread reads only its own ξ's filters however few the tiles. Each step is its own kernel.
+
+/** Rows of the F(3x3) matrices for the call's tiles: the tiles, in fours. */
+function rows3(batch: i32): i32 {
+  return (batch * tilesH * tilesW + 3) & ~3;
+}
+
+/** V = Bᵀ d B (5x5) of the window in the table, at channel byte offset `ch`, into dst + ξ * step. */
+function transformWindow3(s: usize, ch: i32, dst: usize, step: usize): void {
+  const tmp = s + TMP;
+  for (let r = 0; r < 5; r++) {
+    const t = s + BASES + (<usize>(r * 5) << 2), m = s + MASKS + (<usize>(r * 5) << 2);
+    const d0 = v128.load(<usize>load<u32>(t) + <usize>(ch & load<i32>(m)));
+    const d1 = v128.load(<usize>load<u32>(t, 4) + <usize>(ch & load<i32>(m, 4)));
+    const d2 = v128.load(<usize>load<u32>(t, 8) + <usize>(ch & load<i32>(m, 8)));
+    const d3 = v128.load(<usize>load<u32>(t, 12) + <usize>(ch & load<i32>(m, 12)));
+    const d4 = v128.load(<usize>load<u32>(t, 16) + <usize>(ch & load<i32>(m, 16)));
+    inputRow3(d0, d1, d2, d3, d4, tmp + <usize>r * 80, 16);
+  }
+  for (let c = 0; c < 5; c++) {
+    inputRow3(at(tmp, 80, 0, c), at(tmp, 80, 1, c), at(tmp, 80, 2, c), at(tmp, 80, 3, c), at(tmp, 80, 4, c), dst + <usize>c * step, 5 * step);
+  }
+}
+
+/** V (ξ, rows, inC) of x's windows, for rows [start, end) (rows past the last tile are zeros). */
+export function winograd3Windows(
+  x: usize, v: usize, co: i32, batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
+  _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
+): void {
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s, 3);
+  const tiles = batch * tilesH * tilesW, step = slab(rows3(batch) * ci);
+  for (let t = start; t < end; t++) {
+    if (t < tiles) windowTable(x, t, s);
+    else for (let e = 0; e < 25; e++) { store<u32>(s + BASES + (<usize>e << 2), <u32>(s + ZEROS)); store<i32>(s + MASKS + (<usize>e << 2), 0); }
+    for (let c = 0; c < ci; c += 4) transformWindow3(s, c << 2, v + (<usize>(t * ci + c) << 2), step);
+  }
+}
+
+/** A dy Aᵀ (ξ, rows, outC) of dy's 3x3 tiles, for rows [start, end) (rows past the last tile are zeros). */
+export function winograd3Gradients(
+  dy: usize, gm: usize, co: i32, batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
+  _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
+): void {
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s, 3);
+  const per = tilesH * tilesW, tiles = batch * per, step = slab(rows3(batch) * co);
+  const tmp = s + TMP, zero = f32x4.splat(0), px = <usize>co << 2;
+  for (let t = start; t < end; t++) {
+    const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+    const oy = ty * 3, ox = tx * 3;
+    for (let o = 0; o < co; o += 4) {
+      const dst = gm + (<usize>(t * co + o) << 2);
+      for (let r = 0; r < 3; r++) {
+        let g0 = zero, g1 = zero, g2 = zero;
+        if (t < tiles && oy + r < oh) {
+          const row = dy + (<usize>(((b * oh + oy + r) * ow + ox) * co + o) << 2);
+          g0 = v128.load(row);
+          if (ox + 1 < ow) g1 = v128.load(row + px);
+          if (ox + 2 < ow) g2 = v128.load(row + 2 * px);
+        }
+        outputRowAdjoint3(g0, g1, g2, tmp + <usize>r * 80, 16);
+      }
+      for (let c = 0; c < 5; c++) outputRowAdjoint3(at(tmp, 80, 0, c), at(tmp, 80, 1, c), at(tmp, 80, 2, c), dst + <usize>c * step, 5 * step);
+    }
+  }
+}
+
+/**
+ * For items [start, end) of (ξ, 8 columns): C_ξ (m x n) = A_ξ (m x k) · B_ξ (k x n), each
+ * row-major and a slab() after the last; m is a multiple of 4 and n of 8.
+ */
+export function winogradProducts(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, start: i32, end: i32, _s: usize): void {
+  const panels = n >> 3, aRow = <usize>k << 2, row = <usize>n << 2;
+  for (let item = start; item < end; item++) {
+    const xi = item / panels, j = <usize>(item - xi * panels) << 5;
+    const ax = a + <usize>xi * slab(m * k), bx = b + <usize>xi * slab(k * n) + j, cx = c + <usize>xi * slab(m * n) + j;
+    for (let i = 0; i < m; i += 4) product(k, ax + <usize>i * aRow, aRow, 4, bx, row, cx + <usize>i * row, row, false);
+  }
+}
+
+/** out = Aᵀ M A for the 3x3 tiles [start, end), from M (ξ, rows, outC). */
+export function winograd3Output(
+  mm: usize, out: usize, co: i32, batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
+  _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
+): void {
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s, 3);
+  const per = tilesH * tilesW, step = slab(rows3(batch) * co);
+  const tmp = s + TMP, tmp2 = s + TMP2;
+  for (let t = start; t < end; t++) {
+    const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+    const oy = ty * 3, ox = tx * 3, hh = min(3, oh - oy), ww = min(3, ow - ox);
+    for (let o = 0; o < co; o += 4) {
+      const src = mm + (<usize>(t * co + o) << 2);
+      for (let r = 0; r < 5; r++) {
+        const e = src + <usize>(r * 5) * step;
+        outputRow3(v128.load(e), v128.load(e + step), v128.load(e + 2 * step), v128.load(e + 3 * step), v128.load(e + 4 * step), tmp + <usize>r * 48, 16);
+      }
+      for (let c = 0; c < 3; c++) outputRow3(at(tmp, 48, 0, c), at(tmp, 48, 1, c), at(tmp, 48, 2, c), at(tmp, 48, 3, c), at(tmp, 48, 4, c), tmp2 + (<usize>c << 4), 48);
+      for (let r = 0; r < hh; r++) {
+        const dst = out + (<usize>(((b * oh + oy + r) * ow + ox) * co + o) << 2);
+        for (let c = 0; c < ww; c++) v128.store(dst + (<usize>(c * co) << 2), v128.load(tmp2 + (<usize>(r * 3 + c) << 4)));
+      }
+    }
+  }
+}
+
+/**
+ * dx = Σ_tiles B dV Bᵀ, added over the overlapping 5x5 windows, for images [start, end) (each
+ * thread owns whole images), from dV (ξ, rows, inC).
+ */
+export function winograd3InputSum(
+  dv: usize, dx: usize, co: i32, batch: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
+  _kH: i32, _kW: i32, _strideH: i32, _strideW: i32, pt: i32, pl: i32, start: i32, end: i32, s: usize,
+): void {
+  setGeometry(co, h, w, ci, oh, ow, pt, pl, s, 3);
+  memory.fill(dx + (<usize>(start * h * w * ci) << 2), 0, <usize>((end - start) * h * w * ci) << 2);
+  const per = tilesH * tilesW, step = slab(rows3(batch) * ci);
+  const tmp = s + TMP, tmp2 = s + TMP2;
+  for (let t = start * per; t < end * per; t++) {
+    const b = t / per, ty = (t - b * per) / tilesW, tx = t - b * per - ty * tilesW;
+    const y0 = ty * 3 - pt, x0 = tx * 3 - pl;
+    for (let c = 0; c < ci; c += 4) {
+      const src = dv + (<usize>(t * ci + c) << 2);
+      for (let r = 0; r < 5; r++) {
+        const e = src + <usize>(r * 5) * step;
+        inputRowAdjoint3(v128.load(e), v128.load(e + step), v128.load(e + 2 * step), v128.load(e + 3 * step), v128.load(e + 4 * step), tmp + <usize>r * 80, 16);
+      }
+      for (let k = 0; k < 5; k++) inputRowAdjoint3(at(tmp, 80, 0, k), at(tmp, 80, 1, k), at(tmp, 80, 2, k), at(tmp, 80, 3, k), at(tmp, 80, 4, k), tmp2 + (<usize>k << 4), 80);
+      for (let r = 0; r < 5; r++) {
+        const y = y0 + r;
+        if (<u32>y >= <u32>h) continue;
+        for (let k = 0; k < 5; k++) {
+          const xx = x0 + k;
+          if (<u32>xx >= <u32>w) continue;
+          const d = dx + (<usize>(((b * h + y) * w + xx) * ci + c) << 2);
+          v128.store(d, f32x4.add(v128.load(d), v128.load(tmp2 + (<usize>(r * 5 + k) << 4))));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dw (+)= Gᵀ du G for the blocks of four input channels [start, end), where du_ξ = V_ξᵀ · M_ξ
+ * over every row, from V (ξ, rows, inC) and M = A dy Aᵀ (ξ, rows, outC). A block's du, (ξ, 4,
+ * outC), stays in the scratch: each thread turns its own channels' sums into dw at once.
+ */
+export function winograd3Filter(v: usize, gm: usize, dw: usize, ci: i32, co: i32, rows: i32, accumulate: bool, start: i32, end: i32, s: usize): void {
+  const row = <usize>co << 2, duStep = <usize>(4 * co + 16) << 2, du = s + HEADER;
+  const vStep = slab(rows * ci), gStep = slab(rows * co), taps = <usize>(3 * ci * co) << 2;
+  const tmp = s + TMP, tmp2 = s + TMP2;
+  for (let block = start; block < end; block++) {
+    const c0 = block << 2;
+    for (let xi = 0; xi < 25; xi++) {
+      const a = v + <usize>xi * vStep + (<usize>c0 << 2), b = gm + <usize>xi * gStep, c = du + <usize>xi * duStep;
+      for (let j = 0; j < co; j += 8) product(rows, a, 4, <usize>ci << 2, b + (<usize>j << 2), row, c + (<usize>j << 2), row, false);
+    }
+    for (let i = 0; i < 4; i++) {
+      for (let o = 0; o < co; o += 4) {
+        const src = du + <usize>i * row + (<usize>o << 2);
+        for (let r = 0; r < 5; r++) {
+          const e = src + <usize>(r * 5) * duStep;
+          filterRowAdjoint3(v128.load(e), v128.load(e + duStep), v128.load(e + 2 * duStep), v128.load(e + 3 * duStep), v128.load(e + 4 * duStep), tmp2 + <usize>r * 48, 16);
+        }
+        for (let k = 0; k < 3; k++) {
+          filterRowAdjoint3(at(tmp2, 48, 0, k), at(tmp2, 48, 1, k), at(tmp2, 48, 2, k), at(tmp2, 48, 3, k), at(tmp2, 48, 4, k), tmp, 16);
+          const dst = dw + (<usize>((k * ci + c0 + i) * co + o) << 2);
+          for (let y = 0; y < 3; y++) {
+            const d = dst + <usize>y * taps, value = v128.load(tmp + (<usize>y << 4));
+            v128.store(d, accumulate ? f32x4.add(v128.load(d), value) : value);
+          }
+        }
       }
     }
   }
