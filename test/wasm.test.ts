@@ -136,6 +136,24 @@ test('pool shares: a thread claims its own chunks in order, and the last ones of
   assert.deepEqual(Array.from(ctrl.subarray(RANGE), (w) => w >> 16), [7, 7, 7], 'claims keep the generation');
 });
 
+test('allFinite finds a NaN or an infinity wherever it is, as the reference does', () => {
+  for (const n of [0, 1, 7, 16, 61, 300_001]) {
+    for (const b of [refBackend, ...backends]) {
+      const x = random(b, n, 3);
+      assert.equal(b.allFinite(x), true, `${n} finite values (${b.name})`);
+      for (const at of new Set([0, n >> 1, n - 1].filter((i) => i >= 0 && i < n))) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const saved = x[at];
+          x[at] = bad;
+          assert.equal(b.allFinite(x), false, `${bad} at ${at} of ${n} (${b.name})`);
+          x[at] = saved;
+        }
+      }
+      assert.equal(b.allFinite(x.fill(3.4e38)), true, 'the largest floats are finite, and so is their difference');
+    }
+  }
+});
+
 test('max pooling gradients go to the first of tied maxima', () => {
   for (const x of [[2, 4, 4, 4], [1, 5, 5, 4], [1, 4, 4, 3]]) {
     const p = windowGeometry(x, 2, 2, undefined, [2, 2], 'valid');

@@ -55,6 +55,8 @@ export interface Backend {
   /** Reduces `axes` (sorted, distinct) of x; out has x's shape with those axes removed. */
   reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
   argMax(x: Float32Array, shape: Shape, axis: number, out: Int32Array): void;
+  /** Whether every value of x is finite (no NaN, no infinity). */
+  allFinite(x: Float32Array): boolean;
   /** out (batch, m, n) = op(a) @ op(b). */
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, args: MatmulArgs): void;
 

@@ -152,6 +152,7 @@ export function guarded(inner: Backend): Backend {
       fits('argMax', 'out', out, kept);
       inner.argMax(x, shape, axis, out);
     },
+    allFinite: (x) => inner.allFinite(x),
     matmul(a, b, out, g) {
       sizes('matmul', 'batch m k n strideA strideB', g.batch, g.m, g.k, g.n, g.strideA, g.strideB);
       fits('matmul', 'a', a, span(g.batch, g.strideA, g.m * g.k));

@@ -17,7 +17,7 @@ import { backward } from '../autograd/backward.js';
 import { check, TsgradError } from '../core/errors.js';
 import type { NamedWeight } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { inScope } from '../tensor/engine.js';
+import { getBackend, inScope } from '../tensor/engine.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Callback, CallbackModel, History, Logs, StepInfo } from './callbacks.js';
@@ -162,7 +162,7 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
         const value = s.loss.item();
         if (!Number.isFinite(value)) return { bad: `the loss became ${value}` };
         backward(s.loss);
-        const nonFinite = params.findIndex((p) => p.grad !== null && !allFinite(p.grad.raw as Float32Array));
+        const nonFinite = params.findIndex((p) => p.grad !== null && !getBackend().allFinite(p.grad.raw as Float32Array));
         if (nonFinite >= 0) {
           for (const p of params) p.grad = null;
           return { bad: `the gradient of ${names[nonFinite] ?? `weight ${nonFinite}`} holds NaN or Inf (loss ${value})` };
@@ -192,7 +192,7 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
       }
     } while (step % perEpoch !== 0 && !ended() && !model.stopTraining);
     if (seen === 0) fault(`every step of epoch ${epoch + 1} had a NaN or Inf loss or gradient (${skipped} skipped)`, step);
-    const badWeight = params.findIndex((p) => !allFinite(p.raw as Float32Array));
+    const badWeight = params.findIndex((p) => !getBackend().allFinite(p.raw as Float32Array));
     if (badWeight >= 0) fault(`the weights ${names[badWeight] ?? `weight ${badWeight}`} hold NaN or Inf`, step);
     for (const [k, v] of Object.entries(loop.validate?.() ?? {})) {
       if (!Number.isFinite(v)) fault(`the validation ${k} became ${v}`, step);
@@ -219,10 +219,4 @@ function means(lossSum: number, sums: Logs, seen: number, skipped: number): Logs
   for (const [k, v] of Object.entries(sums)) logs[k] = v / seen;
   if (skipped > 0) logs.skipped = skipped;
   return logs;
-}
-
-/** Whether every value is a finite number (x - x is 0 for those, NaN for NaN and the infinities). */
-function allFinite(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) if (values[i] - values[i] !== 0) return false;
-  return true;
 }

@@ -117,6 +117,12 @@ export function reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readon
   });
 }
 
+/** Whether every value is finite (x - x is 0 for those, NaN for NaN and the infinities). */
+export function allFinite(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] - x[i] !== 0) return false;
+  return true;
+}
+
 /** The first index of the largest value along `axis` (NaN counts as largest). */
 export function argMax(x: Float32Array, shape: Shape, axis: number, out: Int32Array): void {
   const size = shape[axis];

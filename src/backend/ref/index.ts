@@ -6,7 +6,7 @@ import { attention, attentionGrad } from './attention.js';
 import type { Backend } from '../backend.js';
 import { guarded } from '../guards.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
-import { argMax, binary, reduce, unary } from './elementwise.js';
+import { allFinite, argMax, binary, reduce, unary } from './elementwise.js';
 import { copyRows, gather, scatterAdd, transpose } from './layout.js';
 import { matmul } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
@@ -19,7 +19,7 @@ export const refKernels: Backend = {
   managesMemory: false,
   alloc: allocArray,
   free: () => {}, // the JavaScript garbage collector owns typed arrays
-  unary, binary, reduce, argMax, matmul,
+  unary, binary, reduce, argMax, allFinite, matmul,
   conv2d, conv2dBackpropInput, conv2dBackpropFilter, conv2dMaxPool, conv2dPoolFilter,
   maxPool, maxPoolGrad, avgPool, avgPoolGrad,
   softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad, attention, attentionGrad, fusedAttention: () => true, fusedConvPool: () => true,

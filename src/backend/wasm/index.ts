@@ -564,6 +564,15 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
       pool.run('adamUpdate', [pw, pg, pm, pv, alpha, beta1, beta2, epsilon], w.length, { align: 16, work: w.length * 8 });
       done([w, pw], [m, pm], [v, pv]);
     },
+    allFinite(x) {
+      // The kernel clears a flag (a float 1) where it meets a value that is not finite: chunks race only to write the same 0.
+      const [px, flag] = [ptr(x), temp(1)];
+      new Float32Array(heap.memory.buffer, flag, 1)[0] = 1;
+      pool.run('allFinite', [px, flag], x.length, { align: 16, work: x.length });
+      const finite = new Float32Array(heap.memory.buffer, flag, 1)[0] === 1;
+      done();
+      return finite;
+    },
     conv2d, conv2dBackpropInput, conv2dBackpropFilter, conv2dMaxPool, conv2dPoolFilter,
     maxPool: (x, out, g) => pooling(Pooling.max, x, out, g),
     avgPool: (x, out, g) => pooling(Pooling.avg, x, out, g),

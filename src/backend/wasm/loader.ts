@@ -31,7 +31,7 @@ export const KERNELS = [
   'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'convPoolForward', 'convPoolFilter',
   'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum',
   'winograd3Windows', 'winograd3Gradients', 'winogradProducts', 'winograd3Output', 'winograd3InputSum', 'winograd3Filter',
-  'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks',
+  'pool', 'poolGrad', 'unary', 'binary', 'binaryFlat', 'reduceRows', 'reduceCols', 'reduceRowBlocks', 'allFinite',
   'softmax', 'softmaxGrad', 'logSoftmax', 'logSoftmaxGrad', 'normalize', 'normalizeGrad',
   'transpose', 'copyRows', 'sgdUpdate', 'adamUpdate', 'attention', 'attentionGrad',
 ] as const;

@@ -8,7 +8,7 @@ export { sgemm, sgemmBatched, sgemmShared, packBShared, convForward, convFilter,
 export { im2col, col2im, convSmallForward, convSmallFilter, convPoolForward, convPoolFilter } from './conv';
 export { pool, poolGrad } from './pool';
 export { unary, binary, binaryFlat } from './elementwise';
-export { reduceRows, reduceCols, reduceRowBlocks } from './reduce';
+export { reduceRows, reduceCols, reduceRowBlocks, allFinite } from './reduce';
 export { sgdUpdate, adamUpdate } from './optim';
 export { softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, normalize, normalizeGrad } from './rows';
 export { transpose, copyRows } from './layout';

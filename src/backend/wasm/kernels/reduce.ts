@@ -4,6 +4,23 @@
 
 import { Reduce } from './opcodes';
 
+/** Sets the float at `flag` to 0 if a value of x in [start, end) is not finite (x - x is 0 for finite values, NaN otherwise). */
+export function allFinite(x: usize, flag: usize, start: i32, end: i32, _scratch: usize): void {
+  let acc = f32x4.splat(0);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    acc = f32x4.add(acc, f32x4.sub(v, v));
+  }
+  let rest: f32 = 0;
+  for (; i < end; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    rest += v - v;
+  }
+  const sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + rest;
+  if (sum != 0) store<f32>(flag, 0);
+}
+
 /** out[c] = reduce over r of x[r, c], for columns [start, end). */
 export function reduceRows(op: i32, x: usize, out: usize, rows: i32, cols: i32, start: i32, end: i32, _scratch: usize): void {
   let c = start;
