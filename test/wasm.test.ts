@@ -66,6 +66,26 @@ for (const [m, k, n] of gemmShapes) {
   });
 }
 
+test('small products run unpacked with the packed products\' sums, bit for bit', () => {
+  // m = 32 (and 576) runs unpacked (kernels/matmul.ts sgemmDirect); one more row (not in fours) runs
+  // the packed SGEMM, whose first rows must be the same numbers.
+  for (const [m, k, n, transA] of [[32, 576, 64, false], [576, 32, 64, true], [8, 300, 16, false]] as const) {
+    for (const b of backends) {
+      const product = (rows: number) => {
+        const x = random(b, rows * k, 1), y = random(b, k * n, 2), out = b.alloc('float32', rows * n) as Float32Array;
+        if (transA) {
+          // op(A) = A stored (k, rows): the same first rows means the same first columns of A.
+          const full = random(b, (m + 1) * k, 1);
+          for (let p = 0; p < k; p++) for (let i = 0; i < rows; i++) x[p * rows + i] = full[p * (m + 1) + i];
+        }
+        b.matmul(x, y, out, { batch: 1, m: rows, k, n, transA, transB: false, strideA: 0, strideB: 0 });
+        return Array.from(out.subarray(0, m * n));
+      };
+      assert.deepEqual(product(m), product(m + 1), `${m}x${k}x${n} transA ${transA}, ${b.pool.threads} threads`);
+    }
+  }
+});
+
 test('batched and broadcast sgemm', () => {
   compare('batched', [3 * 5 * 7, 3 * 7 * 2], 3 * 5 * 2, (b, [x, y], out) =>
     b.matmul(x, y, out, { batch: 3, m: 5, k: 7, n: 2, transA: false, transB: false, strideA: 35, strideB: 14 }), 1e-4);

@@ -28,6 +28,8 @@ const SMALL_PATCH = 256;
 const POOL_BLOCK = 32;
 /** Floats of partial filter gradients a Winograd convolution may hold (64 MiB). */
 const WINOGRAD_MAX_PARTIALS = 1 << 24;
+/** Products whose op(A) has at most this many floats (and whole 4x8 tiles) run unpacked (kernels/matmul.ts sgemmDirect). */
+const DIRECT_MAX_A = 1 << 15;
 /** Products of a batch smaller than this (m * k * n) run whole, one per thread, not split by rows. */
 const BATCHED_MAX_WORK = 1 << 22;
 // The kernels' op codes (kernels/opcodes.ts) name exactly the Backend's ops, or this does not compile.
@@ -168,6 +170,10 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
    */
   const gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean, accumulate = false) => {
     const work = m * n * k;
+    if (!transB && m % 4 === 0 && n % 8 === 0 && k > 0 && m * k <= DIRECT_MAX_A) {
+      pool.run('sgemmDirect', [a, b, c, m, k, n, +transA, +accumulate], m, { align: 4, work });
+      return;
+    }
     if (pool.threads === 1 || work < 2e5 || m < 8 || k === 0) {
       pool.run('sgemm', [a, b, c, m, k, n, +transA, +transB, +accumulate], m, { align: 4, work: 0 });
       return;

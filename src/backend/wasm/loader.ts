@@ -27,7 +27,7 @@ export interface WorkerData {
  * it, the pool numbers jobs by position in it, and its workers receive it at start-up.
  */
 export const KERNELS = [
-  'sgemm', 'sgemmBatched', 'sgemmShared', 'packBShared', 'convForward', 'convFilter', 'convInput',
+  'sgemm', 'sgemmBatched', 'sgemmShared', 'sgemmDirect', 'packBShared', 'convForward', 'convFilter', 'convInput',
   'im2col', 'col2im', 'convSmallForward', 'convSmallFilter', 'convPoolForward', 'convPoolFilter',
   'winogradWeights', 'winogradForward', 'winogradInput', 'winogradFilter', 'winogradFilterSum',
   'winograd3Windows', 'winograd3Gradients', 'winogradProducts', 'winograd3Output', 'winograd3InputSum', 'winograd3Filter',

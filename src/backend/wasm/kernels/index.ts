@@ -4,7 +4,7 @@
 // scratch): the part of the work this thread does. The backend's list of them is KERNELS in
 // ../loader.ts, which checks it against these exports when it loads a build.
 
-export { sgemm, sgemmBatched, sgemmShared, packBShared, convForward, convFilter, convInput, SGEMM_SCRATCH_FLOATS } from './matmul';
+export { sgemm, sgemmBatched, sgemmShared, sgemmDirect, packBShared, convForward, convFilter, convInput, SGEMM_SCRATCH_FLOATS } from './matmul';
 export { im2col, col2im, convSmallForward, convSmallFilter, convPoolForward, convPoolFilter } from './conv';
 export { pool, poolGrad } from './pool';
 export { unary, binary, binaryFlat } from './elementwise';

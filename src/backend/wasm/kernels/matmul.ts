@@ -105,6 +105,31 @@ function packB(b: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc: 
   v128.store(c + 3 * ld, c30); v128.store(c + 3 * ld, c31, 16);
 }
 
+/**
+ * C (4 x 8, rows `ldc` bytes apart) (+)= A · B over `k`: row r of A starts at a + r * aRow and
+ * steps by aStep, B's 8 columns start at b and step by bStep. The register tile of `tile` below,
+ * reading its operands in place, for products small enough to stay in cache unpacked (sgemmDirect,
+ * and Winograd's in winograd.ts).
+ */
+@inline export function product(k: i32, a: usize, aRow: usize, aStep: usize, b: usize, bStep: usize, c: usize, ldc: usize, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let s = v128.load32_splat(a0);
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
+    s = v128.load32_splat(a1);
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
+    s = v128.load32_splat(a2);
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
+    s = v128.load32_splat(a3);
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
+    a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; b += bStep;
+  }
+  storeTile(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
 /** One 4x8 tile: C[0..rows, 0..cols] (+)= Ap (4 x kc) · Bp (kc x 8). */
 function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool, t: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -144,7 +169,6 @@ function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols
   }
 }
 
-/** With `accumulate`, C += op(A) · op(B) instead of C = op(A) · op(B). */
 /**
  * The blocked product, for rows [rowStart, rowEnd) of C. B is packed here block by block, or, when
  * `shared` is set, read from a copy packed once for every thread by packB (no thread repacks it).
@@ -198,6 +222,28 @@ export function sgemm(
   rowStart: i32, rowEnd: i32, scratch: usize,
 ): void {
   gemm(a, b, c, m, k, n, transA, transB, accumulate, rowStart, rowEnd, scratch, 0);
+}
+
+/**
+ * C (+)= op(A) · B for the rows [rowStart, rowEnd) of C (multiples of 4), reading A and B where
+ * they are, without packing: for products so small that packing would cost about as much as the
+ * arithmetic (a small network's dense layers). m is a multiple of 4 and n of 8, and B is not
+ * transposed. The k blocks and their order are gemm's, so every sum is the same, term by term.
+ */
+export function sgemmDirect(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, accumulate: bool, rowStart: i32, rowEnd: i32, _scratch: usize,
+): void {
+  const kb = kBlock(k), row = <usize>n << 2;
+  const aRow: usize = transA ? 4 : <usize>k << 2, aStep: usize = transA ? <usize>m << 2 : 4;
+  for (let p0 = 0; p0 < k; p0 += kb) {
+    const kc = min(kb, k - p0);
+    const ap = a + (<usize>(transA ? p0 * m : p0) << 2), bp = b + (<usize>(p0 * n) << 2);
+    for (let j = 0; j < n; j += NR) {
+      for (let i = rowStart; i < rowEnd; i += MR) {
+        product(kc, ap + <usize>i * aRow, aRow, aStep, bp + (<usize>j << 2), row, c + <usize>i * row + (<usize>j << 2), row, accumulate || p0 > 0);
+      }
+    }
+  }
 }
 
 /**

@@ -13,7 +13,7 @@
 // largest value, against 1e-6 for the GEMM. Needs inC and outC to be multiples of 8. The twin of ../../ref/conv.ts (the
 // specification; the results agree within float tolerance, not bit for bit).
 
-import { SGEMM_SCRATCH_FLOATS, storeTile } from './matmul';
+import { product, SGEMM_SCRATCH_FLOATS } from './matmul';
 import { madd } from './simd';
 
 /** Tiles per block at most (a block's transforms and products stay in a thread's cache). */
@@ -234,30 +234,6 @@ function windowTable(x: usize, t: i32, s: usize): void {
     store<u32>(s + BASES + o, inside ? <u32>(x + (<usize>(((b * inH + y) * inW + xx) * inC) << 2)) : <u32>(s + ZEROS));
     store<i32>(s + MASKS + o, inside ? -1 : 0);
   }
-}
-
-/**
- * C (4 x 8, rows `ldc` bytes apart) (+)= A · B over `k`: row r of A starts at a + r * aRow and
- * steps by aStep, B's 8 columns start at b and step by bStep. The SGEMM's register tile
- * (matmul.ts), reading its operands in place: every Winograd product is small enough for cache.
- */
-@inline function product(k: i32, a: usize, aRow: usize, aStep: usize, b: usize, bStep: usize, c: usize, ldc: usize, accumulate: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
-  for (let p = 0; p < k; p++) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let s = v128.load32_splat(a0);
-    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
-    s = v128.load32_splat(a1);
-    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
-    s = v128.load32_splat(a2);
-    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
-    s = v128.load32_splat(a3);
-    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
-    a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; b += bStep;
-  }
-  storeTile(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 /** For each ξ: C_ξ (rows x cols) = A_ξ (rows x k) · B_ξ (k x cols), each row-major and a slab() after the last. */
