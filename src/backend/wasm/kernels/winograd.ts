@@ -181,18 +181,33 @@ function setGeometry(co: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, pt: i32,
   return v128.load(src + <usize>r * row + (<usize>c << 4));
 }
 
+/** Adds the a x a window of vectors at `src` into dx (h x w x ci) at image b, (y0, x0), channel c: the part inside the image. */
+function addWindow(src: usize, a: i32, dx: usize, b: i32, y0: i32, x0: i32, c: i32, h: i32, w: i32, ci: i32): void {
+  for (let r = 0; r < a; r++) {
+    const y = y0 + r;
+    if (<u32>y >= <u32>h) continue;
+    for (let k = 0; k < a; k++) {
+      const xx = x0 + k;
+      if (<u32>xx >= <u32>w) continue;
+      const d = dx + (<usize>(((b * h + y) * w + xx) * ci + c) << 2);
+      v128.store(d, f32x4.add(v128.load(d), v128.load(src + (<usize>(r * a + k) << 4))));
+    }
+  }
+}
+
+/** Entry e of the window table (windowTable): its pixel's vector at channel byte offset `ch`, or zeros outside the image. */
+@inline function windowAt(s: usize, e: i32, ch: i32): v128 {
+  const o = <usize>e << 2;
+  return v128.load(<usize>load<u32>(s + BASES + o) + <usize>(ch & load<i32>(s + MASKS + o)));
+}
+
 /** V = Bᵀ d B of the window in the table (BASES, MASKS), at channel byte offset `ch`, into dst + ξ * step. */
 function transformWindow(s: usize, ch: i32, dst: usize, step: usize): void {
   const tmp = s + TMP;
   for (let r = 0; r < 6; r++) {
-    const t = s + BASES + (<usize>(r * 6) << 2), m = s + MASKS + (<usize>(r * 6) << 2);
-    const d0 = v128.load(<usize>load<u32>(t) + <usize>(ch & load<i32>(m)));
-    const d1 = v128.load(<usize>load<u32>(t, 4) + <usize>(ch & load<i32>(m, 4)));
-    const d2 = v128.load(<usize>load<u32>(t, 8) + <usize>(ch & load<i32>(m, 8)));
-    const d3 = v128.load(<usize>load<u32>(t, 12) + <usize>(ch & load<i32>(m, 12)));
-    const d4 = v128.load(<usize>load<u32>(t, 16) + <usize>(ch & load<i32>(m, 16)));
-    const d5 = v128.load(<usize>load<u32>(t, 20) + <usize>(ch & load<i32>(m, 20)));
-    inputRow(d0, d1, d2, d3, d4, d5, tmp + <usize>r * 96, 16);
+    const e = r * 6;
+    inputRow(windowAt(s, e, ch), windowAt(s, e + 1, ch), windowAt(s, e + 2, ch), windowAt(s, e + 3, ch), windowAt(s, e + 4, ch), windowAt(s, e + 5, ch),
+      tmp + <usize>r * 96, 16);
   }
   for (let c = 0; c < 6; c++) {
     inputRow(at(tmp, 96, 0, c), at(tmp, 96, 1, c), at(tmp, 96, 2, c), at(tmp, 96, 3, c), at(tmp, 96, 4, c), at(tmp, 96, 5, c),
@@ -366,16 +381,7 @@ export function winogradInput(
             tmp + <usize>r * 96, 16);
         }
         for (let k = 0; k < 6; k++) inputRowAdjoint(at(tmp, 96, 0, k), at(tmp, 96, 1, k), at(tmp, 96, 2, k), at(tmp, 96, 3, k), at(tmp, 96, 4, k), at(tmp, 96, 5, k), tmp2 + (<usize>k << 4), 96);
-        for (let r = 0; r < 6; r++) {
-          const y = y0 + r;
-          if (<u32>y >= <u32>h) continue;
-          for (let k = 0; k < 6; k++) {
-            const xx = x0 + k;
-            if (<u32>xx >= <u32>w) continue;
-            const d = dx + (<usize>(((b * h + y) * w + xx) * ci + c) << 2);
-            v128.store(d, f32x4.add(v128.load(d), v128.load(tmp2 + (<usize>(r * 6 + k) << 4))));
-          }
-        }
+        addWindow(tmp2, 6, dx, b, y0, x0, c, h, w, ci);
       }
     }
   }
@@ -458,13 +464,8 @@ function rows3(batch: i32): i32 {
 function transformWindow3(s: usize, ch: i32, dst: usize, step: usize): void {
   const tmp = s + TMP;
   for (let r = 0; r < 5; r++) {
-    const t = s + BASES + (<usize>(r * 5) << 2), m = s + MASKS + (<usize>(r * 5) << 2);
-    const d0 = v128.load(<usize>load<u32>(t) + <usize>(ch & load<i32>(m)));
-    const d1 = v128.load(<usize>load<u32>(t, 4) + <usize>(ch & load<i32>(m, 4)));
-    const d2 = v128.load(<usize>load<u32>(t, 8) + <usize>(ch & load<i32>(m, 8)));
-    const d3 = v128.load(<usize>load<u32>(t, 12) + <usize>(ch & load<i32>(m, 12)));
-    const d4 = v128.load(<usize>load<u32>(t, 16) + <usize>(ch & load<i32>(m, 16)));
-    inputRow3(d0, d1, d2, d3, d4, tmp + <usize>r * 80, 16);
+    const e = r * 5;
+    inputRow3(windowAt(s, e, ch), windowAt(s, e + 1, ch), windowAt(s, e + 2, ch), windowAt(s, e + 3, ch), windowAt(s, e + 4, ch), tmp + <usize>r * 80, 16);
   }
   for (let c = 0; c < 5; c++) {
     inputRow3(at(tmp, 80, 0, c), at(tmp, 80, 1, c), at(tmp, 80, 2, c), at(tmp, 80, 3, c), at(tmp, 80, 4, c), dst + <usize>c * step, 5 * step);
@@ -574,16 +575,7 @@ export function winograd3InputSum(
         inputRowAdjoint3(v128.load(e), v128.load(e + step), v128.load(e + 2 * step), v128.load(e + 3 * step), v128.load(e + 4 * step), tmp + <usize>r * 80, 16);
       }
       for (let k = 0; k < 5; k++) inputRowAdjoint3(at(tmp, 80, 0, k), at(tmp, 80, 1, k), at(tmp, 80, 2, k), at(tmp, 80, 3, k), at(tmp, 80, 4, k), tmp2 + (<usize>k << 4), 80);
-      for (let r = 0; r < 5; r++) {
-        const y = y0 + r;
-        if (<u32>y >= <u32>h) continue;
-        for (let k = 0; k < 5; k++) {
-          const xx = x0 + k;
-          if (<u32>xx >= <u32>w) continue;
-          const d = dx + (<usize>(((b * h + y) * w + xx) * ci + c) << 2);
-          v128.store(d, f32x4.add(v128.load(d), v128.load(tmp2 + (<usize>(r * 5 + k) << 4))));
-        }
-      }
+      addWindow(tmp2, 5, dx, b, y0, x0, c, h, w, ci);
     }
   }
 }
