@@ -162,7 +162,8 @@ export async function trainLoop(loop: TrainLoop): Promise<TrainResult> {
         const value = s.loss.item();
         if (!Number.isFinite(value)) return { bad: `the loss became ${value}` };
         backward(s.loss);
-        const nonFinite = params.findIndex((p) => p.grad !== null && !getBackend().allFinite(p.grad.raw as Float32Array));
+        // Checked before any weight moves; in the optimizer's scope, so that a profile counts it there.
+        const nonFinite = inScope('optimizer', () => params.findIndex((p) => p.grad !== null && !getBackend().allFinite(p.grad.raw as Float32Array)));
         if (nonFinite >= 0) {
           for (const p of params) p.grad = null;
           return { bad: `the gradient of ${names[nonFinite] ?? `weight ${nonFinite}`} holds NaN or Inf (loss ${value})` };
