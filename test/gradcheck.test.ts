@@ -95,6 +95,8 @@ const convCases = [
   { x: [1, 7, 5, 2], k: [3, 2, 2, 3], strides: 2, padding: 'same' },
   { x: [2, 4, 4, 1], k: [1, 1, 1, 2], strides: 1, padding: 'same' },
   { x: [1, 6, 7, 2], k: [2, 3, 2, 1], strides: [2, 3], padding: 'valid' },
+  { x: [2, 5, 5, 8], k: [3, 3, 8, 8], strides: 1, padding: 'valid' }, // wasm: Winograd F(3x3), a 3x3 output
+  { x: [1, 8, 8, 8], k: [3, 3, 8, 8], strides: 1, padding: 'same' }, // wasm: Winograd F(4x4), with padding
 ] as const;
 
 for (const c of convCases) {
