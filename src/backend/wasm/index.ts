@@ -125,6 +125,8 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   const scratchBytes = (kernels.SGEMM_SCRATCH_FLOATS.value as number) * 4;
   const scratch = Array.from({ length: threads }, () => heap.allocBytes(scratchBytes));
   const pool = new Pool(threads, module, heap.memory, kernels, scratch, platform.startWorker);
+  /** allFinite's flag, for the backend's life (a shared memory's views stay valid as it grows). */
+  const finiteFlag = heap.alloc('float32', 1) as Float32Array;
 
   /** The byte offset of `data` in the heap, copying it in first when it lives elsewhere. */
   const temps: TypedArray[] = [];
@@ -220,7 +222,6 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
     const m = 25 * tilesOf(g, 3) < 36 * tilesOf(g) ? 3 : 4;
     return (m * m + 4 * m + 4) * tilesOf(g, m) <= 0.4 * 9 * g.outH * g.outW ? m : 0;
   };
-  const winograd = (g: ConvGeometry) => winogradTile(g) === 4;
   /** The filters in Winograd's domain, ((m + 2)², inC, outC), or with `transposed` ((m + 2)², outC, inC), in a temporary (see kernels/winograd.ts slab). */
   const winogradWeights = (pw: number, g: ConvGeometry, transposed: boolean, m = 4) => {
     const u = temp((m + 2) ** 2 * (g.inC * g.outC + 16));
@@ -288,7 +289,8 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   function conv2d(x: Float32Array, w: Float32Array, out: Float32Array, g: ConvGeometry): void {
     if (pixelsOf(g) === 0) return refKernels.conv2d(x, w, out, g); // no windows: nothing to split
     const [px, pw, po] = [ptr(x), ptr(w), ptr(out)];
-    if (winogradTile(g) === 3) {
+    const tile = winogradTile(g);
+    if (tile === 3) {
       const u = winogradWeights(pw, g, false, 3);
       inWinogradGroups(g, (first, gg, rows, v, m) => {
         pool.run('winograd3Windows', [px + 4 * first * g.inH * g.inW * g.inC, v, ...convArgs(gg)], rows, { work: 250 * rows * g.inC });
@@ -297,7 +299,7 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
       });
       return done([out, po]);
     }
-    if (winograd(g)) {
+    if (tile === 4) {
       pool.run('winogradForward', [px, winogradWeights(pw, g, false), po, ...convArgs(g)], g.batch * tilesOf(g), { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC });
       return done([out, po]);
     }
@@ -321,7 +323,8 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
   function conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry): void {
     if (pixelsOf(g) === 0) return refKernels.conv2dBackpropInput(dy, w, dx, g); // no windows: nothing to split
     const [pdy, pw, pdx] = [ptr(dy), ptr(w), ptr(dx)];
-    if (winogradTile(g) === 3) {
+    const tile = winogradTile(g);
+    if (tile === 3) {
       const ut = winogradWeights(pw, g, true, 3);
       inWinogradGroups(g, (first, gg, rows, dv, gm) => {
         pool.run('winograd3Gradients', [pdy + 4 * first * g.outH * g.outW * g.outC, gm, ...convArgs(gg)], rows, { work: 150 * rows * g.outC });
@@ -331,7 +334,7 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
       });
       return done([dx, pdx]);
     }
-    if (winograd(g)) {
+    if (tile === 4) {
       // Threads own whole images, since windows overlap within an image.
       pool.run('winogradInput', [pdy, winogradWeights(pw, g, true), pdx, ...convArgs(g)], g.batch, { work: g.batch * tilesOf(g) * 36 * g.inC * g.outC, chunks: 8 * pool.threads });
       return done([dx, pdx]);
@@ -354,12 +357,8 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
     if (pixelsOf(g) === 0) return refKernels.conv2dBackpropFilter(x, dy, dw, g); // no windows: nothing to split
     const [px, pdy, pdw] = [ptr(x), ptr(dy), ptr(dw)];
     const patch = patchOf(g);
-    // Parts of the tiles sum into partial gradients of their own, added up in a fixed order. Six
-    // parts share evenly among 1, 2, 3 or 6 threads and give the same sums on each. Wide layers,
-    // whose partials would take over WINOGRAD_MAX_PARTIALS, use the GEMM instead.
-    const tiles = g.batch * tilesOf(g), size = 36 * (g.inC * g.outC + 16);
-    const parts = Math.min(Math.ceil(tiles / 32), 6 * Math.ceil(pool.threads / 6));
-    if (winogradTile(g) === 3) {
+    const tile = winogradTile(g);
+    if (tile === 3) {
       // Each thread sums its input channels' products over every tile of a group, and adds the groups in turn.
       inWinogradGroups(g, (first, gg, rows, v, gm) => {
         pool.run('winograd3Windows', [px + 4 * first * g.inH * g.inW * g.inC, v, ...convArgs(gg)], rows, { work: 250 * rows * g.inC });
@@ -368,7 +367,12 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
       });
       return done([dw, pdw]);
     }
-    if (winograd(g) && parts * size <= WINOGRAD_MAX_PARTIALS) {
+    // Parts of the tiles sum into partial gradients of their own, added up in a fixed order. Six
+    // parts share evenly among 1, 2, 3 or 6 threads and give the same sums on each. Wide layers,
+    // whose partials would take over WINOGRAD_MAX_PARTIALS, use the GEMM instead.
+    const tiles = g.batch * tilesOf(g), size = 36 * (g.inC * g.outC + 16);
+    const parts = Math.min(Math.ceil(tiles / 32), 6 * Math.ceil(pool.threads / 6));
+    if (tile === 4 && parts * size <= WINOGRAD_MAX_PARTIALS) {
       const partials = temp(parts * size);
       pool.run('winogradFilter', [px, pdy, partials, parts, ...convArgs(g)], parts, { work: tiles * size });
       pool.run('winogradFilterSum', [partials, parts, pdw, g.inC, g.outC], g.inC, { work: parts * size });
@@ -571,13 +575,12 @@ export function createWasmBackend(threads?: number, options: WasmOptions = {}): 
       done([w, pw], [m, pm], [v, pv]);
     },
     allFinite(x) {
-      // The kernel clears a flag (a float 1) where it meets a value that is not finite: chunks race only to write the same 0.
-      const [px, flag] = [ptr(x), temp(1)];
-      new Float32Array(heap.memory.buffer, flag, 1)[0] = 1;
-      pool.run('allFinite', [px, flag], x.length, { align: 16, work: x.length });
-      const finite = new Float32Array(heap.memory.buffer, flag, 1)[0] === 1;
+      // The kernel clears the flag (a float 1) where it meets a value that is not finite: chunks race only to write the same 0.
+      const px = ptr(x);
+      finiteFlag[0] = 1;
+      pool.run('allFinite', [px, finiteFlag.byteOffset], x.length, { align: 16, work: x.length });
       done();
-      return finite;
+      return finiteFlag[0] === 1;
     },
     conv2d, conv2dBackpropInput, conv2dBackpropFilter, conv2dMaxPool, conv2dPoolFilter,
     maxPool: (x, out, g) => pooling(Pooling.max, x, out, g),
